@@ -1,0 +1,53 @@
+/**
+ * Short layer names for people, from node names as exporters write them.
+ * PyTorch: `/layer1/layer1.0/relu/Relu` → `layer1.0.relu` (module path, without the op and without
+ * a parent segment that the next segment repeats). Names stay unique within a model.
+ */
+
+function dropOpSegment(segments: string[], op: string): { rest: string[]; suffix: string } {
+  const last = segments[segments.length - 1];
+  if (last === undefined) return { rest: segments, suffix: '' };
+  // `Relu`, `Relu_1` (a module called twice) → dropped, keeping the call index.
+  const match = /^(.*?)(?:_(\d+))?$/.exec(last);
+  if (match && match[1]!.toLowerCase() === op.toLowerCase()) {
+    return { rest: segments.slice(0, -1), suffix: match[2] ? `_${match[2]}` : '' };
+  }
+  return { rest: segments, suffix: '' };
+}
+
+/** The short name for one node (not yet made unique). */
+export function shortLayerName(nodeName: string, op: string, fallbackTensor: string): string {
+  const raw = nodeName || fallbackTensor;
+  const segments = raw.split('/').filter((s) => s.length > 0);
+  if (segments.length <= 1 && !raw.startsWith('/')) {
+    // Not a path (tf2onnx, hand-made graphs): keep the name as written.
+    return raw.length > 0 ? raw : op;
+  }
+  const { rest, suffix } = dropOpSegment(segments, op);
+  const kept = rest.filter((seg, i) => {
+    const next = rest[i + 1];
+    return next === undefined || !next.startsWith(`${seg}.`);
+  });
+  let name = kept.join('.');
+  const lastKept = kept[kept.length - 1];
+  if (name.length === 0 || (lastKept !== undefined && /^\d+$/.test(lastKept))) {
+    // `/0/Conv` (an nn.Sequential index) says little on its own: keep the op.
+    name = name.length === 0 ? op : `${name}.${op}`;
+  }
+  return name + suffix;
+}
+
+/** Makes names unique in order of appearance: the second `relu` becomes `relu#2`. */
+export function uniqueNames(names: string[]): string[] {
+  const seen = new Map<string, number>();
+  const taken = new Set(names);
+  return names.map((name) => {
+    const count = (seen.get(name) ?? 0) + 1;
+    seen.set(name, count);
+    if (count === 1) return name;
+    let k = count;
+    while (taken.has(`${name}#${k}`)) k++;
+    taken.add(`${name}#${k}`);
+    return `${name}#${k}`;
+  });
+}
