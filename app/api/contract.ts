@@ -123,3 +123,20 @@ export type WorkbenchApi = {
   /** Receive engine events until the returned function is called. */
   subscribe(listener: (event: WorkbenchEvent) => void): Unsubscribe;
 };
+
+/**
+ * What the Electron preload exposes as `window.workbench` (the browser transport offers the same
+ * shape over HTTP). Only JSON crosses it.
+ */
+export interface WorkbenchBridge {
+  readonly kind: 'electron';
+  invoke(method: string, request: unknown): Promise<ApiEnvelope<unknown>>;
+  subscribe(listener: (event: WorkbenchEvent | ShellEvent) => void): Unsubscribe;
+  /** The file-system path of a dropped or picked File (Electron's webUtils). */
+  pathForFile(file: object): string;
+  /** The native "open model" dialog; resolves to the chosen paths (empty when cancelled). */
+  chooseModelFiles(): Promise<string[]>;
+}
+
+/** Events from the desktop shell itself: menu commands, files opened from the OS. */
+export type ShellEvent = { type: 'shell:open-model'; path: string } | { type: 'shell:menu'; command: 'export' };

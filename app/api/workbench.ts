@@ -1,0 +1,38 @@
+/**
+ * The WorkbenchApi implemented once over the engine. Shells (Electron IPC, HTTP server, CLI) only
+ * adapt this object; they never reach into the engine themselves.
+ */
+import { EventEmitter } from 'node:events';
+import type { WorkbenchApi, WorkbenchEvent } from './contract.js';
+import { appInfo } from './app-info.js';
+import { inspectModelFile } from '../engine/onnx/model-file.js';
+
+export interface WorkbenchOptions {
+  /** Where the app keeps its database and caches (later issues). */
+  dataDir?: string;
+}
+
+export interface Workbench extends WorkbenchApi {
+  /** Sends an event to every subscriber (used by the engine's long-running work). */
+  emit(event: WorkbenchEvent): void;
+  close(): Promise<void>;
+}
+
+export function createWorkbench(_options: WorkbenchOptions = {}): Workbench {
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+  return {
+    appInfo: async () => appInfo(),
+    inspectModel: async ({ path }) => inspectModelFile(path),
+    subscribe(listener) {
+      events.on('event', listener);
+      return () => events.off('event', listener);
+    },
+    emit(event) {
+      events.emit('event', event);
+    },
+    async close() {
+      events.removeAllListeners();
+    },
+  };
+}

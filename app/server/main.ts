@@ -1,0 +1,43 @@
+/**
+ * `npm run serve`: the workbench UI in a browser, served on 127.0.0.1 with a random access token.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { createWorkbench } from '../api/workbench.js';
+import { defaultDataDir } from '../api/data-dir.js';
+import { reportError } from '../cli/output.js';
+import { startServer } from './http-server.js';
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('a port is 0–65535');
+  return port;
+}
+
+const program = new Command('cka-workbench-serve')
+  .description('serve the CKA Workbench UI on 127.0.0.1')
+  .option('-p, --port <port>', 'port to listen on (0 = any free port)', parsePort, 5757)
+  .option('--data-dir <dir>', "the app's data directory", defaultDataDir())
+  .option('--static-dir <dir>', 'the built renderer', fileURLToPath(new URL('../../dist/renderer', import.meta.url)))
+  .parse();
+
+const options = program.opts<{ port: number; dataDir: string; staticDir: string }>();
+const api = createWorkbench({ dataDir: options.dataDir });
+try {
+  const server = await startServer({
+    api,
+    staticDir: options.staticDir,
+    uploadDir: join(options.dataDir, 'uploads'),
+    port: options.port,
+  });
+  process.stdout.write(`CKA Workbench is serving at ${server.urlWithToken}\n(open it in a browser; Ctrl+C stops)\n`);
+  const stop = () => {
+    void server.close().then(() => api.close()).then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+} catch (err) {
+  reportError(err);
+  await api.close();
+}

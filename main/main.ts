@@ -1,0 +1,156 @@
+/**
+ * The Electron shell: one secure window over the built renderer, the application menu, native
+ * dialogs, files opened from the OS, and IPC handlers that validate input and call the engine's
+ * WorkbenchApi. It holds no engine logic of its own.
+ */
+import { BrowserWindow, Menu, app, dialog, ipcMain, session } from 'electron';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join, dirname, extname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ShellEvent, WorkbenchEvent } from '../app/api/contract.js';
+import { dispatch } from '../app/api/dispatch.js';
+import { createWorkbench } from '../app/api/workbench.js';
+import { defaultDataDir } from '../app/api/data-dir.js';
+import { registerAppScheme, serveRenderer } from './app-protocol.js';
+import { IPC } from './ipc-channels.js';
+import { buildMenu } from './menu.js';
+import { APP_ORIGIN, isAppUrl, secureWebPreferences } from './security.js';
+import { loadWindowState, trackWindowState } from './window-state.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dataDir = defaultDataDir();
+const recentFile = join(dataDir, 'recent-models.json');
+const MAX_RECENT = 10;
+
+registerAppScheme();
+
+if (!app.requestSingleInstanceLock()) app.quit();
+
+let mainWindow: BrowserWindow | null = null;
+const pendingPaths: string[] = modelPathsFromArgv(process.argv);
+
+function modelPathsFromArgv(argv: string[]): string[] {
+  return argv.slice(1).filter((a) => extname(a).toLowerCase() === '.onnx' && existsSync(a)).map((a) => resolve(a));
+}
+
+function readRecent(): string[] {
+  try {
+    const list = JSON.parse(readFileSync(recentFile, 'utf8')) as unknown;
+    return Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string').slice(0, MAX_RECENT) : [];
+  } catch {
+    return [];
+  }
+}
+
+function rememberRecent(path: string): void {
+  const list = [path, ...readRecent().filter((p) => p !== path)].slice(0, MAX_RECENT);
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(recentFile, JSON.stringify(list));
+  } catch {
+    // the recent list is a convenience
+  }
+  app.addRecentDocument(path);
+  refreshMenu();
+}
+
+function send(event: WorkbenchEvent | ShellEvent): void {
+  if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(IPC.event, event);
+}
+
+function openModelPath(path: string): void {
+  if (!mainWindow) {
+    pendingPaths.push(path);
+    return;
+  }
+  rememberRecent(path);
+  send({ type: 'shell:open-model', path });
+}
+
+async function chooseModelFiles(): Promise<string[]> {
+  const options: Electron.OpenDialogOptions = {
+    title: 'Open ONNX model',
+    filters: [{ name: 'ONNX models', extensions: ['onnx'] }],
+    properties: ['openFile', 'multiSelections'],
+  };
+  const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
+  return result.canceled ? [] : result.filePaths;
+}
+
+function refreshMenu(): void {
+  Menu.setApplicationMenu(
+    buildMenu({
+      openModel: () => void chooseModelFiles().then((paths) => paths.forEach(openModelPath)),
+      openRecent: openModelPath,
+      exportResult: () => send({ type: 'shell:menu', command: 'export' }),
+      recent: readRecent,
+    }),
+  );
+}
+
+function createWindow(): BrowserWindow {
+  const stateFile = join(dataDir, 'window-state.json');
+  const state = loadWindowState(stateFile);
+  const window = new BrowserWindow({
+    ...state.bounds,
+    minWidth: 1024,
+    minHeight: 700,
+    show: false,
+    title: 'CKA Workbench',
+    backgroundColor: '#16181c',
+    webPreferences: secureWebPreferences(join(here, 'preload.cjs')),
+  });
+  if (state.maximized) window.maximize();
+  trackWindowState(window, stateFile);
+  window.once('ready-to-show', () => window.show());
+  window.webContents.once('did-finish-load', () => pendingPaths.splice(0).forEach(openModelPath));
+  void window.loadURL(`${APP_ORIGIN}/index.html`);
+  return window;
+}
+
+app.on('web-contents-created', (_event, contents) => {
+  contents.on('will-navigate', (event, url) => {
+    if (!isAppUrl(url)) event.preventDefault();
+  });
+  contents.on('will-redirect', (event, url) => {
+    if (!isAppUrl(url)) event.preventDefault();
+  });
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+});
+
+app.on('second-instance', (_event, argv) => {
+  modelPathsFromArgv(argv).forEach(openModelPath);
+  if (mainWindow?.isMinimized()) mainWindow.restore();
+  mainWindow?.focus();
+});
+
+app.on('open-file', (event, path) => {
+  event.preventDefault();
+  openModelPath(path);
+});
+
+void app.whenReady().then(() => {
+  serveRenderer(join(here, '..', 'renderer'));
+  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+
+  const api = createWorkbench({ dataDir });
+  ipcMain.handle(IPC.invoke, async (event, method: unknown, request: unknown) => {
+    if (!event.senderFrame || !isAppUrl(event.senderFrame.url)) {
+      return { ok: false, error: { code: 'FORBIDDEN', message: 'IPC is accepted from the workbench window only' } };
+    }
+    if (typeof method !== 'string') {
+      return { ok: false, error: { code: 'BAD_INPUT', message: 'the API method must be a string' } };
+    }
+    return dispatch(api, method, request);
+  });
+  ipcMain.handle(IPC.chooseModelFiles, async (event) => (isAppUrl(event.senderFrame?.url ?? '') ? chooseModelFiles() : []));
+  api.subscribe(send);
+
+  refreshMenu();
+  mainWindow = createWindow();
+  mainWindow.on('closed', () => (mainWindow = null));
+  app.on('window-all-closed', () => {
+    void api.close().then(() => app.quit());
+  });
+});

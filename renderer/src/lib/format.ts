@@ -1,0 +1,21 @@
+import type { Dim } from '@api/contract';
+
+export function formatShape(shape: Dim[] | null): string {
+  return shape ? `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]` : '—';
+}
+
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}

@@ -1,0 +1,62 @@
+/**
+ * Browser transport: `POST /api/<method>` with the token cookie the server set when the printed URL
+ * was opened, and a WebSocket for events (reconnecting with backoff).
+ */
+import type { ApiEnvelope, WorkbenchEvent } from '@api/contract';
+import type { Invoke, Subscribe } from './client';
+
+export const httpInvoke: Invoke = async (method, request) => {
+  let response: Response;
+  try {
+    response = await fetch(`api/${encodeURIComponent(method)}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(request),
+      credentials: 'same-origin',
+    });
+  } catch {
+    return { ok: false, error: { code: 'INTERNAL', message: 'the workbench server is not reachable' } };
+  }
+  try {
+    return (await response.json()) as ApiEnvelope<unknown>;
+  } catch {
+    return { ok: false, error: { code: 'INTERNAL', message: `the server answered ${response.status} without a result` } };
+  }
+};
+
+export function httpSubscribe(): Subscribe {
+  const listeners = new Set<(event: WorkbenchEvent) => void>();
+  let socket: WebSocket | null = null;
+  let retry = 500;
+  const open = () => {
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    socket = new WebSocket(`${scheme}://${location.host}/api/events`);
+    socket.onmessage = (message) => {
+      const event = JSON.parse(String(message.data)) as WorkbenchEvent;
+      for (const listener of listeners) listener(event);
+    };
+    socket.onopen = () => (retry = 500);
+    socket.onclose = () => {
+      socket = null;
+      if (listeners.size > 0) setTimeout(open, (retry = Math.min(retry * 2, 10_000)));
+    };
+  };
+  return (listener) => {
+    listeners.add(listener);
+    if (!socket) open();
+    return () => listeners.delete(listener);
+  };
+}
+
+/** Streams a picked or dropped file to the server, which stores it and returns its path. */
+export async function uploadModel(file: File): Promise<string> {
+  const response = await fetch(`api/upload?name=${encodeURIComponent(file.name)}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/octet-stream' },
+    body: file,
+    credentials: 'same-origin',
+  });
+  const envelope = (await response.json()) as ApiEnvelope<{ path: string }>;
+  if (!envelope.ok) throw new Error(envelope.error.message);
+  return envelope.value.path;
+}
