@@ -30,7 +30,10 @@ let mainWindow: BrowserWindow | null = null;
 const pendingPaths: string[] = modelPathsFromArgv(process.argv);
 
 function modelPathsFromArgv(argv: string[]): string[] {
-  return argv.slice(1).filter((a) => extname(a).toLowerCase() === '.onnx' && existsSync(a)).map((a) => resolve(a));
+  return argv
+    .slice(1)
+    .filter((a) => extname(a).toLowerCase() === '.onnx' && existsSync(a))
+    .map((a) => resolve(a));
 }
 
 function readRecent(): string[] {
@@ -144,7 +147,9 @@ void app.whenReady().then(() => {
     }
     return dispatch(api, method, request);
   });
-  ipcMain.handle(IPC.chooseModelFiles, async (event) => (isAppUrl(event.senderFrame?.url ?? '') ? chooseModelFiles() : []));
+  ipcMain.handle(IPC.chooseModelFiles, async (event) =>
+    isAppUrl(event.senderFrame?.url ?? '') ? chooseModelFiles() : [],
+  );
   api.subscribe(send);
 
   refreshMenu();

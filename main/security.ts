@@ -20,7 +20,9 @@ export const RENDERER_CSP = [
   "object-src 'none'",
 ].join('; ');
 
-export function secureWebPreferences(preloadPath: string): NonNullable<BrowserWindowConstructorOptions['webPreferences']> {
+export function secureWebPreferences(
+  preloadPath: string,
+): NonNullable<BrowserWindowConstructorOptions['webPreferences']> {
   return {
     preload: preloadPath,
     contextIsolation: true,
@@ -40,7 +42,9 @@ export function secureWebPreferences(preloadPath: string): NonNullable<BrowserWi
 /** Only our own pages may be shown; everything else (links, drops, redirects) is refused. */
 export function isAppUrl(url: string): boolean {
   try {
-    return new URL(url).origin === APP_ORIGIN;
+    // Compare scheme and host: `origin` of a custom scheme is "null" outside Electron.
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}` === APP_ORIGIN;
   } catch {
     return false;
   }

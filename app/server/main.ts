@@ -33,7 +33,10 @@ try {
   });
   process.stdout.write(`CKA Workbench is serving at ${server.urlWithToken}\n(open it in a browser; Ctrl+C stops)\n`);
   const stop = () => {
-    void server.close().then(() => api.close()).then(() => process.exit(0));
+    void server
+      .close()
+      .then(() => api.close())
+      .then(() => process.exit(0));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -32,7 +32,8 @@ export async function receiveUpload(req: IncomingMessage, uploadDir: string, nam
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       size += chunk.length;
-      if (size > MAX_UPLOAD_BYTES) return callback(new WorkbenchError('BAD_INPUT', 'upload is larger than the 2 GiB limit'));
+      if (size > MAX_UPLOAD_BYTES)
+        return callback(new WorkbenchError('BAD_INPUT', 'upload is larger than the 2 GiB limit'));
       hash.update(chunk);
       callback(null, chunk);
     },

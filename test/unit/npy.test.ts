@@ -42,12 +42,11 @@ describe('npy writer', () => {
     const path = join(out, 'a.npy');
     await writeNpy(path, data, [3, 4]);
     expect(readdirSync(out)).toEqual(['a.npy']);
-    const script = 'import numpy as np,sys,json; a=np.load(sys.argv[1]); print(json.dumps([str(a.dtype), list(a.shape), a.ravel().tolist()]))';
-    const [dtype, shape, values] = JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, path], { encoding: 'utf8' })) as [
-      string,
-      number[],
-      number[],
-    ];
+    const script =
+      'import numpy as np,sys,json; a=np.load(sys.argv[1]); print(json.dumps([str(a.dtype), list(a.shape), a.ravel().tolist()]))';
+    const [dtype, shape, values] = JSON.parse(
+      execFileSync('/usr/bin/python3', ['-c', script, path], { encoding: 'utf8' }),
+    ) as [string, number[], number[]];
     expect(dtype).toBe('float32');
     expect(shape).toEqual([3, 4]);
     expect(values).toEqual(Array.from(data));

@@ -20,7 +20,10 @@ export const httpInvoke: Invoke = async (method, request) => {
   try {
     return (await response.json()) as ApiEnvelope<unknown>;
   } catch {
-    return { ok: false, error: { code: 'INTERNAL', message: `the server answered ${response.status} without a result` } };
+    return {
+      ok: false,
+      error: { code: 'INTERNAL', message: `the server answered ${response.status} without a result` },
+    };
   }
 };
 
