@@ -251,12 +251,21 @@ export function npyHeaderBytes(dtype: NpyDType, shape: readonly number[]): Uint8
 }
 
 /** Serialises a C-ordered array to `.npy` bytes. */
-export function encodeNpy(data: Float32Array | Float64Array | Uint8Array | Int32Array, shape: readonly number[]): Uint8Array {
+export function encodeNpy(
+  data: Float32Array | Float64Array | Uint8Array | Int32Array,
+  shape: readonly number[],
+): Uint8Array {
   if (elementCount(shape) !== data.length) {
     throw new WorkbenchError('INTERNAL', `npy: shape [${shape.join(', ')}] does not hold ${data.length} elements`);
   }
   const dtype: NpyDType =
-    data instanceof Float32Array ? 'float32' : data instanceof Float64Array ? 'float64' : data instanceof Uint8Array ? 'uint8' : 'int32';
+    data instanceof Float32Array
+      ? 'float32'
+      : data instanceof Float64Array
+        ? 'float64'
+        : data instanceof Uint8Array
+          ? 'uint8'
+          : 'int32';
   const header = npyHeaderBytes(dtype, shape);
   const out = new Uint8Array(header.length + data.byteLength);
   out.set(header, 0);

@@ -32,7 +32,10 @@ export async function readModelBytes(path: string): Promise<{ facts: ModelFileFa
   }
   if (stat.isDirectory()) throw new WorkbenchError('BAD_INPUT', `${path}: is a directory, not an ONNX file`);
   if (stat.size > MAX_MODEL_BYTES) {
-    throw new WorkbenchError('BAD_MODEL', `${path}: ${stat.size} bytes is larger than a protobuf message can be (2 GiB)`);
+    throw new WorkbenchError(
+      'BAD_MODEL',
+      `${path}: ${stat.size} bytes is larger than a protobuf message can be (2 GiB)`,
+    );
   }
   const bytes = await fs.readFile(absolute);
   return {

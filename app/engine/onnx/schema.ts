@@ -170,7 +170,11 @@ const ONNX_MESSAGES: DescriptorProtoJson[] = [
     [
       message(
         'Dimension',
-        [f('dim_value', 1, 'int64', { oneof: 0 }), f('dim_param', 2, 'string', { oneof: 0 }), f('denotation', 3, 'string')],
+        [
+          f('dim_value', 1, 'int64', { oneof: 0 }),
+          f('dim_param', 2, 'string', { oneof: 0 }),
+          f('denotation', 3, 'string'),
+        ],
         [],
         ['value'],
       ),
