@@ -113,7 +113,10 @@ export type ApiRequest<M extends ApiMethodName> = ApiMethods[M]['request'];
 export type ApiResponse<M extends ApiMethodName> = ApiMethods[M]['response'];
 
 /** Events pushed from the engine to every subscriber (progress of long work, run state changes). */
-export type WorkbenchEvent = { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+export type WorkbenchEvent =
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  | { type: 'run'; run: RunInfo }
+  | { type: 'progress'; progress: RunProgress };
 
 export type Unsubscribe = () => void;
 
@@ -140,3 +143,145 @@ export interface WorkbenchBridge {
 
 /** Events from the desktop shell itself: menu commands, files opened from the OS. */
 export type ShellEvent = { type: 'shell:open-model'; path: string } | { type: 'shell:menu'; command: 'export' };
+
+/* ------------------------------------------------------------------------------------------------
+ * Experiments (issue 6) — the data types the runner produces and the views consume. The API
+ * methods over them are added to `ApiMethods` as they are implemented.
+ * --------------------------------------------------------------------------------------------- */
+
+/** `linear`, `rbf:T` (threshold T, e.g. `rbf:0.4`), `debiased`, `minibatch:B` (batch size B). */
+export type MeasureSpec = string;
+
+export interface MeasureInfo {
+  name: 'linear' | 'rbf' | 'debiased' | 'minibatch';
+  /** rbf: { threshold }; minibatch: { batchSize, batches, droppedExamples, shuffleSeed? }. */
+  params: Record<string, number>;
+}
+
+export interface ModelRef {
+  path: string;
+  /** Checked against the file when the run starts; a mismatch is an error, never silently ignored. */
+  sha256?: string;
+  /** What the views call this model (defaults to the file name). */
+  label?: string;
+}
+
+export type ExperimentKind = 'pair' | 'self' | 'seeds' | 'family';
+
+export interface ExperimentOptions {
+  /** Examples per forward pass (default: chosen from memory). */
+  batchSize?: number;
+  /** Percentile bootstrap intervals over examples, resampled with replacement. */
+  bootstrap?: { samples: number; seed: number; level?: number };
+  /** Worker threads for the CKA core (default: the machine's cores). */
+  threads?: number;
+  /** Exact-mode memory budget in MiB; beyond it the run stops and suggests minibatch mode. */
+  memoryBudgetMiB?: number;
+}
+
+export interface ExperimentSpec {
+  name: string;
+  kind: ExperimentKind;
+  /** pair: 2 models; self: 1; seeds: k ≥ 2 of one architecture; family: k ≥ 1 architectures. */
+  models: ModelRef[];
+  /** A probe spec: `fashion-mnist:N`, `npy:PATH`, `npz:PATH[:KEY]`, `images:DIR`, `random:N[:SEED]`. */
+  probe: string;
+  /** One layer selection for every model (`all`, `op:Relu`, `preset:blocks`, tensor names), or one per model. */
+  layers: string | string[];
+  measures: MeasureSpec[];
+  options?: ExperimentOptions;
+}
+
+export interface LayerRef {
+  tensor: string;
+  name: string;
+}
+
+/** One axis of a similarity matrix: which model (or extract directory) and which of its layers. */
+export interface MatrixSide {
+  /** Index into ExperimentResult.models. */
+  model: number;
+  label: string;
+  layers: LayerRef[];
+}
+
+export interface UndefinedCell {
+  row: number;
+  col: number;
+  /** Why there is no number, e.g. "layer 'relu3' is constant over the probe set". */
+  reason: string;
+}
+
+export interface SimilarityMatrix {
+  measure: MeasureInfo;
+  /** Examples the value is computed over. */
+  n: number;
+  rows: MatrixSide;
+  cols: MatrixSide;
+  /** rows × cols; null where undefined (see `undefined`). */
+  matrix: (number | null)[][];
+  undefined: UndefinedCell[];
+  ci?: { lo: (number | null)[][]; hi: (number | null)[][]; level: number; samples: number; seed: number };
+}
+
+/** Seeds experiments: over all ordered pairs of models, per measure. */
+export interface SeedsSummary {
+  measure: MeasureInfo;
+  /** Mean and standard deviation over pairs, layer × layer (layers of model 0). */
+  mean: (number | null)[][];
+  std: (number | null)[][];
+  /** Fraction of (layer, direction, pair) whose best match is the corresponding layer. */
+  accuracy: number;
+  accuracyPerPair: { rowModel: number; colModel: number; accuracy: number }[];
+}
+
+export interface ResultModel {
+  path: string;
+  sha256: string;
+  label: string;
+  layers: LayerRef[];
+}
+
+export interface ExperimentResult {
+  spec: ExperimentSpec;
+  models: ResultModel[];
+  probe: { spec: string; hash: string; n: number };
+  matrices: SimilarityMatrix[];
+  seeds?: SeedsSummary[];
+  /** True when the run stopped early: only finished pairs are present. */
+  partial: boolean;
+  provenance: {
+    appVersion: string;
+    onnxruntime: string;
+    startedAt: string;
+    finishedAt: string;
+    timingsMs: Record<string, number>;
+  };
+}
+
+export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
+
+export interface RunInfo {
+  id: string;
+  experimentId: string;
+  name: string;
+  kind: ExperimentKind;
+  status: RunStatus;
+  createdAt: string;
+  finishedAt?: string;
+  error?: WorkbenchErrorData;
+}
+
+export type RunStage = 'prepare' | 'extract' | 'kernels' | 'similarity' | 'bootstrap' | 'save';
+
+export interface RunProgress {
+  runId: string;
+  stage: RunStage;
+  /** Human line: "extracting plain-d8-s0.onnx: batch 12/40". */
+  message: string;
+  /** Work done / total within the whole run, 0..1. */
+  fraction: number;
+  model?: string;
+  examplesPerSecond?: number;
+  etaSeconds?: number;
+}
