@@ -1,0 +1,268 @@
+/**
+ * Bootstrap percentile intervals for CKA, from the stored kernels — no model is re-run and no
+ * resampled kernel is gathered.
+ *
+ * A resample of the n examples is a vector of multiplicities w (Σw = n). The resampled kernel
+ * K' = K[idx][:, idx] never needs forming: every term of HSIC on K', L' is a weighted sum over
+ * the original kernels (derivation: expand the centrings and group repeated indices):
+ *
+ *   biased (HK'H):   tr(K'HL'H) = wᵀ(K∘L)w − (2/n) Σᵢ wᵢ(Kw)ᵢ(Lw)ᵢ + (wᵀKw)(wᵀLw)/n²
+ *   unbiased (HSIC₁ of Song et al. 2012, with K̃' = K' with a zero diagonal; a duplicated example
+ *   puts K_ii off the diagonal of K', which these terms keep):
+ *     tr(K̃'L̃')    = wᵀ(K∘L)w − Σᵢ wᵢ K_ii L_ii
+ *     1ᵀK̃'1       = wᵀKw − Σᵢ wᵢ K_ii
+ *     1ᵀK̃'L̃'1     = Σᵢ wᵢ ((Kw)ᵢ − K_ii)((Lw)ᵢ − L_ii)
+ *     n(n−3)·HSIC₁ = tr(K̃'L̃') + 1ᵀK̃'1 · 1ᵀL̃'1 / ((n−1)(n−2)) − 2/(n−2) · 1ᵀK̃'L̃'1
+ *
+ * Why weights rather than gathering K[idx][:, idx] per resample: gathering costs O(n²) scattered
+ * reads per layer and resample in JS; the weighted form is a handful of dense products per pair
+ * (wᵀ(K∘L)w for all resamples is one (K∘L)·W GEMM), which run in onnxruntime at BLAS speed.
+ * Both centrings are unchanged by adding a·1ᵀ + 1·aᵀ to K, so the weights are applied to the
+ * full-sample centred kernel (better conditioned than the raw one). The RBF bandwidth stays the
+ * full sample's (the kernel is fixed; examples are resampled).
+ *
+ * Note: CKA is biased upwards under resampling with replacement for small n (duplicates look
+ * like perfectly similar pairs); the percentile interval inherits that bias.
+ */
+import type { PairMoments } from '../compute/bootstrap-moments.js';
+import type { ComputeDType } from '../compute/onnx-graph.js';
+import type { ComputePool } from '../compute/pool.js';
+import { sharedFloat32, sharedFloat64 } from '../compute/shared-memory.js';
+import type { CenteredKernelView } from './centering.js';
+import { bootstrapCounts } from './rng.js';
+import type { BootstrapOptions, ConfidenceIntervals, RunOptions } from './types.js';
+
+export interface CellIndex {
+  rowIndex: readonly number[];
+  colIndex: readonly number[];
+}
+
+/** numpy's default ('linear') percentile of ascending `sorted`, q in [0, 1]. */
+export function percentileOfSorted(sorted: ArrayLike<number>, q: number): number {
+  const h = (sorted.length - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.ceil(h);
+  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+}
+
+/** Percentile intervals per cell from per-resample CKA values (NaN = undefined resample, skipped). */
+export function intervalsFromSamples(
+  samplesPerCell: Float64Array[][],
+  pointMatrix: readonly (readonly (number | null)[])[],
+  options: Required<BootstrapOptions>,
+  resampled: ConfidenceIntervals['resampled'],
+): ConfidenceIntervals {
+  const alpha = (1 - options.level) / 2;
+  const lo: (number | null)[][] = [];
+  const hi: (number | null)[][] = [];
+  const skipped: number[][] = [];
+  let anySkipped = false;
+  samplesPerCell.forEach((row, r) => {
+    lo.push([]);
+    hi.push([]);
+    skipped.push([]);
+    row.forEach((values, c) => {
+      const valid = Float64Array.from(values.filter((v) => Number.isFinite(v))).sort();
+      skipped[r]!.push(values.length - valid.length);
+      anySkipped ||= valid.length < values.length;
+      if (pointMatrix[r]![c] === null || valid.length === 0) {
+        lo[r]!.push(null);
+        hi[r]!.push(null);
+      } else {
+        lo[r]!.push(percentileOfSorted(valid, alpha));
+        hi[r]!.push(percentileOfSorted(valid, 1 - alpha));
+      }
+    });
+  });
+  return {
+    method: 'percentile-bootstrap',
+    samples: options.samples,
+    seed: options.seed,
+    level: options.level,
+    resampled,
+    lo,
+    hi,
+    ...(anySkipped ? { skipped } : {}),
+  };
+}
+
+export function withDefaults(options: BootstrapOptions): Required<BootstrapOptions> {
+  const level = options.level ?? 0.95;
+  return { samples: options.samples, seed: options.seed, level };
+}
+
+interface LayerMomentsShared {
+  quad: Float64Array;
+  diag: Float64Array;
+  kw: Float32Array | Float64Array;
+}
+
+/** Moments of every layer and every needed pair, for one kernel (biased-centred views). */
+export async function kernelMoments(
+  pool: ComputePool,
+  views: readonly (CenteredKernelView | null)[],
+  cells: CellIndex,
+  n: number,
+  options: Required<BootstrapOptions>,
+  dtype: ComputeDType,
+  run: RunOptions,
+): Promise<{ layers: (LayerMomentsShared | null)[]; pair: (a: number, b: number) => PairMoments | null }> {
+  const samples = options.samples;
+  const counts = bootstrapCounts(n, samples, options.seed);
+  const weights =
+    dtype === 'float64'
+      ? sharedFloat64(counts.length, 'bootstrap weights')
+      : sharedFloat32(counts.length, 'bootstrap weights');
+  weights.set(counts);
+
+  const layers = await Promise.all(
+    views.map(async (view) => {
+      if (!view) return null;
+      const kw =
+        dtype === 'float64'
+          ? sharedFloat64(n * samples, 'bootstrap products')
+          : sharedFloat32(n * samples, 'bootstrap products');
+      const m = await pool.run<'bootstrapLayer'>(
+        { kind: 'bootstrapLayer', view, weights, samples, dtype, kwOut: kw, intraOpThreads: 1 },
+        run.signal,
+      );
+      return { ...m, kw };
+    }),
+  );
+
+  // Pairs needed: every cell and every layer with itself, each unordered pair once.
+  const partners = new Map<number, Set<number>>();
+  const need = (a: number, b: number) => {
+    if (!views[a] || !views[b]) return;
+    const [x, y] = a <= b ? [a, b] : [b, a];
+    if (!partners.has(x)) partners.set(x, new Set());
+    partners.get(x)!.add(y);
+  };
+  for (const a of cells.rowIndex) for (const b of cells.colIndex) need(a, b);
+  views.forEach((_, u) => need(u, u));
+
+  const pairs = new Map<string, PairMoments>();
+  let done = 0;
+  const groups = [...partners.entries()];
+  await Promise.all(
+    groups.map(async ([a, set]) => {
+      const cols = [...set];
+      const results = await pool.run<'bootstrapPairs'>(
+        {
+          kind: 'bootstrapPairs',
+          rowView: views[a]!,
+          rowKW: layers[a]!.kw,
+          cols: cols.map((b) => ({ view: views[b]!, kw: layers[b]!.kw })),
+          weights,
+          samples,
+          dtype,
+          intraOpThreads: 1,
+        },
+        run.signal,
+      );
+      cols.forEach((b, i) => pairs.set(`${a},${b}`, results[i]!));
+      run.onProgress?.({ stage: 'bootstrap', done: ++done, total: groups.length });
+    }),
+  );
+  const pair = (a: number, b: number): PairMoments | null => {
+    if (a <= b) return pairs.get(`${a},${b}`) ?? null;
+    const m = pairs.get(`${b},${a}`);
+    return m ? { ...m, diagKTimesLw: m.diagLTimesKw, diagLTimesKw: m.diagKTimesLw } : null;
+  };
+  return { layers, pair };
+}
+
+/** Resampled tr(K'HL'H) (biased) or n(n−3)·HSIC₁ (unbiased) for resample t. */
+export function resampledTrace(
+  mode: 'biased' | 'unbiased',
+  n: number,
+  k: LayerMomentsShared,
+  l: LayerMomentsShared,
+  p: PairMoments,
+  t: number,
+): number {
+  if (mode === 'biased') {
+    return p.hadamard[t]! - (2 / n) * p.cross[t]! + (k.quad[t]! * l.quad[t]!) / (n * n);
+  }
+  const traceOffDiagonal = p.hadamard[t]! - p.diagProduct[t]!;
+  const sumK = k.quad[t]! - k.diag[t]!;
+  const sumL = l.quad[t]! - l.diag[t]!;
+  const rowSumsProduct = p.cross[t]! - p.diagKTimesLw[t]! - p.diagLTimesKw[t]! + p.diagProduct[t]!;
+  return traceOffDiagonal + (sumK * sumL) / ((n - 1) * (n - 2)) - (2 / (n - 2)) * rowSumsProduct;
+}
+
+/** Per-cell CKA values of every resample, for one centring. */
+export function resampledCka(
+  mode: 'biased' | 'unbiased',
+  n: number,
+  moments: Awaited<ReturnType<typeof kernelMoments>>,
+  cells: CellIndex,
+  samples: number,
+): Float64Array[][] {
+  const selfCache = new Map<number, Float64Array>();
+  const self = (u: number): Float64Array | null => {
+    const m = moments.layers[u];
+    const p = moments.pair(u, u);
+    if (!m || !p) return null;
+    let values = selfCache.get(u);
+    if (!values) {
+      values = new Float64Array(samples);
+      for (let t = 0; t < samples; t++) values[t] = resampledTrace(mode, n, m, m, p, t);
+      selfCache.set(u, values);
+    }
+    return values;
+  };
+  return cells.rowIndex.map((a) =>
+    cells.colIndex.map((b) => {
+      const out = new Float64Array(samples).fill(NaN);
+      const ka = moments.layers[a];
+      const lb = moments.layers[b];
+      const p = moments.pair(a, b);
+      const sa = self(a);
+      const sb = self(b);
+      if (!ka || !lb || !p || !sa || !sb) return out;
+      for (let t = 0; t < samples; t++) {
+        const denominator = sa[t]! * sb[t]!;
+        out[t] = sa[t]! > 0 && sb[t]! > 0 ? resampledTrace(mode, n, ka, lb, p, t) / Math.sqrt(denominator) : NaN;
+      }
+      return out;
+    }),
+  );
+}
+
+/**
+ * Minibatch CKA's interval: resample whole batches with replacement and re-add the stored
+ * per-batch HSIC₁ traces (batches are the estimator's independent units).
+ */
+export function batchResampledCka(
+  perBatch: readonly Float64Array[],
+  k: number,
+  cells: CellIndex,
+  options: Required<BootstrapOptions>,
+): Float64Array[][] {
+  const batches = perBatch.length;
+  const samples = options.samples;
+  const counts = bootstrapCounts(batches, samples, options.seed);
+  const sums = Array.from({ length: samples }, () => new Float64Array(k * k));
+  for (let t = 0; t < batches; t++) {
+    const products = perBatch[t]!;
+    for (let s = 0; s < samples; s++) {
+      const c = counts[t * samples + s]!;
+      if (c === 0) continue;
+      const sum = sums[s]!;
+      for (let e = 0; e < k * k; e++) sum[e]! += c * products[e]!;
+    }
+  }
+  return cells.rowIndex.map((a) =>
+    cells.colIndex.map((b) => {
+      const out = new Float64Array(samples);
+      for (let s = 0; s < samples; s++) {
+        const sum = sums[s]!;
+        const saa = sum[a * k + a]!;
+        const sbb = sum[b * k + b]!;
+        out[s] = saa > 0 && sbb > 0 ? sum[a * k + b]! / Math.sqrt(saa * sbb) : NaN;
+      }
+      return out;
+    }),
+  );
+}

@@ -1,0 +1,92 @@
+/**
+ * Spilling Grams to a cache directory and loading them back: `NAME.npy` holds the packed centred
+ * Gram (float64, shape [n(n+1)/2], the upper triangle row by row — see packed.ts; half the bytes
+ * of the full matrix; `numpy` users unpack it with `np.triu_indices(n)`), and `NAME.json` its
+ * metadata. Both are written atomically; the .json is written last, so a Gram is only found once
+ * complete.
+ */
+import { promises as fs } from 'node:fs';
+import { WorkbenchError } from '../../api/errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { readNpyHeader, writeNpy } from '../io/npy.js';
+import { sharedFloat64 } from '../compute/shared-memory.js';
+import type { LayerGram } from './grams.js';
+import { packedLength } from './packed.js';
+
+const FORMAT = 'cka-workbench/packed-centred-gram@1';
+
+interface GramMetadata {
+  format: typeof FORMAT;
+  layer: LayerGram['layer'];
+  n: number;
+  features: number;
+  precision: LayerGram['precision'];
+  constant: boolean;
+  nonFinite: LayerGram['nonFinite'];
+}
+
+function metadataPath(npyPath: string): string {
+  return npyPath.replace(/\.npy$/, '') + '.json';
+}
+
+export async function saveGram(gram: LayerGram, npyPath: string): Promise<void> {
+  if (!npyPath.endsWith('.npy')) throw new WorkbenchError('BAD_INPUT', `a Gram file must end in .npy: ${npyPath}`);
+  // writeNpy needs an ArrayBuffer-backed view; copy out of shared memory.
+  await writeNpy(npyPath, Float64Array.from(gram.gram), [gram.gram.length]);
+  const metadata: GramMetadata = {
+    format: FORMAT,
+    layer: gram.layer,
+    n: gram.n,
+    features: gram.features,
+    precision: gram.precision,
+    constant: gram.constant,
+    nonFinite: gram.nonFinite,
+  };
+  await writeFileAtomic(metadataPath(npyPath), JSON.stringify(metadata, null, 1));
+}
+
+export async function loadGram(npyPath: string): Promise<LayerGram> {
+  let metadata: GramMetadata;
+  try {
+    metadata = JSON.parse(await fs.readFile(metadataPath(npyPath), 'utf8')) as GramMetadata;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new WorkbenchError('NOT_FOUND', `no cached Gram at ${npyPath} (its .json is missing)`);
+    throw new WorkbenchError(
+      'BAD_INPUT',
+      `${metadataPath(npyPath)}: not a Gram description (${(err as Error).message})`,
+    );
+  }
+  if (metadata.format !== FORMAT)
+    throw new WorkbenchError('BAD_INPUT', `${metadataPath(npyPath)}: unknown format ${String(metadata.format)}`);
+  const header = await readNpyHeader(npyPath);
+  const length = packedLength(metadata.n);
+  if (header.dtype !== 'float64' || !header.littleEndian || header.shape.length !== 1 || header.shape[0] !== length) {
+    throw new WorkbenchError(
+      'BAD_INPUT',
+      `${npyPath}: expected a float64 array of ${length} values for n = ${metadata.n}`,
+    );
+  }
+  const gram = sharedFloat64(length, `the Gram of layer '${metadata.layer.name}'`);
+  const handle = await fs.open(npyPath, 'r');
+  try {
+    const bytes = new Uint8Array(gram.buffer);
+    let done = 0;
+    while (done < bytes.length) {
+      const { bytesRead } = await handle.read(bytes, done, bytes.length - done, header.dataOffset + done);
+      if (bytesRead === 0) throw new WorkbenchError('BAD_INPUT', `${npyPath}: file ended early`);
+      done += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+  return {
+    layer: metadata.layer,
+    n: metadata.n,
+    features: metadata.features,
+    precision: metadata.precision,
+    gram,
+    constant: metadata.constant,
+    nonFinite: metadata.nonFinite,
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Per-layer centred Grams, computed once and kept: the unit of reuse of exact CKA. Every measure
+ * and every pair a layer takes part in starts from its `LayerGram`; Grams can be spilled to and
+ * loaded from a cache directory (gram-cache.ts).
+ */
+import type { NonFiniteValue } from '../compute/gram.js';
+import type { ComputeDType } from '../compute/onnx-graph.js';
+import type { ComputePool } from '../compute/pool.js';
+import { sharedFloat64 } from '../compute/shared-memory.js';
+import { constantReason, nonFiniteReason } from './cka-matrix.js';
+import { packedLength } from './packed.js';
+import type { ResolvedSource } from './sources.js';
+import type { GramPrecision, LayerRef, RunOptions } from './types.js';
+
+export interface LayerGram {
+  layer: LayerRef;
+  /** Examples (rows of the activations). */
+  n: number;
+  /** Features per example. */
+  features: number;
+  /** Precision the Gram's product ran in. */
+  precision: ComputeDType;
+  /**
+   * The centred linear Gram HXXᵀH, packed upper triangle (packed.ts), float64, in shared memory:
+   * n(n+1)/2 values. All zeros when the layer is unusable (see `constant`, `nonFinite`).
+   */
+  gram: Float64Array;
+  constant: boolean;
+  nonFinite: NonFiniteValue | null;
+}
+
+/** Why a layer's CKA is undefined whatever the kernel, or null. */
+export function gramProblem(gram: LayerGram): string | null {
+  if (gram.nonFinite) return nonFiniteReason(gram.layer, gram.nonFinite);
+  if (gram.constant) return constantReason(gram.layer);
+  return null;
+}
+
+export function resolvePrecision(precision: GramPrecision, dtype: ComputeDType): ComputeDType {
+  return precision === 'auto' ? dtype : precision;
+}
+
+/** Splits `threads` between concurrent tasks: every task gets at least one intra-op thread. */
+export function intraOpThreadsFor(tasks: number, threads: number): number {
+  return Math.max(1, Math.floor(threads / Math.max(1, Math.min(tasks, threads))));
+}
+
+export async function computeLayerGrams(
+  pool: ComputePool,
+  sources: readonly ResolvedSource[],
+  precision: GramPrecision,
+  run: RunOptions,
+): Promise<LayerGram[]> {
+  const intraOpThreads = intraOpThreadsFor(sources.length, pool.threads);
+  let done = 0;
+  return Promise.all(
+    sources.map(async (source) => {
+      const gram = sharedFloat64(packedLength(source.n), `the Gram of layer '${source.layer.name}'`);
+      const dtype = resolvePrecision(precision, source.dtype);
+      const result = await pool.run<'gram'>(
+        { kind: 'gram', input: source.input, precision: dtype, packedOut: gram, intraOpThreads },
+        run.signal,
+      );
+      run.onProgress?.({ stage: 'grams', done: ++done, total: sources.length, layer: source.layer.name });
+      if (result.nonFinite) gram.fill(0);
+      return {
+        layer: source.layer,
+        n: source.n,
+        features: source.features,
+        precision: dtype,
+        gram,
+        constant: result.constant,
+        nonFinite: result.nonFinite,
+      } satisfies LayerGram;
+    }),
+  );
+}

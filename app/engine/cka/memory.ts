@@ -1,0 +1,73 @@
+/**
+ * Memory planning for exact CKA, which holds O((L+M)·n²) numbers: estimate before allocating and
+ * refuse with a clear OUT_OF_MEMORY error (suggesting minibatch CKA) instead of crashing.
+ */
+import { totalmem } from 'node:os';
+import { WorkbenchError } from '../../api/errors.js';
+import { packedLength } from './packed.js';
+
+const GiB = 2 ** 30;
+
+export function defaultMemoryBudget(): number {
+  return Math.min(16 * GiB, Math.floor(totalmem() * 0.5));
+}
+
+export function formatBytes(bytes: number): string {
+  return bytes >= GiB ? `${(bytes / GiB).toFixed(1)} GiB` : `${Math.ceil(bytes / 2 ** 20)} MiB`;
+}
+
+/** One packed float64 Gram or kernel. */
+export function packedBytes(n: number): number {
+  return packedLength(n) * 8;
+}
+
+export interface GramPlan {
+  layers: number;
+  n: number;
+  maxFeatures: number;
+  workers: number;
+  bytesPerValue: 4 | 8;
+}
+
+/** Grams kept + each worker's activations, centred copy and largest Gram block. */
+export function gramStageBytes(plan: GramPlan): number {
+  const perWorker =
+    plan.n * plan.maxFeatures * (4 + plan.bytesPerValue) + Math.ceil(plan.n / 4) * plan.n * plan.bytesPerValue;
+  return plan.layers * packedBytes(plan.n) + Math.min(plan.workers, plan.layers) * perWorker;
+}
+
+export interface ComparePlan {
+  layers: number;
+  n: number;
+  workers: number;
+  rbfThresholds: number;
+  bootstrapSamples: number;
+  bootstrapBytesPerValue: 4 | 8;
+}
+
+/** Derived kernels, scratch and bootstrap matrices on top of the Grams. */
+export function compareStageBytes(plan: ComparePlan): number {
+  const rbf =
+    plan.rbfThresholds > 0
+      ? plan.rbfThresholds * plan.layers * packedBytes(plan.n) + plan.workers * 1.5 * packedBytes(plan.n)
+      : 0;
+  const stack = plan.workers * 4 * 2 ** 20;
+  let bootstrap = 0;
+  if (plan.bootstrapSamples > 0) {
+    const b = plan.bootstrapBytesPerValue;
+    const nb = plan.n * plan.bootstrapSamples;
+    bootstrap = plan.layers * nb * b + nb * (8 + b) + plan.workers * (3 * plan.n * plan.n * b + 4 * nb * b);
+  }
+  return rbf + stack + bootstrap;
+}
+
+export function checkMemoryBudget(requiredBytes: number, budgetBytes: number, what: string): void {
+  if (requiredBytes > budgetBytes) {
+    throw new WorkbenchError(
+      'OUT_OF_MEMORY',
+      `${what} needs about ${formatBytes(requiredBytes)}, over the memory budget of ${formatBytes(budgetBytes)}: ` +
+        `use minibatch CKA (e.g. --measure minibatch:256), fewer layers or examples, or raise the budget`,
+      { requiredBytes, budgetBytes },
+    );
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Streaming minibatch CKA: activations arrive layer by layer, in whatever chunk sizes the
+ * extractor produces; each layer's rows are cut into batches of b, and as soon as every layer has
+ * batch t, its HSIC₁ traces are computed in the pool. Memory: O(layers · b²) for the traces plus
+ * the rows still waiting for their batch's other layers. `push` resolves when the accumulator has
+ * room again (back-pressure for the producer).
+ *
+ *   const acc = engine.minibatchStream(rows, cols, { name: 'minibatch', batchSize: 100 });
+ *   for await (const { layerIndex, data } of activations) await acc.push('row', layerIndex, data);
+ *   const result = await acc.finish();
+ *
+ * Probe order is batch order (a seeded shuffle needs random access: use compareMinibatch).
+ */
+import { WorkbenchError } from '../../api/errors.js';
+import type { ComputePool } from '../compute/pool.js';
+import { sharedFloat32, sharedFloat64 } from '../compute/shared-memory.js';
+import { cancelled } from '../compute/pool.js';
+import { distinctSources, type MinibatchMeasure } from './minibatch.js';
+import { MinibatchSums } from './minibatch-sums.js';
+import type { ActivationArray, BootstrapOptions, CkaResult, GramPrecision, LayerRef, RunOptions } from './types.js';
+
+export interface StreamLayer {
+  layer: LayerRef;
+  features: number;
+}
+
+export interface MinibatchStreamOptions extends RunOptions {
+  bootstrap?: BootstrapOptions;
+  precision: GramPrecision;
+}
+
+interface LayerBuffer {
+  spec: StreamLayer;
+  /** Rows of the batch being filled (allocated on first push, in the first chunk's precision). */
+  filling: ActivationArray | null;
+  filled: number;
+  /** Completed batches waiting for the other layers: batch index → rows. */
+  ready: Map<number, ActivationArray>;
+  batchesCompleted: number;
+  rowsReceived: number;
+}
+
+export class MinibatchStream {
+  private readonly buffers: LayerBuffer[];
+  private readonly rowIndex: number[];
+  private readonly colIndex: number[];
+  private readonly sums: MinibatchSums;
+  private readonly inFlight = new Map<number, Promise<void>>();
+  private dispatched = 0;
+  private failure: unknown = null;
+  private finished = false;
+  private readonly started = performance.now();
+
+  constructor(
+    private readonly pool: ComputePool,
+    rows: readonly StreamLayer[],
+    cols: readonly StreamLayer[] | null,
+    private readonly measure: MinibatchMeasure,
+    private readonly options: MinibatchStreamOptions,
+  ) {
+    if (!Number.isInteger(measure.batchSize) || measure.batchSize < 4) {
+      throw new WorkbenchError(
+        'BAD_INPUT',
+        `minibatch CKA needs a batch size of at least 4 (HSIC₁ divides by b(b−3)), got ${measure.batchSize}`,
+      );
+    }
+    if (measure.shuffleSeed !== undefined) {
+      throw new WorkbenchError(
+        'UNSUPPORTED',
+        'a shuffled minibatch order needs random access to the activations; stream in probe order or use .npy/array sources',
+      );
+    }
+    const { distinct, rowIndex, colIndex } = distinctSources(rows, cols ?? rows);
+    this.buffers = distinct.map((spec) => ({
+      spec,
+      filling: null,
+      filled: 0,
+      ready: new Map(),
+      batchesCompleted: 0,
+      rowsReceived: 0,
+    }));
+    this.rowIndex = rowIndex;
+    this.colIndex = colIndex;
+    this.sums = new MinibatchSums(distinct.map((d) => d.layer));
+  }
+
+  private layerAt(side: 'row' | 'col', index: number): LayerBuffer {
+    const table = side === 'row' ? this.rowIndex : this.colIndex;
+    const u = table[index];
+    if (u === undefined) throw new WorkbenchError('BAD_INPUT', `no ${side} layer ${index} in this comparison`);
+    return this.buffers[u]!;
+  }
+
+  /** Appends rows ([rows, features], row-major) of one layer, in probe order. */
+  async push(side: 'row' | 'col', index: number, data: ActivationArray): Promise<void> {
+    if (this.finished) throw new WorkbenchError('BAD_INPUT', 'push after finish');
+    if (this.options.signal?.aborted) throw cancelled();
+    if (this.failure) throw this.failure;
+    const buffer = this.layerAt(side, index);
+    const { features } = buffer.spec;
+    if (data.length % features !== 0) {
+      throw new WorkbenchError(
+        'BAD_INPUT',
+        `layer '${buffer.spec.layer.name}': ${data.length} values are not whole rows of ${features} features`,
+      );
+    }
+    const b = this.measure.batchSize;
+    const rows = data.length / features;
+    buffer.rowsReceived += rows;
+    let offset = 0;
+    while (offset < rows) {
+      buffer.filling ??=
+        data instanceof Float64Array
+          ? sharedFloat64(b * features, 'a minibatch')
+          : sharedFloat32(b * features, 'a minibatch');
+      const take = Math.min(rows - offset, b - buffer.filled);
+      buffer.filling.set(data.subarray(offset * features, (offset + take) * features), buffer.filled * features);
+      buffer.filled += take;
+      offset += take;
+      if (buffer.filled === b) {
+        buffer.ready.set(buffer.batchesCompleted++, buffer.filling);
+        buffer.filling = null;
+        buffer.filled = 0;
+      }
+    }
+    this.dispatchReady();
+    // Back-pressure: at most two batches per thread in flight.
+    while (this.inFlight.size >= 2 * this.pool.threads) await Promise.race(this.inFlight.values());
+    if (this.failure) throw this.failure;
+  }
+
+  private dispatchReady(): void {
+    while (this.buffers.every((l) => l.ready.has(this.dispatched))) {
+      const t = this.dispatched++;
+      const layers = this.buffers.map((l) => {
+        const data = l.ready.get(t)!;
+        l.ready.delete(t);
+        return { kind: 'shared' as const, data, n: this.measure.batchSize, features: l.spec.features };
+      });
+      const b = this.measure.batchSize;
+      const task = this.pool
+        .run<'batch'>(
+          {
+            kind: 'batch',
+            layers,
+            selection: { start: 0, count: b },
+            precision: this.options.precision,
+            intraOpThreads: 1,
+          },
+          this.options.signal,
+        )
+        .then((batch) => {
+          this.sums.add(t, batch, (j) => t * b + j);
+          this.options.onProgress?.({ stage: 'minibatch', done: t + 1, total: t + 1 });
+        })
+        .catch((err: unknown) => {
+          this.failure ??= err;
+        })
+        .finally(() => this.inFlight.delete(t));
+      this.inFlight.set(t, task);
+    }
+  }
+
+  /** Waits for every batch and returns the result; rows short of a full last batch are dropped and counted. */
+  async finish(): Promise<CkaResult> {
+    this.finished = true;
+    await Promise.all(this.inFlight.values());
+    if (this.failure) throw this.failure;
+    const counts = this.buffers.map((l) => l.rowsReceived);
+    const n = counts[0] ?? 0;
+    const uneven = this.buffers.findIndex((l) => l.rowsReceived !== n);
+    if (uneven >= 0) {
+      throw new WorkbenchError(
+        'BAD_INPUT',
+        `mismatched number of examples: layer '${this.buffers[uneven]!.spec.layer.name}' received ${counts[uneven]} rows, layer '${this.buffers[0]!.spec.layer.name}' received ${n}`,
+      );
+    }
+    if (this.dispatched === 0) {
+      throw new WorkbenchError(
+        'BAD_INPUT',
+        `minibatch CKA with batches of ${this.measure.batchSize} needs at least ${this.measure.batchSize} examples, got n = ${n}`,
+      );
+    }
+    const elapsed = performance.now() - this.started;
+    return this.sums.result(
+      this.measure,
+      this.rowIndex,
+      this.colIndex,
+      this.dispatched,
+      n - this.dispatched * this.measure.batchSize,
+      this.options.bootstrap,
+      {
+        minibatch: elapsed,
+        total: elapsed,
+      },
+    );
+  }
+}

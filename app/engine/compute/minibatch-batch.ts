@@ -1,0 +1,48 @@
+/**
+ * Worker side of minibatch CKA: one batch of b examples for every layer. Each layer's b×b Gram is
+ * computed (centred, packed — gram.ts), U-centred, and all layers' ⟨Ũ_a, Ũ_b⟩ come from one
+ * stacked product (hsic-stack.ts). Memory is O(layers · b²) whatever n is.
+ */
+import { centeredView, type CenteredKernelView } from '../cka/centering.js';
+import { packedLength } from '../cka/packed.js';
+import { loadActivations, type ActivationInput, type RowSelection } from './activations-in.js';
+import { centredGramInto, type NonFiniteValue } from './gram.js';
+import { stackedHalfTraceProducts } from './hsic-stack.js';
+import type { ComputeDType } from './onnx-graph.js';
+import type { Workspace } from './workspace.js';
+
+export interface BatchProducts {
+  /** k×k row-major: tr(Ũ_a Ũ_b) for this batch (HSIC₁ · b(b−3)). */
+  products: Float64Array;
+  /** Per layer: the first non-finite activation in this batch, if any (its products are then 0). */
+  nonFinite: (NonFiniteValue | null)[];
+  /** Per layer: constant across this batch's examples. */
+  constant: boolean[];
+}
+
+export async function batchProducts(
+  layers: readonly ActivationInput[],
+  selection: RowSelection,
+  precision: ComputeDType | 'auto',
+  workspace: Workspace,
+  intraOpThreads: number,
+): Promise<BatchProducts> {
+  const views: CenteredKernelView[] = [];
+  const nonFinite: (NonFiniteValue | null)[] = [];
+  const constant: boolean[] = [];
+  let b = 0;
+  for (let l = 0; l < layers.length; l++) {
+    const { x, n, features } = await loadActivations(layers[l]!, workspace, selection);
+    b = n;
+    const gram = new Float64Array(packedLength(n));
+    const dtype: ComputeDType = precision === 'auto' ? (x instanceof Float64Array ? 'float64' : 'float32') : precision;
+    const flags = await centredGramInto(x, n, features, dtype, gram, workspace, intraOpThreads);
+    nonFinite.push(flags.nonFinite); // example index within the batch; the caller maps it back
+    constant.push(flags.constant);
+    if (flags.nonFinite) gram.fill(0);
+    views.push(centeredView(gram, n, 'unbiased'));
+  }
+  const half = await stackedHalfTraceProducts(views, 0, packedLength(b), workspace, intraOpThreads);
+  for (let e = 0; e < half.length; e++) half[e]! *= 2;
+  return { products: half, nonFinite, constant };
+}

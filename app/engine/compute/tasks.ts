@@ -1,0 +1,71 @@
+/**
+ * The messages between the CKA engine and its worker threads. Arrays in tasks are either shared
+ * memory (Grams, kernels, weights: every thread sees the same bytes) or small copies.
+ */
+import type { CenteredKernelView } from '../cka/centering.js';
+import type { ActivationInput, RowSelection } from './activations-in.js';
+import type { LayerMoments, PairMoments } from './bootstrap-moments.js';
+import type { FeatureProducts } from './feature-products.js';
+import type { GramFlags } from './gram.js';
+import type { BatchProducts } from './minibatch-batch.js';
+import type { ComputeDType } from './onnx-graph.js';
+
+export type ComputeTask =
+  | {
+      kind: 'gram';
+      input: ActivationInput;
+      /** 'auto': the input's own precision. */
+      precision: ComputeDType | 'auto';
+      /** Shared n(n+1)/2 float64 output. */
+      packedOut: Float64Array;
+      intraOpThreads: number;
+    }
+  | { kind: 'shift'; base: Float64Array; n: number; mode: 'biased' | 'unbiased' }
+  | { kind: 'rbf'; gram: Float64Array; n: number; thresholds: number[]; kernelsOut: Float64Array[] }
+  | { kind: 'stack'; views: CenteredKernelView[]; start: number; end: number; intraOpThreads: number }
+  | {
+      kind: 'bootstrapLayer';
+      view: CenteredKernelView;
+      weights: Float32Array | Float64Array;
+      samples: number;
+      dtype: ComputeDType;
+      kwOut: Float32Array | Float64Array;
+      intraOpThreads: number;
+    }
+  | {
+      kind: 'bootstrapPairs';
+      rowView: CenteredKernelView;
+      rowKW: Float32Array | Float64Array;
+      cols: { view: CenteredKernelView; kw: Float32Array | Float64Array }[];
+      weights: Float32Array | Float64Array;
+      samples: number;
+      dtype: ComputeDType;
+      intraOpThreads: number;
+    }
+  | {
+      kind: 'batch';
+      layers: ActivationInput[];
+      selection: RowSelection;
+      precision: ComputeDType | 'auto';
+      intraOpThreads: number;
+    }
+  | { kind: 'features'; layers: ActivationInput[]; precision: ComputeDType; intraOpThreads: number };
+
+export interface GramTaskResult extends GramFlags {
+  n: number;
+  features: number;
+  dtype: ComputeDType;
+}
+
+export interface TaskResults {
+  gram: GramTaskResult;
+  shift: Float64Array;
+  rbf: { medianSquaredDistance: number };
+  stack: Float64Array;
+  bootstrapLayer: LayerMoments;
+  bootstrapPairs: PairMoments[];
+  batch: BatchProducts;
+  features: FeatureProducts;
+}
+
+export type TaskOf<K extends ComputeTask['kind']> = Extract<ComputeTask, { kind: K }>;

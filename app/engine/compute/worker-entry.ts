@@ -1,0 +1,97 @@
+/**
+ * The worker thread of the compute pool (run by piscina): one handler per task kind. Each thread
+ * keeps its onnxruntime sessions and scratch buffers between tasks.
+ */
+import type { WorkbenchErrorData } from '../../api/contract.js';
+import { toErrorData } from '../../api/errors.js';
+import { centeringShift } from '../cka/centering.js';
+import { medianSquaredDistance, rbfKernelFromDistances, squaredDistancesFromGram } from '../cka/rbf.js';
+import { activationShape, loadActivations } from './activations-in.js';
+import { layerMoments, pairMoments } from './bootstrap-moments.js';
+import { featureProducts } from './feature-products.js';
+import { centredGramInto } from './gram.js';
+import { stackedHalfTraceProducts } from './hsic-stack.js';
+import { batchProducts } from './minibatch-batch.js';
+import type { ComputeDType } from './onnx-graph.js';
+import type { ComputeTask, TaskResults } from './tasks.js';
+import { Workspace } from './workspace.js';
+
+const workspace = new Workspace();
+/** Scratch kept between tasks is trimmed to this size after each task. */
+const KEEP_SCRATCH_BYTES = 512 * 2 ** 20;
+
+async function handle(task: ComputeTask): Promise<TaskResults[ComputeTask['kind']]> {
+  switch (task.kind) {
+    case 'gram': {
+      const shape = await activationShape(task.input);
+      const { x, n, features } = await loadActivations(task.input, workspace);
+      const input: ComputeDType = x instanceof Float64Array ? 'float64' : 'float32';
+      const dtype = task.precision === 'auto' ? input : task.precision;
+      const flags = await centredGramInto(x, shape.n, features, dtype, task.packedOut, workspace, task.intraOpThreads);
+      return { ...flags, n, features, dtype: input };
+    }
+    case 'shift':
+      return centeringShift(task.base, task.n, task.mode);
+    case 'rbf': {
+      const distances = squaredDistancesFromGram(
+        task.gram,
+        task.n,
+        workspace.get('distances', Float64Array, task.gram.length),
+      );
+      const median = medianSquaredDistance(distances, task.n);
+      if (median > 0) {
+        task.thresholds.forEach((t, i) => rbfKernelFromDistances(distances, t, median, task.kernelsOut[i]));
+      }
+      return { medianSquaredDistance: median };
+    }
+    case 'stack':
+      return stackedHalfTraceProducts(task.views, task.start, task.end, workspace, task.intraOpThreads);
+    case 'bootstrapLayer':
+      return layerMoments(
+        task.view,
+        task.weights,
+        task.samples,
+        task.dtype,
+        task.kwOut,
+        workspace,
+        task.intraOpThreads,
+      );
+    case 'bootstrapPairs':
+      return pairMoments(
+        task.rowView,
+        task.rowKW,
+        task.cols,
+        task.weights,
+        task.samples,
+        task.dtype,
+        workspace,
+        task.intraOpThreads,
+      );
+    case 'batch':
+      return batchProducts(task.layers, task.selection, task.precision, workspace, task.intraOpThreads);
+    case 'features':
+      return featureProducts(task.layers, task.precision, workspace, task.intraOpThreads);
+  }
+}
+
+/** Errors travel back as data (a thrown error loses its code crossing threads). */
+export type TaskEnvelope = { ok: true; value: unknown } | { ok: false; error: WorkbenchErrorData };
+
+export default async function runTask(task: ComputeTask): Promise<TaskEnvelope> {
+  try {
+    return { ok: true, value: await handle(task) };
+  } catch (err) {
+    if (err instanceof RangeError && /alloc|length/i.test(err.message)) {
+      return {
+        ok: false,
+        error: {
+          code: 'OUT_OF_MEMORY',
+          message: `a worker could not allocate memory for a ${task.kind} task (${err.message})`,
+        },
+      };
+    }
+    return { ok: false, error: toErrorData(err) };
+  } finally {
+    workspace.trim(KEEP_SCRATCH_BYTES);
+  }
+}
