@@ -1,0 +1,154 @@
+/**
+ * The CKA core's API as the experiments runner uses it: Grams computed once and reused across
+ * measures and pairs, spilled to and loaded from .npy, streamed minibatch accumulation, and sides
+ * read from `extract` directories and .npy folders.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CkaEngine } from '../../app/engine/cka/engine.js';
+import { fileSources, readFileSide, selectLayers } from '../../app/engine/cka/layer-files.js';
+import { packedLength } from '../../app/engine/cka/packed.js';
+import type { LayerSource } from '../../app/engine/cka/types.js';
+import { readNpy, writeNpy } from '../../app/engine/io/npy.js';
+
+const fixtures = fileURLToPath(new URL('../fixtures/cka/', import.meta.url));
+const expected = JSON.parse(readFileSync(`${fixtures}expected.json`, 'utf8')) as {
+  wide: Record<string, { matrix: number[][] } | number[][]> & { rows: string[]; cols: string[] };
+};
+const npy = (name: string): LayerSource => ({
+  kind: 'npy',
+  layer: { tensor: name, name },
+  path: `${fixtures}${name}.npy`,
+});
+
+function expectClose(actual: (number | null)[][], reference: number[][], tolerance: number): void {
+  actual.forEach((row, r) =>
+    row.forEach((v, c) => expect(Math.abs(v! - reference[r]![c]!)).toBeLessThanOrEqual(tolerance)),
+  );
+}
+
+describe('CKA core API', () => {
+  const engine = new CkaEngine({ threads: 2, precision: 'float64' });
+  const scratch = mkdtempSync(join(tmpdir(), 'cka-api-'));
+  afterAll(async () => {
+    await engine.close();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('computes Grams once and reuses them for several measures and pairings', async () => {
+    const rows = await engine.computeGrams(expected.wide.rows.map(npy));
+    const cols = await engine.computeGrams(expected.wide.cols.map(npy));
+    expect(rows[0]!.gram.length).toBe(packedLength(36));
+    expect(rows[0]!.gram.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const [linear, debiased] = await engine.compareGrams(rows, cols, [{ name: 'linear' }, { name: 'debiased' }]);
+    expectClose(linear!.matrix, expected.wide.linear as number[][], 1e-12);
+    expectClose(debiased!.matrix, expected.wide.debiased as number[][], 1e-12);
+    // the same Gram objects in another pairing: B × A is the transpose of A × B
+    const [transposed] = await engine.compareGrams(cols, rows, [{ name: 'rbf', threshold: 0.5 }]);
+    transposed!.matrix.forEach((row, r) =>
+      row.forEach((v, c) => expect(Math.abs(v! - (expected.wide['rbf0.5'] as number[][])[c]![r]!)).toBeLessThan(1e-12)),
+    );
+  });
+
+  it('spills Grams to .npy and loads them back (numpy-readable packed upper triangle)', async () => {
+    const [gram] = await engine.computeGrams([npy('wide_a0')]);
+    const path = join(scratch, 'cache', 'wide_a0.gram.npy');
+    await engine.saveGram(gram!, path);
+    const onDisk = await readNpy(path);
+    expect(onDisk.header.shape).toEqual([packedLength(36)]);
+    expect(Array.from(onDisk.data as Float64Array)).toEqual(Array.from(gram!.gram));
+    const loaded = await engine.loadGram(path);
+    expect(loaded.layer).toEqual(gram!.layer);
+    expect(loaded.gram.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const cols = await engine.computeGrams(expected.wide.cols.map(npy));
+    const [fromLoaded] = await engine.compareGrams([loaded], cols, [{ name: 'linear' }]);
+    expectClose(fromLoaded!.matrix, [(expected.wide.linear as number[][])[0]!], 1e-12);
+    await expect(engine.loadGram(join(scratch, 'missing.npy'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('streams minibatch CKA from irregular chunks, equal to the batch computation', async () => {
+    const rowsData = await Promise.all(expected.wide.rows.map((name) => readNpy(`${fixtures}${name}.npy`)));
+    const colsData = await Promise.all(expected.wide.cols.map((name) => readNpy(`${fixtures}${name}.npy`)));
+    const spec = (name: string) => ({ layer: { tensor: name, name }, features: 288 });
+    const stream = engine.minibatchStream(expected.wide.rows.map(spec), expected.wide.cols.map(spec), {
+      name: 'minibatch',
+      batchSize: 8,
+    });
+    // chunks of 5, 13, 1, 17 rows, layers interleaved the way an extractor emits them
+    const cuts = [0, 5, 18, 19, 36];
+    for (let c = 0; c + 1 < cuts.length; c++) {
+      for (const [side, arrays] of [
+        ['row', rowsData],
+        ['col', colsData],
+      ] as const) {
+        for (let i = 0; i < arrays.length; i++) {
+          const data = arrays[i]!.data as Float32Array;
+          await stream.push(side, i, data.subarray(cuts[c]! * 288, cuts[c + 1]! * 288));
+        }
+      }
+    }
+    const result = await stream.finish();
+    expect(result.batches).toEqual({ count: 4, size: 8, droppedExamples: 4 });
+    expectClose(result.matrix, (expected.wide.minibatch8 as { matrix: number[][] }).matrix, 1e-12);
+
+    const uneven = engine.minibatchStream([spec('a')], [spec('b')], { name: 'minibatch', batchSize: 8 });
+    await uneven.push('row', 0, (rowsData[0]!.data as Float32Array).subarray(0, 16 * 288));
+    await uneven.push('col', 0, (colsData[0]!.data as Float32Array).subarray(0, 9 * 288));
+    await expect(uneven.finish()).rejects.toThrow(/layer 'b' received 9 rows, layer 'a' received 16/);
+    expect(() =>
+      engine.minibatchStream([spec('a')], null, { name: 'minibatch', batchSize: 8, shuffleSeed: 1 }),
+    ).toThrow(/random access/);
+  });
+
+  it('reads extract directories (manifest + .npy), folders of .npy files and single files', async () => {
+    const dir = join(scratch, 'extract');
+    await fs.mkdir(join(dir, 'layers'), { recursive: true });
+    const names = expected.wide.rows;
+    for (const name of names) await fs.copyFile(`${fixtures}${name}.npy`, join(dir, 'layers', `${name}.npy`));
+    const manifest = {
+      model: { path: '/models/cnn.onnx', sha256: 'ab'.repeat(32) },
+      probe: { spec: 'random:36:1', hash: 'cd'.repeat(16), n: 36 },
+      layers: names.map((name, i) => ({
+        tensor: `/block${i}/Relu_output_0`,
+        name: `block${i}.relu`,
+        op: i === 1 ? 'Conv' : 'Relu',
+        shape: [8, 6, 6],
+        features: 288,
+        file: `layers/${name}.npy`,
+      })),
+    };
+    await fs.writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    const side = await readFileSide(dir);
+    expect(side.kind).toBe('extract');
+    expect(side.model).toEqual(manifest.model);
+    expect(selectLayers(side, 'op:Relu').map((l) => l.name)).toEqual(['block0.relu', 'block2.relu']);
+    expect(selectLayers(side, 'block2.relu,/block0/Relu_output_0').map((l) => l.name)).toEqual([
+      'block0.relu',
+      'block2.relu',
+    ]);
+    expect(() => selectLayers(side, 'nope')).toThrow(/no layer named 'nope'/);
+    const [fromDir] = await engine.compare(fileSources(selectLayers(side, 'all')), expected.wide.cols.map(npy), [
+      { name: 'linear' },
+    ]);
+    expect(fromDir!.rows).toEqual(manifest.layers.map((l) => ({ tensor: l.tensor, name: l.name })));
+    expectClose(fromDir!.matrix, expected.wide.linear as number[][], 1e-12);
+
+    const folder = join(scratch, 'folder');
+    await fs.mkdir(folder);
+    for (const name of ['layer10', 'layer2', 'layer1'])
+      await writeNpy(join(folder, `${name}.npy`), new Float32Array(8), [4, 2]);
+    await fs.writeFile(join(folder, 'notes.txt'), 'not a layer');
+    const folderSide = await readFileSide(folder);
+    expect(folderSide.kind).toBe('npy-folder');
+    expect(folderSide.layers.map((l) => l.name)).toEqual(['layer1', 'layer2', 'layer10']);
+    const single = await readFileSide(join(folder, 'layer2.npy'));
+    expect(single.layers).toHaveLength(1);
+
+    await fs.writeFile(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, layers: [{ tensor: 'x' }] }));
+    await expect(readFileSide(dir)).rejects.toThrow(/not an extract manifest \(layers\.0\.name/);
+  });
+});

@@ -1,0 +1,144 @@
+/**
+ * The onnxruntime compute graphs against plain float64 loops: the hand-written ONNX encoder, the
+ * blocked upper-triangle Gram with fused centring (several row blocks, float32 and float64), the
+ * non-finite and constant checks, and the stacked HSIC product.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { centeredInnerProduct, centeredView } from '../../app/engine/cka/centering.js';
+import { packedIndex, packedLength } from '../../app/engine/cka/packed.js';
+import { Mulberry32 } from '../../app/engine/cka/rng.js';
+import { gemmTransBGraph } from '../../app/engine/compute/graphs.js';
+import { centredGramInto, gramRowBlock } from '../../app/engine/compute/gram.js';
+import { stackedHalfTraceProducts } from '../../app/engine/compute/hsic-stack.js';
+import { computeSession, releaseSessions, runInto, tensor } from '../../app/engine/compute/ort-sessions.js';
+import { Workspace } from '../../app/engine/compute/workspace.js';
+
+function uniform(length: number, seed: number, offset = 0): Float64Array {
+  const rng = new Mulberry32(seed);
+  return Float64Array.from({ length }, () => rng.nextUint32() / 2 ** 32 - 0.5 + offset);
+}
+
+/** (X − mean)(X − mean)ᵀ in float64 loops. */
+function centredGramReference(x: ArrayLike<number>, n: number, p: number): Float64Array {
+  const means = new Float64Array(p);
+  for (let i = 0; i < n; i++) for (let f = 0; f < p; f++) means[f]! += x[i * p + f]! / n;
+  const gram = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      let s = 0;
+      for (let f = 0; f < p; f++) s += (x[i * p + f]! - means[f]!) * (x[j * p + f]! - means[f]!);
+      gram[i * n + j] = s;
+      gram[j * n + i] = s;
+    }
+  }
+  return gram;
+}
+
+describe('compute graphs in onnxruntime', () => {
+  const workspace = new Workspace();
+  afterAll(() => releaseSessions());
+
+  it('runs a hand-encoded Gemm (A·Bᵀ) in float32 and float64', async () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const session = await computeSession(`gemm_nt_${dtype}`, () => gemmTransBGraph(dtype), 1);
+      const Ctor = dtype === 'float64' ? Float64Array : Float32Array;
+      const a = Ctor.from([1, 2, 3, 4, 5, 6]); // 2×3
+      const b = Ctor.from([1, 0, -1, 2, 1, 0, 0.5, 0.5, 0.5, 3, 2, 1]); // 4×3
+      const c = new Ctor(8);
+      await runInto(session, { A: tensor(a, [2, 3]), B: tensor(b, [4, 3]) }, { C: tensor(c, [2, 4]) });
+      expect(Array.from(c)).toEqual([-2, 4, 3, 10, -2, 13, 7.5, 28]);
+    }
+  });
+
+  it('computes the centred Gram in upper-triangle row blocks, float32 and float64', async () => {
+    const n = 700; // three row blocks
+    const p = 37;
+    expect(gramRowBlock(n)).toBeLessThan(n);
+    const x64 = uniform(n * p, 1, 3); // an offset of 3: the centring matters
+    const reference = centredGramReference(x64, n, p);
+    for (const [x, tolerance] of [
+      [x64, 1e-12],
+      [Float32Array.from(x64), 1e-5],
+    ] as const) {
+      const packed = new Float64Array(packedLength(n));
+      const precision = x instanceof Float64Array ? 'float64' : 'float32';
+      const flags = await centredGramInto(x, n, p, precision, packed, workspace, 2);
+      expect(flags).toEqual({ constant: false, nonFinite: null });
+      let maxError = 0;
+      for (let i = 0; i < n; i += 7) {
+        for (let j = i; j < n; j += 3)
+          maxError = Math.max(maxError, Math.abs(packed[packedIndex(n, i, j)]! - reference[i * n + j]!));
+      }
+      expect(maxError).toBeLessThan(tolerance * 10);
+      // double-centred exactly: every row sums to 0 in float64
+      let worstRow = 0;
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        for (let j = 0; j < n; j++) s += packed[packedIndex(n, i, j)]!;
+        worstRow = Math.max(worstRow, Math.abs(s));
+      }
+      expect(worstRow).toBeLessThan(1e-9);
+    }
+  });
+
+  it('float64 activations can run a float32 Gram (and the reverse)', async () => {
+    const n = 50;
+    const p = 9;
+    const x = uniform(n * p, 2);
+    const reference = centredGramReference(x, n, p);
+    for (const [input, precision] of [
+      [x, 'float32'],
+      [Float32Array.from(x), 'float64'],
+    ] as const) {
+      const packed = new Float64Array(packedLength(n));
+      await centredGramInto(input, n, p, precision, packed, workspace, 1);
+      expect(Math.abs(packed[packedIndex(n, 3, 40)]! - reference[3 * n + 40]!)).toBeLessThan(1e-5);
+    }
+  });
+
+  it('flags constant layers and names the first non-finite activation', async () => {
+    const n = 20;
+    const p = 4;
+    const packed = new Float64Array(packedLength(n));
+    const constant = new Float32Array(n * p).fill(1.7);
+    expect(await centredGramInto(constant, n, p, 'float32', packed, workspace, 1)).toEqual({
+      constant: true,
+      nonFinite: null,
+    });
+    const broken = Float32Array.from(uniform(n * p, 3));
+    broken[11 * p + 2] = Infinity;
+    expect((await centredGramInto(broken, n, p, 'float32', packed, workspace, 1)).nonFinite).toEqual({
+      example: 11,
+      feature: 2,
+      value: Infinity,
+    });
+    const huge = Float32Array.from(uniform(n * p, 4)).map((v) => v * 1e30);
+    expect((await centredGramInto(huge, n, p, 'float32', packed, workspace, 1)).nonFinite).toMatchObject({
+      feature: -1,
+    });
+  });
+
+  it('the stacked product over packed columns equals every pairwise tr(AB)', async () => {
+    const n = 300;
+    const grams: Float64Array[] = [];
+    for (let l = 0; l < 4; l++) {
+      const packed = new Float64Array(packedLength(n));
+      await centredGramInto(uniform(n * 11, 10 + l), n, 11, 'float64', packed, workspace, 1);
+      grams.push(packed);
+    }
+    for (const mode of ['biased', 'unbiased'] as const) {
+      const views = grams.map((g) => centeredView(g, n, mode));
+      const total = packedLength(n);
+      // two ranges, as two threads would compute them
+      const first = await stackedHalfTraceProducts(views, 0, 20_000, workspace, 1);
+      const second = await stackedHalfTraceProducts(views, 20_000, total, workspace, 1);
+      for (let a = 0; a < 4; a++) {
+        for (let b = 0; b < 4; b++) {
+          const trace = 2 * (first[a * 4 + b]! + second[a * 4 + b]!);
+          const reference = centeredInnerProduct(views[a]!, views[b]!);
+          expect(Math.abs(trace - reference)).toBeLessThan(1e-9 * Math.abs(reference) + 1e-9);
+        }
+      }
+    }
+  });
+});
