@@ -19,6 +19,9 @@ interface MinibatchExpectation {
 interface Interval {
   lo: number[][];
   hi: number[][];
+  percentileLo: number[][];
+  percentileHi: number[][];
+  bias: number[][];
 }
 const expected = JSON.parse(readFileSync(`${dir}expected.json`, 'utf8')) as {
   demo: Record<'linear' | 'linearFeatureSpace' | 'rbf0.5' | 'debiased', number>;
@@ -137,7 +140,7 @@ describe.each([
     expectMatrix(narrow!.matrix, (expected.narrowSelf.minibatch16 as MinibatchExpectation).matrix, tolerance);
   });
 
-  it('matches percentile bootstrap intervals computed by gathering resampled kernels', async () => {
+  it('matches bootstrap intervals (plain and recentred percentile) computed by gathering resampled kernels', async () => {
     const { samples, seed, level } = expected.wide.bootstrap;
     const results = await engine.compare(
       expected.wide.rows.map(npy),
@@ -150,8 +153,12 @@ describe.each([
       expect(ci.samples).toBe(samples);
       expect(ci.level).toBe(level);
       expect(ci.resampled).toBe('examples');
-      expectMatrix(ci.lo, expected.wide.bootstrap[key].lo, tolerance);
-      expectMatrix(ci.hi, expected.wide.bootstrap[key].hi, tolerance);
+      const reference = expected.wide.bootstrap[key];
+      expectMatrix(ci.percentile.lo, reference.percentileLo, tolerance);
+      expectMatrix(ci.percentile.hi, reference.percentileHi, tolerance);
+      expectMatrix(ci.bias, reference.bias, tolerance);
+      expectMatrix(ci.lo, reference.lo, tolerance);
+      expectMatrix(ci.hi, reference.hi, tolerance);
     });
   });
 });

@@ -21,8 +21,9 @@
  * full-sample centred kernel (better conditioned than the raw one). The RBF bandwidth stays the
  * full sample's (the kernel is fixed; examples are resampled).
  *
- * Note: CKA is biased upwards under resampling with replacement for small n (duplicates look
- * like perfectly similar pairs); the percentile interval inherits that bias.
+ * Resampled CKA is not centred on the estimate (duplicated examples look like perfectly similar
+ * pairs); `intervalsFromSamples` reports the plain percentile interval and the one recentred on
+ * the estimate by the bootstrap bias estimate.
  */
 import type { PairMoments } from '../compute/bootstrap-moments.js';
 import type { ComputeDType } from '../compute/onnx-graph.js';
@@ -45,7 +46,14 @@ export function percentileOfSorted(sorted: ArrayLike<number>, q: number): number
   return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
 }
 
-/** Percentile intervals per cell from per-resample CKA values (NaN = undefined resample, skipped). */
+/**
+ * Intervals per cell from per-resample CKA values (NaN = undefined resample, skipped): the plain
+ * percentile interval [q(α/2), q(1−α/2)] and the same recentred on the estimate,
+ * [q(α/2) − b, q(1−α/2) − b] with b = mean(CKA*) − CKA, the bootstrap bias estimate (Efron &
+ * Tibshirani 1993, §10). Resamples from the sample estimate the sample's own (plug-in) CKA:
+ * biased CKA picks up an extra O(1/n) from duplicated examples and debiased CKA's resamples
+ * centre on the biased value, so only the recentred interval is centred where the estimate is.
+ */
 export function intervalsFromSamples(
   samplesPerCell: Float64Array[][],
   pointMatrix: readonly (readonly (number | null)[])[],
@@ -55,33 +63,45 @@ export function intervalsFromSamples(
   const alpha = (1 - options.level) / 2;
   const lo: (number | null)[][] = [];
   const hi: (number | null)[][] = [];
+  const plainLo: (number | null)[][] = [];
+  const plainHi: (number | null)[][] = [];
+  const bias: (number | null)[][] = [];
   const skipped: number[][] = [];
   let anySkipped = false;
   samplesPerCell.forEach((row, r) => {
-    lo.push([]);
-    hi.push([]);
-    skipped.push([]);
+    for (const list of [lo, hi, plainLo, plainHi, bias, skipped]) list.push([]);
     row.forEach((values, c) => {
       const valid = Float64Array.from(values.filter((v) => Number.isFinite(v))).sort();
       skipped[r]!.push(values.length - valid.length);
       anySkipped ||= valid.length < values.length;
-      if (pointMatrix[r]![c] === null || valid.length === 0) {
-        lo[r]!.push(null);
-        hi[r]!.push(null);
-      } else {
-        lo[r]!.push(percentileOfSorted(valid, alpha));
-        hi[r]!.push(percentileOfSorted(valid, 1 - alpha));
+      const estimate = pointMatrix[r]![c];
+      if (estimate === null || estimate === undefined || valid.length === 0) {
+        for (const list of [lo, hi, plainLo, plainHi, bias]) list[r]!.push(null);
+        return;
       }
+      let mean = 0;
+      for (const v of valid) mean += v;
+      mean /= valid.length;
+      const b = mean - estimate;
+      const qLo = percentileOfSorted(valid, alpha);
+      const qHi = percentileOfSorted(valid, 1 - alpha);
+      plainLo[r]!.push(qLo);
+      plainHi[r]!.push(qHi);
+      bias[r]!.push(b);
+      lo[r]!.push(qLo - b);
+      hi[r]!.push(qHi - b);
     });
   });
   return {
-    method: 'percentile-bootstrap',
+    method: 'bias-corrected percentile bootstrap',
     samples: options.samples,
     seed: options.seed,
     level: options.level,
     resampled,
     lo,
     hi,
+    percentile: { lo: plainLo, hi: plainHi },
+    bias,
     ...(anySkipped ? { skipped } : {}),
   };
 }

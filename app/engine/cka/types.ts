@@ -40,8 +40,15 @@ export interface BootstrapOptions {
   level?: number;
 }
 
+/**
+ * Bootstrap intervals (bootstrap.ts). `lo`/`hi` are the percentile interval of the resampled CKA
+ * values recentred on the estimate (shifted by the bootstrap bias estimate mean(CKA*) − CKA):
+ * resampling with replacement duplicates examples, which lifts biased CKA by O(1/n) and makes
+ * debiased CKA's resamples estimate the plug-in (biased) CKA instead, so the plain percentile
+ * interval (kept in `percentile`) can miss the estimate entirely for small n.
+ */
 export interface ConfidenceIntervals {
-  method: 'percentile-bootstrap';
+  method: 'bias-corrected percentile bootstrap';
   samples: number;
   seed: number;
   level: number;
@@ -49,6 +56,10 @@ export interface ConfidenceIntervals {
   resampled: 'examples' | 'batches';
   lo: (number | null)[][];
   hi: (number | null)[][];
+  /** The plain percentile interval of the resampled values. */
+  percentile: { lo: (number | null)[][]; hi: (number | null)[][] };
+  /** mean(CKA*) − CKA per cell: the shift between the two intervals. */
+  bias: (number | null)[][];
   /** Resamples per cell whose CKA was undefined (e.g. a resample with one distinct example) and were left out. */
   skipped?: number[][];
 }
