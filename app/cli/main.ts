@@ -7,6 +7,7 @@ import { APP_VERSION } from '../api/app-info.js';
 import { createWorkbench } from '../api/workbench.js';
 import type { CliContext } from './context.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerCompare } from './commands/compare.js';
 import { reportError } from './output.js';
 
 export function buildProgram(context: CliContext): Command {
@@ -17,6 +18,7 @@ export function buildProgram(context: CliContext): Command {
     .exitOverride();
   program.configureOutput({ writeErr: (text) => process.stderr.write(text) });
   registerInspect(program, context);
+  registerCompare(program, context);
   return program;
 }
 
