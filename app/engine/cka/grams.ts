@@ -21,8 +21,10 @@ export interface LayerGram {
   /** Precision the Gram's product ran in. */
   precision: ComputeDType;
   /**
-   * The centred linear Gram HXXᵀH, packed upper triangle (packed.ts), float64, in shared memory:
-   * n(n+1)/2 values. All zeros when the layer is unusable (see `constant`, `nonFinite`).
+   * The linear Gram of the column-centred activations, XcXcᵀ ≈ HXXᵀH, packed upper triangle
+   * (packed.ts), float64, in shared memory: n(n+1)/2 values. Exact up to the rounding of the
+   * column means, whose a·1ᵀ + 1·aᵀ residual every centring view removes exactly. All zeros when
+   * the layer is unusable (see `constant`, `nonFinite`).
    */
   gram: Float64Array;
   constant: boolean;

@@ -1,16 +1,18 @@
 /**
  * One layer's centred linear Gram, Kc = (X − 1μᵀ)(X − 1μᵀ)ᵀ = HXXᵀH, in onnxruntime:
  *
- * 1. centre the columns (and measure each column's range) in one small graph — the centring is
- *    fused before the product, so the n×n matrix is never centred as a separate O(n²p) step;
- * 2. the upper triangle of XcXcᵀ in row blocks: block b is Xc[rows_b] · Xc[rows_b.start:]ᵀ, one
- *    Gemm on views of the same buffer (symmetry: (T+1)/2T of the full product for T blocks);
- * 3. pack the blocks into float64 and re-centre them in float64 (the float32 centring leaves a
- *    residual of order 1e-7·|μ|; double centring removes it exactly, see centering.ts).
+ * 1. centre the columns in one small graph — the centring is fused before the product, so the
+ *    n×n matrix is never centred as a separate pass;
+ * 2. the upper triangle of XcXcᵀ in column blocks: block b is Xc[b.start:] · Xc[cols_b]ᵀ, one
+ *    Gemm on views of the same buffer, whose small operand (the block's rows) is the one the GEMM
+ *    packs; by symmetry its lower part is the upper triangle's rows b.start… (T blocks compute
+ *    (T+1)/2T of the full product);
+ * 3. copy the blocks into the packed float64 Gram.
  *
- * Runs inside a worker thread (onnxruntime's run() blocks its thread).
+ * The float32 column centring leaves a residual of order 1e-7·|μ|; it only adds a·1ᵀ + 1·aᵀ
+ * terms to the Gram, which the exact float64 centring views remove (centering.ts). Runs inside a
+ * worker thread (onnxruntime's run() blocks its thread).
  */
-import { centeringShift } from '../cka/centering.js';
 import { packedRowStart } from '../cka/packed.js';
 import { centerColumnsGraph, gemmTransBGraph } from './graphs.js';
 import type { ComputeDType } from './onnx-graph.js';
@@ -24,16 +26,16 @@ export interface NonFiniteValue {
 }
 
 export interface GramFlags {
-  /** Every column constant across examples: the centred Gram is zero and CKA is undefined. */
+  /** Every example has the same activations: the centred Gram is zero and CKA is undefined. */
   constant: boolean;
   /** The first NaN/±Inf activation (or an overflow of the Gram), if any. */
   nonFinite: NonFiniteValue | null;
 }
 
-/** Rows per Gemm block: big enough to keep the GEMM efficient, small enough to skip most of the lower triangle. */
-export function gramRowBlock(n: number): number {
+/** Columns per Gemm block: big enough to keep the GEMM efficient, small enough to skip most of the lower triangle. */
+export function gramBlockSize(n: number): number {
   if (n <= 384) return n;
-  return Math.max(256, Math.ceil(n / 6));
+  return Math.max(128, Math.ceil(n / 12));
 }
 
 export function firstNonFinite(x: ArrayLike<number>, n: number, p: number): NonFiniteValue | null {
@@ -45,6 +47,15 @@ export function firstNonFinite(x: ArrayLike<number>, n: number, p: number): NonF
     }
   }
   return null;
+}
+
+/** Every row equal to the first (exact comparison). */
+export function allRowsEqual(x: ArrayLike<number>, n: number, p: number): boolean {
+  for (let i = 1; i < n; i++) {
+    const row = i * p;
+    for (let f = 0; f < p; f++) if (x[row + f] !== x[f]) return false;
+  }
+  return true;
 }
 
 /**
@@ -62,7 +73,7 @@ export async function centredGramInto(
 ): Promise<GramFlags> {
   const input: ComputeDType = x instanceof Float64Array ? 'float64' : 'float32';
   const Ctor = precision === 'float64' ? Float64Array : Float32Array;
-  const RangeCtor = input === 'float64' || precision === 'float64' ? Float64Array : Float32Array;
+  const MeanCtor = input === 'float64' || precision === 'float64' ? Float64Array : Float32Array;
 
   // 1. centre
   const centring = await computeSession(
@@ -71,46 +82,42 @@ export async function centredGramInto(
     intraOpThreads,
   );
   const xc = workspace.get('centred', Ctor, n * p);
-  const range = workspace.get('range', RangeCtor, p);
-  await runInto(centring, { X: tensor(x, [n, p]) }, { Xc: tensor(xc, [n, p]), range: tensor(range, [p]) });
+  const mean = workspace.get('mean', MeanCtor, p);
+  await runInto(centring, { X: tensor(x, [n, p]) }, { Xc: tensor(xc, [n, p]), mean: tensor(mean, [1, p]) });
 
-  // 2. upper-triangle blocks, 3. packed float64
+  // 2. column blocks of the lower triangle = row blocks of the upper one, 3. packed float64
   const gemm = await computeSession(`gemm_nt_${precision}`, () => gemmTransBGraph(precision), intraOpThreads);
-  const rowBlock = gramRowBlock(n);
-  for (let start = 0; start < n; start += rowBlock) {
-    const rows = Math.min(rowBlock, n - start);
-    const cols = n - start;
-    const block = workspace.get('gramBlock', Ctor, rows * cols);
+  const blockSize = gramBlockSize(n);
+  for (let start = 0; start < n; start += blockSize) {
+    const width = Math.min(blockSize, n - start);
+    const height = n - start;
+    const block = workspace.get('gramBlock', Ctor, height * width);
     await runInto(
       gemm,
       {
-        A: tensor(xc.subarray(start * p, (start + rows) * p), [rows, p]),
-        B: tensor(xc.subarray(start * p, n * p), [cols, p]),
+        A: tensor(xc.subarray(start * p, n * p), [height, p]),
+        B: tensor(xc.subarray(start * p, (start + width) * p), [width, p]),
       },
-      { C: tensor(block, [rows, cols]) },
+      { C: tensor(block, [height, width]) },
     );
-    for (let r = 0; r < rows; r++) {
-      const g = start + r;
-      // row g of the Gram from column g on = block row r from column r on
-      packedOut.set(block.subarray(r * cols + r, (r + 1) * cols), packedRowStart(n, g));
+    // block[i − start, j − start] = G[i, j] for i ≥ start, start ≤ j < start + width
+    for (let c = 0; c < width; c++) {
+      const j = start + c;
+      let k = packedRowStart(n, j);
+      for (let r = c * width + c, end = height * width; r < end; r += width) packedOut[k++] = block[r]!;
     }
   }
 
-  for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(packedOut[packedRowStart(n, i)]!)) {
-      const where = firstNonFinite(x, n, p);
-      // No non-finite input but a non-finite Gram: the squares overflowed float32.
-      return { constant: false, nonFinite: where ?? { example: i, feature: -1, value: Infinity } };
-    }
+  let trace = 0;
+  for (let i = 0; i < n; i++) trace += packedOut[packedRowStart(n, i)]!;
+  if (!Number.isFinite(trace)) {
+    const where = firstNonFinite(x, n, p);
+    // No non-finite input but a non-finite Gram: the squares overflowed.
+    return { constant: false, nonFinite: where ?? { example: -1, feature: -1, value: Infinity } };
   }
-  let constant = true;
-  for (let f = 0; f < p && constant; f++) if (range[f] !== 0) constant = false;
-
-  const shift = centeringShift(packedOut, n, 'biased');
-  let k = 0;
-  for (let i = 0; i < n; i++) {
-    const si = shift[i]!;
-    for (let j = i; j < n; j++, k++) packedOut[k]! -= si + shift[j]!;
-  }
+  // A constant layer leaves only rounding in the centred Gram; confirm exactly when it looks so.
+  let meanSquare = 0;
+  for (let f = 0; f < p; f++) meanSquare += mean[f]! * mean[f]!;
+  const constant = trace <= 1e-9 * n * meanSquare && allRowsEqual(x, n, p);
   return { constant, nonFinite: null };
 }

@@ -8,8 +8,8 @@ const ELEM = { float32: 1, float64: 11 } as const;
 
 /**
  * Column centring of activations X [n, p] (the centring of the linear Gram, fused before the
- * product: (X − 1μᵀ)(X − 1μᵀ)ᵀ = HXXᵀH), optionally cast to the Gram's precision, plus each
- * column's range (max − min), which is 0 for every column exactly when the layer is constant.
+ * product: (X − 1μᵀ)(X − 1μᵀ)ᵀ = HXXᵀH), optionally cast to the Gram's precision; also returns
+ * the column means μ.
  */
 export function centerColumnsGraph(input: ComputeDType, output: ComputeDType): GraphSpec {
   const nodes: GraphSpec['nodes'][number][] = [];
@@ -18,23 +18,20 @@ export function centerColumnsGraph(input: ComputeDType, output: ComputeDType): G
     nodes.push({ op: 'Cast', inputs: ['X'], outputs: ['X64'], attributes: { to: { int: ELEM.float64 } } });
     x = 'X64';
   }
+  const castAfter = input !== output && output === 'float32';
   nodes.push(
     { op: 'ReduceMean', inputs: [x], outputs: ['mean'], attributes: { axes: { ints: [0] }, keepdims: { int: 1 } } },
-    { op: 'Sub', inputs: [x, 'mean'], outputs: [input !== output && output === 'float32' ? 'centred' : 'Xc'] },
-    { op: 'ReduceMax', inputs: [x], outputs: ['colMax'], attributes: { axes: { ints: [0] }, keepdims: { int: 0 } } },
-    { op: 'ReduceMin', inputs: [x], outputs: ['colMin'], attributes: { axes: { ints: [0] }, keepdims: { int: 0 } } },
-    { op: 'Sub', inputs: ['colMax', 'colMin'], outputs: ['range'] },
+    { op: 'Sub', inputs: [x, 'mean'], outputs: [castAfter ? 'centred' : 'Xc'] },
   );
-  if (input !== output && output === 'float32') {
+  if (castAfter)
     nodes.push({ op: 'Cast', inputs: ['centred'], outputs: ['Xc'], attributes: { to: { int: ELEM.float32 } } });
-  }
   const work: ComputeDType = input === 'float64' || output === 'float64' ? 'float64' : 'float32';
   return {
     name: `center_columns_${input}_${output}`,
     inputs: [{ name: 'X', dtype: input, dims: ['n', 'p'] }],
     outputs: [
       { name: 'Xc', dtype: output, dims: ['n', 'p'] },
-      { name: 'range', dtype: work, dims: ['p'] },
+      { name: 'mean', dtype: work, dims: [1, 'p'] },
     ],
     nodes,
   };
