@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { interpolateMagma, interpolateViridis } from 'd3-scale-chromatic';
+import {
+  colorIndex,
+  finiteRange,
+  formatTick,
+  hasValuesOutside,
+  niceTicks,
+} from '../../renderer/src/lib/color-scale.js';
+import { colormapTable } from '../../renderer/src/charts/colormap.js';
+
+describe('colour scale', () => {
+  it('maps [lo, hi] onto entries 0..255 by rounding, clamping outside', () => {
+    expect(colorIndex(0, [0, 1])).toBe(0);
+    expect(colorIndex(1, [0, 1])).toBe(255);
+    expect(colorIndex(0.5, [0, 1])).toBe(128); // 127.5 rounds up
+    expect(colorIndex(0.3, [0, 1])).toBe(77); // 76.5 → 77
+    expect(colorIndex(-0.2, [0, 1])).toBe(0);
+    expect(colorIndex(1.7, [0, 1])).toBe(255);
+    expect(colorIndex(0.75, [0.5, 1])).toBe(128);
+  });
+
+  it('gives a degenerate range the middle entry instead of dividing by zero', () => {
+    expect(colorIndex(0.4, [0.4, 0.4])).toBe(128);
+    const widened = finiteRange([0.7, NaN, 0.7])!;
+    expect(widened[0]).toBeCloseTo(0.2, 12);
+    expect(widened[1]).toBeCloseTo(1.2, 12);
+    expect(colorIndex(0.7, finiteRange([0.7])!)).toBe(128);
+  });
+
+  it('finds the finite range and values outside a range', () => {
+    expect(finiteRange([0.3, NaN, -0.1, 0.9, Infinity])).toEqual([-0.1, 0.9]);
+    expect(finiteRange([NaN, NaN])).toBeNull();
+    expect(hasValuesOutside([0, 0.5, 1], [0, 1])).toBe(false);
+    expect(hasValuesOutside([0, -0.05, NaN], [0, 1])).toBe(true);
+  });
+
+  it('picks round ticks', () => {
+    expect(niceTicks([0, 1])).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    expect(niceTicks([0.12, 0.93])).toEqual([0.25, 0.5, 0.75]);
+    expect(niceTicks([0.31, 0.47])).toEqual([0.35, 0.4, 0.45]);
+    expect(niceTicks([-0.1, 0.9]).map(formatTick)).toEqual(['0', '0.25', '0.5', '0.75']);
+  });
+});
+
+describe('colormap tables', () => {
+  it('are the 256 d3 colours, first to last', () => {
+    for (const [name, interpolate] of [
+      ['viridis', interpolateViridis],
+      ['magma', interpolateMagma],
+    ] as const) {
+      const table = colormapTable(name);
+      expect(table.hex).toHaveLength(256);
+      for (const i of [0, 1, 77, 128, 254, 255]) {
+        expect(table.hex[i]).toBe(interpolate(i / 255));
+        const n = Number.parseInt(interpolate(i / 255).slice(1), 16);
+        expect([...table.rgb.subarray(i * 3, i * 3 + 3)]).toEqual([(n >> 16) & 255, (n >> 8) & 255, n & 255]);
+      }
+    }
+    expect(colormapTable('viridis').hex[0]).toBe('#440154');
+    expect(colormapTable('viridis').hex[255]).toBe('#fde725');
+  });
+});
