@@ -1,0 +1,58 @@
+/**
+ * Builds the component harness with Vite into a temporary directory and serves it on 127.0.0.1
+ * with the app's own Content-Security-Policy, so components are tested under the rules they ship
+ * with.
+ */
+import { createServer } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sirv from 'sirv';
+import { build } from 'vite';
+import { svelte, vitePreprocess } from '@sveltejs/vite-plugin-svelte';
+import { RENDERER_CSP } from '../../../main/security.js';
+
+const harnessDir = fileURLToPath(new URL('.', import.meta.url));
+const apiDir = fileURLToPath(new URL('../../../app/api', import.meta.url));
+
+export interface HarnessServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function buildHarness(outDir: string): Promise<void> {
+  await build({
+    configFile: false,
+    root: harnessDir,
+    base: './',
+    logLevel: 'warn',
+    plugins: [svelte({ configFile: false, preprocess: vitePreprocess() })],
+    resolve: { alias: { '@api': apiDir } },
+    build: { outDir, emptyOutDir: true, target: 'es2022', sourcemap: false, chunkSizeWarningLimit: 2048 },
+  });
+}
+
+export async function serveHarness(): Promise<HarnessServer> {
+  const outDir = mkdtempSync(join(tmpdir(), 'ckawb-harness-'));
+  await buildHarness(outDir);
+  const assets = sirv(outDir, { dev: false, dotfiles: false });
+  const server = createServer((req, res) => {
+    res.setHeader('Content-Security-Policy', RENDERER_CSP);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    assets(req, res, () => {
+      res.statusCode = 404;
+      res.end('not found');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/index.html`,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(outDir, { recursive: true, force: true });
+    },
+  };
+}

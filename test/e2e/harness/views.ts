@@ -1,0 +1,33 @@
+/** What the harness can show; the test passes one of these (JSON) to `window.harness.show`. */
+import type { ExperimentResult, LayerInfo, SimilarityMatrix } from '../../../app/api/contract.js';
+
+export type HarnessView =
+  | {
+      kind: 'heatmap';
+      matrix: SimilarityMatrix;
+      colormap?: 'viridis' | 'magma';
+      bestMatch?: boolean;
+      range?: [number, number];
+      height?: number;
+    }
+  | { kind: 'matrix'; matrix: SimilarityMatrix }
+  | { kind: 'result'; result: ExperimentResult }
+  | { kind: 'layers'; layers: LayerInfo[]; selection?: string };
+
+export interface HoverTiming {
+  /** Event handler + Svelte flush (overlay drawn, tooltip DOM updated), ms. */
+  script: number;
+  /** The same plus style and layout of the tooltip, ms. */
+  layout: number;
+}
+
+export interface HarnessApi {
+  /** Mounts the view given as JSON (a string crosses into the page far faster than an object). */
+  show(viewJson: string): Promise<{ mountMs: number; firstFrameMs: number }>;
+  /** Hovers each point (client pixels) with a synthetic pointermove and times the update. */
+  timeHovers(points: { x: number; y: number }[]): HoverTiming[];
+  /** Zooms in at each point with a synthetic wheel event and times the redraw (ms each). */
+  timeZooms(points: { x: number; y: number }[]): number[];
+  /** Content-Security-Policy violations seen so far. */
+  violations(): string[];
+}
