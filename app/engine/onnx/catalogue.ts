@@ -3,8 +3,10 @@
  * can be compared (every float node output that depends on a graph input, in topological order).
  *
  * Element types come from the file (inputs, outputs, value_info, initializers) and, where the file
- * is silent, from the producing node (static rules below). Shapes come from the file only; the
- * activation engine refines both from onnxruntime's own metadata when it builds a session.
+ * is silent, from the producing node (static rules below). Shapes come from the file only, unless
+ * the caller passes types resolved by onnxruntime (`resolved`, from a session that exposes every
+ * candidate tensor, see runner/model-runner.ts): those win, and then tensors that cannot be split
+ * per example (scalars from shape arithmetic, sequence-first tensors) are left out of the layers.
  */
 import type { Dim, LayerInfo, ModelSummary, OpsetInfo, TensorInfo } from '../../api/contract.js';
 import { ONNX_BOOL, ONNX_FLOAT32, ONNX_INT64, isFloatDType, onnxDTypeName } from './dtypes.js';
@@ -158,8 +160,50 @@ export function catalogueTensors(graph: OnnxGraph, source: string): TensorCatalo
   return { order, types, inputDependent, initializerNames };
 }
 
-/** Every float, input-dependent node output of the top-level graph, in topological order. */
-export function layerCatalogue(graph: OnnxGraph, catalogue: TensorCatalogue): LayerInfo[] {
+/**
+ * Input-dependent node outputs whose element type is float or not known statically: what a
+ * session is asked to expose so that onnxruntime reports their types and shapes.
+ */
+export function typeResolutionCandidates(graph: OnnxGraph, catalogue: TensorCatalogue): string[] {
+  const graphOutputs = new Set(graph.output.map((o) => o.name));
+  const names: string[] = [];
+  for (const { node } of catalogue.order) {
+    for (const tensor of node.output) {
+      if (!tensor || graphOutputs.has(tensor) || !catalogue.inputDependent.has(tensor)) continue;
+      const dtype = catalogue.types.get(tensor)?.dtype;
+      if (dtype === undefined || isFloatDType(dtype)) names.push(tensor);
+    }
+  }
+  return names;
+}
+
+/**
+ * Whether a tensor of `shape` holds one row per example, judged against the batch dimension of the
+ * model input: same symbol or same size → yes; a scalar, or a fixed size where the input's batch is
+ * symbolic or another size → no; unknown → assumed yes (the extractor checks every batch).
+ */
+export function splitsPerExample(shape: Dim[] | null, batchDim: Dim | undefined): boolean {
+  if (shape === null || batchDim === undefined) return true;
+  if (shape.length === 0) return false;
+  const first = shape[0]!;
+  if (first === null || batchDim === null) return true;
+  if (typeof first === 'number') return first === batchDim;
+  return true; // symbolic: the batch's own symbol, or one onnxruntime made up; sizes are checked per batch
+}
+
+/** Types from onnxruntime override the file's; a resolved shape of null keeps the file's shape. */
+export function mergeResolvedTypes(types: Map<string, TensorType>, resolved: ReadonlyMap<string, TensorType>): void {
+  for (const [name, type] of resolved) {
+    const known = types.get(name);
+    types.set(name, { dtype: type.dtype, shape: type.shape ?? known?.shape ?? null });
+  }
+}
+
+/**
+ * Every float, input-dependent node output of the top-level graph, in topological order. With
+ * `batchDim` (given once shapes are resolved) tensors that do not split per example are left out.
+ */
+export function layerCatalogue(graph: OnnxGraph, catalogue: TensorCatalogue, batchDim?: Dim): LayerInfo[] {
   const graphOutputs = new Set(graph.output.map((o) => o.name));
   const rows: Omit<LayerInfo, 'name'>[] = [];
   const rawNames: string[] = [];
@@ -168,6 +212,7 @@ export function layerCatalogue(graph: OnnxGraph, catalogue: TensorCatalogue): La
       if (!tensor || !catalogue.inputDependent.has(tensor)) return;
       const type = catalogue.types.get(tensor);
       if (!type || !isFloatDType(type.dtype)) return;
+      if (!splitsPerExample(type.shape, batchDim)) return;
       const nodeName = node.name || `${node.opType}_${fileIndex}`;
       rows.push({
         tensor,
@@ -212,9 +257,20 @@ export interface ModelFileFacts {
   sha256: string;
 }
 
-export function summarizeModel(model: OnnxModel, file: ModelFileFacts): ModelSummary {
+/**
+ * The model's summary. `resolved` holds types and shapes onnxruntime reported (inputs, outputs and
+ * intermediate tensors); without it, shapes are what the file declares.
+ */
+export function summarizeModel(
+  model: OnnxModel,
+  file: ModelFileFacts,
+  resolved?: ReadonlyMap<string, TensorType>,
+): ModelSummary {
   const graph = model.graph!;
   const catalogue = catalogueTensors(graph, file.path);
+  if (resolved) mergeResolvedTypes(catalogue.types, resolved);
+  const firstInput = graph.input.find((v) => !catalogue.initializerNames.has(v.name));
+  const batchDim = resolved && firstInput ? (catalogue.types.get(firstInput.name)?.shape?.[0] ?? undefined) : undefined;
   const typeOf = (v: OnnxValueInfo): TensorInfo => {
     const t = catalogue.types.get(v.name);
     return { name: v.name, dtype: t?.dtype ?? 'unknown', shape: t?.shape ?? null };
@@ -240,6 +296,6 @@ export function summarizeModel(model: OnnxModel, file: ModelFileFacts): ModelSum
       .map(([op, count]) => ({ op, count }))
       .sort((a, b) => b.count - a.count || a.op.localeCompare(b.op)),
     usesExternalData: graph.initializer.some((t) => t.dataLocation === 1 || t.externalData.length > 0),
-    layers: layerCatalogue(graph, catalogue),
+    layers: layerCatalogue(graph, catalogue, batchDim),
   };
 }
