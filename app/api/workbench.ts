@@ -6,10 +6,14 @@ import { EventEmitter } from 'node:events';
 import type { WorkbenchApi, WorkbenchEvent } from './contract.js';
 import { appInfo } from './app-info.js';
 import { inspectModelFile } from '../engine/onnx/model-file.js';
+import type { ProcessLauncher } from '../engine/runner/launcher.js';
+import { ModelRunner } from '../engine/runner/model-runner.js';
 
 export interface WorkbenchOptions {
   /** Where the app keeps its database and caches (later issues). */
   dataDir?: string;
+  /** How model-runner processes start (Electron: a utilityProcess launcher); default child_process.fork. */
+  runnerLauncher?: ProcessLauncher;
 }
 
 export interface Workbench extends WorkbenchApi {
@@ -18,12 +22,16 @@ export interface Workbench extends WorkbenchApi {
   close(): Promise<void>;
 }
 
-export function createWorkbench(_options: WorkbenchOptions = {}): Workbench {
+export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
   const events = new EventEmitter();
   events.setMaxListeners(0);
+  // Untrusted models run in supervised runner processes (started on first use, ended by close()).
+  let runner: ModelRunner | null = null;
+  const modelRunner = () =>
+    (runner ??= new ModelRunner(options.runnerLauncher ? { launcher: options.runnerLauncher } : {}));
   return {
     appInfo: async () => appInfo(),
-    inspectModel: async ({ path }) => inspectModelFile(path),
+    inspectModel: async ({ path }) => inspectModelFile(path, { runner: modelRunner() }),
     subscribe(listener) {
       events.on('event', listener);
       return () => events.off('event', listener);
@@ -33,6 +41,7 @@ export function createWorkbench(_options: WorkbenchOptions = {}): Workbench {
     },
     async close() {
       events.removeAllListeners();
+      await runner?.close();
     },
   };
 }

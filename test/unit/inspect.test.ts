@@ -103,3 +103,44 @@ describe('layer names', () => {
     expect(uniqueNames(['a', 'b', 'a', 'a', 'a#2'])).toEqual(['a', 'b', 'a#3', 'a#4', 'a#2']);
   });
 });
+
+describe('inspect with shapes from onnxruntime (runner process)', () => {
+  const expected = JSON.parse(readFileSync(join(fixtures, 'tiny_cnn.expected.json'), 'utf8')) as {
+    layers: { tensor: string; shape: (number | string)[] }[];
+  };
+  const path = join(fixtures, 'tiny_cnn.onnx');
+
+  it('reports every layer shape python onnx shape inference gives', async () => {
+    const s = await inspectModelFile(path);
+    expect(s.layers.map((l) => ({ tensor: l.tensor, shape: l.shape }))).toEqual(
+      expected.layers.map((l) => ({ tensor: l.tensor, shape: l.shape })),
+    );
+  });
+
+  it('reads the file only with runner: null (torch exports declare no intermediate shapes)', async () => {
+    const s = await inspectModelFile(path, { runner: null });
+    expect(s.layers.filter((l) => !l.isGraphOutput).every((l) => l.shape === null)).toBe(true);
+  });
+
+  it('reports the layers without shapes when onnxruntime refuses the model', async () => {
+    const model = decodeModel(readFileSync(path), 'tiny');
+    model.graph!.node.find((n) => n.opType === 'Relu')!.opType = 'NoSuchOp';
+    const dir = mkdtempSync(join(tmpdir(), 'inspect-'));
+    const refused = join(dir, 'refused.onnx');
+    writeFileSync(refused, encodeModel(model));
+    const s = await inspectModelFile(refused);
+    expect(s.layers.map((l) => l.tensor)).toContain('/stage1/conv/Conv_output_0');
+    expect(s.layers.find((l) => l.tensor === '/stage1/conv/Conv_output_0')!.shape).toBeNull();
+  });
+
+  it('leaves out tensors that do not split per example, and resolves external-data models', async () => {
+    const attention = await inspectModelFile(join(fixtures, 'tiny_attention.onnx'));
+    const tensors = attention.layers.map((l) => l.tensor);
+    expect(tensors).not.toContain('/seq_first_norm/LayerNormalization_output_0'); // [8, batch, 32]
+    expect(tensors).not.toContain('/attn/Pow_output_0'); // a scalar from shape arithmetic
+    expect(tensors).toContain('/ln1/LayerNormalization_output_0');
+    const external = await inspectModelFile(join(fixtures, 'tiny_cnn_external.onnx'));
+    expect(external.usesExternalData).toBe(true);
+    expect(external.layers.map((l) => l.shape)).toEqual(expected.layers.map((l) => l.shape));
+  });
+});

@@ -1,0 +1,225 @@
+/**
+ * The engine's door to onnxruntime: a small pool of supervised runner processes (./runner-process.ts).
+ * A session leases one process for itself until it is closed, so a model that crashes or hangs
+ * takes down only its own job; the next job gets a fresh process and the host goes on.
+ *
+ *   const runner = new ModelRunner();
+ *   const session = await runner.openSession({ model: { path, sha256 }, extraOutputs: [...] });
+ *   try { const outputs = await session.run(feeds, fetch); } finally { await session.close(); }
+ *   await runner.close();
+ *
+ * Threads: processes × intra-op threads ≤ cores (ARCHITECTURE.md), spinning off.
+ */
+import { availableParallelism } from 'node:os';
+import { WorkbenchError } from '../../api/errors.js';
+import { resolveNodeEntry, type NodeEntry } from '../runtime/node-entry.js';
+import { nodeLauncher, type ProcessLauncher } from './launcher.js';
+import type { ModelSource, OpenReply, OptimizationMode, RunReply, ValueMeta, WireTensor } from './protocol.js';
+import { RunnerProcess } from './runner-process.js';
+
+export interface RunnerTimeouts {
+  /** A new process must report ready within this (loading Node, tsx in a checkout, onnxruntime). */
+  startMs: number;
+  /** Reading the model and creating its session. */
+  openMs: number;
+  /** One `run` (one batch). */
+  runMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: RunnerTimeouts = { startMs: 60_000, openMs: 300_000, runMs: 600_000 };
+
+export interface ModelRunnerOptions {
+  launcher?: ProcessLauncher;
+  /** Runner processes that may run at once (default 1); further sessions wait for a free one. */
+  maxProcesses?: number;
+  /** onnxruntime intra-op threads per session (default: cores / maxProcesses). */
+  intraOpThreads?: number;
+  timeouts?: Partial<RunnerTimeouts>;
+  /** Extra environment for the runner processes (tests enable their hooks this way). */
+  env?: Record<string, string>;
+  /** The runner's entry point (default: ./child.ts or its compiled .js). */
+  entry?: NodeEntry;
+}
+
+export interface OpenSessionRequest {
+  model: ModelSource;
+  /** Tensors to add as graph outputs (see onnx/surgery.ts). */
+  extraOutputs?: string[];
+  optimization?: OptimizationMode;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+}
+
+export class ModelRunner {
+  readonly intraOpThreads: number;
+  readonly timeouts: RunnerTimeouts;
+  private readonly idle: RunnerProcess[] = [];
+  /** Sessions waiting for a free process; `take(null)` means the runner was closed. */
+  private readonly waiting: { take(p: RunnerProcess | null): void }[] = [];
+  private readonly all: RunnerProcess[] = [];
+  private closed = false;
+
+  constructor(options: ModelRunnerOptions = {}) {
+    const maxProcesses = Math.max(1, Math.floor(options.maxProcesses ?? 1));
+    const cores = availableParallelism();
+    this.intraOpThreads = Math.max(1, Math.min(cores, options.intraOpThreads ?? Math.floor(cores / maxProcesses)));
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    const entry = options.entry ?? resolveNodeEntry(import.meta.url, './child.js');
+    for (let i = 0; i < maxProcesses; i++) {
+      const process = new RunnerProcess({
+        launcher: options.launcher ?? nodeLauncher,
+        entry,
+        env: options.env ?? {},
+        startTimeoutMs: this.timeouts.startMs,
+      });
+      this.all.push(process);
+      this.idle.push(process);
+    }
+  }
+
+  /** Opens a session on a leased runner process; close it to give the process back. */
+  async openSession(request: OpenSessionRequest, options: CallOptions = {}): Promise<RunnerSession> {
+    const process = await this.lease(options.signal);
+    try {
+      const reply = await process.request<OpenReply>(
+        {
+          type: 'open',
+          model: request.model,
+          extraOutputs: request.extraOutputs ?? [],
+          config: { optimization: request.optimization ?? 'fast', intraOpThreads: this.intraOpThreads },
+        },
+        {
+          timeoutMs: this.timeouts.openMs,
+          signal: options.signal,
+          model: request.model.path,
+          doing: 'loading the model',
+        },
+      );
+      return new RunnerSession(this, process, reply, request.model.path, process.generation);
+    } catch (err) {
+      this.release(process);
+      throw err;
+    }
+  }
+
+  /** Opens a session, hands it to `work`, and always closes it. */
+  async withSession<T>(
+    request: OpenSessionRequest,
+    work: (session: RunnerSession) => Promise<T>,
+    options: CallOptions = {},
+  ): Promise<T> {
+    const session = await this.openSession(request, options);
+    try {
+      return await work(session);
+    } finally {
+      await session.close();
+    }
+  }
+
+  /** Ends every runner process; sessions still open fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const w of this.waiting.splice(0)) w.take(null);
+    for (const process of this.all) process.kill();
+  }
+
+  /** The supervised processes (for tests and diagnostics). */
+  processes(): readonly RunnerProcess[] {
+    return this.all;
+  }
+
+  private lease(signal: AbortSignal | undefined): Promise<RunnerProcess> {
+    if (this.closed) return Promise.reject(new WorkbenchError('CANCELLED', 'the model runner was shut down'));
+    if (signal?.aborted) return Promise.reject(new WorkbenchError('CANCELLED', 'cancelled'));
+    const free = this.idle.shift();
+    if (free) return Promise.resolve(free);
+    return new Promise<RunnerProcess>((resolve, reject) => {
+      const waiter = {
+        take: (p: RunnerProcess | null) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (p) resolve(p);
+          else reject(new WorkbenchError('CANCELLED', 'the model runner was shut down'));
+        },
+      };
+      const onAbort = () => {
+        const i = this.waiting.indexOf(waiter);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(new WorkbenchError('CANCELLED', 'cancelled'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(waiter);
+    });
+  }
+
+  /** @internal a session gives its process back. */
+  release(process: RunnerProcess): void {
+    const next = this.waiting.shift();
+    if (next) next.take(process);
+    else this.idle.push(process);
+  }
+}
+
+export class RunnerSession {
+  readonly inputs: ValueMeta[];
+  readonly outputs: ValueMeta[];
+  private closed = false;
+  private readonly id: number;
+
+  constructor(
+    private readonly runner: ModelRunner,
+    private readonly process: RunnerProcess,
+    reply: OpenReply,
+    readonly modelPath: string,
+    private readonly generation: number,
+  ) {
+    this.id = reply.session;
+    this.inputs = reply.inputs;
+    this.outputs = reply.outputs;
+  }
+
+  /** True while the session's process is the one it was opened in. */
+  get alive(): boolean {
+    return !this.closed && this.process.generation === this.generation;
+  }
+
+  async run(
+    feeds: WireTensor[],
+    fetch: string[],
+    options: CallOptions & { doing?: string } = {},
+  ): Promise<WireTensor[]> {
+    if (this.closed) throw new WorkbenchError('INTERNAL', `${this.modelPath}: the session is closed`);
+    if (this.process.generation !== this.generation) {
+      throw new WorkbenchError('RUNTIME', `${this.modelPath}: the model runner was restarted; open the model again`);
+    }
+    const reply = await this.process.request<RunReply>(
+      { type: 'run', session: this.id, feeds, fetch },
+      {
+        timeoutMs: this.runner.timeouts.runMs,
+        signal: options.signal,
+        model: this.modelPath,
+        doing: options.doing ?? 'running the model',
+      },
+    );
+    return reply.outputs;
+  }
+
+  /** Releases the session and gives the process back to the pool. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      if (this.process.generation === this.generation) {
+        await this.process.request(
+          { type: 'close', session: this.id },
+          { timeoutMs: this.runner.timeouts.openMs, model: this.modelPath, doing: 'closing the model' },
+        );
+      }
+    } catch {
+      // The process died or timed out closing: it is restarted on next use; nothing to keep.
+    } finally {
+      this.runner.release(this.process);
+    }
+  }
+}

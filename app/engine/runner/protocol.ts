@@ -1,0 +1,83 @@
+/**
+ * Messages between the engine (host) and the model-runner process (child) that owns the
+ * onnxruntime sessions. Every value is structured-clone friendly: typed arrays cross as typed
+ * arrays (Node `fork` with `serialization: 'advanced'`, or an Electron utilityProcess port).
+ *
+ *   host → child   { id, type: 'open' | 'run' | 'close' | 'debug', ... }
+ *   child → host   { type: 'ready', pid }                    once, when the child is listening
+ *                  { id, ok: true, value } | { id, ok: false, error: WorkbenchErrorData }
+ *
+ * One request at a time per child: onnxruntime blocks the child's thread while it works, so the
+ * host keeps the order and the timeouts (see ./runner-process.ts).
+ */
+import type { Dim, WorkbenchErrorData } from '../../api/contract.js';
+
+/** ORT graph optimisation: `fast` = level `all`; `exact` = no graph rewrites at all (see session-options.ts). */
+export type OptimizationMode = 'fast' | 'exact';
+
+export interface SessionConfig {
+  optimization: OptimizationMode;
+  /** onnxruntime intra-op threads of this session (spinning is always off). */
+  intraOpThreads: number;
+}
+
+export interface ModelSource {
+  /** Absolute path: the child reads the file itself (no copy of a large model through the pipe). */
+  path: string;
+  /** The file's sha256 as the host read it: a mismatch means the file changed in between. */
+  sha256: string;
+}
+
+export type WireTensorData = Float32Array | Float64Array | Uint16Array | Int32Array | BigInt64Array | Uint8Array;
+
+export interface WireTensor {
+  name: string;
+  /** onnxruntime's type name: 'float32', 'float16', 'int64', … */
+  type: string;
+  dims: number[];
+  data: WireTensorData;
+}
+
+export interface ValueMeta {
+  name: string;
+  isTensor: boolean;
+  /** Element type for tensors ('float32', …); undefined for sequences and maps. */
+  type?: string;
+  /** null entries: dimensions onnxruntime could not infer. */
+  shape?: Dim[];
+}
+
+export type RunnerRequest =
+  | { id: number; type: 'open'; model: ModelSource; extraOutputs: string[]; config: SessionConfig }
+  | { id: number; type: 'run'; session: number; feeds: WireTensor[]; fetch: string[] }
+  | { id: number; type: 'close'; session: number }
+  /** Test hooks, honoured only when the child runs with CKA_RUNNER_TEST_HOOKS=1. */
+  | { id: number; type: 'debug'; action: 'abort' | 'hang' | 'exit' };
+
+export interface OpenReply {
+  session: number;
+  inputs: ValueMeta[];
+  outputs: ValueMeta[];
+}
+
+export interface RunReply {
+  outputs: WireTensor[];
+}
+
+export type RunnerReply =
+  { id: number; ok: true; value: unknown } | { id: number; ok: false; error: WorkbenchErrorData };
+
+export interface ReadyMessage {
+  type: 'ready';
+  pid: number;
+}
+
+export const TEST_HOOKS_ENV = 'CKA_RUNNER_TEST_HOOKS';
+
+export function isRunnerReply(message: unknown): message is RunnerReply {
+  return typeof message === 'object' && message !== null && typeof (message as { id?: unknown }).id === 'number';
+}
+
+export function isReadyMessage(message: unknown): message is ReadyMessage {
+  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'ready';
+}

@@ -1,0 +1,144 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { readModelBytes } from '../../app/engine/onnx/model-file.js';
+import { nodeLauncher, type ProcessLauncher } from '../../app/engine/runner/launcher.js';
+import { ModelRunner } from '../../app/engine/runner/model-runner.js';
+import { TEST_HOOKS_ENV, type WireTensor } from '../../app/engine/runner/protocol.js';
+import type { RunnerProcess } from '../../app/engine/runner/runner-process.js';
+
+const fixtures = new URL('../fixtures/models/', import.meta.url).pathname;
+const tinyCnn = join(fixtures, 'tiny_cnn.onnx');
+
+function input(batch: number): WireTensor[] {
+  const data = new Float32Array(batch * 784).map((_, i) => Math.sin(i * 0.1));
+  return [{ name: 'input', type: 'float32', dims: [batch, 1, 28, 28], data }];
+}
+
+/** Sends a test-hook request (abort / hang / exit) to the process, as a model's crash or hang would. */
+function trigger(process: RunnerProcess, action: 'abort' | 'hang' | 'exit', timeoutMs = 10_000) {
+  return process.request({ type: 'debug', action }, { timeoutMs, model: tinyCnn, doing: 'running batch 1/4' });
+}
+
+describe('model runner supervision', async () => {
+  const { facts } = await readModelBytes(tinyCnn);
+  const model = { path: facts.path, sha256: facts.sha256 };
+  let spawned = 0;
+  // A launcher of our own, as the Electron shell supplies one: the runner only sees the interface.
+  const countingLauncher: ProcessLauncher = {
+    spawn(entry, options) {
+      spawned++;
+      return nodeLauncher.spawn(entry, options);
+    },
+  };
+  const runner = new ModelRunner({
+    launcher: countingLauncher,
+    env: { [TEST_HOOKS_ENV]: '1' },
+    timeouts: { runMs: 1500 },
+  });
+  afterAll(() => runner.close());
+
+  it('runs a session in the child and returns typed arrays', async () => {
+    const out = await runner.withSession({ model, extraOutputs: ['/stage1/relu/Relu_output_0'] }, (s) =>
+      s.run(input(2), ['logits', '/stage1/relu/Relu_output_0']),
+    );
+    expect(out.map((t) => [t.name, t.dims])).toEqual([
+      ['logits', [2, 10]],
+      ['/stage1/relu/Relu_output_0', [2, 4, 28, 28]],
+    ]);
+    expect(out[1]!.data).toBeInstanceOf(Float32Array);
+    expect(Math.min(...(out[1]!.data as Float32Array))).toBe(0); // ReLU output
+    expect(spawned).toBe(1);
+  });
+
+  it('a crash fails the job with RUNTIME naming the model; the next job gets a fresh process', async () => {
+    const process = runner.processes()[0]!;
+    const session = await runner.openSession({ model });
+    const pid = process.pid;
+    await expect(trigger(process, 'abort')).rejects.toMatchObject({
+      code: 'RUNTIME',
+      message: `${tinyCnn}: the model runner crashed while running batch 1/4 (killed by SIGABRT)`,
+    });
+    expect(session.alive).toBe(false);
+    await expect(session.run(input(1), ['logits'])).rejects.toMatchObject({ code: 'RUNTIME' });
+    await session.close();
+    const out = await runner.withSession({ model }, (s) => s.run(input(1), ['logits']));
+    expect(out[0]!.dims).toEqual([1, 10]);
+    expect(process.pid).not.toBe(pid);
+  });
+
+  it('an exit with a code is reported as such', async () => {
+    await expect(trigger(runner.processes()[0]!, 'exit')).rejects.toThrow(
+      /crashed while running batch 1\/4 \(exit code 3\)/,
+    );
+  });
+
+  it('a hang past the timeout fails with TIMEOUT, the process is killed and the next job works', async () => {
+    const process = runner.processes()[0]!;
+    await runner.withSession({ model }, async () => undefined); // make sure a process is up
+    const started = performance.now();
+    await expect(trigger(process, 'hang', 1500)).rejects.toMatchObject({
+      code: 'TIMEOUT',
+      message: `${tinyCnn}: running batch 1/4 took longer than 1.5 s; the model runner was stopped`,
+    });
+    expect(performance.now() - started).toBeLessThan(10_000);
+    const out = await runner.withSession({ model }, (s) => s.run(input(3), ['logits']));
+    expect(out[0]!.dims).toEqual([3, 10]);
+  });
+
+  it('cancelling mid-request kills the child and fails with CANCELLED; a cancelled wait for a process too', async () => {
+    const process = runner.processes()[0]!;
+    await runner.withSession({ model }, async () => undefined);
+    const controller = new AbortController();
+    const pending = process.request(
+      { type: 'debug', action: 'hang' },
+      { timeoutMs: 60_000, signal: controller.signal, model: tinyCnn, doing: 'testing' },
+    );
+    setTimeout(() => controller.abort(), 200);
+    await expect(pending).rejects.toMatchObject({ code: 'CANCELLED' });
+
+    // With the only process leased, a second session waits; aborting the wait rejects it.
+    const holder = await runner.openSession({ model });
+    const waiting = new AbortController();
+    const second = runner.openSession({ model }, { signal: waiting.signal });
+    waiting.abort();
+    await expect(second).rejects.toMatchObject({ code: 'CANCELLED' });
+    await holder.close();
+    const out = await runner.withSession({ model }, (s) => s.run(input(1), ['logits']));
+    expect(out[0]!.dims).toEqual([1, 10]);
+  });
+
+  it('a model onnxruntime refuses is a RUNTIME error, and the process stays usable', async () => {
+    await expect(runner.openSession({ model, extraOutputs: ['no_such_tensor'] })).rejects.toMatchObject({
+      code: 'RUNTIME',
+      message: expect.stringMatching(new RegExp(`^${tinyCnn}: onnxruntime cannot load the model: `)),
+    });
+    const out = await runner.withSession({ model }, (s) => s.run(input(1), ['logits']));
+    expect(out[0]!.dims).toEqual([1, 10]);
+  });
+
+  it('a model file that changed since it was hashed is refused', async () => {
+    await expect(runner.openSession({ model: { path: tinyCnn, sha256: '0'.repeat(64) } })).rejects.toMatchObject({
+      code: 'BAD_MODEL',
+      message: `${tinyCnn}: the file changed on disk while it was being opened`,
+    });
+  });
+
+  it('with two processes, one session crashing leaves the other running', async () => {
+    const pair = new ModelRunner({ maxProcesses: 2, env: { [TEST_HOOKS_ENV]: '1' } });
+    try {
+      expect(pair.intraOpThreads).toBeGreaterThanOrEqual(1);
+      const a = await pair.openSession({ model });
+      const b = await pair.openSession({ model });
+      const [pa, pb] = pair.processes();
+      expect(pa!.pid).not.toBe(pb!.pid);
+      await expect(trigger(pa!, 'abort')).rejects.toMatchObject({ code: 'RUNTIME' });
+      expect(a.alive).toBe(false);
+      expect(b.alive).toBe(true);
+      expect((await b.run(input(2), ['logits']))[0]!.dims).toEqual([2, 10]);
+      await a.close();
+      await b.close();
+    } finally {
+      await pair.close();
+    }
+  });
+});
