@@ -54,6 +54,20 @@ describe('CKA core API', () => {
     );
   });
 
+  it('computes one Gram for a source that appears on both sides', async () => {
+    const [a0, a1, b0] = [npy('wide_a0'), npy('wide_a1'), npy('wide_b0')];
+    let total = 0;
+    const [result] = await engine.compare([a0, a1], [a1, b0], [{ name: 'linear' }], {
+      linearForm: 'gram',
+      onProgress: (p) => {
+        if (p.stage === 'grams') total = p.total;
+      },
+    });
+    expect(total).toBe(3);
+    expect(result!.matrix[1]![0]).toBe(1);
+    expect(Math.abs(result!.matrix[0]![1]! - (expected.wide.linear as number[][])[0]![0]!)).toBeLessThan(1e-12);
+  });
+
   it('spills Grams to .npy and loads them back (numpy-readable packed upper triangle)', async () => {
     const [gram] = await engine.computeGrams([npy('wide_a0')]);
     const path = join(scratch, 'cache', 'wide_a0.gram.npy');

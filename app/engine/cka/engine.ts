@@ -38,6 +38,23 @@ export interface CompareOptions extends RunOptions {
   linearForm?: 'auto' | 'gram' | 'features';
 }
 
+/** Resolves both sides; the same source object on both sides is one layer (resolved, and its Gram computed, once). */
+async function resolveSides(
+  rowSources: readonly (LayerSource | ResolvedSource)[],
+  colSources: readonly (LayerSource | ResolvedSource)[] | null,
+): Promise<{ rows: ResolvedSource[]; cols: ResolvedSource[] }> {
+  const resolved = new Map<LayerSource | ResolvedSource, Promise<ResolvedSource>>();
+  const resolveOnce = (s: LayerSource | ResolvedSource) => {
+    if ('input' in s) return Promise.resolve(s);
+    let r = resolved.get(s);
+    if (!r) resolved.set(s, (r = resolveSource(s)));
+    return r;
+  };
+  const rows = await Promise.all(rowSources.map(resolveOnce));
+  const cols = colSources ? await Promise.all(colSources.map(resolveOnce)) : rows;
+  return { rows, cols };
+}
+
 export class CkaEngine {
   readonly threads: number;
   readonly memoryBudgetBytes: number;
@@ -128,8 +145,7 @@ export class CkaEngine {
   ): Promise<CkaResult[]> {
     if (measures.length === 0) throw new WorkbenchError('BAD_INPUT', 'no measure to compute');
     const started = performance.now();
-    const rows = await this.resolve(rowSources);
-    const cols = colSources ? await this.resolve(colSources) : rows;
+    const { rows, cols } = await resolveSides(rowSources, colSources);
     const n = checkSameExamples([
       { side: 'row', sources: rows },
       { side: 'column', sources: cols },
