@@ -39,7 +39,7 @@ describe('opening a model in the browser UI', () => {
       rows.map((row) => row.getAttribute('data-tensor')),
     );
     expect(shown).toEqual(engine.layers.map((l) => l.tensor));
-    const names = await page.$$eval('[data-testid="layer-table"] tbody tr td:nth-child(2)', (cells) =>
+    const names = await page.$$eval('[data-testid="layer-table"] tbody tr td.name', (cells) =>
       cells.map((c) => c.textContent?.trim()),
     );
     expect(names).toEqual(engine.layers.map((l) => l.name));
@@ -64,7 +64,7 @@ describe('opening a model in the browser UI', () => {
 
   it('uploads a model picked in the file dialog', async () => {
     await page.getByTestId('upload').setInputFiles(tinyCnn);
-    await page.waitForFunction(() => document.querySelectorAll('nav[aria-label="Open models"] li').length === 2);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="open-models"] li').length === 2);
     const count = await page.getByTestId('layer-count').textContent();
     expect(count).toBe('8 of 8');
   });
