@@ -326,6 +326,21 @@ describe('matrix view', () => {
   });
 });
 
+describe('the Export menu command', () => {
+  it('opens the export choices of the matrix on screen, and reports when there is none', async () => {
+    await show(page, { kind: 'matrix', matrix: small });
+    await expect(page.getByTestId('export-csv').count()).resolves.toBe(0);
+    expect(await page.evaluate(() => window.harness.requestExport())).toBe(true);
+    await expect(page.getByTestId('export-csv').isVisible()).resolves.toBe(true);
+    // The first choice has the focus, so the keyboard can go on from the menu command.
+    await expect(page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).resolves.toBe('export-png');
+    await page.keyboard.press('Escape');
+    await expect(page.getByTestId('export-csv').count()).resolves.toBe(0);
+    await show(page, { kind: 'layers', layers: [] });
+    expect(await page.evaluate(() => window.harness.requestExport())).toBe(false);
+  });
+});
+
 describe('200 × 200 heatmap timings (reported, not asserted)', () => {
   it('measures first paint, hover and zoom, and still hovers the right cell', async () => {
     const size = 200;

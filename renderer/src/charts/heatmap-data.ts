@@ -103,8 +103,8 @@ export function heatmapFromSeeds(summary: SeedsSummary, models: readonly ResultM
     if (Number.isNaN(v)) reasons.set(i, 'undefined for every pair of seeds (e.g. a constant layer)');
   });
   return {
-    rows: { title: `model i, each of ${models.length} seeds (layers as in ${reference.label})`, labels, ids },
-    cols: { title: `model j, every other seed (layers as in ${reference.label})`, labels, ids },
+    rows: { title: `seed i, each of ${models.length} (layers of ${reference.label})`, labels, ids },
+    cols: { title: 'seed j, every other seed (same layers)', labels, ids },
     values,
     reasons,
     interval: null,

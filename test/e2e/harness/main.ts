@@ -8,6 +8,7 @@ import { heatmapFromSimilarity } from '../../../renderer/src/charts/heatmap-data
 import LayerTable from '../../../renderer/src/components/LayerTable.svelte';
 import MatrixView from '../../../renderer/src/components/MatrixView.svelte';
 import ResultView from '../../../renderer/src/components/ResultView.svelte';
+import { requestExport } from '../../../renderer/src/lib/export-target.js';
 import type { HarnessApi, HarnessView, HoverTiming } from './views.js';
 import '../../../renderer/src/styles.css';
 import './harness.css';
@@ -100,6 +101,11 @@ window.harness = {
       flushSync();
       return performance.now() - start;
     });
+  },
+  requestExport: () => {
+    const opened = requestExport();
+    flushSync();
+    return opened;
   },
   violations: () => [...violations],
 };

@@ -28,6 +28,8 @@ export interface HarnessApi {
   timeHovers(points: { x: number; y: number }[]): HoverTiming[];
   /** Zooms in at each point with a synthetic wheel event and times the redraw (ms each). */
   timeZooms(points: { x: number; y: number }[]): number[];
+  /** What the app does on the Export menu command: opens the export choices of the view on screen. */
+  requestExport(): boolean;
   /** Content-Security-Policy violations seen so far. */
   violations(): string[];
 }
