@@ -1,0 +1,112 @@
+/**
+ * `fashion-mnist:N`: the first N images of the Fashion-MNIST test subset that ships with the model
+ * zoo (`models/probe/*.npy`, uint8 [5000, 28, 28], from Debian's dataset-fashion-mnist), normalised
+ * as the zoo's models were trained: (x · scale − mean) / std with the constants recorded in
+ * `models/zoo.json` under `normalization` — computed in float32 step by step, as
+ * models/train_zoo.py does in numpy, so the inputs match the training pipeline bit for bit.
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WorkbenchError } from '../../api/errors.js';
+import { openNpyProbe } from './array-probe.js';
+import { checkExampleShape, type ModelInput } from './model-input.js';
+import { hashFile, probeHash, type ProbeSource } from './source.js';
+
+export interface ZooNormalization {
+  scale: number;
+  mean: number;
+  std: number;
+}
+
+interface ZooManifest {
+  normalization?: Partial<ZooNormalization>;
+  probe?: { images?: string; n?: number };
+}
+
+/** The repository's `models/` folder, from the sources (app/engine/probe) or the build (dist/app/…). */
+export function defaultModelsDir(): string {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const candidates = [resolve(here, '../../../models'), resolve(here, '../../../../models')];
+  return candidates.find((dir) => existsSync(join(dir, 'zoo.json'))) ?? candidates[0]!;
+}
+
+/** Example shapes a grayscale 28×28 image can be fed as: one channel is the same bytes either way. */
+const IMAGE_SHAPES = [[1, 28, 28], [28, 28, 1], [28, 28], [784]];
+
+export async function readZooManifest(
+  modelsDir: string,
+): Promise<{ normalization: ZooNormalization; images: string; n: number }> {
+  const path = join(modelsDir, 'zoo.json');
+  let zoo: ZooManifest;
+  try {
+    zoo = JSON.parse(await fs.readFile(path, 'utf8')) as ZooManifest;
+  } catch {
+    throw new WorkbenchError(
+      'NOT_FOUND',
+      `the built-in Fashion-MNIST probe is not installed (${path} is missing or unreadable)`,
+    );
+  }
+  const norm = zoo.normalization;
+  const images = zoo.probe?.images;
+  if (
+    !norm ||
+    typeof norm.scale !== 'number' ||
+    typeof norm.mean !== 'number' ||
+    typeof norm.std !== 'number' ||
+    norm.std <= 0 ||
+    typeof images !== 'string'
+  ) {
+    throw new WorkbenchError(
+      'BAD_PROBE',
+      `${path}: no usable 'normalization' {scale, mean, std} and 'probe.images' entries`,
+    );
+  }
+  return {
+    normalization: { scale: norm.scale, mean: norm.mean, std: norm.std },
+    images: resolve(modelsDir, images),
+    n: zoo.probe?.n ?? 0,
+  };
+}
+
+export async function openFashionMnistProbe(
+  n: number,
+  input: ModelInput,
+  modelsDir = defaultModelsDir(),
+): Promise<ProbeSource> {
+  const spec = `fashion-mnist:${n}`;
+  const zoo = await readZooManifest(modelsDir);
+  const exampleShape = IMAGE_SHAPES.find((shape) => {
+    try {
+      checkExampleShape(spec, shape, input);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (!exampleShape) checkExampleShape(spec, IMAGE_SHAPES[0]!, input); // throws, stating both shapes
+  const pixels = await openNpyProbe(zoo.images, { name: 'images', shape: [null, 28, 28], dtype: 'uint8' });
+  if (n > pixels.n) {
+    await pixels.close();
+    throw new WorkbenchError('BAD_PROBE', `probe ${spec}: the built-in set has ${pixels.n} images`);
+  }
+  const { scale, mean, std } = zoo.normalization;
+  const hash = probeHash().update(`${spec}\nscale=${scale} mean=${mean} std=${std}\n`);
+  await hashFile(hash, zoo.images);
+  const f32 = Math.fround;
+  const [s32, m32, d32] = [f32(scale), f32(mean), f32(std)];
+  return {
+    spec,
+    hash: hash.digest('hex'),
+    n,
+    exampleShape: exampleShape!,
+    notes: [],
+    async read(start, count) {
+      const x = await pixels.read(start, count);
+      // Each step rounded to float32, like numpy's float32 arithmetic in the training script.
+      for (let i = 0; i < x.length; i++) x[i] = f32(f32(f32(x[i]! * s32) - m32) / d32);
+      return x;
+    },
+    close: () => pixels.close(),
+  };
+}

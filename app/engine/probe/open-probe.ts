@@ -1,0 +1,42 @@
+/** Opens any probe spec against a model input (see ./spec.ts for the syntax). */
+import { WorkbenchError } from '../../api/errors.js';
+import { openNpyProbe, openNpzProbe } from './array-probe.js';
+import { openFashionMnistProbe } from './fashion-mnist.js';
+import { openImageProbe } from './image-probe.js';
+import type { ModelInput } from './model-input.js';
+import { openRandomProbe } from './random-probe.js';
+import type { ProbeSource } from './source.js';
+import { parseProbeSpec, type ImageOptions, type ProbeSpec } from './spec.js';
+
+export interface ProbeContext {
+  /** Where `models/zoo.json` and the built-in probe live (default: the repository's models/). */
+  modelsDir?: string;
+  /** Image options given apart from the spec text (CLI flags); they win over the spec's query. */
+  imageOptions?: ImageOptions;
+}
+
+export async function openProbe(
+  spec: string | ProbeSpec,
+  input: ModelInput,
+  context: ProbeContext = {},
+): Promise<ProbeSource> {
+  if (input.dtype !== 'float32') {
+    throw new WorkbenchError(
+      'UNSUPPORTED',
+      `the model input '${input.name}' takes ${input.dtype} values; probe sets feed float32 inputs only`,
+    );
+  }
+  const parsed = typeof spec === 'string' ? parseProbeSpec(spec, context.imageOptions) : spec;
+  switch (parsed.kind) {
+    case 'fashion-mnist':
+      return openFashionMnistProbe(parsed.n, input, context.modelsDir);
+    case 'npy':
+      return openNpyProbe(parsed.path, input);
+    case 'npz':
+      return openNpzProbe(parsed.path, parsed.key, input);
+    case 'images':
+      return openImageProbe(parsed.dir, parsed.options, input);
+    case 'random':
+      return openRandomProbe(parsed.n, parsed.seed, input);
+  }
+}
