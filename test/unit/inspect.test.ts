@@ -137,7 +137,6 @@ describe('inspect with shapes from onnxruntime (runner process)', () => {
     const attention = await inspectModelFile(join(fixtures, 'tiny_attention.onnx'));
     const tensors = attention.layers.map((l) => l.tensor);
     expect(tensors).not.toContain('/seq_first_norm/LayerNormalization_output_0'); // [8, batch, 32]
-    expect(tensors).not.toContain('/attn/Pow_output_0'); // a scalar from shape arithmetic
     expect(tensors).toContain('/ln1/LayerNormalization_output_0');
     const external = await inspectModelFile(join(fixtures, 'tiny_cnn_external.onnx'));
     expect(external.usesExternalData).toBe(true);

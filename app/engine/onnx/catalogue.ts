@@ -179,12 +179,13 @@ export function typeResolutionCandidates(graph: OnnxGraph, catalogue: TensorCata
 
 /**
  * Whether a tensor of `shape` holds one row per example, judged against the batch dimension of the
- * model input: same symbol or same size → yes; a scalar, or a fixed size where the input's batch is
- * symbolic or another size → no; unknown → assumed yes (the extractor checks every batch).
+ * model input: same symbol or same size → yes; a fixed size where the input's batch is symbolic or
+ * another size → no; unknown → assumed yes (the extractor checks real batches). onnxruntime
+ * reports an unknown rank as `[]`, the same as a scalar's, so `[]` counts as unknown too.
  */
 export function splitsPerExample(shape: Dim[] | null, batchDim: Dim | undefined): boolean {
   if (shape === null || batchDim === undefined) return true;
-  if (shape.length === 0) return false;
+  if (shape.length === 0) return true;
   const first = shape[0]!;
   if (first === null || batchDim === null) return true;
   if (typeof first === 'number') return first === batchDim;

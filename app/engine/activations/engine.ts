@@ -1,0 +1,103 @@
+/**
+ * The activation engine: what the experiments runner, the CLI and the API call.
+ *
+ *   const engine = new ActivationEngine({ cacheDir });            // owns a ModelRunner unless given one
+ *   // stream to sinks (minibatch CKA accumulates as batches arrive):
+ *   const result = await engine.extract({ model, probe, layers }, { sinks: [acc], signal, onProgress });
+ *   // or make sure every layer is in the on-disk cache (exact CKA reads the .npy files):
+ *   const cached = await engine.cached({ model, probe, layers }, { signal, onProgress });
+ *   await engine.close();
+ */
+import { WorkbenchError } from '../../api/errors.js';
+import type { ProbeContext } from '../probe/open-probe.js';
+import { ModelRunner, type ModelRunnerOptions } from '../runner/model-runner.js';
+import type { BatchLoopOptions } from './batch-loop.js';
+import { ActivationCache, type CachedLayer } from './cache.js';
+import { PreparedExtraction, type ExtractionRequest } from './prepare.js';
+import type { ExtractionProgress, ExtractionResult } from './types.js';
+
+export interface ActivationEngineOptions {
+  /** A runner shared with other parts of the engine; otherwise one is created (and closed by `close`). */
+  runner?: ModelRunner;
+  runnerOptions?: ModelRunnerOptions;
+  /** Root of the activation cache (`cached`); required for it. */
+  cacheDir?: string;
+  /** Where the built-in probe lives (default: the repository's models/). */
+  modelsDir?: string;
+}
+
+export interface CachedActivations {
+  model: { path: string; sha256: string };
+  probe: { spec: string; hash: string; n: number };
+  /** In the selection's (topological) order. */
+  layers: CachedLayer[];
+  /** Tensors that had to be extracted now (the rest were cache hits). */
+  extracted: string[];
+  result: ExtractionResult | null;
+}
+
+export interface CacheOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: ExtractionProgress) => void;
+  batchSize?: number;
+  nonFinite?: 'error' | 'report';
+}
+
+export class ActivationEngine {
+  readonly runner: ModelRunner;
+  private readonly ownsRunner: boolean;
+  private readonly cache: ActivationCache | null;
+  private readonly probeContext: ProbeContext;
+
+  constructor(options: ActivationEngineOptions = {}) {
+    this.runner = options.runner ?? new ModelRunner(options.runnerOptions);
+    this.ownsRunner = options.runner === undefined;
+    this.cache = options.cacheDir ? new ActivationCache(options.cacheDir) : null;
+    this.probeContext = options.modelsDir ? { modelsDir: options.modelsDir } : {};
+  }
+
+  /** Opens the model session and the probe; `run` it, then `close` it. */
+  prepare(request: ExtractionRequest, options: { signal?: AbortSignal } = {}): Promise<PreparedExtraction> {
+    return PreparedExtraction.open(this.runner, request, { ...this.probeContext, signal: options.signal });
+  }
+
+  /** Extracts the selected layers, streaming every batch to `options.sinks`. */
+  async extract(request: ExtractionRequest, options: BatchLoopOptions = {}): Promise<ExtractionResult> {
+    const job = await this.prepare(request, { signal: options.signal });
+    try {
+      return await job.run(options);
+    } finally {
+      await job.close();
+    }
+  }
+
+  /** Every selected layer as a cached float32 .npy [n, features]; only missing layers are extracted. */
+  async cached(request: ExtractionRequest, options: CacheOptions = {}): Promise<CachedActivations> {
+    const cache = this.cache;
+    if (!cache) throw new WorkbenchError('INTERNAL', 'the activation engine was created without a cache directory');
+    const job = await this.prepare(request, { signal: options.signal });
+    try {
+      const { model, probe } = job;
+      const tensors = job.layers.map((l) => l.tensor);
+      const hits = await cache.lookup(model.sha256, probe.hash, probe.n, tensors);
+      const missing = tensors.filter((t) => !hits.has(t));
+      let result: ExtractionResult | null = null;
+      if (missing.length > 0) {
+        result = await job.run({ ...options, tensors: missing, sinks: [cache.sink(model.sha256, probe.hash)] });
+      }
+      const all = missing.length > 0 ? await cache.lookup(model.sha256, probe.hash, probe.n, tensors) : hits;
+      const layers = tensors.map((t) => {
+        const layer = all.get(t);
+        if (!layer) throw new WorkbenchError('INTERNAL', `activation cache: ${t} missing after extraction`);
+        return layer;
+      });
+      return { model, probe: { spec: probe.spec, hash: probe.hash, n: probe.n }, layers, extracted: missing, result };
+    } finally {
+      await job.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsRunner) await this.runner.close();
+  }
+}

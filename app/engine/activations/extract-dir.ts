@@ -1,0 +1,128 @@
+/**
+ * The activation directory format (issue 3 §5), written by `extract --out DIR` and used by the
+ * activation cache; app/engine/cka/layer-files.ts reads it:
+ *
+ *   DIR/manifest.json   { model: {path, sha256}, probe: {spec, hash, n},
+ *                         layers: [{tensor, name, op, shape, features, file}] }
+ *   DIR/<file>.npy      float32 [n, features] per layer, `file` relative to DIR
+ *
+ * `shape` is one example's shape (no batch axis); `features` its product. The manifest is written
+ * last and atomically, after every .npy is complete and renamed into place: a reader that finds
+ * the manifest finds whole files. Replacing a directory's contents removes the old manifest first.
+ */
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../io/atomic.js';
+import { NpyRowWriter } from './npy-row-writer.js';
+import type { ActivationSink, ExtractedLayer, ExtractionInfo, LayerBatch } from './types.js';
+import { WorkbenchError } from '../../api/errors.js';
+
+export interface ManifestLayer {
+  tensor: string;
+  name: string;
+  op: string;
+  shape: number[];
+  features: number;
+  file: string;
+}
+
+export interface ExtractManifest {
+  model: { path: string; sha256: string };
+  probe: { spec: string; hash: string; n: number };
+  layers: ManifestLayer[];
+}
+
+export const MANIFEST_FILE = 'manifest.json';
+
+/** A file name for a layer: its short name with unsafe characters replaced, unique in `taken`. */
+export function layerFileName(name: string, taken: Set<string>): string {
+  const base =
+    name
+      .replace(/[^A-Za-z0-9._-]/g, '_')
+      .replace(/^\.+/, '_')
+      .slice(0, 120) || 'layer';
+  let file = `${base}.npy`;
+  for (let k = 2; taken.has(file.toLowerCase()); k++) file = `${base}-${k}.npy`;
+  taken.add(file.toLowerCase());
+  return file;
+}
+
+export async function readExtractManifest(dir: string): Promise<ExtractManifest | null> {
+  try {
+    return JSON.parse(await fs.readFile(join(dir, MANIFEST_FILE), 'utf8')) as ExtractManifest;
+  } catch {
+    return null;
+  }
+}
+
+export interface ExtractDirOptions {
+  /**
+   * Keep the layers already listed in the directory's manifest (when it is for the same model and
+   * probe) and add or replace the new ones: the cache grows layer by layer. Default: replace.
+   */
+  merge?: boolean;
+  /** File name for a layer (default: from its short name). */
+  fileName?: (layer: ExtractedLayer, taken: Set<string>) => string;
+}
+
+export class ExtractDirSink implements ActivationSink {
+  private info: ExtractionInfo | null = null;
+  private writers: NpyRowWriter[] = [];
+  private files: string[] = [];
+
+  constructor(
+    readonly dir: string,
+    private readonly options: ExtractDirOptions = {},
+  ) {}
+
+  async begin(info: ExtractionInfo): Promise<void> {
+    this.info = info;
+    await fs.mkdir(this.dir, { recursive: true });
+    const taken = new Set<string>([MANIFEST_FILE]);
+    const previous = this.options.merge ? await this.previousLayers(info) : [];
+    for (const l of previous) if (!info.layers.some((x) => x.tensor === l.tensor)) taken.add(l.file.toLowerCase());
+    this.files = info.layers.map((layer) => {
+      const kept = previous.find((l) => l.tensor === layer.tensor)?.file;
+      if (kept) return kept;
+      return this.options.fileName ? this.options.fileName(layer, taken) : layerFileName(layer.name, taken);
+    });
+    this.writers = [];
+    for (const [i, layer] of info.layers.entries()) {
+      this.writers.push(await NpyRowWriter.create(join(this.dir, this.files[i]!), info.probe.n, layer.features));
+    }
+  }
+
+  async write(batch: LayerBatch): Promise<void> {
+    const writer = this.writers[batch.layer];
+    if (!writer) throw new WorkbenchError('INTERNAL', `extract-dir: write before begin (layer ${batch.layer})`);
+    await writer.append(batch.data);
+  }
+
+  async finish(): Promise<void> {
+    const info = this.info!;
+    const layers: ManifestLayer[] = info.layers.map((l, i) => ({
+      tensor: l.tensor,
+      name: l.name,
+      op: l.op,
+      shape: l.shape,
+      features: l.features,
+      file: this.files[i]!,
+    }));
+    const previous = this.options.merge ? await this.previousLayers(info) : [];
+    const kept = previous.filter((p) => !layers.some((l) => l.tensor === p.tensor));
+    if (!this.options.merge) await fs.rm(join(this.dir, MANIFEST_FILE), { force: true });
+    for (const writer of this.writers) await writer.commit();
+    const manifest: ExtractManifest = { model: info.model, probe: info.probe, layers: [...kept, ...layers] };
+    await writeFileAtomic(join(this.dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+  }
+
+  async abort(): Promise<void> {
+    await Promise.all(this.writers.map((w) => w.discard()));
+  }
+
+  private async previousLayers(info: ExtractionInfo): Promise<ManifestLayer[]> {
+    const old = await readExtractManifest(this.dir);
+    const same = old && old.model?.sha256 === info.model.sha256 && old.probe?.hash === info.probe.hash;
+    return same && Array.isArray(old.layers) ? old.layers : [];
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Writes a float32 `.npy` [rows, features] incrementally: the header first (the row count is known
+ * up front), then row blocks as they arrive, into a temporary sibling; `commit` checks every row
+ * is there, fsyncs and renames into place. A crash or `discard` leaves at most a temp file that
+ * readers ignore (io/atomic.ts `isTempName`), never a short file under the real name.
+ */
+import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { WorkbenchError } from '../../api/errors.js';
+import { tempSiblingPath } from '../io/atomic.js';
+import { npyHeaderBytes } from '../io/npy.js';
+
+export class NpyRowWriter {
+  private rowsWritten = 0;
+  private position: number;
+  private done = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly tempPath: string,
+    private readonly handle: FileHandle,
+    readonly rows: number,
+    readonly features: number,
+    headerLength: number,
+  ) {
+    this.position = headerLength;
+  }
+
+  static async create(path: string, rows: number, features: number): Promise<NpyRowWriter> {
+    await fs.mkdir(dirname(path), { recursive: true });
+    const tempPath = tempSiblingPath(path);
+    const handle = await fs.open(tempPath, 'w');
+    try {
+      const header = npyHeaderBytes('float32', [rows, features]);
+      await handle.write(header, 0, header.length, 0);
+      return new NpyRowWriter(path, tempPath, handle, rows, features, header.length);
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      await fs.rm(tempPath, { force: true });
+      throw err;
+    }
+  }
+
+  /** Appends whole rows (length a multiple of `features`), in order. */
+  async append(data: Float32Array): Promise<void> {
+    const rows = data.length / this.features;
+    if (!Number.isInteger(rows) || this.rowsWritten + rows > this.rows) {
+      throw new WorkbenchError('INTERNAL', `${this.path}: ${data.length} values do not fit the remaining rows`);
+    }
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    let done = 0;
+    while (done < bytes.length) {
+      const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, this.position + done);
+      done += bytesWritten;
+    }
+    this.position += bytes.length;
+    this.rowsWritten += rows;
+  }
+
+  async commit(): Promise<void> {
+    if (this.rowsWritten !== this.rows) {
+      await this.discard();
+      throw new WorkbenchError('INTERNAL', `${this.path}: ${this.rowsWritten} of ${this.rows} rows written`);
+    }
+    this.done = true;
+    try {
+      await this.handle.sync();
+      await this.handle.close();
+      await fs.rename(this.tempPath, this.path);
+    } catch (err) {
+      await this.handle.close().catch(() => undefined);
+      await fs.rm(this.tempPath, { force: true });
+      throw err;
+    }
+  }
+
+  async discard(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    await this.handle.close().catch(() => undefined);
+    await fs.rm(this.tempPath, { force: true });
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * Preparing an extraction: read the model, pick the layers, open a runner session that exposes
+ * them, open the probe against the session's input. Nothing runs yet, so callers can look at what
+ * will come (layers, probe size and hash) before deciding, e.g. to check the activation cache.
+ */
+import type { LayerInfo } from '../../api/contract.js';
+import { WorkbenchError } from '../../api/errors.js';
+import { splitsPerExample, summarizeModel, typeResolutionCandidates, catalogueTensors } from '../onnx/catalogue.js';
+import { checkExternalData } from '../onnx/external-data.js';
+import { selectLayers } from '../onnx/layer-selection.js';
+import { loadModel, type LoadedModel } from '../onnx/model-file.js';
+import { outputsToAdd } from '../onnx/surgery.js';
+import type { ModelInput } from '../probe/model-input.js';
+import { openProbe, type ProbeContext } from '../probe/open-probe.js';
+import type { ProbeSource } from '../probe/source.js';
+import type { ImageOptions, ProbeSpec } from '../probe/spec.js';
+import type { ModelRunner, RunnerSession } from '../runner/model-runner.js';
+import { formatDims, resolveModelTypes } from '../runner/model-types.js';
+import type { OptimizationMode, ValueMeta } from '../runner/protocol.js';
+import { runBatches, type BatchLoopOptions } from './batch-loop.js';
+import type { ExtractionResult } from './types.js';
+
+export interface ExtractionRequest {
+  /** Path of the ONNX model. */
+  model: string;
+  /** A probe spec (`fashion-mnist:N`, `npy:PATH`, …) or its parsed form. */
+  probe: string | ProbeSpec;
+  /** Layer selection (`all`, `op:Relu`, `preset:blocks`, tensor names); default `preset:blocks`. */
+  layers?: string;
+  /** Options for `images:` probes given apart from the spec. */
+  imageOptions?: ImageOptions;
+  /** `fast` (default) or `exact` (no ORT graph rewrites; see runner/session-options.ts). */
+  optimization?: OptimizationMode;
+}
+
+export const DEFAULT_SELECTION = 'preset:blocks';
+
+/** A layer that will be extracted; `shape` is what onnxruntime infers (with the batch axis). */
+export interface PlannedLayer extends Pick<LayerInfo, 'tensor' | 'name' | 'op'> {
+  dtype: string;
+  shape: LayerInfo['shape'];
+}
+
+/** Model + selected layers from the file (onnxruntime consulted only for tensors the file leaves untyped). */
+async function selectModelLayers(
+  runner: ModelRunner,
+  request: ExtractionRequest,
+  signal: AbortSignal | undefined,
+): Promise<{ loaded: LoadedModel; layers: LayerInfo[]; explicit: boolean }> {
+  const loaded = await loadModel(request.model);
+  const { facts, model } = loaded;
+  const graph = model.graph!;
+  await checkExternalData(graph, facts.path);
+  const catalogue = catalogueTensors(graph, facts.path);
+  const untyped = typeResolutionCandidates(graph, catalogue).some((t) => !catalogue.types.has(t));
+  const resolved = untyped ? await resolveModelTypes(runner, loaded, signal) : null;
+  const summary = summarizeModel(model, facts, resolved?.types);
+  const selection = (request.layers ?? DEFAULT_SELECTION).trim();
+  const layers = selectLayers(selection, {
+    layers: summary.layers,
+    graph,
+    source: facts.path,
+    dtypeOf: (t) => resolved?.types.get(t)?.dtype ?? catalogue.types.get(t)?.dtype,
+  });
+  const explicit = !(selection === 'all' || selection.startsWith('op:') || selection.startsWith('preset:'));
+  return { loaded, layers, explicit };
+}
+
+function modelInput(session: RunnerSession, path: string): ModelInput {
+  const inputs = session.inputs.filter((i) => i.isTensor);
+  if (inputs.length !== 1) {
+    throw new WorkbenchError(
+      'UNSUPPORTED',
+      `${path}: the model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); probe sets feed models with one input`,
+    );
+  }
+  const meta = inputs[0]!;
+  return { name: meta.name, shape: meta.shape ?? [null], dtype: meta.type ?? 'unknown' };
+}
+
+export class PreparedExtraction {
+  private constructor(
+    readonly model: { path: string; sha256: string },
+    readonly input: ModelInput,
+    readonly layers: PlannedLayer[],
+    readonly probe: ProbeSource,
+    readonly notes: string[],
+    private readonly session: RunnerSession,
+    /** The layers were named one by one (not `all`, `op:` or a preset). */
+    readonly explicit: boolean,
+  ) {}
+
+  static async open(
+    runner: ModelRunner,
+    request: ExtractionRequest,
+    context: ProbeContext & { signal?: AbortSignal | undefined } = {},
+  ): Promise<PreparedExtraction> {
+    const { loaded, layers, explicit } = await selectModelLayers(runner, request, context.signal);
+    const { facts, model } = loaded;
+    const extraOutputs = outputsToAdd(
+      model.graph!,
+      layers.map((l) => l.tensor),
+      facts.path,
+    );
+    const session = await runner.openSession(
+      { model: { path: facts.path, sha256: facts.sha256 }, extraOutputs, optimization: request.optimization ?? 'fast' },
+      { signal: context.signal },
+    );
+    try {
+      const input = modelInput(session, facts.path);
+      const { planned, notes } = keepPerExample(layers, session.outputs, input, explicit, facts.path);
+      const probe = await openProbe(request.probe, input, {
+        ...context,
+        imageOptions: request.imageOptions ?? context.imageOptions,
+      });
+      return new PreparedExtraction(
+        { path: facts.path, sha256: facts.sha256 },
+        input,
+        planned,
+        probe,
+        notes,
+        session,
+        explicit,
+      );
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+  }
+
+  /** Runs the extraction of all prepared layers, or of `tensors` among them. */
+  async run(options: BatchLoopOptions & { tensors?: readonly string[] } = {}): Promise<ExtractionResult> {
+    const layers = options.tensors ? this.layers.filter((l) => options.tensors!.includes(l.tensor)) : this.layers;
+    if (layers.length === 0) throw new WorkbenchError('INTERNAL', 'run() with no layers to extract');
+    return runBatches(
+      {
+        session: this.session,
+        input: this.input,
+        probe: this.probe,
+        layers,
+        explicit: this.explicit,
+        model: this.model,
+        notes: this.notes,
+      },
+      options,
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.probe.close(), this.session.close()]);
+  }
+}
+
+/** Drops (or, for layers named explicitly, refuses) tensors that do not split per example. */
+function keepPerExample(
+  layers: LayerInfo[],
+  outputs: readonly ValueMeta[],
+  input: ModelInput,
+  explicit: boolean,
+  path: string,
+): { planned: PlannedLayer[]; notes: string[] } {
+  const planned: PlannedLayer[] = [];
+  const dropped: string[] = [];
+  for (const layer of layers) {
+    const meta = outputs.find((o) => o.name === layer.tensor);
+    const shape = meta?.shape ?? null;
+    if (meta && meta.isTensor && splitsPerExample(shape, input.shape[0])) {
+      planned.push({ tensor: layer.tensor, name: layer.name, op: layer.op, dtype: meta.type ?? layer.dtype, shape });
+      continue;
+    }
+    const what = `layer '${layer.name}' (tensor ${layer.tensor}) has shape ${formatDims(shape)}`;
+    if (explicit) {
+      throw new WorkbenchError(
+        'BAD_INPUT',
+        `${path}: ${what}: its first axis is not the examples (the input's batch axis is ${formatDims([input.shape[0] ?? null])}), so it cannot be split per example`,
+      );
+    }
+    dropped.push(`${layer.name} ${formatDims(shape)}`);
+  }
+  if (planned.length === 0)
+    throw new WorkbenchError('BAD_INPUT', `${path}: none of the selected layers split per example`);
+  const notes =
+    dropped.length > 0
+      ? [
+          `left out ${dropped.length} layer(s) whose first axis is not the examples: ${dropped.slice(0, 5).join(', ')}${dropped.length > 5 ? ', …' : ''}`,
+        ]
+      : [];
+  return { planned, notes };
+}

@@ -1,0 +1,82 @@
+/**
+ * What extraction produces and how it is consumed. Activations stream to sinks batch by batch:
+ * the streaming (minibatch) CKA accumulates as they arrive, the on-disk cache and `extract --out`
+ * write `.npy` files row block by row block. Each example's tensor is flattened to one row in the
+ * tensor's own layout (a conv map [C, H, W] becomes C·H·W features, channel-major).
+ */
+
+export interface ExtractedLayer {
+  /** ONNX tensor name: the layer's id. */
+  tensor: string;
+  /** Short name for people (`layer1.0.relu`). */
+  name: string;
+  op: string;
+  /** Shape of one example's tensor (the batch axis removed). */
+  shape: number[];
+  /** Values per example: the product of `shape`. */
+  features: number;
+  /** Element type onnxruntime produced; rows are always delivered as float32. */
+  dtype: string;
+}
+
+export interface ExtractionInfo {
+  model: { path: string; sha256: string };
+  probe: { spec: string; hash: string; n: number };
+  layers: ExtractedLayer[];
+}
+
+/** One batch of one layer. */
+export interface LayerBatch {
+  /** Index into `ExtractionInfo.layers`. */
+  layer: number;
+  tensor: string;
+  /** Index of the first example of this batch in the probe set. */
+  rowOffset: number;
+  rows: number;
+  features: number;
+  /**
+   * rows × features, row-major. A fresh array per batch that sinks may keep; every sink gets the
+   * same array, so none may modify it.
+   */
+  data: Float32Array;
+}
+
+/**
+ * A consumer of activations. `begin` is called once the layers' shapes are known (after the first
+ * batch has run), then `write` for every layer of every batch in probe order — awaited, so a slow
+ * sink holds the extraction back instead of letting batches pile up — then `finish` once all rows
+ * were written. On failure or cancellation `abort` is called instead of `finish`: the sink must
+ * leave nothing that could later be mistaken for a complete result.
+ */
+export interface ActivationSink {
+  begin?(info: ExtractionInfo): Promise<void> | void;
+  write(batch: LayerBatch): Promise<void> | void;
+  finish?(): Promise<void> | void;
+  abort?(reason: unknown): Promise<void> | void;
+}
+
+export interface NonFiniteCount {
+  nan: number;
+  inf: number;
+  /** Probe index of the first example with a NaN or ±Inf. */
+  firstExample: number;
+}
+
+export interface ExtractionProgress {
+  batchesDone: number;
+  batchesTotal: number;
+  examplesDone: number;
+  n: number;
+  examplesPerSecond: number;
+}
+
+export interface ExtractionResult extends ExtractionInfo {
+  /** Layers with NaN or ±Inf values (only with `nonFinite: 'report'`; otherwise that is an error). */
+  nonFinite: Record<string, NonFiniteCount>;
+  batchSize: number;
+  batches: number;
+  seconds: number;
+  examplesPerSecond: number;
+  /** Things a person should know: skipped files, layers left out of `all` because they do not split per example. */
+  notes: string[];
+}
