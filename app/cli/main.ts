@@ -8,6 +8,7 @@ import { createWorkbench } from '../api/workbench.js';
 import type { CliContext } from './context.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerCompare } from './commands/compare.js';
+import { registerExtract } from './commands/extract.js';
 import { reportError } from './output.js';
 
 export function buildProgram(context: CliContext): Command {
@@ -19,6 +20,7 @@ export function buildProgram(context: CliContext): Command {
   program.configureOutput({ writeErr: (text) => process.stderr.write(text) });
   registerInspect(program, context);
   registerCompare(program, context);
+  registerExtract(program, context);
   return program;
 }
 
