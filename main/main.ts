@@ -3,24 +3,25 @@
  * dialogs, files opened from the OS, and IPC handlers that validate input and call the engine's
  * WorkbenchApi. It holds no engine logic of its own.
  */
-import { BrowserWindow, Menu, app, dialog, ipcMain, session } from 'electron';
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { BrowserWindow, Menu, app, dialog, ipcMain, screen, session } from 'electron';
+import { existsSync } from 'node:fs';
 import { join, dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ShellEvent, WorkbenchEvent } from '../app/api/contract.js';
+import type { ApiEnvelope, ShellEvent, WorkbenchEvent } from '../app/api/contract.js';
 import { dispatch } from '../app/api/dispatch.js';
 import { createWorkbench } from '../app/api/workbench.js';
 import { defaultDataDir } from '../app/api/data-dir.js';
 import { registerAppScheme, serveRenderer } from './app-protocol.js';
+import { guardDownloads } from './downloads.js';
 import { IPC } from './ipc-channels.js';
 import { buildMenu } from './menu.js';
+import { clearRecent, readRecent, rememberRecent } from './recent-models.js';
 import { APP_ORIGIN, isAppUrl, secureWebPreferences } from './security.js';
 import { loadWindowState, trackWindowState } from './window-state.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dataDir = defaultDataDir();
 const recentFile = join(dataDir, 'recent-models.json');
-const MAX_RECENT = 10;
 
 registerAppScheme();
 
@@ -36,23 +37,8 @@ function modelPathsFromArgv(argv: string[]): string[] {
     .map((a) => resolve(a));
 }
 
-function readRecent(): string[] {
-  try {
-    const list = JSON.parse(readFileSync(recentFile, 'utf8')) as unknown;
-    return Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string').slice(0, MAX_RECENT) : [];
-  } catch {
-    return [];
-  }
-}
-
-function rememberRecent(path: string): void {
-  const list = [path, ...readRecent().filter((p) => p !== path)].slice(0, MAX_RECENT);
-  try {
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(recentFile, JSON.stringify(list));
-  } catch {
-    // the recent list is a convenience
-  }
+function remember(path: string): void {
+  rememberRecent(recentFile, path);
   app.addRecentDocument(path);
   refreshMenu();
 }
@@ -61,12 +47,12 @@ function send(event: WorkbenchEvent | ShellEvent): void {
   if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(IPC.event, event);
 }
 
+/** A model to open from outside the page (menu, dialog, OS): the page opens it and it becomes recent. */
 function openModelPath(path: string): void {
   if (!mainWindow) {
     pendingPaths.push(path);
     return;
   }
-  rememberRecent(path);
   send({ type: 'shell:open-model', path });
 }
 
@@ -85,15 +71,23 @@ function refreshMenu(): void {
     buildMenu({
       openModel: () => void chooseModelFiles().then((paths) => paths.forEach(openModelPath)),
       openRecent: openModelPath,
+      clearRecent: () => {
+        clearRecent(recentFile);
+        app.clearRecentDocuments();
+        refreshMenu();
+      },
       exportResult: () => send({ type: 'shell:menu', command: 'export' }),
-      recent: readRecent,
+      recent: () => readRecent(recentFile),
     }),
   );
 }
 
 function createWindow(): BrowserWindow {
   const stateFile = join(dataDir, 'window-state.json');
-  const state = loadWindowState(stateFile);
+  const state = loadWindowState(
+    stateFile,
+    screen.getAllDisplays().map((display) => display.workArea),
+  );
   const window = new BrowserWindow({
     ...state.bounds,
     minWidth: 1024,
@@ -136,16 +130,21 @@ app.on('open-file', (event, path) => {
 void app.whenReady().then(() => {
   serveRenderer(join(here, '..', 'renderer'));
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
+  guardDownloads(session.defaultSession);
 
   const api = createWorkbench({ dataDir });
-  ipcMain.handle(IPC.invoke, async (event, method: unknown, request: unknown) => {
+  ipcMain.handle(IPC.invoke, async (event, method: unknown, request: unknown): Promise<ApiEnvelope<unknown>> => {
     if (!event.senderFrame || !isAppUrl(event.senderFrame.url)) {
       return { ok: false, error: { code: 'FORBIDDEN', message: 'IPC is accepted from the workbench window only' } };
     }
     if (typeof method !== 'string') {
       return { ok: false, error: { code: 'BAD_INPUT', message: 'the API method must be a string' } };
     }
-    return dispatch(api, method, request);
+    const envelope = await dispatch(api, method, request);
+    // However the page opened a model (typed path, drop, dialog, menu), it becomes a recent document.
+    if (envelope.ok && method === 'inspectModel') remember((envelope.value as { path: string }).path);
+    return envelope;
   });
   ipcMain.handle(IPC.chooseModelFiles, async (event) =>
     isAppUrl(event.senderFrame?.url ?? '') ? chooseModelFiles() : [],

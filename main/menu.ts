@@ -4,6 +4,7 @@ import { Menu, app, type MenuItemConstructorOptions } from 'electron';
 export interface MenuActions {
   openModel(): void;
   openRecent(path: string): void;
+  clearRecent(): void;
   exportResult(): void;
   recent(): string[];
 }
@@ -21,7 +22,11 @@ export function buildMenu(actions: MenuActions): Menu {
           label: 'Open Recent',
           submenu:
             recent.length > 0
-              ? recent.map((path) => ({ label: path, click: () => actions.openRecent(path) }))
+              ? [
+                  ...recent.map((path) => ({ label: path, click: () => actions.openRecent(path) })),
+                  { type: 'separator' as const },
+                  { label: 'Clear Recent', click: () => actions.clearRecent() },
+                ]
               : [{ label: 'No recent models', enabled: false }],
         },
         { type: 'separator' },

@@ -49,3 +49,8 @@ export function isAppUrl(url: string): boolean {
     return false;
   }
 }
+
+/** A blob URL made by our own page (an export being saved). */
+export function isAppBlobUrl(url: string): boolean {
+  return url.startsWith(`blob:${APP_ORIGIN}/`);
+}
