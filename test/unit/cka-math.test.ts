@@ -13,6 +13,7 @@ import {
   materializeCentered,
   materializeCenteredFull,
 } from '../../app/engine/cka/centering.js';
+import { centredTraces, kernelSummary, shiftFromSummary } from '../../app/engine/cka/centred-traces.js';
 import { parseMeasure } from '../../app/engine/cka/measures.js';
 import {
   packedIndex,
@@ -25,7 +26,6 @@ import {
 } from '../../app/engine/cka/packed.js';
 import { medianSquaredDistance, selectInPlace, squaredDistancesFromGram } from '../../app/engine/cka/rbf.js';
 import { bootstrapCounts, Mulberry32, seededPermutation } from '../../app/engine/cka/rng.js';
-import { gatherCenteredColumns } from '../../app/engine/compute/hsic-stack.js';
 
 const fixtures = JSON.parse(
   readFileSync(fileURLToPath(new URL('../fixtures/cka/expected.json', import.meta.url)), 'utf8'),
@@ -144,30 +144,32 @@ describe('centring views', () => {
     }
   });
 
-  it('the inner product and the √½-diagonal gather both give tr(AB)', () => {
+  it('centred traces from raw packed products and O(n) corrections equal tr(ÃB̃) of the materialised kernels', () => {
+    const packedOther = packSymmetric(other, n);
+    let raw = 0; // Σ_{i≤j} A_ij B_ij
+    let rawSelfA = 0; // Σ_{i≤j} A_ij²
+    for (let k = 0; k < packed.length; k++) {
+      raw += packed[k]! * packedOther[k]!;
+      rawSelfA += packed[k]! * packed[k]!;
+    }
+    const summaries = [kernelSummary(packed, n), kernelSummary(packedOther, n)];
     for (const mode of ['biased', 'unbiased'] as const) {
       const a = centeredView(packed, n, mode);
-      const b = centeredView(packSymmetric(other, n), n, mode);
+      const b = centeredView(packedOther, n, mode);
+      shiftFromSummary(summaries[0]!, mode).forEach((v, i) => expect(v).toBeCloseTo(a.shift[i]!, 14));
       const fa = materializeCenteredFull(a, new Float64Array(n * n));
       const fb = materializeCenteredFull(b, new Float64Array(n * n));
       let trace = 0;
-      for (let e = 0; e < n * n; e++) trace += fa[e]! * fb[e]!;
-      expect(centeredInnerProduct(a, b)).toBeCloseTo(trace, 12);
-      // gathered in three uneven chunks, as the stacked product does
-      const total = packedLength(n);
-      const ga = new Float64Array(total);
-      const gb = new Float64Array(total);
-      for (const [start, count] of [
-        [0, 7],
-        [7, 20],
-        [27, total - 27],
-      ] as const) {
-        gatherCenteredColumns(a, start, count, ga.subarray(start, start + count));
-        gatherCenteredColumns(b, start, count, gb.subarray(start, start + count));
+      let selfA = 0;
+      for (let e = 0; e < n * n; e++) {
+        trace += fa[e]! * fb[e]!;
+        selfA += fa[e]! * fa[e]!;
       }
-      let half = 0;
-      for (let k = 0; k < total; k++) half += ga[k]! * gb[k]!;
-      expect(2 * half).toBeCloseTo(trace, 12);
+      expect(centeredInnerProduct(a, b)).toBeCloseTo(trace, 12);
+      const traces = centredTraces(Float64Array.from([rawSelfA, raw, raw, 0]), summaries, mode);
+      expect(traces[1]).toBeCloseTo(trace, 12);
+      expect(traces[2]).toBeCloseTo(trace, 12);
+      expect(traces[0]).toBeCloseTo(selfA, 12);
     }
   });
 

@@ -1,7 +1,8 @@
 /**
  * Exact CKA from stored Grams: rows × cols matrices for several measures in one call. Each
- * distinct layer's kernel is derived and centred once per measure, and each measure's matrix
- * comes from one stacked product over the distinct layers (hsic.ts).
+ * distinct layer's kernel is derived once, and all pairs of all measures using that kernel come
+ * from one stacked product over the distinct layers (hsic.ts), centred per measure in O(n) per
+ * pair (centred-traces.ts).
  */
 import { WorkbenchError } from '../../api/errors.js';
 import type { ComputeDType } from '../compute/onnx-graph.js';
@@ -10,8 +11,9 @@ import { intervalsFromSamples, kernelMoments, resampledCka, withDefaults } from 
 import { MIN_EXAMPLES } from './centering.js';
 import { ckaFromTraces } from './cka-matrix.js';
 import type { LayerGram } from './grams.js';
-import { pairwiseTraces } from './hsic.js';
-import { centeredViews, linearKernels, rbfKernels, recipeKernelKey, type KernelSet } from './kernels.js';
+import { centredTraces } from './centred-traces.js';
+import { pairwisePackedProducts } from './hsic.js';
+import { centeredViews, linearKernels, rbfKernels, recipeKernelKey, summariesOf, type KernelSet } from './kernels.js';
 import { describeMeasure, kernelRecipe } from './measures.js';
 import { checkMemoryBudget, compareStageBytes } from './memory.js';
 import type { BootstrapOptions, CkaResult, MeasureSpec, RunOptions } from './types.js';
@@ -94,13 +96,22 @@ export async function compareGrams(
   }
   const kernelMs = performance.now() - kernelStart;
 
+  // One stacked product per kernel that some measure uses.
+  const productsByKernel = new Map<string, Promise<Float64Array>>();
+  const productsOf = (key: string) => {
+    let products = productsByKernel.get(key);
+    if (!products)
+      productsByKernel.set(key, (products = pairwisePackedProducts(pool, kernelSets.get(key)!.bases, n, options)));
+    return products;
+  };
   const results: CkaResult[] = [];
   for (let m = 0; m < measures.length; m++) {
     const measureStart = performance.now();
     const recipe = recipes[m]!;
-    const set = kernelSets.get(recipeKernelKey(recipe))!;
-    const views = await centeredViews(pool, set, n, recipe.centering, options.signal);
-    const traces = await pairwiseTraces(pool, views, n, options);
+    const key = recipeKernelKey(recipe);
+    const set = kernelSets.get(key)!;
+    const [summaries, products] = await Promise.all([summariesOf(pool, set, n, options.signal), productsOf(key)]);
+    const traces = centredTraces(products, summaries, recipe.centering);
     const { matrix, undefined: undefinedCells } = ckaFromTraces(
       traces,
       distinct.length,

@@ -1,13 +1,15 @@
 /**
- * The centred kernels a measure needs, derived from the stored Grams: the linear kernel is the
- * Gram itself; an RBF kernel (rbf.ts) is computed once per layer and threshold from the Gram's
- * distances; each (kernel, centring) gets its shift vector once (centering.ts). All the O(n²) work
- * runs in the pool. Shifts of Grams are cached for the Gram's lifetime; RBF kernels live as long as
- * the caller holds the returned set.
+ * The kernels a measure needs, derived from the stored Grams: the linear kernel is the Gram
+ * itself; an RBF kernel (rbf.ts) is computed once per layer and threshold from the Gram's
+ * distances and stored double-centred; each kernel's diagonal and row sums (from which either
+ * centring follows, centred-traces.ts) are computed once. All the O(n²) work runs in the pool.
+ * Summaries of Grams are cached for the Gram's lifetime; RBF kernels live as long as the caller
+ * holds the returned set.
  */
 import type { ComputePool } from '../compute/pool.js';
 import { sharedFloat64 } from '../compute/shared-memory.js';
 import type { CenteredKernelView, CenteringMode } from './centering.js';
+import { shiftFromSummary, type KernelSummary } from './centred-traces.js';
 import { gramProblem, type LayerGram } from './grams.js';
 import type { KernelRecipe } from './measures.js';
 import { packedLength } from './packed.js';
@@ -19,27 +21,31 @@ export interface KernelSet {
   problems: (string | null)[];
 }
 
-const shiftCache = new WeakMap<Float64Array, Map<CenteringMode, Promise<Float64Array>>>();
+const summaryCache = new WeakMap<Float64Array, Promise<KernelSummary>>();
 
-export function shiftOf(
+/** Diagonal and row sums of a stored kernel, computed once per kernel array. */
+export function summaryOf(
   pool: ComputePool,
-  base: Float64Array,
+  packed: Float64Array,
   n: number,
-  mode: CenteringMode,
   signal?: AbortSignal,
-): Promise<Float64Array> {
-  let byMode = shiftCache.get(base);
-  if (!byMode) {
-    byMode = new Map();
-    shiftCache.set(base, byMode);
+): Promise<KernelSummary> {
+  let summary = summaryCache.get(packed);
+  if (!summary) {
+    summary = pool.run<'summary'>({ kind: 'summary', packed, n }, signal);
+    summary.catch(() => summaryCache.delete(packed));
+    summaryCache.set(packed, summary);
   }
-  let shift = byMode.get(mode);
-  if (!shift) {
-    shift = pool.run<'shift'>({ kind: 'shift', base, n, mode }, signal);
-    shift.catch(() => byMode.delete(mode));
-    byMode.set(mode, shift);
-  }
-  return shift;
+  return summary;
+}
+
+export function summariesOf(
+  pool: ComputePool,
+  set: KernelSet,
+  n: number,
+  signal?: AbortSignal,
+): Promise<(KernelSummary | null)[]> {
+  return Promise.all(set.bases.map((base) => (base ? summaryOf(pool, base, n, signal) : null)));
 }
 
 /** Linear kernels: the Grams. */
@@ -88,7 +94,7 @@ export async function rbfKernels(
   return sets;
 }
 
-/** Centred views of a kernel set (shifts computed in the pool, in parallel). */
+/** Centred views of a kernel set (for materialising centred kernels, e.g. in the bootstrap). */
 export async function centeredViews(
   pool: ComputePool,
   set: KernelSet,
@@ -96,10 +102,9 @@ export async function centeredViews(
   mode: CenteringMode,
   signal?: AbortSignal,
 ): Promise<(CenteredKernelView | null)[]> {
-  return Promise.all(
-    set.bases.map(async (base) =>
-      base ? { base, n, shift: await shiftOf(pool, base, n, mode, signal), zeroDiagonal: mode === 'unbiased' } : null,
-    ),
+  const summaries = await summariesOf(pool, set, n, signal);
+  return set.bases.map((base, i) =>
+    base ? { base, n, shift: shiftFromSummary(summaries[i]!, mode), zeroDiagonal: mode === 'unbiased' } : null,
   );
 }
 

@@ -1,13 +1,13 @@
 /**
  * Worker side of minibatch CKA: one batch of b examples for every layer. Each layer's b×b Gram is
- * computed (centred, packed — gram.ts), U-centred, and all layers' ⟨Ũ_a, Ũ_b⟩ come from one
- * stacked product (hsic-stack.ts). Memory is O(layers · b²) whatever n is.
+ * computed (centred, packed — gram.ts), and all layers' ⟨Ũ_a, Ũ_b⟩ come from one stacked product
+ * (hsic-stack.ts) U-centred in O(b) per pair (centred-traces.ts). Memory is O(layers · b²) whatever n is.
  */
-import { centeredView, type CenteredKernelView } from '../cka/centering.js';
+import { centredTraces, kernelSummary, type KernelSummary } from '../cka/centred-traces.js';
 import { packedLength } from '../cka/packed.js';
 import { loadActivations, type ActivationInput, type RowSelection } from './activations-in.js';
 import { centredGramInto, type NonFiniteValue } from './gram.js';
-import { stackedHalfTraceProducts } from './hsic-stack.js';
+import { stackedPackedProducts } from './hsic-stack.js';
 import type { ComputeDType } from './onnx-graph.js';
 import type { Workspace } from './workspace.js';
 
@@ -27,7 +27,8 @@ export async function batchProducts(
   workspace: Workspace,
   intraOpThreads: number,
 ): Promise<BatchProducts> {
-  const views: CenteredKernelView[] = [];
+  const grams: Float64Array[] = [];
+  const summaries: KernelSummary[] = [];
   const nonFinite: (NonFiniteValue | null)[] = [];
   const constant: boolean[] = [];
   let b = 0;
@@ -40,9 +41,9 @@ export async function batchProducts(
     nonFinite.push(flags.nonFinite); // example index within the batch; the caller maps it back
     constant.push(flags.constant);
     if (flags.nonFinite) gram.fill(0);
-    views.push(centeredView(gram, n, 'unbiased'));
+    grams.push(gram);
+    summaries.push(kernelSummary(gram, n));
   }
-  const half = await stackedHalfTraceProducts(views, 0, packedLength(b), workspace, intraOpThreads);
-  for (let e = 0; e < half.length; e++) half[e]! *= 2;
-  return { products: half, nonFinite, constant };
+  const products = await stackedPackedProducts(grams, 0, packedLength(b), workspace, intraOpThreads);
+  return { products: centredTraces(products, summaries, 'unbiased'), nonFinite, constant };
 }

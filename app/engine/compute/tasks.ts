@@ -3,6 +3,7 @@
  * memory (Grams, kernels, weights: every thread sees the same bytes) or small copies.
  */
 import type { CenteredKernelView } from '../cka/centering.js';
+import type { KernelSummary } from '../cka/centred-traces.js';
 import type { ActivationInput, RowSelection } from './activations-in.js';
 import type { LayerMoments, PairMoments } from './bootstrap-moments.js';
 import type { FeatureProducts } from './feature-products.js';
@@ -20,9 +21,12 @@ export type ComputeTask =
       packedOut: Float64Array;
       intraOpThreads: number;
     }
-  | { kind: 'shift'; base: Float64Array; n: number; mode: 'biased' | 'unbiased' }
+  /** Diagonal and row sums of a packed kernel. */
+  | { kind: 'summary'; packed: Float64Array; n: number }
+  /** RBF kernels of a Gram, one per threshold, written (biased-centred) into the shared outputs. */
   | { kind: 'rbf'; gram: Float64Array; n: number; thresholds: number[]; kernelsOut: Float64Array[] }
-  | { kind: 'stack'; views: CenteredKernelView[]; start: number; end: number; intraOpThreads: number }
+  /** Σ over packed columns [start, end) of A·B for every pair of the packed kernels. */
+  | { kind: 'stack'; packed: Float64Array[]; start: number; end: number; intraOpThreads: number }
   | {
       kind: 'bootstrapLayer';
       view: CenteredKernelView;
@@ -59,7 +63,7 @@ export interface GramTaskResult extends GramFlags {
 
 export interface TaskResults {
   gram: GramTaskResult;
-  shift: Float64Array;
+  summary: KernelSummary;
   rbf: { medianSquaredDistance: number };
   stack: Float64Array;
   bootstrapLayer: LayerMoments;

@@ -4,19 +4,28 @@
  */
 import type { WorkbenchErrorData } from '../../api/contract.js';
 import { toErrorData } from '../../api/errors.js';
-import { centeringShift } from '../cka/centering.js';
+import { kernelSummary, shiftFromSummary } from '../cka/centred-traces.js';
 import { medianSquaredDistance, rbfKernelFromDistances, squaredDistancesFromGram } from '../cka/rbf.js';
 import { activationShape, loadActivations } from './activations-in.js';
 import { layerMoments, pairMoments } from './bootstrap-moments.js';
 import { featureProducts } from './feature-products.js';
 import { centredGramInto } from './gram.js';
-import { stackedHalfTraceProducts } from './hsic-stack.js';
+import { stackedPackedProducts } from './hsic-stack.js';
 import { batchProducts } from './minibatch-batch.js';
 import type { ComputeDType } from './onnx-graph.js';
 import type { ComputeTask, TaskResults } from './tasks.js';
 import { Workspace } from './workspace.js';
 
 const workspace = new Workspace();
+
+function centerPackedInPlace(packed: Float64Array, n: number, shift: Float64Array): void {
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const si = shift[i]!;
+    for (let j = i; j < n; j++, k++) packed[k]! -= si + shift[j]!;
+  }
+}
+
 /** Scratch kept between tasks is trimmed to this size after each task. */
 const KEEP_SCRATCH_BYTES = 512 * 2 ** 20;
 
@@ -30,8 +39,8 @@ async function handle(task: ComputeTask): Promise<TaskResults[ComputeTask['kind'
       const flags = await centredGramInto(x, shape.n, features, dtype, task.packedOut, workspace, task.intraOpThreads);
       return { ...flags, n, features, dtype: input };
     }
-    case 'shift':
-      return centeringShift(task.base, task.n, task.mode);
+    case 'summary':
+      return kernelSummary(task.packed, task.n);
     case 'rbf': {
       const distances = squaredDistancesFromGram(
         task.gram,
@@ -40,12 +49,17 @@ async function handle(task: ComputeTask): Promise<TaskResults[ComputeTask['kind'
       );
       const median = medianSquaredDistance(distances, task.n);
       if (median > 0) {
-        task.thresholds.forEach((t, i) => rbfKernelFromDistances(distances, t, median, task.kernelsOut[i]));
+        task.thresholds.forEach((t, i) => {
+          const kernel = rbfKernelFromDistances(distances, t, median, task.kernelsOut[i]);
+          // Stored double-centred (HKH, exact up to rounding): small values keep the raw traces
+          // of the stacked product free of cancellation.
+          centerPackedInPlace(kernel, task.n, shiftFromSummary(kernelSummary(kernel, task.n), 'biased'));
+        });
       }
       return { medianSquaredDistance: median };
     }
     case 'stack':
-      return stackedHalfTraceProducts(task.views, task.start, task.end, workspace, task.intraOpThreads);
+      return stackedPackedProducts(task.packed, task.start, task.end, workspace, task.intraOpThreads);
     case 'bootstrapLayer':
       return layerMoments(
         task.view,
