@@ -1,0 +1,252 @@
+/**
+ * `npm run bench -- cka`: the CKA core against numpy on the same activations, in one run.
+ *
+ * Workload (issue 4): L = M = 10 layers, n = 2000 examples, p = 8192 features, float32, linear
+ * CKA of every row layer against every column layer. Three contenders, timed from arrays already
+ * in memory to the 10×10 matrix:
+ *   1. ours: CkaEngine.compare (Grams once in onnxruntime, one stacked float64 HSIC product);
+ *   2. the paper demo's algorithm: per pair `cka(gram_linear(x), gram_linear(y))` — both Grams
+ *      recomputed for every pair; timed on a few pairs and extrapolated to all 100;
+ *   3. efficient numpy: each Gram once as `x @ x.T` (a symmetric rank-k update), centred once,
+ *      one stacked product (L × n²)·(n² × M).
+ * numpy runs under the machine's `python3` with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset
+ * (they force a slower kernel). Set CKA_BENCH_DEMO_PAIRS to time more or fewer demo pairs.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CkaEngine } from '../../app/engine/cka/engine.js';
+import type { LayerSource } from '../../app/engine/cka/types.js';
+import { gramBlockSize } from '../../app/engine/compute/gram.js';
+import { toShared } from '../../app/engine/compute/shared-memory.js';
+import { readNpy } from '../../app/engine/io/npy.js';
+
+const L = 10;
+const N = 2000;
+const P = 8192;
+const PEAK_GFLOPS = 440;
+const DEMO_PAIRS = Number(process.env.CKA_BENCH_DEMO_PAIRS ?? 6);
+
+const PYTHON = String.raw`
+import json, sys, time
+import numpy as np
+
+mode, folder, L = sys.argv[1], sys.argv[2], int(sys.argv[3])
+
+if mode == "generate":
+    n, p = int(sys.argv[4]), int(sys.argv[5])
+    rng = np.random.default_rng(2019)
+    shared = rng.standard_normal((n, p), dtype=np.float32)
+    for side in "ab":
+        for i in range(L):
+            # conv-like: ReLU maps, related to each other through a shared component
+            x = np.maximum(0.5 * shared + rng.standard_normal((n, p), dtype=np.float32), 0)
+            np.save(f"{folder}/{side}{i}.npy", x)
+    sys.exit(0)
+
+xs = [np.load(f"{folder}/a{i}.npy") for i in range(L)]
+ys = [np.load(f"{folder}/b{i}.npy") for i in range(L)]
+
+# --- the paper demo's functions (Kornblith et al. 2019, demo notebook) ---
+def gram_linear(x):
+    return x.dot(x.T)
+
+def center_gram(gram, unbiased=False):
+    if not np.allclose(gram, gram.T):
+        raise ValueError("Input must be a symmetric matrix.")
+    gram = gram.copy()
+    means = np.mean(gram, 0, dtype=np.float64)
+    means -= np.mean(means) / 2
+    gram -= means[:, None]
+    gram -= means[None, :]
+    return gram
+
+def cka(gram_x, gram_y, debiased=False):
+    gram_x = center_gram(gram_x, unbiased=debiased)
+    gram_y = center_gram(gram_y, unbiased=debiased)
+    scaled_hsic = gram_x.ravel().dot(gram_y.ravel())
+    normalization_x = np.linalg.norm(gram_x)
+    normalization_y = np.linalg.norm(gram_y)
+    return scaled_hsic / (normalization_x * normalization_y)
+
+def efficient():
+    def centred(x):
+        g = x @ x.T  # numpy runs x @ x.T as a symmetric rank-k update
+        means = np.mean(g, 0, dtype=np.float64)
+        means -= np.mean(means) / 2
+        g -= means[:, None].astype(g.dtype)
+        g -= means[None, :].astype(g.dtype)
+        return g.ravel()
+    a = np.stack([centred(x) for x in xs])
+    b = np.stack([centred(y) for y in ys])
+    hsic = a @ b.T
+    na = np.sqrt(np.einsum("ij,ij->i", a, a, dtype=np.float64))
+    nb = np.sqrt(np.einsum("ij,ij->i", b, b, dtype=np.float64))
+    return hsic / (na[:, None] * nb[None, :])
+
+t = time.perf_counter()
+matrix = efficient()
+efficient_s = time.perf_counter() - t
+
+pairs = [(i, j) for i in range(L) for j in range(L)][: int(sys.argv[4])]
+t = time.perf_counter()
+demo_values = [float(cka(gram_linear(xs[i]), gram_linear(ys[j]))) for i, j in pairs]
+demo_s = time.perf_counter() - t
+
+# float64 reference for two pairs (untimed): how close each float32 pipeline gets
+def cka64(x, y):
+    return float(cka(gram_linear(x.astype(np.float64)), gram_linear(y.astype(np.float64))))
+reference = [cka64(xs[0], ys[0]), cka64(xs[0], ys[1])]
+
+print(json.dumps({
+    "numpy": np.__version__,
+    "reference64": reference,
+    "efficientSeconds": efficient_s,
+    "efficientMatrix": matrix.tolist(),
+    "demoSeconds": demo_s,
+    "demoPairs": len(pairs),
+    "demoValues": demo_values,
+}))
+`;
+
+function python(args: string[]): string {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const result = spawnSync('python3', ['-', ...args], {
+    input: PYTHON,
+    env,
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+  });
+  if (result.status !== 0) throw new Error(`python3 failed: ${result.stderr}`);
+  return result.stdout;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+export default async function bench(): Promise<void> {
+  const folder = mkdtempSync(join(tmpdir(), 'cka-bench-'));
+  const threads = availableParallelism();
+  try {
+    console.log(
+      `workload: L = M = ${L} layers, n = ${N} examples, p = ${P} features, float32, linear CKA, ${threads} cores`,
+    );
+    const load1 = () => loadavg()[0]!.toFixed(1);
+    console.log(`load average at start: ${load1()} (other work on the machine slows every contender)`);
+    console.log('generating activations (numpy, written once, read by every contender)…');
+    python(['generate', folder, String(L), String(N), String(P)]);
+
+    const load = async (side: string): Promise<LayerSource[]> =>
+      Promise.all(
+        Array.from({ length: L }, async (_, i) => {
+          const data = toShared((await readNpy(join(folder, `${side}${i}.npy`))).data as Float32Array, 'bench');
+          return {
+            kind: 'array',
+            layer: { tensor: `${side}${i}`, name: `${side}${i}` },
+            data,
+            n: N,
+            features: P,
+          } as LayerSource;
+        }),
+      );
+    const rows = await load('a');
+    const cols = await load('b');
+
+    const engine = new CkaEngine({ threads });
+    let ours;
+    try {
+      // Warm-up on a small problem: starts the worker threads and creates their onnxruntime
+      // sessions (numpy's import is likewise outside its timing).
+      const small = (s: LayerSource): LayerSource => ({
+        ...(s as Extract<LayerSource, { kind: 'array' }>),
+        data: (s as Extract<LayerSource, { kind: 'array' }>).data.subarray(0, 300 * P),
+        n: 300,
+      });
+      await engine.compare(rows.slice(0, threads).map(small), cols.slice(0, threads).map(small), [{ name: 'linear' }], {
+        linearForm: 'gram',
+      });
+      const started = performance.now();
+      [ours] = await engine.compare(rows, cols, [{ name: 'linear' }], { linearForm: 'gram' });
+      ours!.timings.wall = performance.now() - started;
+    } finally {
+      await engine.close();
+    }
+    const result = ours!;
+
+    console.log(
+      `running numpy (python3, OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset): efficient form, then ${DEMO_PAIRS} demo pairs…`,
+    );
+    const numpy = JSON.parse(python(['run', folder, String(L), String(DEMO_PAIRS)])) as {
+      numpy: string;
+      efficientSeconds: number;
+      efficientMatrix: number[][];
+      demoSeconds: number;
+      demoPairs: number;
+      demoValues: number[];
+      reference64: number[];
+    };
+
+    const oursMs = result.timings.wall!;
+    const gramMs = result.timings.grams!;
+    const demoMs = (numpy.demoSeconds * 1000 * (L * L)) / numpy.demoPairs;
+    const efficientMs = numpy.efficientSeconds * 1000;
+    const ours00 = result.matrix[0]![0]!;
+    const ours01 = result.matrix[0]![1]!;
+    const oursError = Math.max(Math.abs(ours00 - numpy.reference64[0]!), Math.abs(ours01 - numpy.reference64[1]!));
+    const numpyError = Math.max(
+      Math.abs(numpy.efficientMatrix[0]![0]! - numpy.reference64[0]!),
+      Math.abs(numpy.efficientMatrix[0]![1]! - numpy.reference64[1]!),
+    );
+    let maxDifference = 0;
+    result.matrix.forEach((row, i) =>
+      row.forEach((v, j) => (maxDifference = Math.max(maxDifference, Math.abs(v! - numpy.efficientMatrix[i]![j]!)))),
+    );
+    numpy.demoValues.forEach(
+      (v, k) => (maxDifference = Math.max(maxDifference, Math.abs(v - result.matrix[Math.floor(k / L)]![k % L]!))),
+    );
+
+    const gramFlopsEffective = 2 * L * 2 * N * N * P; // 2n²p per Gram, 2L Grams
+    const rows3: [string, string, string][] = [
+      [`ours (CkaEngine, ${threads} threads)`, seconds(oursMs), '1.00x'],
+      [
+        `numpy ${numpy.numpy}: paper demo algorithm (per-pair Grams)`,
+        seconds(demoMs),
+        `ours ${(demoMs / oursMs).toFixed(1)}x faster (target ≥ 8x)`,
+      ],
+      [
+        `numpy ${numpy.numpy}: efficient (Grams once, one product)`,
+        seconds(efficientMs),
+        `ours ${(efficientMs / oursMs).toFixed(2)}x faster (target ≥ 1x, stretch 1.3x)`,
+      ],
+    ];
+    const width = Math.max(...rows3.map((r) => r[0].length));
+    console.log('');
+    for (const [name, time, ratio] of rows3) console.log(`${name.padEnd(width)}  ${time.padStart(8)}  ${ratio}`);
+    console.log(
+      `(demo time extrapolated from ${numpy.demoPairs} of ${L * L} pairs; every pair costs the same two Grams)`,
+    );
+    const rate = gramFlopsEffective / (gramMs / 1000) / 1e9;
+    console.log(
+      `our stages: Grams ${seconds(gramMs)}, HSIC (kernel row sums + one stacked float64 product) ${seconds(result.timings.hsic ?? 0)}`,
+    );
+    let blockEntries = 0; // entries of XXᵀ the triangle's column blocks actually compute
+    for (let start = 0, block = gramBlockSize(N); start < N; start += block)
+      blockEntries += Math.min(block, N - start) * (N - start);
+    const done = blockEntries / (N * N);
+    console.log(
+      `Gram stage: ${2 * L} Grams in ${seconds(gramMs)} = ${rate.toFixed(0)} GFLOP/s counted as 2n²p per Gram ` +
+        `(${((100 * rate) / PEAK_GFLOPS).toFixed(0)}% of the ${PEAK_GFLOPS} GFLOP/s float32 peak); the column blocks compute ` +
+        `${(100 * done).toFixed(0)}% of XXᵀ, so the arithmetic actually done ran at ${(rate * done).toFixed(0)} GFLOP/s ` +
+        `(${((100 * rate * done) / PEAK_GFLOPS).toFixed(0)}% of peak)`,
+    );
+    console.log(
+      `accuracy vs a float64 numpy reference (2 pairs): ours ${oursError.toExponential(1)}, efficient numpy (float32 sums) ${numpyError.toExponential(1)}; ` +
+        `max |ours − efficient numpy| over the matrix ${maxDifference.toExponential(1)}`,
+    );
+    console.log(`load average at the end: ${load1()}`);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
