@@ -6,7 +6,7 @@ import type { WorkbenchErrorData } from '../../api/contract.js';
 import { toErrorData } from '../../api/errors.js';
 import { kernelSummary, shiftFromSummary } from '../cka/centred-traces.js';
 import { medianSquaredDistance, rbfKernelFromDistances, squaredDistancesFromGram } from '../cka/rbf.js';
-import { activationShape, loadActivations } from './activations-in.js';
+import { loadActivations } from './activations-in.js';
 import { layerMoments, pairMoments } from './bootstrap-moments.js';
 import { featureProducts } from './feature-products.js';
 import { centredGramInto } from './gram.js';
@@ -32,11 +32,10 @@ const KEEP_SCRATCH_BYTES = 512 * 2 ** 20;
 async function handle(task: ComputeTask): Promise<TaskResults[ComputeTask['kind']]> {
   switch (task.kind) {
     case 'gram': {
-      const shape = await activationShape(task.input);
       const { x, n, features } = await loadActivations(task.input, workspace);
       const input: ComputeDType = x instanceof Float64Array ? 'float64' : 'float32';
       const dtype = task.precision === 'auto' ? input : task.precision;
-      const flags = await centredGramInto(x, shape.n, features, dtype, task.packedOut, workspace, task.intraOpThreads);
+      const flags = await centredGramInto(x, n, features, dtype, task.packedOut, workspace, task.intraOpThreads);
       return { ...flags, n, features, dtype: input };
     }
     case 'summary':
