@@ -9,6 +9,7 @@ import LayerTable from '../../../renderer/src/components/LayerTable.svelte';
 import MatrixView from '../../../renderer/src/components/MatrixView.svelte';
 import ResultView from '../../../renderer/src/components/ResultView.svelte';
 import { requestExport } from '../../../renderer/src/lib/export-target.js';
+import { mountChartjsMatrix } from './chartjs-matrix-baseline.js';
 import type { HarnessApi, HarnessView, HoverTiming } from './views.js';
 import '../../../renderer/src/styles.css';
 import './harness.css';
@@ -25,12 +26,12 @@ document.addEventListener('securitypolicyviolation', (event) =>
   violations.push(`${event.violatedDirective}: ${event.blockedURI}`),
 );
 
-let current: ReturnType<typeof mount> | null = null;
+let current: ReturnType<typeof mount> | { destroy(): void } | null = null;
 
 const nextFrame = () => new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
 /** A container of the size the view gets in the app. */
-function stage(size: 'solo' | 'wide' | 'layers'): HTMLElement {
+function stage(size: 'solo' | 'wide' | 'layers' | 'baseline'): HTMLElement {
   const target = document.createElement('div');
   target.className = `stage ${size}`;
   root.replaceChildren(target);
@@ -62,13 +63,16 @@ function mountView(view: HarnessView) {
         target: stage('layers'),
         props: { layers: view.layers, selection: view.selection ?? 'all' },
       });
+    case 'chartjs-matrix':
+      return mountChartjsMatrix(stage('baseline'), view.matrix);
   }
 }
 
 window.harness = {
   async show(viewJson: string) {
     const view = JSON.parse(viewJson) as HarnessView;
-    if (current) void unmount(current);
+    if (current && 'destroy' in current && typeof current.destroy === 'function') current.destroy();
+    else if (current) void unmount(current);
     current = null;
     await nextFrame();
     const start = performance.now();

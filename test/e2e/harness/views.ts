@@ -12,7 +12,9 @@ export type HarnessView =
     }
   | { kind: 'matrix'; matrix: SimilarityMatrix }
   | { kind: 'result'; result: ExperimentResult }
-  | { kind: 'layers'; layers: LayerInfo[]; selection?: string };
+  | { kind: 'layers'; layers: LayerInfo[]; selection?: string }
+  /** Benchmark baseline only: the matrix drawn by chartjs-chart-matrix. */
+  | { kind: 'chartjs-matrix'; matrix: SimilarityMatrix };
 
 export interface HoverTiming {
   /** Event handler + Svelte flush (overlay drawn, tooltip DOM updated), ms. */
