@@ -150,3 +150,20 @@ describe('NaN/Inf scan and default batch size', () => {
     expect(defaultBatchSize(784, 2, 7, 16 * GiB)).toBe(7);
   });
 });
+
+describe('allFinite', () => {
+  it('is false exactly when a NaN or ±Inf is present, also among huge finite values', async () => {
+    const { allFinite } = await import('../../app/engine/activations/non-finite.js');
+    const big = new Float32Array(1001).fill(3.4e38);
+    expect(allFinite(big)).toBe(true); // the float64 sum does not overflow
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      for (const at of [0, 3, 999, 1000]) {
+        const x = new Float32Array(1001).fill(1);
+        x[at] = bad;
+        expect(allFinite(x)).toBe(false);
+      }
+    }
+    const mixed = new Float32Array([Infinity, -Infinity]);
+    expect(allFinite(mixed)).toBe(false);
+  });
+});

@@ -14,7 +14,16 @@ import { availableParallelism } from 'node:os';
 import { WorkbenchError } from '../../api/errors.js';
 import { resolveNodeEntry, type NodeEntry } from '../runtime/node-entry.js';
 import { nodeLauncher, type ProcessLauncher } from './launcher.js';
-import type { ModelSource, OpenReply, OptimizationMode, RunReply, ValueMeta, WireTensor } from './protocol.js';
+import type {
+  ModelSource,
+  OpenReply,
+  OptimizationMode,
+  RunReply,
+  SpilledRunReply,
+  ValueMeta,
+  WireTensor,
+} from './protocol.js';
+import { SpillSlots, createSpillFolder, isSpilled, readSpilled, removeSpillFolder } from './spill.js';
 import { RunnerProcess } from './runner-process.js';
 
 export interface RunnerTimeouts {
@@ -60,6 +69,7 @@ export class ModelRunner {
   private readonly waiting: { take(p: RunnerProcess | null): void }[] = [];
   private readonly all: RunnerProcess[] = [];
   private closed = false;
+  private spillDir: string | null = null;
 
   constructor(options: ModelRunnerOptions = {}) {
     const maxProcesses = Math.max(1, Math.floor(options.maxProcesses ?? 1));
@@ -123,6 +133,14 @@ export class ModelRunner {
     this.closed = true;
     for (const w of this.waiting.splice(0)) w.take(null);
     for (const process of this.all) process.kill();
+    if (this.spillDir) removeSpillFolder(this.spillDir);
+    this.spillDir = null;
+  }
+
+  /** @internal where runner processes write large replies (created on first use). */
+  spillFolder(): string {
+    this.spillDir ??= createSpillFolder();
+    return this.spillDir;
   }
 
   /** The supervised processes (for tests and diagnostics). */
@@ -166,6 +184,7 @@ export class RunnerSession {
   readonly outputs: ValueMeta[];
   private closed = false;
   private readonly id: number;
+  private readonly spill: SpillSlots;
 
   constructor(
     private readonly runner: ModelRunner,
@@ -175,6 +194,7 @@ export class RunnerSession {
     private readonly generation: number,
   ) {
     this.id = reply.session;
+    this.spill = new SpillSlots(() => runner.spillFolder());
     this.inputs = reply.inputs;
     this.outputs = reply.outputs;
   }
@@ -193,16 +213,21 @@ export class RunnerSession {
     if (this.process.generation !== this.generation) {
       throw new WorkbenchError('RUNTIME', `${this.modelPath}: the model runner was restarted; open the model again`);
     }
-    const reply = await this.process.request<RunReply>(
-      { type: 'run', session: this.id, feeds, fetch },
-      {
-        timeoutMs: this.runner.timeouts.runMs,
-        signal: options.signal,
-        model: this.modelPath,
-        doing: options.doing ?? 'running the model',
-      },
-    );
-    return reply.outputs;
+    const spillFile = this.spill.take();
+    try {
+      const reply = await this.process.request<RunReply | SpilledRunReply>(
+        { type: 'run', session: this.id, feeds, fetch, spillFile },
+        {
+          timeoutMs: this.runner.timeouts.runMs,
+          signal: options.signal,
+          model: this.modelPath,
+          doing: options.doing ?? 'running the model',
+        },
+      );
+      return isSpilled(reply) ? await readSpilled(reply, spillFile) : reply.outputs;
+    } finally {
+      this.spill.give(spillFile);
+    }
   }
 
   /** Releases the session and gives the process back to the pool. Safe to call twice. */
@@ -219,6 +244,7 @@ export class RunnerSession {
     } catch {
       // The process died or timed out closing: it is restarted on next use; nothing to keep.
     } finally {
+      await this.spill.removeAll();
       this.runner.release(this.process);
     }
   }

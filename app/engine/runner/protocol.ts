@@ -49,7 +49,15 @@ export interface ValueMeta {
 
 export type RunnerRequest =
   | { id: number; type: 'open'; model: ModelSource; extraOutputs: string[]; config: SessionConfig }
-  | { id: number; type: 'run'; session: number; feeds: WireTensor[]; fetch: string[] }
+  | {
+      id: number;
+      type: 'run';
+      session: number;
+      feeds: WireTensor[];
+      fetch: string[];
+      /** A file for a large reply (see SpilledRunReply); without it every reply goes through the channel. */
+      spillFile?: string;
+    }
   | { id: number; type: 'close'; session: number }
   /** Test hooks, honoured only when the child runs with CKA_RUNNER_TEST_HOOKS=1. */
   | { id: number; type: 'debug'; action: 'abort' | 'hang' | 'exit' };
@@ -63,6 +71,31 @@ export interface OpenReply {
 export interface RunReply {
   outputs: WireTensor[];
 }
+
+/** Where one output lies in a spill file. */
+export interface SpilledTensor {
+  name: string;
+  type: string;
+  dims: number[];
+  byteOffset: number;
+  byteLength: number;
+}
+
+/**
+ * A large reply (≥ SPILL_MIN_BYTES) written to the request's `spillFile` — on Linux in a tmpfs
+ * (/dev/shm), so it never touches a disk — instead of going through the channel: Node's IPC pipe
+ * moves a few hundred MB/s, a file in memory several GB/s. The host owns a few such files per
+ * session and reuses them (their pages stay allocated), reading `byteLength` bytes back.
+ */
+export interface SpilledRunReply {
+  file: string;
+  byteLength: number;
+  outputs: SpilledTensor[];
+}
+
+export const SPILL_MIN_BYTES = 1 << 20;
+/** Tensor data in a spill file starts at multiples of this, so typed arrays can view it in place. */
+export const SPILL_ALIGNMENT = 8;
 
 export type RunnerReply =
   { id: number; ok: true; value: unknown } | { id: number; ok: false; error: WorkbenchErrorData };

@@ -3,13 +3,22 @@
  * tensors to expose, run on wire tensors, closed on request. Runs only inside the runner process.
  */
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Dim } from '../../api/contract.js';
 import { WorkbenchError, firstLine } from '../../api/errors.js';
 import { withExtraOutputs } from '../onnx/surgery.js';
-import type { OpenReply, RunReply, RunnerRequest, ValueMeta, WireTensor } from './protocol.js';
+import {
+  SPILL_ALIGNMENT,
+  SPILL_MIN_BYTES,
+  type OpenReply,
+  type RunReply,
+  type RunnerRequest,
+  type SpilledRunReply,
+  type ValueMeta,
+  type WireTensor,
+} from './protocol.js';
 import { sessionOptions } from './session-options.js';
 
 type OpenRequest = Extract<RunnerRequest, { type: 'open' }>;
@@ -18,6 +27,13 @@ type RunRequest = Extract<RunnerRequest, { type: 'run' }>;
 interface OpenSession {
   session: ort.InferenceSession;
   path: string;
+  /**
+   * The last run's output tensors, handed back to onnxruntime as pre-allocated outputs when the
+   * next run has the same feeds' shapes and fetch list: no fresh multi-MB buffers (page faults,
+   * zeroing) per batch. Safe because a reply is fully written (spill file) or serialised (channel)
+   * before the next request is handled.
+   */
+  reusable: { signature: string; outputs: Record<string, ort.Tensor> } | null;
 }
 
 /** ORT's own messages start with `[ONNXRuntimeError] : 1 : FAIL : ` or similar: keep the reason. */
@@ -32,6 +48,30 @@ function toValueMeta(meta: ort.InferenceSession.ValueMetadata): ValueMeta {
     typeof d === 'number' && d >= 0 ? d : typeof d === 'string' && d !== '' ? d : null,
   );
   return { name: meta.name, isTensor: true, type: meta.type, shape };
+}
+
+/**
+ * Writes the outputs, each at an aligned offset, into `file` (see SpilledRunReply). The file is
+ * not truncated: rewriting pages it already has is cheaper than allocating new ones.
+ */
+async function spill(outputs: WireTensor[], file: string): Promise<SpilledRunReply> {
+  const placed: SpilledRunReply['outputs'] = [];
+  const handle = await fs.open(file, fsConstants.O_WRONLY | fsConstants.O_CREAT, 0o600);
+  let offset = 0;
+  try {
+    for (const t of outputs) {
+      offset += (SPILL_ALIGNMENT - (offset % SPILL_ALIGNMENT)) % SPILL_ALIGNMENT;
+      const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+      for (let done = 0; done < bytes.length;) {
+        done += (await handle.write(bytes, done, bytes.length - done, offset + done)).bytesWritten;
+      }
+      placed.push({ name: t.name, type: t.type, dims: t.dims, byteOffset: offset, byteLength: bytes.length });
+      offset += bytes.length;
+    }
+  } finally {
+    await handle.close();
+  }
+  return { file, byteLength: offset, outputs: placed };
 }
 
 export class SessionHost {
@@ -53,7 +93,7 @@ export class SessionHost {
       throw new WorkbenchError('RUNTIME', `${path}: onnxruntime cannot load the model: ${ortReason(err)}`);
     }
     const id = this.nextId++;
-    this.sessions.set(id, { session, path });
+    this.sessions.set(id, { session, path, reusable: null });
     return {
       session: id,
       inputs: session.inputMetadata.map(toValueMeta),
@@ -61,26 +101,37 @@ export class SessionHost {
     };
   }
 
-  async run(request: RunRequest): Promise<RunReply> {
+  async run(request: RunRequest): Promise<RunReply | SpilledRunReply> {
     const open = this.sessions.get(request.session);
     if (!open) throw new WorkbenchError('INTERNAL', `runner: no open session ${request.session}`);
     const feeds: Record<string, ort.Tensor> = {};
     for (const t of request.feeds) {
       feeds[t.name] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
     }
+    const signature = JSON.stringify([request.feeds.map((t) => t.dims), request.fetch]);
+    const preallocated = open.reusable?.signature === signature ? open.reusable.outputs : null;
+    open.reusable = null;
     let results: ort.InferenceSession.ReturnType;
     try {
-      results = await open.session.run(feeds, request.fetch);
+      results = await open.session.run(feeds, preallocated ?? request.fetch);
     } catch (err) {
       throw new WorkbenchError(
         'RUNTIME',
         `${open.path}: onnxruntime failed while running the model: ${ortReason(err)}`,
       );
     }
-    const outputs: WireTensor[] = request.fetch.map((name) => {
-      const tensor = results[name] as ort.Tensor;
-      return { name, type: tensor.type, dims: [...tensor.dims], data: tensor.data as WireTensor['data'] };
-    });
+    const tensors = request.fetch.map((name) => (preallocated?.[name] ?? results[name]) as ort.Tensor);
+    const outputs: WireTensor[] = tensors.map((tensor, i) => ({
+      name: request.fetch[i]!,
+      type: tensor.type,
+      dims: [...tensor.dims],
+      data: tensor.data as WireTensor['data'],
+    }));
+    if (tensors.every((t) => t.type !== 'string')) {
+      open.reusable = { signature, outputs: Object.fromEntries(request.fetch.map((name, i) => [name, tensors[i]!])) };
+    }
+    const bytes = outputs.reduce((sum, t) => sum + t.data.byteLength, 0);
+    if (request.spillFile && bytes >= SPILL_MIN_BYTES) return spill(outputs, request.spillFile);
     return { outputs };
   }
 

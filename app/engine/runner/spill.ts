@@ -1,0 +1,94 @@
+/**
+ * The host's side of large run replies (protocol.ts, SpilledRunReply): a private folder for the
+ * runner's spill files — in /dev/shm where there is one (memory, not disk), else the temp folder —
+ * a few reusable files per session, and reading a reply into typed arrays over a fresh buffer.
+ */
+import { existsSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WorkbenchError } from '../../api/errors.js';
+import type { SpilledRunReply, WireTensor, WireTensorData } from './protocol.js';
+
+export function createSpillFolder(): string {
+  const base = process.platform === 'linux' && existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  try {
+    return mkdtempSync(join(base, 'cka-runner-'));
+  } catch {
+    return mkdtempSync(join(tmpdir(), 'cka-runner-'));
+  }
+}
+
+export function removeSpillFolder(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+let nextSlotId = 1;
+
+/** Spill files of one session: one per outstanding run, reused once their reply has been read. */
+export class SpillSlots {
+  private readonly free: string[] = [];
+  private readonly all: string[] = [];
+
+  constructor(private readonly folder: () => string) {}
+
+  take(): string {
+    const file = this.free.pop() ?? join(this.folder(), `slot-${nextSlotId++}.bin`);
+    if (!this.all.includes(file)) this.all.push(file);
+    return file;
+  }
+
+  give(file: string): void {
+    this.free.push(file);
+  }
+
+  async removeAll(): Promise<void> {
+    await Promise.all(this.all.map((f) => fs.rm(f, { force: true })));
+    this.all.length = 0;
+    this.free.length = 0;
+  }
+}
+
+type View = {
+  new (buffer: ArrayBuffer, offset: number, length: number): WireTensorData;
+  BYTES_PER_ELEMENT: number;
+};
+
+const VIEWS: Record<string, View> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  float16: Uint16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  uint8: Uint8Array,
+  bool: Uint8Array,
+};
+
+export function isSpilled(reply: unknown): reply is SpilledRunReply {
+  return typeof (reply as { file?: unknown }).file === 'string';
+}
+
+/** Reads the reply's bytes from `file` (the slot the request named) into one new buffer. */
+export async function readSpilled(reply: SpilledRunReply, file: string): Promise<WireTensor[]> {
+  if (reply.file !== file) throw new WorkbenchError('INTERNAL', `runner: reply written to ${reply.file}, not ${file}`);
+  const buffer = new ArrayBuffer(reply.byteLength);
+  const bytes = new Uint8Array(buffer);
+  const handle = await fs.open(file, 'r');
+  try {
+    for (let done = 0; done < bytes.length;) {
+      const { bytesRead } = await handle.read(bytes, done, bytes.length - done, done);
+      if (bytesRead === 0) throw new WorkbenchError('INTERNAL', 'runner: truncated reply file');
+      done += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+  return reply.outputs.map((t) => {
+    const View = VIEWS[t.type];
+    if (!View) throw new WorkbenchError('UNSUPPORTED', `runner: cannot read ${t.type} outputs`);
+    if (t.byteOffset + t.byteLength > buffer.byteLength) {
+      throw new WorkbenchError('INTERNAL', 'runner: reply file shorter than its outputs');
+    }
+    const data = new View(buffer, t.byteOffset, t.byteLength / View.BYTES_PER_ELEMENT);
+    return { name: t.name, type: t.type, dims: t.dims, data };
+  });
+}
