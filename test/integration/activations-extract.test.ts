@@ -82,6 +82,13 @@ describe('extraction', () => {
     for (const [tensor, rows] of sink.rows) expect(maxRelativeDiff(rows, whole.rows.get(tensor)!)).toBeLessThan(1e-6);
   });
 
+  it('works for a probe of one example', async () => {
+    const sink = new RecordingSink();
+    const result = await engine.extract({ model: tinyCnn, probe: 'random:1', layers: 'op:Relu' }, { sinks: [sink] });
+    expect(result.batches).toBe(1);
+    expect(sink.calls).toEqual(['begin 2 1', 'write 0 0 1', 'write 1 0 1', 'finish']);
+  });
+
   it('chooses a batch size from memory when none is given', async () => {
     const result = await engine.extract({ model: tinyCnn, probe: 'random:300', layers: 'preset:blocks' });
     expect(result.batchSize).toBe(256);
@@ -205,5 +212,22 @@ describe('activation cache', () => {
     }
     // Another probe is another entry.
     expect((await engine.cached({ ...request, probe: 'random:9:5' })).extracted).toHaveLength(2);
+  });
+
+  it('a probe file that changed between runs is a new entry, never a stale hit', async () => {
+    const dir = tmp();
+    const probeFile = join(dir, 'x.npy');
+    const { encodeNpy } = await import('../../app/engine/io/npy.js');
+    const x = new Float32Array(3 * 784).map((_, i) => Math.cos(i));
+    writeFileSync(probeFile, encodeNpy(x, [3, 1, 28, 28]));
+    const request = { model: tinyCnn, probe: `npy:${probeFile}`, layers: 'logits' };
+    const first = await engine.cached(request);
+    expect((await engine.cached(request)).extracted).toEqual([]);
+    x[5] = 7;
+    writeFileSync(probeFile, encodeNpy(x, [3, 1, 28, 28]));
+    const changed = await engine.cached(request);
+    expect(changed.extracted).toEqual(['logits']);
+    expect(changed.probe.hash).not.toBe(first.probe.hash);
+    expect(changed.layers[0]!.path).not.toBe(first.layers[0]!.path);
   });
 });

@@ -121,9 +121,9 @@ export function registerExtract(program: Command, context: CliContext): void {
     .requiredOption('--probe <spec>', 'fashion-mnist:N, npy:PATH, npz:PATH[:KEY], images:DIR or random:N[:SEED]')
     .option(
       '--layers <selection>',
-      `all, op:TYPE[,TYPE], ${Object.keys(LAYER_PRESETS)
-        .map((p) => `preset:${p}`)
-        .join(', ')} or tensor names`,
+      `all, op:TYPE[,TYPE], tensor or layer names (comma separated), or ${Object.entries(LAYER_PRESETS)
+        .map(([p, what]) => `preset:${p} (${what})`)
+        .join(', ')}`,
       DEFAULT_SELECTION,
     )
     .requiredOption('--out <dir>', 'directory for manifest.json and the .npy files')
