@@ -69,13 +69,16 @@ export const nodeLauncher: ProcessLauncher = {
         return child.pid;
       },
       stderr: child.stderr,
+      // The process, its IPC channel and its stderr pipe each keep the host's event loop alive.
       ref: () => {
         child.ref();
         ipc?.ref?.();
+        (child.stderr as { ref?: () => void } | null)?.ref?.();
       },
       unref: () => {
         child.unref();
         ipc?.unref?.();
+        (child.stderr as { unref?: () => void } | null)?.unref?.();
       },
     };
   },

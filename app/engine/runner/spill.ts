@@ -9,16 +9,28 @@ import { join } from 'node:path';
 import { WorkbenchError } from '../../api/errors.js';
 import type { SpilledRunReply, WireTensor, WireTensorData } from './protocol.js';
 
+const liveFolders = new Set<string>();
+let exitHookInstalled = false;
+
+/** A new private folder, removed at the latest when this process exits (even without `close()`). */
 export function createSpillFolder(): string {
   const base = process.platform === 'linux' && existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  let dir: string;
   try {
-    return mkdtempSync(join(base, 'cka-runner-'));
+    dir = mkdtempSync(join(base, 'cka-runner-'));
   } catch {
-    return mkdtempSync(join(tmpdir(), 'cka-runner-'));
+    dir = mkdtempSync(join(tmpdir(), 'cka-runner-'));
   }
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => liveFolders.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  }
+  liveFolders.add(dir);
+  return dir;
 }
 
 export function removeSpillFolder(dir: string): void {
+  liveFolders.delete(dir);
   rmSync(dir, { recursive: true, force: true });
 }
 
