@@ -123,6 +123,28 @@ describe('model runner supervision', async () => {
     });
   });
 
+  it('a host that never calls close() still exits, and leaves no spill folder behind', async () => {
+    const { execFile } = await import('node:child_process');
+    const { existsSync } = await import('node:fs');
+    const script = [
+      `import { ActivationEngine } from ${JSON.stringify(new URL('../../app/engine/activations/engine.ts', import.meta.url).pathname)};`,
+      'const engine = new ActivationEngine();',
+      `const r = await engine.extract({ model: ${JSON.stringify(tinyCnn)}, probe: 'random:300', layers: 'all' });`,
+      'console.log(engine.runner.spillFolder(), r.layers.length);',
+    ].join('\n');
+    const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '-e', script],
+        { timeout: 30_000 },
+        (err, out) => (err ? reject(err) : resolve({ stdout: out })),
+      ),
+    );
+    const [folder, layers] = stdout.trim().split(' ');
+    expect(Number(layers)).toBe(8);
+    expect(existsSync(folder!)).toBe(false);
+  });
+
   it('with two processes, one session crashing leaves the other running', async () => {
     const pair = new ModelRunner({ maxProcesses: 2, env: { [TEST_HOOKS_ENV]: '1' } });
     try {
