@@ -26,7 +26,8 @@ export function metaToTypes(
 ): Map<string, TensorType> {
   for (const meta of metas) {
     if (!meta.isTensor || !meta.type) continue;
-    into.set(meta.name, { dtype: meta.type, shape: meta.shape ? [...meta.shape] : null });
+    // onnxruntime reports an unknown rank as [], like a scalar's: call it unknown.
+    into.set(meta.name, { dtype: meta.type, shape: meta.shape && meta.shape.length > 0 ? [...meta.shape] : null });
   }
   return into;
 }
