@@ -245,9 +245,13 @@ function drawMarkers(context: CanvasRenderingContext2D, scene: BaseScene, best: 
     const cy = rect.y + rect.h / 2;
     context.fillStyle = MARKER_FILL;
     if (size < 6) {
-      // Too small for a ring: a white square covering the middle of the cell.
-      const s = Math.max(1, size * 0.6);
+      // Too small for a ring inside the cell: a ringed white square that may spill over its
+      // neighbours, so the mark stays visible on the light end of a colormap.
+      const s = Math.max(3, size * 0.6);
       context.fillRect(cx - s / 2, cy - s / 2, s, s);
+      context.strokeStyle = MARKER_RING;
+      context.lineWidth = 1;
+      context.strokeRect(cx - s / 2 - 0.5, cy - s / 2 - 0.5, s + 1, s + 1);
       continue;
     }
     const radius = Math.min(6, size * 0.28);

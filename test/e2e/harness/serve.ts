@@ -59,6 +59,8 @@ export async function serveHarness(): Promise<HarnessServer> {
   return {
     url: `http://127.0.0.1:${port}/index.html`,
     close: async () => {
+      // Keep-alive connections from the browser would hold close() open.
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       rmSync(outDir, { recursive: true, force: true });
     },
