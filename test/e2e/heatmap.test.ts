@@ -186,6 +186,23 @@ describe('heatmap canvas', () => {
       const marked = pixels[i]!.every((v, k) => v === MARKER[k]);
       expect(marked, `cell ${r},${c}`).toBe(c === argmax[r]);
     });
+
+    // Cells a few pixels wide still get a visible mark at each row's best column.
+    const wide = syntheticMatrix({
+      rowLayers: numberedLayers(60, 'a'),
+      colLayers: numberedLayers(240, 'b'),
+      rowLabel: 'a.onnx',
+      colLabel: 'b.onnx',
+      seed: 3,
+    });
+    await show(page, { kind: 'heatmap', matrix: wide, bestMatch: true });
+    const wideLayout = await plotBox(page);
+    const best = wide.matrix.map((row) => (row as number[]).indexOf(Math.max(...(row as number[]))));
+    const marks = await basePixels(
+      page,
+      best.map((c, r) => cellCentre(wideLayout, { rows: 60, cols: 240 }, r, c)),
+    );
+    expect(marks.every((p) => p.every((v, k) => v === MARKER[k]))).toBe(true);
   });
 
   it('moves the selected cell with the arrow keys and clicks', async () => {
