@@ -26,9 +26,14 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
   const events = new EventEmitter();
   events.setMaxListeners(0);
   // Untrusted models run in supervised runner processes (started on first use, ended by close()).
+  // Inspecting only builds a session to read types and shapes: one thread, and a process of its
+  // own so that opening a model never waits for a long extraction.
   let runner: ModelRunner | null = null;
   const modelRunner = () =>
-    (runner ??= new ModelRunner(options.runnerLauncher ? { launcher: options.runnerLauncher } : {}));
+    (runner ??= new ModelRunner({
+      intraOpThreads: 1,
+      ...(options.runnerLauncher ? { launcher: options.runnerLauncher } : {}),
+    }));
   return {
     appInfo: async () => appInfo(),
     inspectModel: async ({ path }) => inspectModelFile(path, { runner: modelRunner() }),
