@@ -63,6 +63,7 @@ export class RunnerProcess {
   async request<T>(body: RequestBody, options: RequestOptions): Promise<T> {
     if (options.signal?.aborted) throw new WorkbenchError('CANCELLED', 'cancelled');
     const channel = await this.start(options);
+    if (options.signal?.aborted) throw new WorkbenchError('CANCELLED', 'cancelled');
     const id = this.nextId++;
     const generation = this.generation;
     return new Promise<T>((resolve, reject) => {
