@@ -128,9 +128,54 @@ describe('cka-workbench compare', () => {
     expect(wrongProbe.stderr).toMatch(/was extracted with probe 'random:36:1', not 'fashion-mnist:100'/);
   });
 
-  it('fails with one line and exit code 1: ONNX models (for now), bad measures, mismatched n', async () => {
+  it('runs ONNX models on the probe through the activation cache, equal to comparing their extract directories', async () => {
+    const cache = join(scratch, 'activation-cache');
+    const out = join(scratch, 'models.json');
+    const first = await cli(
+      'compare',
+      tinyCnn,
+      '--probe',
+      'random:40:3',
+      '--layers',
+      'op:Relu,Gemm',
+      '--measure',
+      'linear',
+      '--cache',
+      cache,
+      '--json',
+      out,
+    );
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const doc = JSON.parse(await fs.readFile(out, 'utf8'));
+    expect(doc.rows).toMatchObject({
+      kind: 'model',
+      path: tinyCnn,
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      probe: { spec: 'random:40:3', n: 40 },
+    });
+    expect(doc.rows.layers.map((l: { name: string }) => l.name)).toEqual(['stage1.relu', 'stage2.relu', 'head']);
+    doc.matrix.forEach((row: number[], r: number) => expect(row[r]).toBeCloseTo(1, 12));
+    // the cache now holds an extract directory of the same activations
+    const [entry] = await fs.readdir(cache);
+    const [probeDir] = await fs.readdir(join(cache, entry!));
+    const fromDir = join(scratch, 'dir.json');
+    await cli(
+      'compare',
+      join(cache, entry!, probeDir!),
+      '--layers',
+      'op:Relu,Gemm',
+      '--measure',
+      'linear',
+      '--json',
+      fromDir,
+    );
+    expect(JSON.parse(await fs.readFile(fromDir, 'utf8')).matrix).toEqual(doc.matrix);
+  });
+
+  it('fails with one line and exit code 1: models without a probe, bad measures, mismatched n', async () => {
     for (const [args, pattern] of [
-      [[tinyCnn], /tiny_cnn\.onnx: comparing ONNX models directly needs the activation engine/],
+      [[tinyCnn], /tiny_cnn\.onnx: comparing models needs --probe/],
       [
         [join(cka, 'wide_a0.npy'), '--measure', 'rbf:x'],
         /measure 'rbf:x': the RBF threshold must be a positive number/,

@@ -1,13 +1,15 @@
 /**
- * `cka-workbench compare A [B] --measure M [--layers SEL] [--probe SPEC] [--bootstrap N --seed S]
- * [--threads T] [--json OUT]`: layer × layer CKA of two sides (directories written by `extract`,
- * folders of .npy files or .npy files); only A compares A with itself. With --json the result
- * document is written to OUT (one object, or an array for several measures); otherwise a compact
- * table is printed.
+ * `cka-workbench compare A [B] --probe SPEC --layers SEL --measure M [--bootstrap N --seed S]
+ * [--threads T] [--json OUT]`: layer × layer CKA of two sides — ONNX models (run on the probe
+ * set, through the activation cache), directories written by `extract`, folders of .npy files or
+ * .npy files; only A compares A with itself. With --json the result document is written to OUT
+ * (one object, or an array for several measures); otherwise a compact table is printed.
  */
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { WorkbenchError } from '../../api/errors.js';
 import { appInfo } from '../../api/app-info.js';
+import { defaultDataDir } from '../../api/data-dir.js';
 import { writeFileAtomic } from '../../engine/io/atomic.js';
 import { compareFiles, type CompareDocument } from '../../engine/cka/compare-files.js';
 import { CkaEngine } from '../../engine/cka/engine.js';
@@ -25,6 +27,7 @@ interface CompareOptions {
   threads?: string;
   precision?: string;
   memoryBudget?: string;
+  cache?: string;
   json?: string;
 }
 
@@ -88,7 +91,10 @@ export function registerCompare(program: Command, context: CliContext): void {
   program
     .command('compare')
     .description('CKA of every layer of A against every layer of B (or of A with itself)')
-    .argument('<a>', 'a directory written by extract, a folder of .npy files or an .npy file [examples, features]')
+    .argument(
+      '<a>',
+      'an ONNX model, a directory written by extract, a folder of .npy files or an .npy file [examples, features]',
+    )
     .argument('[b]', 'the other side (default: A against itself)')
     .option(
       '--measure <m>',
@@ -96,14 +102,18 @@ export function registerCompare(program: Command, context: CliContext): void {
       (v: string, all: string[]) => [...all, v],
       [],
     )
-    .option('--layers <sel>', 'all, op:Relu,Conv, or comma-separated tensor or layer names')
-    .option('--probe <spec>', 'the probe set the sides must have been extracted with')
+    .option(
+      '--layers <sel>',
+      'all, op:Relu,Conv, tensor or layer names (comma separated); for models also preset:… (default preset:blocks)',
+    )
+    .option('--probe <spec>', 'the probe set: models run on it, directories must have been extracted with it')
     .option('--bootstrap <n>', 'percentile bootstrap intervals from N resamples')
     .option('--seed <s>', 'seed of the bootstrap resamples', '0')
     .option('--level <q>', 'coverage of the bootstrap intervals', '0.95')
     .option('--threads <t>', 'worker threads (default: the machine’s cores)')
     .option('--precision <p>', 'Gram precision: auto, float32 or float64', 'auto')
     .option('--memory-budget <mib>', 'memory exact CKA may use, in MiB')
+    .option('--cache <dir>', 'activation cache for models (default: the app data directory)')
     .option('--json <out>', 'write the result document to this file instead of printing a table')
     .action(async (a: string, b: string | undefined, options: CompareOptions) => {
       const measures = (options.measure.length > 0 ? options.measure : ['linear']).map(parseMeasure);
@@ -135,6 +145,7 @@ export function registerCompare(program: Command, context: CliContext): void {
             ...(options.probe !== undefined ? { probe: options.probe } : {}),
             ...(options.layers !== undefined ? { layers: options.layers } : {}),
             measures,
+            activationCacheDir: options.cache ?? join(defaultDataDir(), 'activations'),
             ...(samples !== undefined
               ? { bootstrap: { samples, seed: integer(options.seed, '--seed', 0)!, level } }
               : {}),

@@ -1,10 +1,14 @@
 /**
- * `compare` on files: two sides read from `extract` directories, folders of .npy files or single
- * .npy files (layer-files.ts), checked to share a probe set, compared by the engine, and written
- * as the result document of issue 4 (measure, n, rows/cols with provenance, matrix with nulls and
- * their reasons, intervals, timings, app version). ONNX models as sides need the activation engine.
+ * `compare` on files: two sides, each an ONNX model (run on the probe set through the activation
+ * engine's on-disk cache: only layers not cached yet are extracted), a directory written by
+ * `extract`, a folder of .npy files or a single .npy file (layer-files.ts); checked to share a
+ * probe set, compared by the CKA engine, and written as the result document of issue 4 (measure,
+ * n, rows/cols with provenance, matrix with nulls and their reasons, intervals, timings, app
+ * version).
  */
+import { resolve } from 'node:path';
 import { WorkbenchError } from '../../api/errors.js';
+import { ActivationEngine } from '../activations/engine.js';
 import type { CkaEngine } from './engine.js';
 import { fileSources, readFileSide, selectLayers, type FileSide } from './layer-files.js';
 import type { BootstrapOptions, CkaResult, LayerRef, MeasureSpec, RunOptions } from './types.js';
@@ -18,12 +22,14 @@ export interface CompareFilesRequest {
   layers?: string;
   measures: MeasureSpec[];
   bootstrap?: BootstrapOptions;
+  /** Root of the activation cache used for ONNX model sides. */
+  activationCacheDir?: string;
 }
 
 export interface SideDocument {
-  /** The directory or file given. */
+  /** The model, directory or file given. */
   path: string;
-  kind: FileSide['kind'];
+  kind: FileSide['kind'] | 'model';
   /** The model's sha256, when the side was extracted from a model. */
   sha256?: string;
   model?: { path: string; sha256: string };
@@ -37,17 +43,39 @@ export interface CompareDocument extends Omit<CkaResult, 'rows' | 'cols'> {
   app: { name: string; version: string; onnxruntime: string };
 }
 
-function refuseModel(path: string): void {
-  if (path.toLowerCase().endsWith('.onnx')) {
-    throw new WorkbenchError(
-      'UNSUPPORTED',
-      `${path}: comparing ONNX models directly needs the activation engine, which is not available yet; ` +
-        `extract the activations first (cka-workbench extract MODEL --probe SPEC --layers SEL --out DIR) and compare the directories`,
-    );
-  }
+function isModel(path: string): boolean {
+  return path.toLowerCase().endsWith('.onnx');
 }
 
-function checkProbes(a: FileSide, b: FileSide, probe: string | undefined): void {
+type Side = Omit<FileSide, 'kind'> & { kind: SideDocument['kind'] };
+
+/** A model side: its selected layers from the activation cache, extracting what is missing. */
+async function modelSide(
+  activations: ActivationEngine,
+  path: string,
+  request: CompareFilesRequest,
+  run: RunOptions,
+): Promise<Side> {
+  if (request.probe === undefined) {
+    throw new WorkbenchError('BAD_INPUT', `${path}: comparing models needs --probe (the examples to run them on)`);
+  }
+  const cached = await activations.cached(
+    { model: path, probe: request.probe, ...(request.layers !== undefined ? { layers: request.layers } : {}) },
+    {
+      ...(run.signal ? { signal: run.signal } : {}),
+      onProgress: (p) => run.onProgress?.({ stage: 'load', done: p.examplesDone, total: p.n, layer: path }),
+    },
+  );
+  return {
+    path: resolve(path),
+    kind: 'model',
+    model: cached.model,
+    probe: cached.probe,
+    layers: cached.layers.map((l) => ({ tensor: l.tensor, name: l.name, op: l.op, path: l.path })),
+  };
+}
+
+function checkProbes(a: Side, b: Side, probe: string | undefined): void {
   for (const side of [a, b]) {
     if (probe !== undefined && side.probe && side.probe.spec !== probe) {
       throw new WorkbenchError(
@@ -64,7 +92,7 @@ function checkProbes(a: FileSide, b: FileSide, probe: string | undefined): void 
   }
 }
 
-function sideDocument(side: FileSide, layers: LayerRef[]): SideDocument {
+function sideDocument(side: Side, layers: LayerRef[]): SideDocument {
   return {
     path: side.path,
     kind: side.kind,
@@ -80,13 +108,25 @@ export async function compareFiles(
   app: CompareDocument['app'],
   run: RunOptions = {},
 ): Promise<CompareDocument[]> {
-  refuseModel(request.a);
-  if (request.b !== undefined) refuseModel(request.b);
-  const sideA = await readFileSide(request.a);
-  const sideB = request.b !== undefined ? await readFileSide(request.b) : sideA;
+  const needsModels = isModel(request.a) || (request.b !== undefined && isModel(request.b));
+  if (needsModels && !request.activationCacheDir) {
+    throw new WorkbenchError('INTERNAL', 'comparing models needs an activation cache directory');
+  }
+  const activations = needsModels ? new ActivationEngine({ cacheDir: request.activationCacheDir! }) : null;
+  const readSide = async (path: string): Promise<Side> =>
+    isModel(path) ? modelSide(activations!, path, request, run) : readFileSide(path);
+  const select = (side: Side) => (side.kind === 'model' ? side.layers : selectLayers(side as FileSide, request.layers));
+  let sideA: Side;
+  let sideB: Side;
+  try {
+    sideA = await readSide(request.a);
+    sideB = request.b !== undefined ? await readSide(request.b) : sideA;
+  } finally {
+    await activations?.close();
+  }
   checkProbes(sideA, sideB, request.probe);
-  const layersA = selectLayers(sideA, request.layers);
-  const layersB = request.b !== undefined ? selectLayers(sideB, request.layers) : layersA;
+  const layersA = select(sideA);
+  const layersB = request.b !== undefined ? select(sideB) : layersA;
   const rows = fileSources(layersA);
   const results = await engine.compare(rows, request.b !== undefined ? fileSources(layersB) : null, request.measures, {
     ...run,

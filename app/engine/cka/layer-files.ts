@@ -116,6 +116,12 @@ export async function readFileSide(path: string): Promise<FileSide> {
 export function selectLayers(side: FileSide, selector: string | undefined): LayerFileEntry[] {
   const text = (selector ?? 'all').trim();
   if (text === '' || text === 'all') return side.layers;
+  if (text.startsWith('preset:')) {
+    throw new WorkbenchError(
+      'BAD_INPUT',
+      `${side.path}: '${text}' needs the model; a directory's layers were chosen when it was extracted (use all, op:… or names)`,
+    );
+  }
   if (text.startsWith('op:')) {
     const ops = new Set(
       text
