@@ -10,21 +10,24 @@
  *   3. efficient numpy: each Gram once as `x @ x.T` (a symmetric rank-k update), centred once,
  *      one stacked product (L × n²)·(n² × M).
  * numpy runs under the machine's `python3` with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset
- * (they force a slower kernel). Set CKA_BENCH_DEMO_PAIRS to time more or fewer demo pairs.
+ * (they force a slower kernel). Ours and efficient numpy run alternately, twice each, and the
+ * best time of each is reported, so a burst of other work on a shared machine does not decide
+ * the ratio. Set CKA_BENCH_DEMO_PAIRS to time more or fewer demo pairs (CKA_BENCH_N and
+ * CKA_BENCH_P change the workload for a quick check).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CkaEngine } from '../../app/engine/cka/engine.js';
-import type { LayerSource } from '../../app/engine/cka/types.js';
+import type { CkaResult, LayerSource } from '../../app/engine/cka/types.js';
 import { gramBlockSize } from '../../app/engine/compute/gram.js';
 import { toShared } from '../../app/engine/compute/shared-memory.js';
 import { readNpy } from '../../app/engine/io/npy.js';
 
 const L = 10;
-const N = 2000;
-const P = 8192;
+const N = Number(process.env.CKA_BENCH_N ?? 2000);
+const P = Number(process.env.CKA_BENCH_P ?? 8192);
 const PEAK_GFLOPS = 440;
 const DEMO_PAIRS = Number(process.env.CKA_BENCH_DEMO_PAIRS ?? 6);
 
@@ -88,26 +91,21 @@ def efficient():
 t = time.perf_counter()
 matrix = efficient()
 efficient_s = time.perf_counter() - t
+out = {"numpy": np.__version__, "efficientSeconds": efficient_s, "efficientMatrix": matrix.tolist()}
 
-pairs = [(i, j) for i in range(L) for j in range(L)][: int(sys.argv[4])]
-t = time.perf_counter()
-demo_values = [float(cka(gram_linear(xs[i]), gram_linear(ys[j]))) for i, j in pairs]
-demo_s = time.perf_counter() - t
+if mode == "all":
+    pairs = [(i, j) for i in range(L) for j in range(L)][: int(sys.argv[4])]
+    t = time.perf_counter()
+    out["demoValues"] = [float(cka(gram_linear(xs[i]), gram_linear(ys[j]))) for i, j in pairs]
+    out["demoSeconds"] = time.perf_counter() - t
+    out["demoPairs"] = len(pairs)
 
-# float64 reference for two pairs (untimed): how close each float32 pipeline gets
-def cka64(x, y):
-    return float(cka(gram_linear(x.astype(np.float64)), gram_linear(y.astype(np.float64))))
-reference = [cka64(xs[0], ys[0]), cka64(xs[0], ys[1])]
+    # float64 reference for two pairs (untimed): how close each float32 pipeline gets
+    def cka64(x, y):
+        return float(cka(gram_linear(x.astype(np.float64)), gram_linear(y.astype(np.float64))))
+    out["reference64"] = [cka64(xs[0], ys[0]), cka64(xs[0], ys[1])]
 
-print(json.dumps({
-    "numpy": np.__version__,
-    "reference64": reference,
-    "efficientSeconds": efficient_s,
-    "efficientMatrix": matrix.tolist(),
-    "demoSeconds": demo_s,
-    "demoPairs": len(pairs),
-    "demoValues": demo_values,
-}))
+print(json.dumps(out))
 `;
 
 function python(args: string[]): string {
@@ -154,8 +152,12 @@ export default async function bench(): Promise<void> {
     const rows = await load('a');
     const cols = await load('b');
 
+    type NumpyRun = { numpy: string; efficientSeconds: number; efficientMatrix: number[][] };
+    type NumpyAll = NumpyRun & { demoSeconds: number; demoPairs: number; demoValues: number[]; reference64: number[] };
     const engine = new CkaEngine({ threads });
-    let ours;
+    const oursRuns: CkaResult[] = [];
+    const numpyRuns: NumpyRun[] = [];
+    let numpy!: NumpyAll;
     try {
       // Warm-up on a small problem: starts the worker threads and creates their onnxruntime
       // sessions (numpy's import is likewise outside its timing).
@@ -167,31 +169,30 @@ export default async function bench(): Promise<void> {
       await engine.compare(rows.slice(0, threads).map(small), cols.slice(0, threads).map(small), [{ name: 'linear' }], {
         linearForm: 'gram',
       });
-      const started = performance.now();
-      [ours] = await engine.compare(rows, cols, [{ name: 'linear' }], { linearForm: 'gram' });
-      ours!.timings.wall = performance.now() - started;
+      for (let round = 0; round < 2; round++) {
+        const started = performance.now();
+        const [result] = await engine.compare(rows, cols, [{ name: 'linear' }], { linearForm: 'gram' });
+        result!.timings.wall = performance.now() - started;
+        oursRuns.push(result!);
+        console.log(`round ${round + 1}: ours ${seconds(result!.timings.wall)}; efficient numpy…`);
+        if (round === 0) {
+          numpyRuns.push(JSON.parse(python(['efficient', folder, String(L)])) as NumpyRun);
+        } else {
+          console.log(`  …then ${DEMO_PAIRS} pairs of the demo algorithm and a float64 reference`);
+          numpy = JSON.parse(python(['all', folder, String(L), String(DEMO_PAIRS)])) as NumpyAll;
+          numpyRuns.push(numpy);
+        }
+      }
     } finally {
       await engine.close();
     }
-    const result = ours!;
-
-    console.log(
-      `running numpy (python3, OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset): efficient form, then ${DEMO_PAIRS} demo pairs…`,
-    );
-    const numpy = JSON.parse(python(['run', folder, String(L), String(DEMO_PAIRS)])) as {
-      numpy: string;
-      efficientSeconds: number;
-      efficientMatrix: number[][];
-      demoSeconds: number;
-      demoPairs: number;
-      demoValues: number[];
-      reference64: number[];
-    };
+    const result = oursRuns.reduce((a, b) => (a.timings.wall! <= b.timings.wall! ? a : b));
+    const bestNumpy = numpyRuns.reduce((a, b) => (a.efficientSeconds <= b.efficientSeconds ? a : b));
 
     const oursMs = result.timings.wall!;
     const gramMs = result.timings.grams!;
     const demoMs = (numpy.demoSeconds * 1000 * (L * L)) / numpy.demoPairs;
-    const efficientMs = numpy.efficientSeconds * 1000;
+    const efficientMs = bestNumpy.efficientSeconds * 1000;
     const ours00 = result.matrix[0]![0]!;
     const ours01 = result.matrix[0]![1]!;
     const oursError = Math.max(Math.abs(ours00 - numpy.reference64[0]!), Math.abs(ours01 - numpy.reference64[1]!));
@@ -209,14 +210,14 @@ export default async function bench(): Promise<void> {
 
     const gramFlopsEffective = 2 * L * 2 * N * N * P; // 2n²p per Gram, 2L Grams
     const rows3: [string, string, string][] = [
-      [`ours (CkaEngine, ${threads} threads)`, seconds(oursMs), '1.00x'],
+      [`ours (CkaEngine, ${threads} threads; best of 2)`, seconds(oursMs), '1.00x'],
       [
         `numpy ${numpy.numpy}: paper demo algorithm (per-pair Grams)`,
         seconds(demoMs),
         `ours ${(demoMs / oursMs).toFixed(1)}x faster (target ≥ 8x)`,
       ],
       [
-        `numpy ${numpy.numpy}: efficient (Grams once, one product)`,
+        `numpy ${numpy.numpy}: efficient (Grams once, one product; best of 2)`,
         seconds(efficientMs),
         `ours ${(efficientMs / oursMs).toFixed(2)}x faster (target ≥ 1x, stretch 1.3x)`,
       ],
