@@ -23,9 +23,19 @@ export function defaultThreads(): number {
   return Math.max(1, availableParallelism());
 }
 
+/**
+ * Cancellation is cooperative: a worker thread is never terminated while onnxruntime runs in it
+ * (terminating a thread inside native code aborts the whole process). Tasks wait for one of
+ * `threads` slots before they are handed to a worker; when the signal fires, waiting tasks are
+ * dropped and callers get CANCELLED at once, while tasks already running finish in the background
+ * (each is one Gram or one chunk of a product: well under a second of work) and are discarded.
+ */
 export class ComputePool {
   readonly threads: number;
   private pool: Piscina<ComputeTask, TaskEnvelope> | null = null;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(threads = defaultThreads()) {
     if (!Number.isInteger(threads) || threads < 1)
@@ -45,13 +55,50 @@ export class ComputePool {
     return this.pool;
   }
 
+  /** Resolves when a slot is free (true), or when the signal fires first (false). */
+  private acquire(signal?: AbortSignal): Promise<boolean> {
+    if (this.running < this.threads) {
+      this.running++;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      const grant = () => {
+        signal?.removeEventListener('abort', onAbort);
+        this.running++;
+        resolve(true);
+      };
+      const onAbort = () => {
+        const i = this.waiting.indexOf(grant);
+        if (i >= 0) this.waiting.splice(i, 1);
+        resolve(false);
+      };
+      this.waiting.push(grant);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private release(): void {
+    this.running--;
+    this.waiting.shift()?.();
+  }
+
   async run<K extends ComputeTask['kind']>(task: TaskOf<K>, signal?: AbortSignal): Promise<TaskResults[K]> {
-    if (signal?.aborted) throw cancelled();
+    if (signal?.aborted || !(await this.acquire(signal))) throw cancelled();
+    if (signal?.aborted) {
+      this.release();
+      throw cancelled();
+    }
+    const work = this.workers.run(task).finally(() => this.release());
+    this.inFlight.add(work);
+    void work.then(
+      () => this.inFlight.delete(work),
+      () => this.inFlight.delete(work),
+    );
     let envelope: TaskEnvelope;
     try {
-      envelope = await this.workers.run(task, signal ? { signal } : {});
+      envelope = await (signal ? raceAbort(work, signal) : work);
     } catch (err) {
-      if (signal?.aborted || (err instanceof Error && err.name === 'AbortError')) throw cancelled();
+      if (signal?.aborted) throw cancelled();
       throw new WorkbenchError(
         'INTERNAL',
         `a compute worker failed: ${err instanceof Error ? err.message : String(err)}`,
@@ -61,11 +108,31 @@ export class ComputePool {
     return envelope.value as TaskResults[K];
   }
 
+  /** Waits for running tasks, then stops the worker threads. */
   async close(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
     const pool = this.pool;
     this.pool = null;
-    if (pool) await pool.destroy();
+    if (pool) await pool.close();
   }
+}
+
+/** The task's result, or a rejection as soon as the signal fires (the task itself runs on). */
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cancelled());
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
 }
 
 export function cancelled(): WorkbenchError {
