@@ -1,0 +1,257 @@
+/**
+ * The index of the cache directory: one row per entry (a layer's activations or its Gram), its
+ * size and when it was last used. A file is an entry only once its row exists, and rows are added
+ * only after the file is complete and renamed into place, so nothing half-written is ever found.
+ *
+ * Size limit with LRU eviction: the least recently used entries go first, except those pinned by
+ * a run that is running (pins are rows too, so another process on the same data directory sees
+ * them). Rows go in one transaction, files after it; a crash in between leaves orphan files that
+ * `sweep` removes, never a row without its file being noticed (lookups check the file).
+ */
+import { promises as fs } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import type { CacheInfo } from '../../api/contract.js';
+import { isTempName } from '../io/atomic.js';
+import type { Db } from './database.js';
+
+export type CacheKind = 'activation' | 'gram';
+
+export interface CacheEntry {
+  key: string;
+  kind: CacheKind;
+  modelSha256: string;
+  probeHash: string;
+  tensor: string;
+  /** Absolute path of the entry's main file (a Gram's .json sits beside its .npy). */
+  path: string;
+  bytes: number;
+  lastUsedAt: number;
+}
+
+interface EntryRow {
+  key: string;
+  kind: CacheKind;
+  model_sha256: string;
+  probe_hash: string;
+  tensor: string;
+  path: string;
+  bytes: number;
+  last_used_at: number;
+}
+
+export const DEFAULT_CACHE_LIMIT_BYTES = 20 * 2 ** 30;
+const LIMIT_SETTING = 'cache_limit_bytes';
+
+export function activationKey(modelSha256: string, probeHash: string, tensor: string): string {
+  return `activation:${modelSha256}:${probeHash}:${tensor}`;
+}
+
+export function gramKey(modelSha256: string, probeHash: string, tensor: string, precision: string): string {
+  return `gram:${precision}:${modelSha256}:${probeHash}:${tensor}`;
+}
+
+/** The files of an entry: a Gram is NAME.npy + NAME.json. */
+export function entryFiles(entry: Pick<CacheEntry, 'kind' | 'path'>): string[] {
+  return entry.kind === 'gram' ? [entry.path, entry.path.replace(/\.npy$/, '.json')] : [entry.path];
+}
+
+export class CacheIndex {
+  constructor(
+    private readonly db: Db,
+    /** Entry paths are stored relative to this directory (the data directory). */
+    private readonly root: string,
+    private readonly defaultLimit = DEFAULT_CACHE_LIMIT_BYTES,
+  ) {}
+
+  private toEntry(row: EntryRow): CacheEntry {
+    return {
+      key: row.key,
+      kind: row.kind,
+      modelSha256: row.model_sha256,
+      probeHash: row.probe_hash,
+      tensor: row.tensor,
+      path: resolve(this.root, row.path),
+      bytes: row.bytes,
+      lastUsedAt: row.last_used_at,
+    };
+  }
+
+  /**
+   * Pins the keys for the run (so they cannot be evicted while the run uses them) and returns the
+   * entries that exist, touched — all in one transaction.
+   */
+  pinAndGet(runId: string, keys: readonly string[]): Map<string, CacheEntry> {
+    return this.db
+      .transaction(() => {
+        const pin = this.db.prepare('INSERT OR IGNORE INTO cache_pins (run_id, key) VALUES (?, ?)');
+        const find = this.db.prepare('SELECT * FROM cache_entries WHERE key = ?');
+        const touch = this.db.prepare('UPDATE cache_entries SET last_used_at = ? WHERE key = ?');
+        const found = new Map<string, CacheEntry>();
+        const at = Date.now();
+        for (const key of keys) {
+          pin.run(runId, key);
+          const row = find.get(key) as EntryRow | undefined;
+          if (!row) continue;
+          touch.run(at, key);
+          found.set(key, this.toEntry(row));
+        }
+        return found;
+      })
+      .immediate();
+  }
+
+  get(key: string): CacheEntry | null {
+    const row = this.db.prepare('SELECT * FROM cache_entries WHERE key = ?').get(key) as EntryRow | undefined;
+    return row ? this.toEntry(row) : null;
+  }
+
+  /**
+   * Records complete entries (pinned for `runId`), in one transaction. Returns the files of
+   * entries they replaced, where those were other files, for the caller to delete.
+   */
+  add(entries: readonly Omit<CacheEntry, 'lastUsedAt'>[], runId?: string): string[] {
+    return this.db
+      .transaction(() => {
+        const replaced: string[] = [];
+        const at = Date.now();
+        for (const entry of entries) {
+          const old = this.db.prepare('SELECT path FROM cache_entries WHERE key = ?').get(entry.key) as
+            { path: string } | undefined;
+          const path = relative(this.root, entry.path).split(sep).join('/');
+          this.db
+            .prepare(
+              `INSERT INTO cache_entries (key, kind, model_sha256, probe_hash, tensor, path, bytes, created_at, last_used_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (key) DO UPDATE SET path = excluded.path, bytes = excluded.bytes, last_used_at = excluded.last_used_at`,
+            )
+            .run(entry.key, entry.kind, entry.modelSha256, entry.probeHash, entry.tensor, path, entry.bytes, at, at);
+          if (runId) {
+            this.db.prepare('INSERT OR IGNORE INTO cache_pins (run_id, key) VALUES (?, ?)').run(runId, entry.key);
+          }
+          if (old && old.path !== path) replaced.push(resolve(this.root, old.path));
+        }
+        return replaced;
+      })
+      .immediate();
+  }
+
+  /** Drops an entry's row (its file turned out missing or unreadable). */
+  forget(key: string): void {
+    this.db.prepare('DELETE FROM cache_entries WHERE key = ?').run(key);
+  }
+
+  limitBytes(): number {
+    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(LIMIT_SETTING) as
+      { value: string } | undefined;
+    const value = row ? Number(row.value) : NaN;
+    return Number.isFinite(value) && value >= 0 ? value : this.defaultLimit;
+  }
+
+  setLimitBytes(bytes: number): void {
+    this.db
+      .prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+      .run(LIMIT_SETTING, String(bytes));
+  }
+
+  info(): CacheInfo {
+    const byKind = this.db
+      .prepare('SELECT kind, COUNT(*) AS entries, COALESCE(SUM(bytes), 0) AS bytes FROM cache_entries GROUP BY kind')
+      .all() as { kind: CacheKind; entries: number; bytes: number }[];
+    const of = (kind: CacheKind) => {
+      const row = byKind.find((r) => r.kind === kind);
+      return { entries: row?.entries ?? 0, bytes: row?.bytes ?? 0 };
+    };
+    const activations = of('activation');
+    const grams = of('gram');
+    const { pinned } = this.db
+      .prepare(
+        `SELECT COUNT(DISTINCT p.key) AS pinned FROM cache_pins p JOIN runs r ON r.id = p.run_id
+         WHERE r.status = 'running' AND p.key IN (SELECT key FROM cache_entries)`,
+      )
+      .get() as { pinned: number };
+    return {
+      bytes: activations.bytes + grams.bytes,
+      limitBytes: this.limitBytes(),
+      entries: activations.entries + grams.entries,
+      activations,
+      grams,
+      pinned,
+    };
+  }
+
+  /**
+   * Removes least recently used entries until the cache fits `limitBytes` (default: the limit),
+   * never one a running run has pinned. Rows first (one transaction), then files.
+   */
+  async evict(limitBytes = this.limitBytes()): Promise<CacheEntry[]> {
+    const removed = this.db
+      .transaction(() => {
+        let { total } = this.db.prepare('SELECT COALESCE(SUM(bytes), 0) AS total FROM cache_entries').get() as {
+          total: number;
+        };
+        if (total <= limitBytes) return [];
+        const candidates = this.db
+          .prepare(
+            `SELECT * FROM cache_entries WHERE key NOT IN (
+               SELECT p.key FROM cache_pins p JOIN runs r ON r.id = p.run_id WHERE r.status = 'running')
+             ORDER BY last_used_at, key`,
+          )
+          .all() as EntryRow[];
+        const out: CacheEntry[] = [];
+        const drop = this.db.prepare('DELETE FROM cache_entries WHERE key = ?');
+        for (const row of candidates) {
+          if (total <= limitBytes) break;
+          drop.run(row.key);
+          total -= row.bytes;
+          out.push(this.toEntry(row));
+        }
+        return out;
+      })
+      .immediate();
+    for (const entry of removed) {
+      for (const file of entryFiles(entry)) await fs.rm(file, { force: true });
+    }
+    return removed;
+  }
+
+  /**
+   * Deletes what no row refers to under the Gram directory, and temp files of interrupted writes
+   * under every cache directory, when older than `minAgeMs` (a live process may still be writing
+   * younger ones). Activation files without rows are kept: `compare` fills that cache too.
+   */
+  async sweep(dirs: { grams: string; activations: string }, minAgeMs: number): Promise<string[]> {
+    const known = new Set(
+      (this.db.prepare('SELECT kind, path FROM cache_entries').all() as { kind: CacheKind; path: string }[]).flatMap(
+        (r) => entryFiles({ kind: r.kind, path: resolve(this.root, r.path) }),
+      ),
+    );
+    const cutoff = Date.now() - minAgeMs;
+    const removed: string[] = [];
+    const visit = async (dir: string, orphansToo: boolean) => {
+      let items;
+      try {
+        items = await fs.readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const item of items) {
+        const path = join(dir, item.name);
+        if (item.isDirectory()) {
+          await visit(path, orphansToo);
+          continue;
+        }
+        if (!isTempName(item.name) && (!orphansToo || known.has(path))) continue;
+        try {
+          if ((await fs.stat(path)).mtimeMs > cutoff) continue;
+          await fs.rm(path, { force: true });
+          removed.push(path);
+        } catch {
+          // Gone already.
+        }
+      }
+    };
+    await visit(dirs.grams, true);
+    await visit(dirs.activations, false);
+    return removed;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The workbench database: one SQLite file (better-sqlite3) in the data directory, in WAL mode so
+ * readers (a second app, the CLI) never block the writer, `synchronous = FULL` so a committed
+ * transaction survives a crash of the process or the machine, and a busy timeout so two
+ * processes on one data directory wait for each other instead of failing. The schema is versioned
+ * with `PRAGMA user_version` and migrated forward on open.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { WorkbenchError } from '../../api/errors.js';
+
+export type Db = Database.Database;
+
+/** Each entry moves the schema from version i to i + 1. */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE experiments (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    spec_json   TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+  );
+  CREATE TABLE runs (
+    id             TEXT PRIMARY KEY,
+    experiment_id  TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    name           TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    spec_json      TEXT NOT NULL,
+    status         TEXT NOT NULL
+                   CHECK (status IN ('queued','running','done','failed','cancelled','interrupted')),
+    created_at     TEXT NOT NULL,
+    started_at     TEXT,
+    finished_at    TEXT,
+    error_code     TEXT,
+    error_message  TEXT,
+    owner_host     TEXT,
+    owner_pid      INTEGER,
+    owner_token    TEXT,
+    progress_json  TEXT
+  );
+  CREATE INDEX runs_by_experiment ON runs (experiment_id, created_at);
+  CREATE INDEX runs_by_status ON runs (status);
+  -- What a result is about, written as soon as the run knows it; matrices follow one row each.
+  CREATE TABLE run_results (
+    run_id           TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    models_json      TEXT NOT NULL,
+    probe_json       TEXT NOT NULL,
+    seeds_json       TEXT,
+    -- seeds: positions of the logits, left out of the sanity check
+    layout_json      TEXT,
+    partial          INTEGER NOT NULL,
+    provenance_json  TEXT
+  );
+  CREATE TABLE run_matrices (
+    run_id       TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    seq          INTEGER NOT NULL,
+    matrix_json  TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+  );
+  -- Files of the cache directory; a file is a cache entry only once its row exists.
+  CREATE TABLE cache_entries (
+    key           TEXT PRIMARY KEY,
+    kind          TEXT NOT NULL CHECK (kind IN ('activation','gram')),
+    model_sha256  TEXT NOT NULL,
+    probe_hash    TEXT NOT NULL,
+    tensor        TEXT NOT NULL,
+    path          TEXT NOT NULL,
+    bytes         INTEGER NOT NULL,
+    created_at    INTEGER NOT NULL,
+    last_used_at  INTEGER NOT NULL
+  );
+  CREATE INDEX cache_lru ON cache_entries (last_used_at);
+  CREATE TABLE cache_pins (
+    run_id  TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    key     TEXT NOT NULL,
+    PRIMARY KEY (run_id, key)
+  );
+  CREATE TABLE library (
+    path        TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL CHECK (kind IN ('model','probe')),
+    sha256      TEXT,
+    size_bytes  INTEGER,
+    detail_json TEXT,
+    opened_at   TEXT NOT NULL
+  );
+  -- What a model offers for a layer selection (layers after the per-example check, graph outputs,
+  -- input): derived from the file's content alone, so a re-run needs no onnxruntime session.
+  CREATE TABLE model_layouts (
+    model_sha256  TEXT NOT NULL,
+    selection     TEXT NOT NULL,
+    layout_json   TEXT NOT NULL,
+    PRIMARY KEY (model_sha256, selection)
+  );
+  CREATE TABLE settings (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function openDatabase(file: string): Db {
+  mkdirSync(dirname(file), { recursive: true });
+  let db: Db;
+  try {
+    db = new Database(file, { timeout: 10_000 });
+  } catch (err) {
+    throw new WorkbenchError('INTERNAL', `cannot open the workbench database ${file}: ${(err as Error).message}`);
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    migrate(db, file);
+  } catch (err) {
+    db.close();
+    if (err instanceof WorkbenchError) throw err;
+    const message = (err as Error).message;
+    if (/not a database|malformed/i.test(message)) {
+      throw new WorkbenchError('INTERNAL', `${file} is not a readable workbench database (${message})`);
+    }
+    throw new WorkbenchError('INTERNAL', `cannot open the workbench database ${file}: ${message}`);
+  }
+  return db;
+}
+
+function migrate(db: Db, file: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new WorkbenchError(
+      'UNSUPPORTED',
+      `${file} was written by a newer CKA Workbench (schema ${version}; this one knows ${SCHEMA_VERSION})`,
+    );
+  }
+  for (let v = version; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}

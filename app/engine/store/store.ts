@@ -1,0 +1,79 @@
+/**
+ * The workbench's persistent state in its data directory:
+ *
+ *   DATA/workbench.db    SQLite: experiments, runs (status, reason, progress), results, cache index,
+ *                        library, model layouts
+ *   DATA/activations/    the activation cache (activations/cache.ts layout: one extract dir per model × probe)
+ *   DATA/grams/          the Gram cache (gram-store.ts)
+ *   DATA/exports/        files exported from the app
+ *
+ * Opening it recovers from a crash: runs left running by a dead process become `interrupted`
+ * (finished matrices kept), stale pins are dropped, and leftovers of interrupted writes go.
+ */
+import { join } from 'node:path';
+import { CacheIndex, DEFAULT_CACHE_LIMIT_BYTES } from './cache-index.js';
+import { openDatabase, type Db } from './database.js';
+import { GramStore } from './gram-store.js';
+import { HistoryStore, type RunRecord } from './history.js';
+import { LayoutStore } from './layouts.js';
+import { LibraryStore } from './library.js';
+
+export interface StoreOptions {
+  /** Default cache limit when none was set through the API (bytes). */
+  cacheLimitBytes?: number;
+  /** Leftover temp/orphan cache files younger than this are left alone (another process may be writing them). */
+  sweepMinAgeMs?: number;
+}
+
+export interface StoreDirs {
+  dataDir: string;
+  database: string;
+  activations: string;
+  grams: string;
+  exports: string;
+}
+
+export function storeDirs(dataDir: string): StoreDirs {
+  return {
+    dataDir,
+    database: join(dataDir, 'workbench.db'),
+    activations: join(dataDir, 'activations'),
+    grams: join(dataDir, 'grams'),
+    exports: join(dataDir, 'exports'),
+  };
+}
+
+export class Store {
+  readonly dirs: StoreDirs;
+  readonly history: HistoryStore;
+  readonly cache: CacheIndex;
+  readonly grams: GramStore;
+  readonly library: LibraryStore;
+  readonly layouts: LayoutStore;
+  /** Runs found interrupted when the store was opened. */
+  readonly recovered: RunRecord[];
+
+  private constructor(
+    readonly db: Db,
+    dataDir: string,
+    options: StoreOptions,
+  ) {
+    this.dirs = storeDirs(dataDir);
+    this.history = new HistoryStore(db);
+    this.cache = new CacheIndex(db, dataDir, options.cacheLimitBytes ?? DEFAULT_CACHE_LIMIT_BYTES);
+    this.grams = new GramStore(this.cache, this.dirs.grams);
+    this.library = new LibraryStore(db);
+    this.layouts = new LayoutStore(db);
+    this.recovered = this.history.recoverInterrupted();
+  }
+
+  static async open(dataDir: string, options: StoreOptions = {}): Promise<Store> {
+    const store = new Store(openDatabase(storeDirs(dataDir).database), dataDir, options);
+    await store.cache.sweep(store.dirs, options.sweepMinAgeMs ?? 10 * 60_000);
+    return store;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
