@@ -1,0 +1,99 @@
+/**
+ * Similarity matrices as results carry them: the CKA core's output with which model each axis
+ * shows, and the same matrix seen from the other side (CKA is symmetric: CKA(X, Y) = CKA(Y, X),
+ * so the (B, A) matrix of a computed (A, B) pair is its transpose, intervals included).
+ */
+import type { MatrixSide, MeasureInfo, SimilarityMatrix } from '../../api/contract.js';
+import type { CkaResult } from '../cka/types.js';
+
+export function similarityMatrix(
+  result: CkaResult,
+  rows: Omit<MatrixSide, 'layers'>,
+  cols: Omit<MatrixSide, 'layers'>,
+): SimilarityMatrix {
+  const measure: MeasureInfo = { name: result.measure.name, params: { ...result.measure.params } };
+  if (result.batches) {
+    measure.params.batches = result.batches.count;
+    measure.params.droppedExamples = result.batches.droppedExamples;
+  }
+  const matrix: SimilarityMatrix = {
+    measure,
+    n: result.n,
+    rows: { ...rows, layers: result.rows.map(({ tensor, name }) => ({ tensor, name })) },
+    cols: { ...cols, layers: result.cols.map(({ tensor, name }) => ({ tensor, name })) },
+    matrix: result.matrix,
+    undefined: result.undefined.map(({ row, col, reason }) => ({ row, col, reason })),
+  };
+  if (result.ci) {
+    matrix.ci = {
+      lo: result.ci.lo,
+      hi: result.ci.hi,
+      level: result.ci.level,
+      samples: result.ci.samples,
+      seed: result.ci.seed,
+    };
+  }
+  return matrix;
+}
+
+function transposeGrid<T>(grid: readonly (readonly T[])[], cols: number): T[][] {
+  return Array.from({ length: cols }, (_, c) => grid.map((row) => row[c]!));
+}
+
+/** The same comparison with rows and columns swapped. */
+export function transposeMatrix(m: SimilarityMatrix): SimilarityMatrix {
+  const cols = m.cols.layers.length;
+  const out: SimilarityMatrix = {
+    measure: m.measure,
+    n: m.n,
+    rows: m.cols,
+    cols: m.rows,
+    matrix: transposeGrid(m.matrix, cols),
+    undefined: m.undefined.map((u) => ({ row: u.col, col: u.row, reason: u.reason })),
+  };
+  if (m.ci) {
+    out.ci = { ...m.ci, lo: transposeGrid(m.ci.lo, cols), hi: transposeGrid(m.ci.hi, cols) };
+  }
+  return out;
+}
+
+/** A stable text for a measure (`linear`, `rbf(threshold=0.4)`) to group matrices by. */
+export function measureLabel(measure: MeasureInfo): string {
+  const params = Object.entries(measure.params)
+    .filter(([k]) => k !== 'batches' && k !== 'droppedExamples')
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  return params ? `${measure.name}(${params})` : measure.name;
+}
+
+/**
+ * The block [rowStart, rowEnd) × [colStart, colEnd) of a result computed for many pairs at once
+ * (rows and columns the concatenated layers of several models), as a result of its own.
+ */
+export function sliceResult(
+  result: CkaResult,
+  [rowStart, rowEnd]: readonly [number, number],
+  [colStart, colEnd]: readonly [number, number],
+): CkaResult {
+  const grid = <T>(g: readonly (readonly T[])[]) => g.slice(rowStart, rowEnd).map((row) => row.slice(colStart, colEnd));
+  const out: CkaResult = {
+    ...result,
+    rows: result.rows.slice(rowStart, rowEnd),
+    cols: result.cols.slice(colStart, colEnd),
+    matrix: grid(result.matrix),
+    undefined: result.undefined
+      .filter((u) => u.row >= rowStart && u.row < rowEnd && u.col >= colStart && u.col < colEnd)
+      .map((u) => ({ row: u.row - rowStart, col: u.col - colStart, reason: u.reason })),
+  };
+  if (result.ci) {
+    out.ci = {
+      ...result.ci,
+      lo: grid(result.ci.lo),
+      hi: grid(result.ci.hi),
+      percentile: { lo: grid(result.ci.percentile.lo), hi: grid(result.ci.percentile.hi) },
+      bias: grid(result.ci.bias),
+      ...(result.ci.skipped ? { skipped: grid(result.ci.skipped) } : {}),
+    };
+  }
+  return out;
+}

@@ -1,0 +1,117 @@
+/**
+ * The paper's two experiments on the shipped zoo (models/zoo.json), as specs ready to create:
+ *
+ * - seeds sanity check (Kornblith et al. 2019, Table 2 style): the plain CNNs trained from
+ *   different seeds (family `plain`, depth 1), every ReLU layer, linear and RBF CKA;
+ * - depth family (Kornblith et al. 2019 Fig. 5; Nguyen et al. 2021): the seed-0 plain CNNs of
+ *   every depth, each against itself and against the others — the block structure of deep nets.
+ *
+ * Models the zoo lists but are not on disk are named in `missing`; such a preset is unavailable.
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ExperimentPreset, ExperimentSpec } from '../../api/contract.js';
+import { defaultModelsDir } from '../probe/fashion-mnist.js';
+
+interface ZooModel {
+  name: string;
+  file: string;
+  family?: string;
+  seed?: number;
+  depth?: number;
+  sha256?: string;
+}
+
+/** Examples of the built-in probe the presets use (of the 5 000 shipped). */
+export const PRESET_PROBE_SIZE = 1000;
+
+export interface ZooEntry {
+  name: string;
+  path: string;
+  sha256: string | null;
+  family: string | null;
+  seed: number | null;
+  depth: number | null;
+  present: boolean;
+}
+
+export async function readZoo(modelsDir = defaultModelsDir()): Promise<ZooEntry[]> {
+  let models: ZooModel[];
+  try {
+    const zoo = JSON.parse(await fs.readFile(join(modelsDir, 'zoo.json'), 'utf8')) as { models?: ZooModel[] };
+    models = Array.isArray(zoo.models) ? zoo.models : [];
+  } catch {
+    return [];
+  }
+  return models
+    .filter((m) => typeof m.name === 'string' && typeof m.file === 'string')
+    .map((m) => {
+      const path = resolve(modelsDir, m.file);
+      return {
+        name: m.name,
+        path,
+        sha256: typeof m.sha256 === 'string' ? m.sha256 : null,
+        family: m.family ?? null,
+        seed: typeof m.seed === 'number' ? m.seed : null,
+        depth: typeof m.depth === 'number' ? m.depth : null,
+        present: existsSync(path),
+      };
+    });
+}
+
+function modelRefs(entries: readonly ZooEntry[]): ExperimentSpec['models'] {
+  return entries.map((e) => ({ path: e.path, label: e.name, ...(e.sha256 ? { sha256: e.sha256 } : {}) }));
+}
+
+function preset(
+  id: ExperimentPreset['id'],
+  title: string,
+  description: string,
+  spec: ExperimentSpec,
+  entries: readonly ZooEntry[],
+  minimum: number,
+): ExperimentPreset {
+  const missing = entries.filter((e) => !e.present).map((e) => e.name);
+  if (entries.length < minimum) missing.push(`at least ${minimum} zoo models (found ${entries.length})`);
+  return { id, title, description, spec, available: missing.length === 0, missing };
+}
+
+export async function listPresets(modelsDir = defaultModelsDir()): Promise<ExperimentPreset[]> {
+  const zoo = await readZoo(modelsDir);
+  const plain = zoo.filter((m) => m.family === 'plain');
+  const seeds = plain.filter((m) => m.depth === 1).sort((a, b) => (a.seed ?? 0) - (b.seed ?? 0));
+  const depths = plain.filter((m) => m.seed === 0).sort((a, b) => (a.depth ?? 0) - (b.depth ?? 0));
+  const probe = `fashion-mnist:${PRESET_PROBE_SIZE}`;
+  return [
+    preset(
+      'seeds-sanity',
+      'Sanity check: seeds',
+      `${seeds.length} trainings of one plain CNN from different seeds. How often is a layer's most similar layer in another seed the same layer? CKA should find it almost always.`,
+      {
+        name: 'Sanity check: plain CNN seeds',
+        kind: 'seeds',
+        models: modelRefs(seeds),
+        probe,
+        layers: 'op:Relu',
+        measures: ['linear', 'rbf:0.4'],
+      },
+      seeds,
+      2,
+    ),
+    preset(
+      'depth-family',
+      'Depth: self-similarity of deeper nets',
+      `Plain CNNs of depth ${depths.map((d) => `${d.depth}×`).join(', ')}: each against itself and the others. Deep nets trained on little data show blocks of near-identical layers.`,
+      {
+        name: 'Depth family: plain CNNs',
+        kind: 'family',
+        models: modelRefs(depths),
+        probe,
+        layers: 'op:Relu',
+        measures: ['linear'],
+      },
+      depths,
+      2,
+    ),
+  ];
+}

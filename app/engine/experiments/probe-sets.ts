@@ -1,0 +1,108 @@
+/**
+ * Probe sets for the library: the built-in ones, and opening a spec to check it and learn its size,
+ * example shape and hash — against a model's input when one is given, otherwise against an input
+ * that accepts any size (of the rank the data has).
+ */
+import { promises as fs } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import type { Dim, ProbeInfo, ProbeSetEntry } from '../../api/contract.js';
+import { WorkbenchError } from '../../api/errors.js';
+import { parseNpyHeader, readNpyHeader } from '../io/npy.js';
+import { readZooManifest } from '../probe/fashion-mnist.js';
+import type { ModelInput } from '../probe/model-input.js';
+import { listNpzMembers, memberBytes } from '../probe/npz-archive.js';
+import { openProbe } from '../probe/open-probe.js';
+import { parseProbeSpec, type ProbeSpec } from '../probe/spec.js';
+
+export async function builtInProbes(modelsDir: string): Promise<ProbeSetEntry[]> {
+  const entries: ProbeSetEntry[] = [];
+  try {
+    const zoo = await readZooManifest(modelsDir);
+    const n = Math.min(1000, zoo.n || 1000);
+    entries.push({
+      spec: `fashion-mnist:${n}`,
+      kind: 'fashion-mnist',
+      label: 'Fashion-MNIST test images',
+      description: `The first N of ${zoo.n} Fashion-MNIST test images (28×28 gray), normalised as the zoo models were trained.`,
+      builtIn: true,
+      maxN: zoo.n,
+    });
+  } catch {
+    // Not installed (a build without the zoo): not offered.
+  }
+  entries.push({
+    spec: 'random:1000',
+    kind: 'random',
+    label: 'Gaussian noise',
+    description: "N examples of standard normal noise in the model input's shape (random:N:SEED, seed 0 by default).",
+    builtIn: true,
+  });
+  return entries;
+}
+
+/** How many axes the array of an npy/npz probe has, read from its header only. */
+async function arrayRank(probe: Extract<ProbeSpec, { kind: 'npy' | 'npz' }>): Promise<number> {
+  const path = resolve(probe.path);
+  if (probe.kind === 'npy') {
+    try {
+      return (await readNpyHeader(path)).shape.length;
+    } catch (err) {
+      throw new WorkbenchError('BAD_PROBE', `npy:${probe.path}: ${(err as Error).message}`);
+    }
+  }
+  const handle = await fs.open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const members = await listNpzMembers(handle, size, path);
+    const member = (probe.key ? members.find((m) => m.key === probe.key) : members[0]) ?? members[0];
+    if (!member) throw new WorkbenchError('BAD_PROBE', `${path}: the archive holds no arrays`);
+    const bytes = await memberBytes(handle, member, path);
+    return parseNpyHeader(await bytes.read(0, Math.min(bytes.size, 65_536 + 12)), path).shape.length;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** An input that takes any example size: what a probe is checked against when no model is given. */
+export async function inputWithoutModel(probe: ProbeSpec): Promise<ModelInput> {
+  const free = (rank: number): ModelInput => ({
+    name: 'input',
+    shape: new Array<Dim>(Math.max(1, rank)).fill(null),
+    dtype: 'float32',
+  });
+  switch (probe.kind) {
+    case 'fashion-mnist':
+      return { name: 'input', shape: [null, 1, 28, 28], dtype: 'float32' };
+    case 'images':
+      return free(4);
+    case 'npy':
+    case 'npz':
+      return free(await arrayRank(probe));
+    case 'random':
+      throw new WorkbenchError(
+        'BAD_PROBE',
+        `random:${probe.n} takes its example shape from a model: open it together with one`,
+      );
+  }
+}
+
+export async function openProbeInfo(spec: string, input: ModelInput | null, modelsDir: string): Promise<ProbeInfo> {
+  const parsed = parseProbeSpec(spec);
+  const source = await openProbe(parsed, input ?? (await inputWithoutModel(parsed)), { modelsDir });
+  try {
+    return {
+      spec: source.spec,
+      kind: parsed.kind,
+      n: source.n,
+      exampleShape: source.exampleShape,
+      hash: source.hash,
+      notes: source.notes,
+    };
+  } finally {
+    await source.close();
+  }
+}
+
+export function probeLabel(info: Pick<ProbeInfo, 'spec' | 'kind'>, path: string | null): string {
+  return path ? `${basename(path)} (${info.kind})` : info.spec;
+}
