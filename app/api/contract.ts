@@ -105,7 +105,45 @@ export interface InspectModelRequest {
 /** Methods of the API, as request → response pairs. Shells derive their routes from this map. */
 export interface ApiMethods {
   appInfo: { request: Record<string, never>; response: AppInfo };
+  /** Reads a model and opens it (the same as `openModel`; kept for the model view). */
   inspectModel: { request: InspectModelRequest; response: ModelSummary };
+
+  // Models and probe sets. Opening a file is what allows later requests to use its path.
+  /** Models opened before (newest first) and the shipped zoo. */
+  listModels: { request: Record<string, never>; response: ModelEntry[] };
+  /** Reads an ONNX model, adds it to the library and allows its path. */
+  openModel: { request: { path: string }; response: ModelSummary };
+  /** Built-in probe sets and the probe files/folders opened before. */
+  listProbes: { request: Record<string, never>; response: ProbeSetEntry[] };
+  /** Opens a probe spec (against `model`'s input when given), checks it and allows its path. */
+  openProbe: { request: { spec: string; model?: string }; response: ProbeInfo };
+  /** The paper's experiments on the shipped zoo, ready to create. */
+  listPresets: { request: Record<string, never>; response: ExperimentPreset[] };
+
+  // Experiments and their runs.
+  createExperiment: { request: { spec: ExperimentSpec }; response: ExperimentInfo };
+  /** Replaces an experiment's spec (e.g. one more model); runs keep the spec they ran with. */
+  updateExperiment: { request: { experimentId: string; spec: ExperimentSpec }; response: ExperimentInfo };
+  listExperiments: { request: Record<string, never>; response: ExperimentInfo[] };
+  getExperiment: { request: { experimentId: string }; response: ExperimentInfo };
+  /** Deletes the experiment and all its runs (refused while one is queued or running). */
+  deleteExperiment: { request: { experimentId: string }; response: { deletedRuns: number } };
+  /** Queues a run of the experiment's current spec; progress and state arrive as events. */
+  runExperiment: { request: { experimentId: string; name?: string }; response: RunInfo };
+  cancelRun: { request: { runId: string }; response: RunInfo };
+  listRuns: { request: ListRunsRequest; response: RunInfo[] };
+  /** A run with its result (partial ones included) and its last progress. */
+  getRun: { request: { runId: string }; response: RunDetails };
+  renameRun: { request: { runId: string; name: string }; response: RunInfo };
+  deleteRun: { request: { runId: string }; response: { deleted: true } };
+  /** A run's result as a file: the whole result (json) or one matrix (csv, npy, svg). */
+  exportRun: { request: ExportRequest; response: ExportedFile };
+
+  // The cache of activations and Grams.
+  getCacheInfo: { request: Record<string, never>; response: CacheInfo };
+  setCacheLimit: { request: { bytes: number }; response: CacheInfo };
+  /** Removes every cache entry no running run uses. */
+  clearCache: { request: Record<string, never>; response: CacheInfo };
 }
 
 export type ApiMethodName = keyof ApiMethods;
@@ -256,7 +294,16 @@ export interface ExperimentResult {
     startedAt: string;
     finishedAt: string;
     timingsMs: Record<string, number>;
+    /** Layers this run extracted / Grams it computed, and those it took from the cache. */
+    work?: RunWork;
   };
+}
+
+export interface RunWork {
+  activationsExtracted: number;
+  activationsReused: number;
+  gramsComputed: number;
+  gramsReused: number;
 }
 
 export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
@@ -268,7 +315,9 @@ export interface RunInfo {
   kind: ExperimentKind;
   status: RunStatus;
   createdAt: string;
+  startedAt?: string;
   finishedAt?: string;
+  /** Why the run failed, was cancelled or was interrupted. */
   error?: WorkbenchErrorData;
 }
 
@@ -284,4 +333,117 @@ export interface RunProgress {
   model?: string;
   examplesPerSecond?: number;
   etaSeconds?: number;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Library, experiments, runs, export and cache: the API's own request/response types.
+ * --------------------------------------------------------------------------------------------- */
+
+export interface ModelEntry {
+  path: string;
+  fileName: string;
+  sha256: string;
+  sizeBytes: number;
+  /** `opened`: by the user (dialog, drop, path, upload); `zoo`: shipped with the app. */
+  origin: 'opened' | 'zoo';
+  /** ISO time it was last opened; null for zoo models never opened. */
+  openedAt: string | null;
+  /** False when the file is gone (or changed size) since it was opened. */
+  available: boolean;
+}
+
+export interface ProbeSetEntry {
+  /** A spec to put in an experiment (`fashion-mnist:1000`, `npy:/data/x.npy`, …). */
+  spec: string;
+  kind: 'fashion-mnist' | 'random' | 'npy' | 'npz' | 'images';
+  label: string;
+  description: string;
+  builtIn: boolean;
+  /** Built-in sets: the largest N (`fashion-mnist`). */
+  maxN?: number;
+  /** Opened sets: examples and content hash when opened. */
+  n?: number;
+  hash?: string;
+  openedAt?: string;
+}
+
+export interface ProbeInfo {
+  /** Canonical spec: absolute paths, options resolved. */
+  spec: string;
+  kind: ProbeSetEntry['kind'];
+  n: number;
+  /** One example's shape as fed to the model. */
+  exampleShape: number[];
+  /** sha256 over the spec and every data file it reads. */
+  hash: string;
+  notes: string[];
+}
+
+export interface ExperimentPreset {
+  id: 'seeds-sanity' | 'depth-family';
+  title: string;
+  description: string;
+  spec: ExperimentSpec;
+  /** False when some of its zoo models are not installed (see `missing`). */
+  available: boolean;
+  missing: string[];
+}
+
+export interface ExperimentInfo {
+  id: string;
+  name: string;
+  kind: ExperimentKind;
+  spec: ExperimentSpec;
+  createdAt: string;
+  updatedAt: string;
+  runs: number;
+  lastRun: RunInfo | null;
+}
+
+export interface ListRunsRequest {
+  experimentId?: string;
+  status?: RunStatus[];
+  /** Newest first; default 200. */
+  limit?: number;
+}
+
+export interface RunDetails {
+  run: RunInfo;
+  /** Null when the run stopped before it knew its models (or is still preparing). */
+  result: ExperimentResult | null;
+  /** The last progress report of a queued or running run. */
+  progress: RunProgress | null;
+}
+
+export type ExportFormat = 'json' | 'csv' | 'npy' | 'svg';
+
+export interface ExportRequest {
+  runId: string;
+  format: ExportFormat;
+  /** csv/npy/svg: which matrix (index into result.matrices); default 0. */
+  matrix?: number;
+  /** csv/npy/svg of a seeds run: the summary of one measure instead of a matrix. */
+  seeds?: { measure: number; statistic: 'mean' | 'std' };
+  /** Also write the file into the app's exports folder (its path is returned). */
+  save?: boolean;
+}
+
+export interface ExportedFile {
+  fileName: string;
+  mediaType: string;
+  /** `base64` for binary formats (npy). */
+  encoding: 'utf8' | 'base64';
+  data: string;
+  bytes: number;
+  savedTo?: string;
+}
+
+export interface CacheInfo {
+  bytes: number;
+  limitBytes: number;
+  entries: number;
+  activations: { entries: number; bytes: number };
+  grams: { entries: number; bytes: number };
+  /** Entries a running run is using (never evicted). */
+  pinned: number;
 }

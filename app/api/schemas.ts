@@ -5,17 +5,63 @@
  */
 import { z } from 'zod';
 import type { ApiMethodName, ApiRequest } from './contract.js';
+import { experimentSpecSchema, filePathSchema as filePath } from '../engine/experiments/spec.js';
 
-const filePath = z
-  .string()
-  .min(1, 'a file path is required')
-  .max(4096, 'the path is too long')
-  .refine((p) => !p.includes('\0'), 'the path contains a NUL byte');
+const none = z.object({}).strict();
+const id = (what: string) =>
+  z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, `not a ${what} id (letters, digits, - and _; at most 80)`);
+const runName = z.string().trim().min(1, 'a name cannot be empty').max(200);
 
 export const requestSchemas = {
-  appInfo: z.object({}).strict(),
+  appInfo: none,
   inspectModel: z.object({ path: filePath }).strict(),
-} satisfies { [M in ApiMethodName]: z.ZodType<ApiRequest<M>> };
+
+  listModels: none,
+  openModel: z.object({ path: filePath }).strict(),
+  listProbes: none,
+  openProbe: z
+    .object({ spec: z.string().min(1, 'a probe spec is required').max(8192), model: filePath.optional() })
+    .strict(),
+  listPresets: none,
+
+  createExperiment: z.object({ spec: experimentSpecSchema }).strict(),
+  updateExperiment: z.object({ experimentId: id('experiment'), spec: experimentSpecSchema }).strict(),
+  listExperiments: none,
+  getExperiment: z.object({ experimentId: id('experiment') }).strict(),
+  deleteExperiment: z.object({ experimentId: id('experiment') }).strict(),
+  runExperiment: z.object({ experimentId: id('experiment'), name: runName.optional() }).strict(),
+  cancelRun: z.object({ runId: id('run') }).strict(),
+  listRuns: z
+    .object({
+      experimentId: id('experiment').optional(),
+      status: z
+        .array(z.enum(['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted']))
+        .max(6)
+        .optional(),
+      limit: z.number().int().min(1).max(10_000).optional(),
+    })
+    .strict(),
+  getRun: z.object({ runId: id('run') }).strict(),
+  renameRun: z.object({ runId: id('run'), name: runName }).strict(),
+  deleteRun: z.object({ runId: id('run') }).strict(),
+  exportRun: z
+    .object({
+      runId: id('run'),
+      format: z.enum(['json', 'csv', 'npy', 'svg']),
+      matrix: z.number().int().min(0).max(1_000_000).optional(),
+      seeds: z
+        .object({ measure: z.number().int().min(0).max(1000), statistic: z.enum(['mean', 'std']) })
+        .strict()
+        .optional(),
+      save: z.boolean().optional(),
+    })
+    .strict()
+    .refine((r) => !(r.matrix !== undefined && r.seeds !== undefined), 'export either a matrix or a seeds summary'),
+
+  getCacheInfo: none,
+  setCacheLimit: z.object({ bytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }).strict(),
+  clearCache: none,
+} satisfies { [M in ApiMethodName]: z.ZodType<ApiRequest<M>, unknown> };
 
 export const API_METHODS = Object.keys(requestSchemas) as ApiMethodName[];
 

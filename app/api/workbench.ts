@@ -1,19 +1,34 @@
 /**
  * The WorkbenchApi implemented once over the engine. Shells (Electron IPC, HTTP server, CLI) only
  * adapt this object; they never reach into the engine themselves.
+ *
+ * The database and the experiment service open on first use, so commands that only read a model
+ * (`inspect`) leave nothing in the data directory.
  */
 import { EventEmitter } from 'node:events';
 import type { WorkbenchApi, WorkbenchEvent } from './contract.js';
 import { appInfo } from './app-info.js';
-import { inspectModelFile } from '../engine/onnx/model-file.js';
+import { defaultDataDir } from './data-dir.js';
+import { experimentMethods } from './experiments-api.js';
+import { FileAccessPolicy } from './file-access.js';
+import { libraryMethods } from './library-api.js';
+import { ExperimentService } from '../engine/experiments/service.js';
+import { defaultModelsDir } from '../engine/probe/fashion-mnist.js';
 import type { ProcessLauncher } from '../engine/runner/launcher.js';
 import { ModelRunner } from '../engine/runner/model-runner.js';
+import { Store } from '../engine/store/store.js';
 
 export interface WorkbenchOptions {
-  /** Where the app keeps its database and caches (later issues). */
+  /** Where the app keeps its database, caches, uploads and exports (default: the platform's data directory). */
   dataDir?: string;
   /** How model-runner processes start (Electron: a utilityProcess launcher); default child_process.fork. */
   runnerLauncher?: ProcessLauncher;
+  /** The shipped models/ folder (zoo, built-in probe); default: the repository's. */
+  modelsDir?: string;
+  /** Cache size limit until one is set through the API (bytes). */
+  cacheLimitBytes?: number;
+  /** Worker threads of the CKA core (default: the machine's cores; a spec's options.threads wins). */
+  threads?: number;
 }
 
 export interface Workbench extends WorkbenchApi {
@@ -25,6 +40,11 @@ export interface Workbench extends WorkbenchApi {
 export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
   const events = new EventEmitter();
   events.setMaxListeners(0);
+  const emit = (event: WorkbenchEvent) => void events.emit('event', event);
+  const dataDir = options.dataDir ?? defaultDataDir();
+  const modelsDir = options.modelsDir ?? defaultModelsDir();
+  const app = appInfo();
+
   // Untrusted models run in supervised runner processes (started on first use, ended by close()).
   // Inspecting only builds a session to read types and shapes: one thread, and a process of its
   // own so that opening a model never waits for a long extraction.
@@ -34,17 +54,45 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
       intraOpThreads: 1,
       ...(options.runnerLauncher ? { launcher: options.runnerLauncher } : {}),
     }));
+
+  let store: Promise<Store> | null = null;
+  const openStore = () =>
+    (store ??= Store.open(
+      dataDir,
+      options.cacheLimitBytes !== undefined ? { cacheLimitBytes: options.cacheLimitBytes } : {},
+    ));
+  let service: Promise<ExperimentService> | null = null;
+  const experiments = () =>
+    (service ??= openStore().then(
+      (s) =>
+        new ExperimentService({
+          store: s,
+          emit,
+          app: { version: app.version, onnxruntime: app.onnxruntime },
+          modelsDir,
+          ...(options.runnerLauncher ? { runnerLauncher: options.runnerLauncher } : {}),
+          ...(options.threads !== undefined ? { threads: options.threads } : {}),
+        }),
+    ));
+
+  const policy = new FileAccessPolicy({
+    appDirs: [dataDir, modelsDir],
+    remembered: async (path) => (await openStore()).library.has(path),
+  });
+
   return {
     appInfo: async () => appInfo(),
-    inspectModel: async ({ path }) => inspectModelFile(path, { runner: modelRunner() }),
+    ...libraryMethods({ policy, store: openStore, runner: modelRunner, modelsDir }),
+    ...experimentMethods({ policy, store: openStore, service: experiments, app }),
     subscribe(listener) {
       events.on('event', listener);
       return () => events.off('event', listener);
     },
-    emit(event) {
-      events.emit('event', event);
-    },
+    emit,
     async close() {
+      // Runs first (they write their end to the database), then the database, then the runner.
+      await (await service?.catch(() => null))?.close();
+      (await store?.catch(() => null))?.close();
       events.removeAllListeners();
       await runner?.close();
     },

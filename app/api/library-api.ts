@@ -1,0 +1,153 @@
+/**
+ * API methods over the model and probe library: opening a file is what allows later requests to
+ * use its path (file-access.ts); opened files are remembered in the database across sessions.
+ */
+import { promises as fs } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import type { ModelEntry, ModelSummary, ProbeInfo, ProbeSetEntry, WorkbenchApi } from './contract.js';
+import { WorkbenchError } from './errors.js';
+import type { FileAccessPolicy } from './file-access.js';
+import { realPathOf } from './file-access.js';
+import { inspectModelFile } from '../engine/onnx/model-file.js';
+import type { ModelRunner } from '../engine/runner/model-runner.js';
+import type { ModelInput } from '../engine/probe/model-input.js';
+import { parseProbeSpec } from '../engine/probe/spec.js';
+import { listPresets, readZoo } from '../engine/experiments/presets.js';
+import { builtInProbes, openProbeInfo, probeLabel } from '../engine/experiments/probe-sets.js';
+import { probePath } from '../engine/experiments/spec.js';
+import type { Store } from '../engine/store/store.js';
+
+export interface LibraryDeps {
+  policy: FileAccessPolicy;
+  store: () => Promise<Store>;
+  runner: () => ModelRunner;
+  modelsDir: string;
+}
+
+type LibraryMethods = Pick<
+  WorkbenchApi,
+  'inspectModel' | 'openModel' | 'listModels' | 'listProbes' | 'openProbe' | 'listPresets'
+>;
+
+async function sizeOf(path: string): Promise<number | null> {
+  try {
+    const stat = await fs.stat(path);
+    return stat.isFile() ? stat.size : null;
+  } catch {
+    return null;
+  }
+}
+
+export function libraryMethods(deps: LibraryDeps): LibraryMethods {
+  const { policy } = deps;
+
+  /** Reads the model (a file that is not a valid model is refused) and allows its path. */
+  async function open(path: string): Promise<{ summary: ModelSummary; real: string }> {
+    const summary = await inspectModelFile(resolve(path), { runner: deps.runner() });
+    const real = await realPathOf(summary.path);
+    policy.allow(real);
+    return { summary, real };
+  }
+
+  return {
+    // Opening without remembering: the CLI's `inspect` leaves no trace in the data directory.
+    inspectModel: async ({ path }) => (await open(path)).summary,
+
+    async openModel({ path }) {
+      const { summary, real } = await open(path);
+      (await deps.store()).library.remember({
+        path: real,
+        kind: 'model',
+        sha256: summary.sha256,
+        sizeBytes: summary.sizeBytes,
+        detail: { fileName: summary.fileName },
+      });
+      return summary;
+    },
+
+    async listModels() {
+      const store = await deps.store();
+      const opened = store.library.list('model');
+      const entries: ModelEntry[] = [];
+      for (const item of opened) {
+        const size = await sizeOf(item.path);
+        entries.push({
+          path: item.path,
+          fileName: basename(item.path),
+          sha256: item.sha256 ?? '',
+          sizeBytes: item.sizeBytes ?? 0,
+          origin: 'opened',
+          openedAt: item.openedAt,
+          available: size !== null && size === item.sizeBytes,
+        });
+      }
+      const listed = new Set(entries.map((e) => e.path));
+      for (const model of await readZoo(deps.modelsDir)) {
+        const real = await realPathOf(model.path).catch(() => model.path);
+        if (listed.has(real)) continue;
+        const size = await sizeOf(model.path);
+        entries.push({
+          path: model.path,
+          fileName: basename(model.path),
+          sha256: model.sha256 ?? '',
+          sizeBytes: size ?? 0,
+          origin: 'zoo',
+          openedAt: null,
+          available: size !== null,
+        });
+      }
+      return entries;
+    },
+
+    async listProbes() {
+      const store = await deps.store();
+      const opened: ProbeSetEntry[] = store.library.list('probe').map((item) => {
+        const detail = item.detail as { spec?: string; kind?: ProbeSetEntry['kind']; n?: number; hash?: string };
+        const kind = detail.kind ?? 'npy';
+        return {
+          spec: detail.spec ?? `${kind}:${item.path}`,
+          kind,
+          label: probeLabel({ spec: detail.spec ?? '', kind }, item.path),
+          description: `opened ${item.openedAt.slice(0, 10)}`,
+          builtIn: false,
+          ...(detail.n !== undefined ? { n: detail.n } : {}),
+          ...(detail.hash !== undefined ? { hash: detail.hash } : {}),
+          openedAt: item.openedAt,
+        };
+      });
+      return [...(await builtInProbes(deps.modelsDir)), ...opened];
+    },
+
+    async openProbe({ spec, model }) {
+      let input: ModelInput | null = null;
+      if (model !== undefined) {
+        const real = await policy.check(model, 'model');
+        const summary = await inspectModelFile(real, { runner: deps.runner() });
+        const inputs = summary.inputs;
+        if (inputs.length !== 1) {
+          throw new WorkbenchError(
+            'UNSUPPORTED',
+            `${model}: the model has ${inputs.length} inputs; probe sets feed models with one input`,
+          );
+        }
+        input = { name: inputs[0]!.name, shape: inputs[0]!.shape ?? [null], dtype: inputs[0]!.dtype };
+      }
+      const info: ProbeInfo = await openProbeInfo(spec, input, deps.modelsDir);
+      const path = probePath(parseProbeSpec(spec));
+      if (path) {
+        const real = await realPathOf(path.path);
+        policy.allow(real);
+        (await deps.store()).library.remember({
+          path: real,
+          kind: 'probe',
+          sha256: null,
+          sizeBytes: path.kind === 'file' ? await sizeOf(real) : null,
+          detail: { spec: info.spec, kind: info.kind, n: info.n, hash: info.hash },
+        });
+      }
+      return info;
+    },
+
+    listPresets: async () => listPresets(deps.modelsDir),
+  };
+}
