@@ -9,6 +9,9 @@ import type { CliContext } from './context.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerCompare } from './commands/compare.js';
 import { registerExtract } from './commands/extract.js';
+import { registerRun } from './commands/run.js';
+import { registerRuns } from './commands/runs.js';
+import { registerSanity } from './commands/sanity.js';
 import { reportError } from './output.js';
 
 export function buildProgram(context: CliContext): Command {
@@ -21,6 +24,9 @@ export function buildProgram(context: CliContext): Command {
   registerInspect(program, context);
   registerCompare(program, context);
   registerExtract(program, context);
+  registerRun(program, context);
+  registerSanity(program, context);
+  registerRuns(program, context);
   return program;
 }
 

@@ -1,0 +1,137 @@
+/**
+ * What the experiment commands (`run`, `sanity`, `runs`) share: a workbench on the chosen data
+ * directory, running an experiment to its end with progress on stderr (one rewritten line on a
+ * terminal, a line per stage otherwise) and Ctrl+C cancelling the run (the finished pairs are
+ * kept), and printing a result briefly.
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { ExperimentResult, ExperimentSpec, RunDetails, RunProgress } from '../../api/contract.js';
+import { WorkbenchError } from '../../api/errors.js';
+import { createWorkbench, type Workbench } from '../../api/workbench.js';
+import { probePath } from '../../engine/experiments/spec.js';
+import { parseProbeSpec } from '../../engine/probe/spec.js';
+import type { CliContext } from '../context.js';
+
+export function addDataDirOption(command: Command): Command {
+  return command.option('--data-dir <dir>', "the app's data directory (history and cache; default: the app's own)");
+}
+
+/** The context's workbench, or one on `dataDir` (closed by `close`). */
+export async function withApi<T>(
+  context: CliContext,
+  dataDir: string | undefined,
+  work: (api: Workbench) => Promise<T>,
+): Promise<T> {
+  if (dataDir === undefined) return work(context.api);
+  const api = createWorkbench({ dataDir: resolve(dataDir) });
+  try {
+    return await work(api);
+  } finally {
+    await api.close();
+  }
+}
+
+/** Opens the spec's models and probe data: naming them on the command line is the user opening them. */
+export async function openSpecFiles(api: Workbench, spec: ExperimentSpec): Promise<void> {
+  for (const model of spec.models) await api.openModel({ path: model.path });
+  if (probePath(parseProbeSpec(spec.probe))) await api.openProbe({ spec: spec.probe, model: spec.models[0]!.path });
+}
+
+function formatEta(seconds: number | undefined): string {
+  if (seconds === undefined) return '';
+  const m = Math.floor(seconds / 60);
+  return `, ~${m > 0 ? `${m} min ` : ''}${seconds % 60} s left`;
+}
+
+function progressLine(p: RunProgress): string {
+  const rate = p.examplesPerSecond ? `, ${p.examplesPerSecond} examples/s` : '';
+  return `[${(p.fraction * 100).toFixed(0).padStart(3)}%] ${p.stage}: ${p.message}${rate}${formatEta(p.etaSeconds)}`;
+}
+
+/**
+ * Runs the experiment and waits for the run to end. Progress goes to stderr unless `quiet`.
+ * SIGINT cancels the run; the details of the ended run are returned either way.
+ */
+export async function runToEnd(
+  api: Workbench,
+  experimentId: string,
+  options: { quiet?: boolean; name?: string } = {},
+): Promise<RunDetails> {
+  const tty = process.stderr.isTTY;
+  let lastKey = '';
+  let runId: string | null = null;
+  let resolveEnd!: () => void;
+  const ended = new Promise<void>((r) => (resolveEnd = r));
+  const off = api.subscribe((event) => {
+    if (
+      event.type === 'run' &&
+      event.run.id === runId &&
+      event.run.status !== 'queued' &&
+      event.run.status !== 'running'
+    ) {
+      resolveEnd();
+    }
+    if (event.type !== 'progress' || event.progress.runId !== runId || options.quiet) return;
+    const p = event.progress;
+    if (tty) {
+      process.stderr.write(`\r${progressLine(p).slice(0, (process.stderr.columns || 100) - 1)}\x1b[K`);
+    } else {
+      const key = `${p.stage}|${p.model ?? ''}|${p.message.replace(/\d+\/\d+/g, '')}`;
+      if (key !== lastKey) process.stderr.write(`${progressLine(p)}\n`);
+      lastKey = key;
+    }
+  });
+  const interrupt = () => {
+    if (runId) void api.cancelRun({ runId }).catch(() => undefined);
+  };
+  process.once('SIGINT', interrupt);
+  try {
+    const run = await api.runExperiment({ experimentId, ...(options.name ? { name: options.name } : {}) });
+    runId = run.id;
+    // The run may have ended before we knew its id.
+    const now = await api.getRun({ runId });
+    if (now.run.status !== 'queued' && now.run.status !== 'running') resolveEnd();
+    await ended;
+    if (tty && !options.quiet) process.stderr.write('\r\x1b[K');
+    return await api.getRun({ runId });
+  } finally {
+    off();
+    process.off('SIGINT', interrupt);
+  }
+}
+
+/** Throws the run's own error (after the caller wrote what it could) unless it is done. */
+export function checkRunDone(details: RunDetails): void {
+  const { run } = details;
+  if (run.status === 'done') return;
+  const kept = details.result
+    ? ` (run ${run.id} keeps the ${details.result.matrices.length} matrices it finished)`
+    : '';
+  throw new WorkbenchError(run.error?.code ?? 'INTERNAL', `${run.error?.message ?? `run ${run.status}`}${kept}`);
+}
+
+export function describeResult(result: ExperimentResult, runId: string): string {
+  const lines = [
+    `run ${runId}: ${result.spec.kind} "${result.spec.name}"${result.partial ? ' (partial)' : ''}`,
+    `probe ${result.probe.spec}, n = ${result.probe.n}`,
+    ...result.models.map(
+      (m, i) => `  model ${i}: ${m.label} (${m.layers.length} layers, sha256 ${m.sha256.slice(0, 12)}…)`,
+    ),
+    `${result.matrices.length} matrices; timings ${Object.entries(result.provenance.timingsMs)
+      .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
+      .join(', ')}`,
+  ];
+  const work = result.provenance.work;
+  if (work) {
+    lines.push(
+      `activations: ${work.activationsExtracted} extracted, ${work.activationsReused} from the cache; Grams: ${work.gramsComputed} computed, ${work.gramsReused} from the cache`,
+    );
+  }
+  for (const s of result.seeds ?? []) {
+    lines.push(
+      `sanity check (${s.measure.name}${Object.keys(s.measure.params).length ? ` ${JSON.stringify(s.measure.params)}` : ''}): accuracy ${(s.accuracy * 100).toFixed(1)}%`,
+    );
+  }
+  return lines.join('\n');
+}
