@@ -308,6 +308,14 @@ def numpy_onnx_run(m, x):
 
 
 # ----------------------------------------------------------------------------- main
+KEY_ORDER = ("version", "command", "normalization", "probe", "models", "checks", "environment", "notes")
+
+
+def ordered(zoo):
+    zoo["command"] = "/usr/bin/python3 models/train_zoo.py"
+    return {k: zoo[k] for k in sorted(zoo, key=lambda k: KEY_ORDER.index(k) if k in KEY_ORDER else 99)}
+
+
 def write_probe(out_root, data):
     pdir = os.path.join(out_root, "probe")
     os.makedirs(pdir, exist_ok=True)
@@ -424,7 +432,7 @@ def main():
         order = list(rs)
         zoo["models"].sort(key=lambda e: order.index(e["name"]) if e.get("name") in order else 99)
         with open(manifest, "w") as f:
-            json.dump(zoo, f, indent=2)
+            json.dump(ordered(zoo), f, indent=2)
             f.write("\n")
     log("done %d model(s) in %.1fs" % (len(names), time.time() - t_all))
 
