@@ -27,6 +27,8 @@ export class ProgressTracker {
     private readonly runId: string,
     private readonly total: number,
     private readonly emit: (progress: RunProgress) => void,
+    /** Fraction of the run done before the tracked work (the prepare stage). */
+    private readonly preparedShare = 0,
   ) {}
 
   /** Starts a task worth `units` of the plan's estimate. */
@@ -63,7 +65,7 @@ export class ProgressTracker {
   fraction(): number {
     const task = this.current;
     const done = this.done + (task ? task.units * task.fraction : 0);
-    return this.total > 0 ? Math.min(1, done / this.total) : 0;
+    return this.preparedShare + (1 - this.preparedShare) * (this.total > 0 ? Math.min(1, done / this.total) : 0);
   }
 
   private etaSeconds(): number | undefined {

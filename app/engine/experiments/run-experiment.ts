@@ -48,6 +48,9 @@ export interface RunHooks {
 export type RunOutcome =
   { status: 'done' } | { status: 'failed' | 'cancelled' | 'interrupted'; error: WorkbenchErrorData };
 
+/** The part of the progress bar the prepare stage fills. */
+const PREPARE_SHARE = 0.02;
+
 /** The abort reason the service uses when the app closes (the run is then `interrupted`, not `cancelled`). */
 export const CLOSING = 'closing';
 
@@ -146,7 +149,7 @@ class Run {
   private async prepare(): Promise<void> {
     const { runId, spec } = this;
     const report = (fraction: number, message: string) =>
-      this.hooks.onProgress({ runId, stage: 'prepare', message, fraction: 0.02 * fraction });
+      this.hooks.onProgress({ runId, stage: 'prepare', message, fraction: PREPARE_SHARE * fraction });
     report(0, `reading ${spec.models.length} model${spec.models.length === 1 ? '' : 's'}`);
     const models = await prepareModels(this.env.activations, spec, {
       signal: this.hooks.signal,
@@ -161,7 +164,7 @@ class Run {
       probe: models[0]!.probe,
       ...(spec.kind === 'seeds' ? { excludedLayers: [...seedsLayout(models).excluded] } : {}),
     });
-    this.tracker = new ProgressTracker(runId, this.plan.totalEstimate, this.hooks.onProgress);
+    this.tracker = new ProgressTracker(runId, this.plan.totalEstimate, this.hooks.onProgress, PREPARE_SHARE);
     this.memory = new GramMemory(this.env.store.grams, runId, this.env.cka.memoryBudgetBytes / 2);
   }
 
