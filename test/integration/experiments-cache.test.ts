@@ -1,0 +1,193 @@
+/**
+ * The cache and the run lifecycle: a second run reuses every activation and Gram (and gives the
+ * same numbers, bit for bit), adding a model computes only that model, a tiny cache limit never
+ * evicts what the running run uses, cancelling keeps the finished pairs, and a model file that
+ * changed after the experiment was set up fails the run with a clear reason.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExperimentSpec, RunProgress } from '../../app/api/contract.js';
+import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
+import { readNpyHeader } from '../../app/engine/io/npy.js';
+import { isTempName } from '../../app/engine/io/atomic.js';
+import { Store } from '../../app/engine/store/store.js';
+import { runExperimentToEnd, runSpec, tempDataDir, zoo } from '../helpers/experiments.js';
+
+let api: Workbench;
+let dataDir: string;
+beforeAll(() => {
+  dataDir = tempDataDir();
+  api = createWorkbench({ dataDir });
+});
+afterAll(async () => {
+  await api?.close();
+});
+
+const seeds: ExperimentSpec = {
+  name: 'seeds for the cache',
+  kind: 'seeds',
+  models: [{ path: zoo('plain-d1-s0') }, { path: zoo('plain-d1-s1') }],
+  probe: 'fashion-mnist:300',
+  layers: 'preset:blocks',
+  measures: ['linear', 'rbf:0.4'],
+};
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath, d.name));
+}
+
+/** Every indexed entry is a whole file; no temp file of an interrupted write is left or indexed. */
+async function checkCacheWhole(): Promise<void> {
+  const store = await Store.open(dataDir);
+  try {
+    const rows = store.db.prepare('SELECT kind, path FROM cache_entries').all() as { kind: string; path: string }[];
+    for (const row of rows) {
+      const path = join(dataDir, row.path);
+      expect(isTempName(path.split('/').pop()!)).toBe(false);
+      const header = await readNpyHeader(path); // throws on a short file
+      expect(header.shape.length).toBeGreaterThan(0);
+      if (row.kind === 'gram') expect(existsSync(path.replace(/\.npy$/, '.json'))).toBe(true);
+    }
+  } finally {
+    store.close();
+  }
+  const temps = [...filesUnder(join(dataDir, 'activations')), ...filesUnder(join(dataDir, 'grams'))].filter((f) =>
+    isTempName(f.split('/').pop()!),
+  );
+  expect(temps).toEqual([]);
+}
+
+describe('experiment cache and lifecycle', () => {
+  it('a second run reuses every activation and Gram and gives the same numbers', async () => {
+    const first = await runSpec(api, seeds);
+    expect(first.result!.provenance.work).toEqual({
+      activationsExtracted: 10,
+      activationsReused: 0,
+      gramsComputed: 10,
+      gramsReused: 0,
+    });
+    const second = await runExperimentToEnd(api, first.run.experimentId);
+    expect(second.run.status).toBe('done');
+    expect(second.result!.provenance.work).toEqual({
+      activationsExtracted: 0,
+      activationsReused: 0,
+      gramsComputed: 0,
+      gramsReused: 10,
+    });
+    expect(second.result!.matrices).toEqual(first.result!.matrices);
+    expect(second.result!.seeds).toEqual(first.result!.seeds);
+    expect(second.result!.provenance.timingsMs.extract).toBeUndefined();
+    expect(second.result!.provenance.timingsMs.kernels).toBeUndefined();
+  }, 180_000);
+
+  it('adding a model to a finished experiment computes only that model', async () => {
+    const [experiment] = (await api.listExperiments({})).filter((e) => e.name === seeds.name);
+    const before = (await api.getRun({ runId: experiment!.lastRun!.id })).result!;
+    await api.openModel({ path: zoo('plain-d1-s2') });
+    const updated = await api.updateExperiment({
+      experimentId: experiment!.id,
+      spec: { ...seeds, models: [...seeds.models, { path: zoo('plain-d1-s2') }] },
+    });
+    expect(updated.spec.models.every((m) => /^[0-9a-f]{64}$/.test(m.sha256!))).toBe(true);
+    const third = await runExperimentToEnd(api, experiment!.id);
+    expect(third.result!.provenance.work).toEqual({
+      activationsExtracted: 5,
+      activationsReused: 0,
+      gramsComputed: 5,
+      gramsReused: 10,
+    });
+    // The pairs that existed are reproduced exactly; the new ones are added.
+    const pair = (r: typeof before, a: number, b: number) =>
+      r.matrices.filter((m) => m.rows.model === a && m.cols.model === b);
+    expect(pair(third.result!, 0, 1)).toEqual(pair(before, 0, 1));
+    expect(pair(third.result!, 1, 0)).toEqual(pair(before, 1, 0));
+    expect(third.result!.matrices).toHaveLength(12);
+  }, 180_000);
+
+  it('a cache limit far below one run never evicts what the running run uses', async () => {
+    await api.clearCache({});
+    const info = await api.setCacheLimit({ bytes: 1 });
+    expect(info).toMatchObject({ bytes: 0, entries: 0, limitBytes: 1 });
+    const run = await runSpec(api, { ...seeds, name: 'tiny cache limit', probe: 'fashion-mnist:250' });
+    expect(run.run.status).toBe('done');
+    expect(run.result!.provenance.work!.gramsComputed).toBe(10);
+    // After the run its entries are no longer pinned: the limit applies.
+    const after = await api.getCacheInfo({});
+    expect(after.pinned).toBe(0);
+    expect(after.bytes).toBeLessThanOrEqual(1);
+    await api.setCacheLimit({ bytes: 20 * 2 ** 30 });
+    await checkCacheWhole();
+  }, 180_000);
+
+  it('cancelling during extraction keeps the pairs that were finished', async () => {
+    const spec: ExperimentSpec = {
+      name: 'family to cancel',
+      kind: 'family',
+      models: [
+        { path: zoo('plain-d1-s0'), label: 'a' },
+        { path: zoo('plain-d2-s0'), label: 'b' },
+        { path: zoo('plain-d1-s1'), label: 'c' },
+      ],
+      probe: 'fashion-mnist:2000',
+      layers: 'op:Relu',
+      measures: ['linear'],
+    };
+    for (const m of spec.models) await api.openModel({ path: m.path });
+    const experiment = await api.createExperiment({ spec });
+    const progress: RunProgress[] = [];
+    let cancelled: Promise<unknown> | null = null;
+    const off = api.subscribe((e) => {
+      if (e.type !== 'progress') return;
+      progress.push(e.progress);
+      if (!cancelled && e.progress.stage === 'extract' && e.progress.model === 'c' && e.progress.fraction > 0) {
+        cancelled = api.cancelRun({ runId: e.progress.runId });
+      }
+    });
+    const details = await runExperimentToEnd(api, experiment.id);
+    off();
+    await cancelled;
+    expect(details.run.status).toBe('cancelled');
+    expect(details.run.error).toMatchObject({ code: 'CANCELLED' });
+    expect(details.run.error!.message).toMatch(/cancelled during extract/);
+    expect(details.result!.partial).toBe(true);
+    expect(details.result!.matrices.map((m) => `${m.rows.model},${m.cols.model}`)).toEqual(['0,0', '0,1', '1,1']);
+    // Progress: fractions never go back, stages and models are named, ETA once work was timed.
+    const fractions = progress.map((p) => p.fraction);
+    expect(fractions.every((f, i) => i === 0 || f >= fractions[i - 1]! - 1e-12)).toBe(true);
+    expect(new Set(progress.map((p) => p.stage))).toEqual(new Set(['prepare', 'extract', 'kernels', 'similarity']));
+    expect(progress.some((p) => p.examplesPerSecond! > 0 && p.model === 'a')).toBe(true);
+    expect(progress.some((p) => p.etaSeconds !== undefined)).toBe(true);
+    expect((await api.getCacheInfo({})).pinned).toBe(0);
+    await checkCacheWhole();
+  }, 180_000);
+
+  it('a model file that changed since the experiment was set up fails the run, naming it', async () => {
+    const dir = join(dataDir, 'uploads', 'changing');
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, 'model.onnx');
+    copyFileSync(zoo('plain-d1-s0'), path);
+    await api.openModel({ path });
+    const experiment = await api.createExperiment({
+      spec: {
+        name: 'changing',
+        kind: 'self',
+        models: [{ path }],
+        probe: 'fashion-mnist:100',
+        layers: 'op:Relu',
+        measures: ['linear'],
+      },
+    });
+    copyFileSync(zoo('plain-d1-s3'), path);
+    const details = await runExperimentToEnd(api, experiment.id);
+    expect(details.run.status).toBe('failed');
+    expect(details.run.error!.code).toBe('BAD_MODEL');
+    expect(details.run.error!.message).toMatch(
+      /model\.onnx: the file's sha256 is [0-9a-f]{12}…, but the experiment expects/,
+    );
+    expect(details.result).toBeNull();
+  }, 60_000);
+});
