@@ -1,0 +1,150 @@
+/** The history in SQLite: experiments, runs and their states, results written piece by piece, crash recovery. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import type { SimilarityMatrix } from '../../app/api/contract.js';
+import { openDatabase, SCHEMA_VERSION } from '../../app/engine/store/database.js';
+import { THIS_PROCESS, ownerAlive } from '../../app/engine/store/owner.js';
+import { Store } from '../../app/engine/store/store.js';
+import { tempDataDir } from '../helpers/experiments.js';
+
+const spec = {
+  name: 'e',
+  kind: 'self' as const,
+  models: [{ path: '/m.onnx' }],
+  probe: 'random:10',
+  layers: 'all',
+  measures: ['linear'],
+};
+
+const stores: Store[] = [];
+async function open(dir = tempDataDir('ckawb-store-')): Promise<Store> {
+  const store = await Store.open(dir);
+  stores.push(store);
+  return store;
+}
+afterEach(() => {
+  for (const s of stores.splice(0)) s.close();
+});
+
+function matrix(value: number, model = 0): SimilarityMatrix {
+  return {
+    measure: { name: 'linear', params: {} },
+    n: 10,
+    rows: { model, label: 'm', layers: [{ tensor: 't', name: 't' }] },
+    cols: { model, label: 'm', layers: [{ tensor: 't', name: 't' }] },
+    matrix: [[value]],
+    undefined: [],
+  };
+}
+
+/** A pid that surely belongs to no process: one that just exited. */
+function deadPid(): number {
+  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
+}
+
+describe('store: history', () => {
+  it('creates the schema in WAL mode and refuses a database from a newer version', async () => {
+    const dir = tempDataDir('ckawb-store-');
+    const store = await open(dir);
+    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    store.close();
+    const raw = new Database(join(dir, 'workbench.db'));
+    raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    raw.close();
+    expect(() => openDatabase(join(dir, 'workbench.db'))).toThrow(/written by a newer CKA Workbench/);
+  });
+
+  it('keeps experiments and runs with their states and reasons', async () => {
+    const store = await open();
+    const h = store.history;
+    const e = h.createExperiment(spec);
+    const run = h.createRun(e.id, 'first', spec);
+    expect(run).toMatchObject({ status: 'queued', name: 'first', kind: 'self', experimentId: e.id });
+    expect(h.markRunning(run.id).status).toBe('running');
+    expect(() => h.deleteRun(run.id)).toThrow(/is queued or running: cancel it first/);
+    expect(() => h.deleteExperiment(e.id)).toThrow(/has a run that is queued or running/);
+    const failed = h.finishRun(run.id, 'failed', { code: 'RUNTIME', message: 'onnxruntime failed' });
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'RUNTIME', message: 'onnxruntime failed' } });
+    expect(failed.finishedAt).toBeDefined();
+    expect(h.renameRun(run.id, 'renamed').name).toBe('renamed');
+    expect(h.listRuns({ experimentId: e.id, status: ['failed'] }).map((r) => r.id)).toEqual([run.id]);
+    expect(h.listRuns({ status: ['done'] })).toEqual([]);
+    expect(h.updateExperiment(e.id, { ...spec, name: 'changed' }).name).toBe('changed');
+    expect(h.deleteExperiment(e.id)).toBe(1);
+    expect(h.findRun(run.id)).toBeNull();
+    expect(() => h.experiment(e.id)).toThrow(/no experiment with id/);
+  });
+
+  it('writes a result as it grows: header, matrices one transaction each, end', async () => {
+    const store = await open();
+    const h = store.history;
+    const e = h.createExperiment(spec);
+    const run = h.markRunning(h.createRun(e.id, 'r', spec).id);
+    expect(h.resultParts(run.id)).toBeNull();
+    h.writeResultHeader(run.id, { models: [], probe: { spec: 'random:10', hash: 'h', n: 10 }, excludedLayers: [2] });
+    h.appendMatrices(run.id, 0, [matrix(0.5), matrix(0.25)]);
+    h.appendMatrices(run.id, 2, [matrix(0.125)]);
+    let parts = h.resultParts(run.id)!;
+    expect(parts.partial).toBe(true);
+    expect(parts.excludedLayers).toEqual([2]);
+    expect(parts.matrices.map((m) => m.matrix[0]![0])).toEqual([0.5, 0.25, 0.125]);
+    h.appendMatrices(run.id, 3, [matrix(1), matrix(2)]);
+    h.appendMatrices(run.id, 6, [matrix(9)]);
+    // A batch that fails part-way (its second number, 6, is taken) leaves none of its matrices behind.
+    expect(() => h.appendMatrices(run.id, 5, [matrix(7), matrix(8)])).toThrow();
+    expect(h.resultParts(run.id)!.matrices.map((m) => m.matrix[0]![0])).toEqual([0.5, 0.25, 0.125, 1, 2, 9]);
+    h.finishResult(run.id, {
+      partial: false,
+      seeds: null,
+      provenance: { appVersion: 'v', onnxruntime: 'o', startedAt: 's', finishedAt: 'f', timingsMs: { total: 1 } },
+    });
+    parts = h.resultParts(run.id)!;
+    expect(parts.partial).toBe(false);
+    expect(parts.provenance!.timingsMs).toEqual({ total: 1 });
+  });
+
+  it('on open, runs of a dead process become interrupted with the reason; live owners are left alone', async () => {
+    const dir = tempDataDir('ckawb-store-');
+    const store = await open(dir);
+    const h = store.history;
+    const e = h.createExperiment(spec);
+    const dead = h.markRunning(h.createRun(e.id, 'killed', spec).id);
+    const queuedDead = h.createRun(e.id, 'queued then killed', spec);
+    const ours = h.markRunning(h.createRun(e.id, 'ours', spec).id);
+    const pid = deadPid();
+    store.db
+      .prepare(`UPDATE runs SET owner_pid = ?, owner_token = 'gone', progress_json = ? WHERE id IN (?, ?)`)
+      .run(
+        pid,
+        JSON.stringify({ runId: dead.id, stage: 'kernels', message: '', fraction: 0.4 }),
+        dead.id,
+        queuedDead.id,
+      );
+    store.cache.pinAndGet(dead.id, ['gram:x']);
+    store.close();
+
+    const reopened = await open(dir);
+    expect(reopened.recovered.map((r) => r.name).sort()).toEqual(['killed', 'queued then killed']);
+    const killed = reopened.history.run(dead.id);
+    expect(killed.status).toBe('interrupted');
+    expect(killed.error).toEqual({
+      code: 'INTERNAL',
+      message: `interrupted: the process running it (pid ${pid}) stopped during kernels; finished pairs were kept`,
+    });
+    expect(reopened.history.run(queuedDead.id).error!.message).toMatch(/stopped before it started/);
+    expect(reopened.history.run(ours.id).status).toBe('running');
+    expect(reopened.db.prepare('SELECT COUNT(*) AS n FROM cache_pins').get()).toEqual({ n: 0 });
+  });
+
+  it('tells live owners from dead ones', () => {
+    expect(ownerAlive(THIS_PROCESS)).toBe(true);
+    expect(ownerAlive({ ...THIS_PROCESS, token: 'other', pid: process.ppid })).toBe(true);
+    expect(ownerAlive({ ...THIS_PROCESS, token: 'other', pid: deadPid() })).toBe(false);
+    expect(ownerAlive({ ...THIS_PROCESS, token: 'other' })).toBe(false); // our pid, an earlier process
+    expect(ownerAlive({ host: 'elsewhere', pid: 1, token: 'x' })).toBe(true);
+    expect(ownerAlive({ host: null, pid: null, token: null })).toBe(false);
+  });
+});
