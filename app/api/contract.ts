@@ -304,6 +304,9 @@ export interface RunWork {
   activationsReused: number;
   gramsComputed: number;
   gramsReused: number;
+  /** Pairs of models compared by this run / read from earlier runs' results. */
+  pairsComputed: number;
+  pairsReused: number;
 }
 
 export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';

@@ -194,6 +194,7 @@ export function experimentMethods(deps: ExperimentsDeps): ExperimentMethods {
     async clearCache() {
       const store = await deps.store();
       await store.cache.evict(0);
+      store.pairs.clear();
       return store.cache.info();
     },
   };

@@ -94,6 +94,14 @@ const MIGRATIONS: string[] = [
     layout_json   TEXT NOT NULL,
     PRIMARY KEY (model_sha256, selection)
   );
+  -- One pair's similarity for one measure, keyed by everything it depends on (model contents,
+  -- layers, probe, measure, bootstrap, precision): a re-run reads it instead of computing it.
+  CREATE TABLE pair_results (
+    key           TEXT PRIMARY KEY,
+    result_json   TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    last_used_at  INTEGER NOT NULL
+  );
   CREATE TABLE settings (
     key    TEXT PRIMARY KEY,
     value  TEXT NOT NULL

@@ -2,7 +2,7 @@
  * The workbench's persistent state in its data directory:
  *
  *   DATA/workbench.db    SQLite: experiments, runs (status, reason, progress), results, cache index,
- *                        library, model layouts
+ *                        library, model layouts, finished pair comparisons
  *   DATA/activations/    the activation cache (activations/cache.ts layout: one extract dir per model × probe)
  *   DATA/grams/          the Gram cache (gram-store.ts)
  *   DATA/exports/        files exported from the app
@@ -17,6 +17,7 @@ import { GramStore } from './gram-store.js';
 import { HistoryStore, type RunRecord } from './history.js';
 import { LayoutStore } from './layouts.js';
 import { LibraryStore } from './library.js';
+import { PairResultStore } from './pair-results.js';
 
 export interface StoreOptions {
   /** Default cache limit when none was set through the API (bytes). */
@@ -50,6 +51,7 @@ export class Store {
   readonly grams: GramStore;
   readonly library: LibraryStore;
   readonly layouts: LayoutStore;
+  readonly pairs: PairResultStore;
   /** Runs found interrupted when the store was opened. */
   readonly recovered: RunRecord[];
 
@@ -64,6 +66,7 @@ export class Store {
     this.grams = new GramStore(this.cache, this.dirs.grams);
     this.library = new LibraryStore(db);
     this.layouts = new LayoutStore(db);
+    this.pairs = new PairResultStore(db);
     this.recovered = this.history.recoverInterrupted();
   }
 

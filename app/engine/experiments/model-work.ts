@@ -1,0 +1,148 @@
+/**
+ * Making one model ready for its comparisons: its Grams (for exact measures) and, where they are
+ * needed — Grams to compute, minibatch measures — its activations. Each comes from the cache when
+ * it is there; only what is missing is extracted (only the missing layers) or computed, and it
+ * goes into the cache (pinned for this run, so eviction cannot take it mid-run).
+ */
+import { promises as fs } from 'node:fs';
+import { WorkbenchError } from '../../api/errors.js';
+import type { CachedLayer } from '../activations/cache.js';
+import { activationKey } from '../store/cache-index.js';
+import type { GramId } from '../store/gram-store.js';
+import type { RunContext } from './run-context.js';
+
+export async function makeModelReady(
+  ctx: RunContext,
+  m: number,
+  estimate: { extract: number; grams: number },
+): Promise<void> {
+  ctx.checkAborted();
+  const { plan, tracker, memory } = ctx;
+  const model = plan.models[m]!;
+  const ids = ctx.gramIds(model);
+  const missingGrams: number[] = [];
+  if (plan.needsGrams) {
+    const cached = ctx.env.store.grams.cached(ctx.runId, ids);
+    ids.forEach((id, i) => {
+      if (memory.has(id)) return;
+      if (cached[i]) ctx.work.gramsReused++;
+      else missingGrams.push(i);
+    });
+  }
+  const needed = plan.minibatch.length > 0 ? model.layers.map((_, i) => i) : missingGrams;
+  if (needed.length > 0) {
+    await ctx.timed('extract', () => ensureActivations(ctx, m, needed, estimate.extract));
+  } else {
+    tracker.skip(estimate.extract);
+  }
+  if (missingGrams.length > 0) {
+    await ctx.timed('kernels', () => computeGrams(ctx, m, missingGrams, ids, estimate.grams));
+    await ctx.env.store.cache.evict();
+  } else {
+    tracker.skip(estimate.grams);
+  }
+}
+
+async function ensureActivations(ctx: RunContext, m: number, needed: number[], estimate: number): Promise<void> {
+  const { store, activationCache } = ctx.env;
+  const model = ctx.plan.models[m]!;
+  const tracker = ctx.tracker;
+  const tensors = needed.map((i) => model.layers[i]!.tensor);
+  const keyOf = (tensor: string) => activationKey(model.sha256, model.probe.hash, tensor);
+  store.cache.pinAndGet(ctx.runId, tensors.map(keyOf));
+  let found = await activationCache.lookup(model.sha256, model.probe.hash, model.probe.n, tensors);
+  const missing = tensors.filter((t) => !found.has(t));
+  const share = (count: number) => estimate * (count / model.layers.length);
+  if (missing.length > 0) {
+    tracker.start(share(missing.length), {
+      stage: 'extract',
+      model: model.label,
+      message: `extracting ${model.label}: ${missing.length} layer${missing.length === 1 ? '' : 's'}`,
+    });
+    const job = await ctx.env.activations.prepare(
+      { model: model.path, probe: ctx.spec.probe, layers: model.selection },
+      { signal: ctx.hooks.signal },
+    );
+    try {
+      if (job.model.sha256 !== model.sha256 || job.probe.hash !== model.probe.hash) {
+        throw new WorkbenchError('BAD_INPUT', `${model.label}: the model or probe file changed during the run`);
+      }
+      const batchSize = ctx.spec.options?.batchSize;
+      await job.run({
+        tensors: missing,
+        sinks: [activationCache.sink(model.sha256, model.probe.hash)],
+        signal: ctx.hooks.signal,
+        // NaN/Inf in a layer makes that layer's cells undefined (with the reason), not the run fail.
+        nonFinite: 'report',
+        ...(batchSize !== undefined ? { batchSize } : {}),
+        onProgress: (p) =>
+          tracker.update(
+            p.examplesDone / Math.max(1, p.n),
+            { message: `extracting ${model.label}: batch ${p.batchesDone}/${p.batchesTotal}` },
+            { examplesPerSecond: p.examplesPerSecond },
+          ),
+      });
+    } finally {
+      await job.close();
+    }
+    tracker.finish();
+    tracker.skip(share(model.layers.length - missing.length));
+    found = await activationCache.lookup(model.sha256, model.probe.hash, model.probe.n, tensors);
+  } else {
+    tracker.skip(estimate);
+  }
+  const files = ctx.activationFiles.get(m) ?? new Map<string, CachedLayer>();
+  const entries = [];
+  for (const tensor of tensors) {
+    const layer = found.get(tensor);
+    if (!layer)
+      throw new WorkbenchError('INTERNAL', `activation cache: ${tensor} of ${model.label} missing after extraction`);
+    files.set(tensor, layer);
+    entries.push({
+      key: keyOf(tensor),
+      kind: 'activation' as const,
+      modelSha256: model.sha256,
+      probeHash: model.probe.hash,
+      tensor,
+      path: layer.path,
+      bytes: (await fs.stat(layer.path)).size,
+    });
+  }
+  store.cache.add(entries, ctx.runId);
+  ctx.activationFiles.set(m, files);
+  ctx.work.activationsExtracted += missing.length;
+  ctx.work.activationsReused += tensors.length - missing.length;
+}
+
+async function computeGrams(
+  ctx: RunContext,
+  m: number,
+  missing: number[],
+  ids: GramId[],
+  estimate: number,
+): Promise<void> {
+  const model = ctx.plan.models[m]!;
+  const tracker = ctx.tracker;
+  const total = model.layers.length;
+  tracker.start(estimate * (missing.length / total), {
+    stage: 'kernels',
+    model: model.label,
+    message: `Grams of ${model.label}: 0/${missing.length} layers`,
+  });
+  const grams = await ctx.env.cka.computeGrams(ctx.sourcesOf(m, missing), {
+    signal: ctx.hooks.signal,
+    onProgress: (p) =>
+      tracker.update(p.done / Math.max(1, p.total), {
+        message: `Grams of ${model.label}: ${p.done}/${p.total} layers`,
+      }),
+  });
+  await ctx.env.store.grams.save(
+    ctx.runId,
+    missing.map((i, j) => ({ id: ids[i]!, gram: grams[j]! })),
+  );
+  missing.forEach((i, j) => ctx.memory.put(ids[i]!, grams[j]!));
+  ctx.memory.trim(ids);
+  tracker.finish();
+  tracker.skip(estimate * ((total - missing.length) / total));
+  ctx.work.gramsComputed += missing.length;
+}

@@ -1,0 +1,128 @@
+/**
+ * What the stages of one run share: the engines and the store, the spec and its plan, progress,
+ * the Grams held in memory, the activation files found so far, and the counts of work done and
+ * reused (reported in the result's provenance).
+ */
+import type { ExperimentSpec, RunProgress, RunWork } from '../../api/contract.js';
+import { WorkbenchError } from '../../api/errors.js';
+import type { ActivationCache, CachedLayer } from '../activations/cache.js';
+import type { ActivationEngine } from '../activations/engine.js';
+import type { CkaEngine } from '../cka/engine.js';
+import type { LayerSource } from '../cka/types.js';
+import type { GramId } from '../store/gram-store.js';
+import type { Store } from '../store/store.js';
+import type { GramMemory } from './gram-memory.js';
+import type { ExperimentPlan } from './plan.js';
+import type { PreparedModel } from './prepare-models.js';
+import type { ProgressTracker } from './progress.js';
+
+export interface RunEnvironment {
+  store: Store;
+  activations: ActivationEngine;
+  activationCache: ActivationCache;
+  cka: CkaEngine;
+  app: { version: string; onnxruntime: string };
+  /** Where the built-in probe lives (default: the repository's models/). */
+  modelsDir?: string;
+}
+
+export interface RunHooks {
+  signal: AbortSignal;
+  onProgress(progress: RunProgress): void;
+}
+
+export interface ReadyRun {
+  plan: ExperimentPlan;
+  tracker: ProgressTracker;
+  memory: GramMemory;
+}
+
+export class RunContext {
+  readonly timings: Record<string, number> = {};
+  readonly work: RunWork = {
+    activationsExtracted: 0,
+    activationsReused: 0,
+    gramsComputed: 0,
+    gramsReused: 0,
+    pairsComputed: 0,
+    pairsReused: 0,
+  };
+  /** Activation files per model index (for Grams to compute and minibatch measures). */
+  readonly activationFiles = new Map<number, Map<string, CachedLayer>>();
+  /** The stage running now, named in the reason when the run stops. */
+  stage = 'prepare';
+  private ready: ReadyRun | null = null;
+
+  constructor(
+    readonly env: RunEnvironment,
+    readonly runId: string,
+    readonly spec: ExperimentSpec,
+    readonly hooks: RunHooks,
+  ) {}
+
+  /** Set once the models are prepared and the plan is made. */
+  start(ready: ReadyRun): void {
+    this.ready = ready;
+  }
+
+  get started(): boolean {
+    return this.ready !== null;
+  }
+
+  get plan(): ExperimentPlan {
+    return this.readyRun().plan;
+  }
+
+  get tracker(): ProgressTracker {
+    return this.readyRun().tracker;
+  }
+
+  get memory(): GramMemory {
+    return this.readyRun().memory;
+  }
+
+  private readyRun(): ReadyRun {
+    if (!this.ready) throw new WorkbenchError('INTERNAL', 'the run has no plan yet');
+    return this.ready;
+  }
+
+  async timed<T>(stage: string, work: () => Promise<T>): Promise<T> {
+    this.stage = stage;
+    const t0 = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.timings[stage] = (this.timings[stage] ?? 0) + performance.now() - t0;
+    }
+  }
+
+  checkAborted(): void {
+    if (this.hooks.signal.aborted) throw new WorkbenchError('CANCELLED', 'cancelled');
+  }
+
+  /** Precision Grams are computed in: float32 for the cache's float32 activations unless the engine says otherwise. */
+  get precision(): string {
+    return this.env.cka.precision === 'auto' ? 'float32' : this.env.cka.precision;
+  }
+
+  gramIds(model: PreparedModel): GramId[] {
+    return model.layers.map((l) => ({
+      modelSha256: model.sha256,
+      probeHash: model.probe.hash,
+      tensor: l.tensor,
+      precision: this.precision,
+    }));
+  }
+
+  /** The activation files of model m's layers (found by model-work.ts before). */
+  sourcesOf(m: number, indices: readonly number[]): LayerSource[] {
+    const model = this.plan.models[m]!;
+    const files = this.activationFiles.get(m);
+    return indices.map((i) => {
+      const layer = model.layers[i]!;
+      const file = files?.get(layer.tensor);
+      if (!file) throw new WorkbenchError('INTERNAL', `activations of ${layer.name} (${model.label}) are not at hand`);
+      return { kind: 'npy', layer: { tensor: layer.tensor, name: layer.name }, path: file.path };
+    });
+  }
+}
