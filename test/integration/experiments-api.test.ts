@@ -80,6 +80,8 @@ describe('experiments through the API', () => {
       activationsReused: 0,
       gramsComputed: 9,
       gramsReused: 0,
+      pairsComputed: 1,
+      pairsReused: 0,
     });
   }, 180_000);
 

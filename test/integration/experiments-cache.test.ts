@@ -62,21 +62,26 @@ async function checkCacheWhole(): Promise<void> {
 }
 
 describe('experiment cache and lifecycle', () => {
-  it('a second run reuses every activation and Gram and gives the same numbers', async () => {
+  it('a second run recomputes nothing and gives the same numbers', async () => {
     const first = await runSpec(api, seeds);
     expect(first.result!.provenance.work).toEqual({
       activationsExtracted: 10,
       activationsReused: 0,
       gramsComputed: 10,
       gramsReused: 0,
+      pairsComputed: 1,
+      pairsReused: 0,
     });
     const second = await runExperimentToEnd(api, first.run.experimentId);
     expect(second.run.status).toBe('done');
+    // The pair is read back whole: not even the Grams are loaded.
     expect(second.result!.provenance.work).toEqual({
       activationsExtracted: 0,
       activationsReused: 0,
       gramsComputed: 0,
-      gramsReused: 10,
+      gramsReused: 0,
+      pairsComputed: 0,
+      pairsReused: 1,
     });
     expect(second.result!.matrices).toEqual(first.result!.matrices);
     expect(second.result!.seeds).toEqual(first.result!.seeds);
@@ -94,11 +99,14 @@ describe('experiment cache and lifecycle', () => {
     });
     expect(updated.spec.models.every((m) => /^[0-9a-f]{64}$/.test(m.sha256!))).toBe(true);
     const third = await runExperimentToEnd(api, experiment!.id);
+    // Only the new model is extracted; the old models' Grams serve the new pairs.
     expect(third.result!.provenance.work).toEqual({
       activationsExtracted: 5,
       activationsReused: 0,
       gramsComputed: 5,
       gramsReused: 10,
+      pairsComputed: 2,
+      pairsReused: 1,
     });
     // The pairs that existed are reproduced exactly; the new ones are added.
     const pair = (r: typeof before, a: number, b: number) =>
@@ -121,6 +129,18 @@ describe('experiment cache and lifecycle', () => {
     expect(after.bytes).toBeLessThanOrEqual(1);
     await api.setCacheLimit({ bytes: 20 * 2 ** 30 });
     await checkCacheWhole();
+    // With activations and Grams evicted, a re-run still reads its finished pair, and after
+    // clearCache (which also forgets finished pairs) it computes everything again.
+    const again = await runExperimentToEnd(api, run.run.experimentId);
+    expect(again.result!.provenance.work).toMatchObject({ activationsExtracted: 0, pairsReused: 1 });
+    await api.clearCache({});
+    const fresh = await runExperimentToEnd(api, run.run.experimentId);
+    expect(fresh.result!.provenance.work).toMatchObject({
+      activationsExtracted: 10,
+      gramsComputed: 10,
+      pairsComputed: 1,
+    });
+    expect(fresh.result!.matrices).toEqual(run.result!.matrices);
   }, 180_000);
 
   it('cancelling during extraction keeps the pairs that were finished', async () => {
