@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { ExperimentResult, SimilarityMatrix } from '../../app/api/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
 import { readExtractManifest } from '../../app/engine/activations/extract-dir.js';
-import { kindSpecs, runSpec, tempDataDir } from '../helpers/experiments.js';
+import { kindSpecs, runExperimentToEnd, runSpec, tempDataDir } from '../helpers/experiments.js';
 import { repoRoot } from '../helpers/paths.js';
 
 let api: Workbench;
@@ -178,9 +178,49 @@ describe('experiments through the API', () => {
     expect(minibatch!.n).toBe(200);
   }, 180_000);
 
+  it("offers the zoo, the built-in probe and the paper's two presets, which run as shipped", async () => {
+    const models = await api.listModels({});
+    expect(models.filter((m) => m.origin === 'zoo').map((m) => m.fileName)).toEqual(
+      expect.arrayContaining(['plain-d4-s0.onnx', 'plain-d8-s0.onnx', 'plain-d1-s3.onnx']),
+    );
+    const opened = models.find((m) => m.path.endsWith('plain-d2-s0.onnx'))!;
+    expect(opened).toMatchObject({ origin: 'opened', available: true });
+    expect(opened.sha256).toMatch(/^[0-9a-f]{64}$/);
+
+    const probes = await api.listProbes({});
+    expect(probes[0]).toMatchObject({ spec: 'fashion-mnist:1000', kind: 'fashion-mnist', builtIn: true, maxN: 5000 });
+    const fm = await api.openProbe({ spec: 'fashion-mnist:100' });
+    expect(fm).toMatchObject({ spec: 'fashion-mnist:100', n: 100, exampleShape: [1, 28, 28] });
+    expect(fm.hash).toMatch(/^[0-9a-f]{64}$/);
+    await expect(api.openProbe({ spec: 'random:10' })).rejects.toThrow(/takes its example shape from a model/);
+    const random = await api.openProbe({ spec: 'random:10:3', model: opened.path });
+    expect(random).toMatchObject({ n: 10, exampleShape: [1, 28, 28] });
+
+    const presets = await api.listPresets({});
+    expect(presets.map((p) => [p.id, p.available, p.spec.kind, p.spec.models.length])).toEqual([
+      ['seeds-sanity', true, 'seeds', 5],
+      ['depth-family', true, 'family', 4],
+    ]);
+    expect(presets[1]!.spec.models.map((m) => m.label)).toEqual([
+      'plain-d1-s0',
+      'plain-d2-s0',
+      'plain-d4-s0',
+      'plain-d8-s0',
+    ]);
+    const experiment = await api.createExperiment({ spec: presets[0]!.spec });
+    const { run, result } = await runExperimentToEnd(api, experiment.id);
+    expect(run.status).toBe('done');
+    expect(result!.models.map((m) => m.layers.length)).toEqual([3, 3, 3, 3, 3]);
+    // Trainings from different seeds: every ReLU's best match is the same ReLU in every other seed.
+    expect(result!.seeds!.map((s) => [s.measure.name, s.accuracy])).toEqual([
+      ['linear', 1],
+      ['rbf', 1],
+    ]);
+  }, 180_000);
+
   it('keeps runs in the history: list, get, rename, export, delete', async () => {
     const runs = await api.listRuns({});
-    expect(runs.length).toBeGreaterThanOrEqual(5);
+    expect(runs.length).toBeGreaterThanOrEqual(6);
     expect(runs.every((r) => r.status === 'done')).toBe(true);
     const pairRun = runs.find((r) => r.kind === 'pair')!;
     const renamed = await api.renameRun({ runId: pairRun.id, name: 'renamed pair' });
@@ -214,7 +254,7 @@ describe('experiments through the API', () => {
     expect(svg.data).toContain('rows: A · plain-d1-s0.onnx');
     for (const l of result!.models[1]!.layers) expect(svg.data).toContain(`>${l.name}</text>`);
 
-    const seedsRun = runs.find((r) => r.kind === 'seeds')!;
+    const seedsRun = runs.find((r) => r.kind === 'seeds' && r.name === kindSpecs.seeds.name)!;
     const seedsCsv = await api.exportRun({
       runId: seedsRun.id,
       format: 'csv',
@@ -225,7 +265,7 @@ describe('experiments through the API', () => {
     await api.deleteRun({ runId: pairRun.id });
     await expect(api.getRun({ runId: pairRun.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const experiments = await api.listExperiments({});
-    const seedsExperiment = experiments.find((e) => e.kind === 'seeds')!;
+    const seedsExperiment = experiments.find((e) => e.name === kindSpecs.seeds.name)!;
     expect(seedsExperiment.runs).toBe(1);
     expect(seedsExperiment.lastRun?.status).toBe('done');
     expect(await api.deleteExperiment({ experimentId: seedsExperiment.id })).toEqual({ deletedRuns: 1 });
