@@ -125,7 +125,7 @@ export function describeResult(result: ExperimentResult, runId: string): string 
   const work = result.provenance.work;
   if (work) {
     lines.push(
-      `activations: ${work.activationsExtracted} extracted, ${work.activationsReused} from the cache; Grams: ${work.gramsComputed} computed, ${work.gramsReused} from the cache`,
+      `layers extracted ${work.activationsExtracted} (${work.activationsReused} from the cache); Grams computed ${work.gramsComputed} (${work.gramsReused} from the cache); pairs compared ${work.pairsComputed} (${work.pairsReused} from earlier runs)`,
     );
   }
   for (const s of result.seeds ?? []) {

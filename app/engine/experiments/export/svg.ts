@@ -18,7 +18,9 @@ export interface SvgHeatmap {
 }
 
 const FONT = 11;
+/** Widths of one character at 11 px and of the 13 px bold title (no text metrics here; close enough for sans-serif). */
 const CHAR_WIDTH = 6.3;
+const TITLE_CHAR_WIDTH = 7.8;
 const MAX_LABEL = 36;
 const TEXT = '#1d1f23';
 const MUTED = '#646a73';
@@ -66,10 +68,24 @@ export function heatmapSvg(input: SvgHeatmap): string {
   const colLabelWidth = Math.ceil(longest(colLabels) * CHAR_WIDTH);
   const range = colourRange(input.matrix);
 
-  const plot = { x: 18 + rowLabelWidth + 8, y: 30, w: cols * cell, h: rows * cell };
+  // The row title runs along the rows when they are tall enough for it, else above them.
+  const rowTitle = `rows: ${input.rowTitle}`;
+  const rowTitleAlong = rows * cell >= rowTitle.length * CHAR_WIDTH + 10;
+  const left = rowTitleAlong ? 18 : 8;
+  const plot = { x: left + rowLabelWidth + 8, y: rowTitleAlong ? 30 : 48, w: cols * cell, h: rows * cell };
   const bar = { x: plot.x + plot.w + 18, y: plot.y, w: 14, h: Math.max(plot.h, 120) };
-  const width = Math.ceil(bar.x + bar.w + 70);
-  const height = Math.ceil(Math.max(plot.y + plot.h, bar.y + bar.h) + 8 + colLabelWidth + 18 + 12);
+  const colTitleY = plot.y + plot.h + 5 + colLabelWidth + 18;
+  const colTitle = `columns: ${input.colTitle}`;
+  const colTitleX = Math.max(plot.x + plot.w / 2, left + (colTitle.length * CHAR_WIDTH) / 2);
+  const width = Math.ceil(
+    Math.max(
+      bar.x + bar.w + 70,
+      plot.x + rowTitle.length * CHAR_WIDTH,
+      plot.x + input.title.length * TITLE_CHAR_WIDTH,
+      colTitleX + (colTitle.length * CHAR_WIDTH) / 2 + 8,
+    ),
+  );
+  const height = Math.ceil(Math.max(colTitleY + 10, bar.y + bar.h + 12));
 
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
@@ -104,8 +120,10 @@ export function heatmapSvg(input: SvgHeatmap): string {
   }
   out.push('</g>');
   out.push(
-    `<text transform="translate(12 ${round(plot.y + plot.h / 2)}) rotate(-90)" text-anchor="middle" fill="${TEXT}" font-weight="600">rows: ${xmlEscape(input.rowTitle)}</text>`,
-    `<text x="${round(plot.x + plot.w / 2)}" y="${height - 10}" text-anchor="middle" fill="${TEXT}" font-weight="600">columns: ${xmlEscape(input.colTitle)}</text>`,
+    rowTitleAlong
+      ? `<text transform="translate(12 ${round(plot.y + plot.h / 2)}) rotate(-90)" text-anchor="middle" fill="${TEXT}" font-weight="600">${xmlEscape(rowTitle)}</text>`
+      : `<text x="${left}" y="${plot.y - 8}" fill="${TEXT}" font-weight="600">${xmlEscape(rowTitle)}</text>`,
+    `<text x="${round(colTitleX)}" y="${colTitleY}" text-anchor="middle" fill="${TEXT}" font-weight="600">${xmlEscape(colTitle)}</text>`,
   );
   // Colorbar, highest value at the top.
   const step = bar.h / VIRIDIS.length;
