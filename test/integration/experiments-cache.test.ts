@@ -185,6 +185,77 @@ describe('experiment cache and lifecycle', () => {
     await checkCacheWhole();
   }, 180_000);
 
+  it('cancels a queued run before it starts, and a run during its Grams', async () => {
+    const spec: ExperimentSpec = {
+      name: 'to cancel in kernels',
+      kind: 'self',
+      models: [{ path: zoo('plain-d4-s0') }],
+      probe: 'fashion-mnist:1500',
+      layers: 'op:Relu',
+      measures: ['linear'],
+    };
+    await api.openModel({ path: zoo('plain-d4-s0') });
+    const first = await api.createExperiment({ spec });
+    const second = await api.createExperiment({ spec: { ...spec, name: 'queued behind it' } });
+    let cancelling: Promise<unknown> | null = null;
+    const off = api.subscribe((e) => {
+      if (!cancelling && e.type === 'progress' && e.progress.stage === 'kernels') {
+        cancelling = api.cancelRun({ runId: e.progress.runId });
+      }
+    });
+    const running = runExperimentToEnd(api, first.id);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const queued = await api.runExperiment({ experimentId: second.id });
+    expect(queued.status).toBe('queued');
+    const cancelledQueued = await api.cancelRun({ runId: queued.id });
+    expect(cancelledQueued).toMatchObject({
+      status: 'cancelled',
+      error: { code: 'CANCELLED', message: 'cancelled before it started' },
+    });
+    const details = await running;
+    off();
+    expect(details.run.status).toBe('cancelled');
+    expect(details.run.error!.message).toBe('cancelled during kernels; finished pairs were kept');
+    expect(details.result).toMatchObject({ partial: true, matrices: [] });
+    expect((await api.getRun({ runId: queued.id })).result).toBeNull();
+  }, 180_000);
+
+  it('closing the app mid-run leaves the run interrupted with the reason', async () => {
+    const dir = tempDataDir();
+    const other = createWorkbench({ dataDir: dir });
+    await other.openModel({ path: zoo('plain-d2-s0') });
+    const experiment = await other.createExperiment({
+      spec: {
+        name: 'closed',
+        kind: 'self',
+        models: [{ path: zoo('plain-d2-s0') }],
+        probe: 'fashion-mnist:2000',
+        layers: 'op:Relu',
+        measures: ['linear'],
+      },
+    });
+    const extracting = new Promise<void>((resolve) =>
+      other.subscribe((e) => {
+        if (e.type === 'progress' && e.progress.stage === 'extract') resolve();
+      }),
+    );
+    const run = await other.runExperiment({ experimentId: experiment.id });
+    await extracting;
+    await other.close();
+    const store = await Store.open(dir);
+    try {
+      expect(store.history.run(run.id)).toMatchObject({
+        status: 'interrupted',
+        error: {
+          code: 'CANCELLED',
+          message: 'interrupted: the app was closed during extract; finished pairs were kept',
+        },
+      });
+    } finally {
+      store.close();
+    }
+  }, 180_000);
+
   it('a model file that changed since the experiment was set up fails the run, naming it', async () => {
     const dir = join(dataDir, 'uploads', 'changing');
     mkdirSync(dir, { recursive: true });
