@@ -76,10 +76,23 @@ def cka_matrix(ga, gb):
                      for i, a in enumerate(ga)])
 
 
-def save_png(mat, path, cell=12):
+def largest_block(c, thr):
+    """Longest run of consecutive layers [first, last] (1-based) whose pairwise CKA all >= thr."""
+    best = [1, 1]
+    for i in range(len(c)):
+        for j in range(i, len(c)):
+            if c[i:j + 1, i:j + 1].min() < thr:
+                break
+            if j - i > best[1] - best[0]:
+                best = [i + 1, j + 1]
+    return best
+
+
+def save_png(mat, path):
     from PIL import Image
-    v = np.clip(mat, 0, 1)
-    # white (0) -> dark blue (1); layer 1 at top-left, like the paper's figures
+    cell = max(8, 240 // len(mat))
+    v = np.clip((mat - 0.5) / 0.5, 0, 1)
+    # white (CKA <= 0.5) -> dark blue (1); layer 1 at top-left, like the paper's figures
     rgb = np.stack([255 * (1 - v), 255 * (1 - 0.7 * v), 255 - 100 * v], -1).astype(np.uint8)
     Image.fromarray(np.kron(rgb, np.ones((cell, cell, 1), np.uint8))).save(path)
 
@@ -119,6 +132,8 @@ def main():
         off = sub[~np.eye(len(sub), dtype=bool)]
         checks["depth"][name] = {"layers": L, "lastHalfMeanOffDiagCKA": round(float(off.mean()), 4),
                                  "allMeanOffDiagCKA": round(float(c[~np.eye(L, dtype=bool)].mean()), 4),
+                                 "largestBlockMinCKA0.8": largest_block(c, 0.8),
+                                 "largestBlockMinCKA0.9": largest_block(c, 0.9),
                                  "adjacentCKA": [round(float(c[i, i + 1]), 3) for i in range(L - 1)]}
         print("%s: %d layers, mean off-diag CKA last half %.3f, all %.3f" % (
             name, L, off.mean(), c[~np.eye(L, dtype=bool)].mean()))
