@@ -11,8 +11,12 @@ const run = promisify(execFile);
 const tmp = () => mkdtempSync(join(tmpdir(), 'extract-cli-'));
 
 async function cli(...args: string[]) {
+  return cliIn(undefined, ...args);
+}
+
+async function cliIn(cwd: string | undefined, ...args: string[]) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [cliBin, ...args], { timeout: 60_000 });
+    const { stdout, stderr } = await run(process.execPath, [cliBin, ...args], { timeout: 60_000, cwd });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -21,6 +25,15 @@ async function cli(...args: string[]) {
 }
 
 describe('cka-workbench extract', () => {
+  it('works from a working directory outside the checkout (the runner finds its loader)', async () => {
+    const dir = tmp();
+    const out = join(dir, 'acts');
+    const { code, stderr } = await cliIn(dir, 'extract', tinyCnn, '--probe', 'random:4:1', '--layers', 'head', '--out', out);
+    expect(stderr).not.toMatch(/error/);
+    expect(code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['head.npy', 'manifest.json']);
+  });
+
   it('writes manifest.json and one [n, features] float32 .npy per layer that numpy loads', async () => {
     const out = join(tmp(), 'acts');
     const { code, stdout, stderr } = await cli(

@@ -17,6 +17,8 @@ export function resolveNodeEntry(moduleUrl: string, relative: string): NodeEntry
   const js = fileURLToPath(new URL(relative, moduleUrl));
   if (existsSync(js)) return { file: js, execArgv: [] };
   const ts = js.replace(/\.js$/, '.ts');
-  if (existsSync(ts)) return { file: ts, execArgv: ['--import', 'tsx'] };
+  // An absolute URL: a bare `tsx` would be resolved from the child's working directory, which
+  // need not be inside this checkout.
+  if (existsSync(ts)) return { file: ts, execArgv: ['--import', import.meta.resolve('tsx')] };
   throw new Error(`entry point ${relative} not found next to ${fileURLToPath(moduleUrl)}`);
 }
