@@ -89,9 +89,11 @@ async function benchAddModel(spec: ExperimentSpec): Promise<void> {
 }
 
 export default async function main(): Promise<void> {
-  const lister = createWorkbench({ dataDir: tempDataDir('ckawb-bench-') });
+  const listDir = tempDataDir('ckawb-bench-');
+  const lister = createWorkbench({ dataDir: listDir });
   const presets = await lister.listPresets({});
   await lister.close();
+  rmSync(listDir, { recursive: true, force: true });
   const probe = process.env.EXPERIMENTS_BENCH_PROBE;
   for (const preset of presets) {
     if (!preset.available) {

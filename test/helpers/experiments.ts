@@ -1,6 +1,6 @@
 /** Shared pieces of the experiments tests: zoo models, specs of each kind, waiting for runs. */
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,8 +9,18 @@ import { cliBin, repoRoot } from './paths.js';
 
 export const zoo = (name: string) => join(repoRoot, 'models', 'zoo', `${name}.onnx`);
 
+const created: string[] = [];
+
+/** A fresh directory under the system temp folder, removed by {@link removeTempDataDirs}. */
 export function tempDataDir(prefix = 'ckawb-exp-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+}
+
+/** Removes every directory tempDataDir made in this test file (call after closing workbenches). */
+export function removeTempDataDirs(): void {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 const PROBE = 'fashion-mnist:200';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { ExperimentResult, SimilarityMatrix } from '../../app/api/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
 import { readExtractManifest } from '../../app/engine/activations/extract-dir.js';
-import { kindSpecs, runExperimentToEnd, runSpec, tempDataDir } from '../helpers/experiments.js';
+import { kindSpecs, runExperimentToEnd, runSpec, tempDataDir, removeTempDataDirs } from '../helpers/experiments.js';
 import { repoRoot } from '../helpers/paths.js';
 
 let api: Workbench;
@@ -21,6 +21,7 @@ beforeAll(() => {
 });
 afterAll(async () => {
   await api?.close();
+  removeTempDataDirs();
 });
 
 /** Activation file of every layer of every model of a result (from the run's activation cache). */

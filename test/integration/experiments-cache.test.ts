@@ -12,7 +12,7 @@ import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
 import { readNpyHeader } from '../../app/engine/io/npy.js';
 import { isTempName } from '../../app/engine/io/atomic.js';
 import { Store } from '../../app/engine/store/store.js';
-import { runExperimentToEnd, runSpec, tempDataDir, zoo } from '../helpers/experiments.js';
+import { runExperimentToEnd, runSpec, tempDataDir, zoo, removeTempDataDirs } from '../helpers/experiments.js';
 
 let api: Workbench;
 let dataDir: string;
@@ -22,6 +22,7 @@ beforeAll(() => {
 });
 afterAll(async () => {
   await api?.close();
+  removeTempDataDirs();
 });
 
 const seeds: ExperimentSpec = {

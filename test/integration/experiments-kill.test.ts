@@ -15,13 +15,14 @@ import { readExtractManifest } from '../../app/engine/activations/extract-dir.js
 import { isTempName } from '../../app/engine/io/atomic.js';
 import { readNpyHeader } from '../../app/engine/io/npy.js';
 import { Store } from '../../app/engine/store/store.js';
-import { cli, runExperimentToEnd, tempDataDir, zoo } from '../helpers/experiments.js';
+import { cli, runExperimentToEnd, tempDataDir, zoo, removeTempDataDirs } from '../helpers/experiments.js';
 import { cliBin, repoRoot } from '../helpers/paths.js';
 
 const dataDir = tempDataDir('ckawb-kill-');
 let api: Workbench | null = null;
 afterAll(async () => {
   await api?.close();
+  removeTempDataDirs();
 });
 
 const family: ExperimentSpec = {

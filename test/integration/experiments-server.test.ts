@@ -5,12 +5,12 @@
  * run state and progress over the WebSocket.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { ExperimentSpec, WorkbenchEvent } from '../../app/api/contract.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { tempDataDir, zoo } from '../helpers/experiments.js';
+import { tempDataDir, zoo, removeTempDataDirs } from '../helpers/experiments.js';
 import { encodeNpy } from '../../app/engine/io/npy.js';
 
 let t: TestServer;
@@ -22,6 +22,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await t?.close();
+  removeTempDataDirs();
+  if (t) rmSync(t.dataDir, { recursive: true, force: true });
 });
 
 interface Reply {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ExperimentResult, ExperimentSpec, RunDetails } from '../../app/api/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
 import { startServer, type RunningServer } from '../../app/server/http-server.js';
-import { cli, kindSpecs, numbersOf, runSpec, tempDataDir } from '../helpers/experiments.js';
+import { cli, kindSpecs, numbersOf, runSpec, tempDataDir, removeTempDataDirs } from '../helpers/experiments.js';
 import { rendererDist } from '../helpers/paths.js';
 
 const kinds = ['pair', 'self', 'seeds', 'family'] as const;
@@ -27,6 +27,7 @@ afterAll(async () => {
   await server?.close();
   await httpApi?.close();
   await api?.close();
+  removeTempDataDirs();
 });
 
 async function call<T>(method: string, request: unknown): Promise<T> {

@@ -1,9 +1,9 @@
 /** The file-access policy: opened files and the app's own folders, by real path; traversal and links do not get around it. */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileAccessPolicy, realPathOf } from '../../app/api/file-access.js';
-import { tempDataDir } from '../helpers/experiments.js';
+import { removeTempDataDirs, tempDataDir } from '../helpers/experiments.js';
 
 function setup() {
   const appDir = tempDataDir('ckawb-app-');
@@ -18,6 +18,8 @@ function setup() {
   const policy = new FileAccessPolicy({ appDirs: [appDir], remembered: async (p) => remembered.has(p) });
   return { appDir, outside, opened, other, policy, remembered };
 }
+
+afterEach(() => removeTempDataDirs());
 
 describe('file access', () => {
   it('allows opened files and the app directory, and nothing else', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { LayerGram } from '../../app/engine/cka/grams.js';
 import { activationKey } from '../../app/engine/store/cache-index.js';
 import { Store } from '../../app/engine/store/store.js';
-import { tempDataDir } from '../helpers/experiments.js';
+import { removeTempDataDirs, tempDataDir } from '../helpers/experiments.js';
 
 const spec = { name: 'e', kind: 'self' as const };
 const stores: Store[] = [];
@@ -17,6 +17,7 @@ async function open(): Promise<{ store: Store; dir: string }> {
 }
 afterEach(() => {
   for (const s of stores.splice(0)) s.close();
+  removeTempDataDirs();
 });
 
 /** A file of `bytes` bytes registered as an activation entry used at `time`. */

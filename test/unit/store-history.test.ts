@@ -7,7 +7,7 @@ import type { SimilarityMatrix } from '../../app/api/contract.js';
 import { openDatabase, SCHEMA_VERSION } from '../../app/engine/store/database.js';
 import { THIS_PROCESS, ownerAlive } from '../../app/engine/store/owner.js';
 import { Store } from '../../app/engine/store/store.js';
-import { tempDataDir } from '../helpers/experiments.js';
+import { removeTempDataDirs, tempDataDir } from '../helpers/experiments.js';
 
 const spec = {
   name: 'e',
@@ -26,6 +26,7 @@ async function open(dir = tempDataDir('ckawb-store-')): Promise<Store> {
 }
 afterEach(() => {
   for (const s of stores.splice(0)) s.close();
+  removeTempDataDirs();
 });
 
 function matrix(value: number, model = 0): SimilarityMatrix {
