@@ -105,7 +105,7 @@ export interface InspectModelRequest {
 /** Methods of the API, as request → response pairs. Shells derive their routes from this map. */
 export interface ApiMethods {
   appInfo: { request: Record<string, never>; response: AppInfo };
-  /** Reads a model and opens it (the same as `openModel`; kept for the model view). */
+  /** Reads a model and allows its path for this session (`openModel` also keeps it in the library). */
   inspectModel: { request: InspectModelRequest; response: ModelSummary };
 
   // Models and probe sets. Opening a file is what allows later requests to use its path.
@@ -142,7 +142,7 @@ export interface ApiMethods {
   // The cache of activations and Grams.
   getCacheInfo: { request: Record<string, never>; response: CacheInfo };
   setCacheLimit: { request: { bytes: number }; response: CacheInfo };
-  /** Removes every cache entry no running run uses. */
+  /** Removes every cache entry no running run uses, and forgets finished pairs (all is recomputed). */
   clearCache: { request: Record<string, never>; response: CacheInfo };
 }
 
