@@ -43,13 +43,14 @@ export function topologicalOrder(graph: OnnxGraph, source: string): OrderedNode[
       }
     }
   });
-  const ready: number[] = [];
+  // Ready nodes in a min-heap of file indices: the earliest ready node goes next, as a sorted list
+  // would give, in O(n log n). (Sorting the list on every step was quadratic: a 700 KB file of
+  // 20,000 independent nodes held the host's event loop for 10 s.)
+  const ready = new MinHeap();
   pending.forEach((count, i) => count === 0 && ready.push(i));
   const order: OrderedNode[] = [];
-  // A min-heap would be O(n log n); graphs are small enough that keeping `ready` sorted is fine.
-  while (ready.length > 0) {
-    ready.sort((a, b) => a - b);
-    const i = ready.shift()!;
+  while (ready.size > 0) {
+    const i = ready.pop();
     order.push({ node: nodes[i]!, fileIndex: i });
     for (const c of consumers[i]!) if (--pending[c]! === 0) ready.push(c);
   }
@@ -59,4 +60,47 @@ export function topologicalOrder(graph: OnnxGraph, source: string): OrderedNode[
     throw new WorkbenchError('BAD_MODEL', `${source}: the graph has a cycle (through node '${name}')`);
   }
   return order;
+}
+
+/** A binary min-heap of non-negative integers. */
+class MinHeap {
+  private readonly items: number[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  push(value: number): void {
+    const items = this.items;
+    let i = items.length;
+    items.push(value);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (items[parent]! <= value) break;
+      items[i] = items[parent]!;
+      i = parent;
+    }
+    items[i] = value;
+  }
+
+  /** Removes and returns the smallest value (the heap must not be empty). */
+  pop(): number {
+    const items = this.items;
+    const top = items[0]!;
+    const last = items.pop()!;
+    if (items.length > 0) {
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        if (left >= items.length) break;
+        const right = left + 1;
+        const child = right < items.length && items[right]! < items[left]! ? right : left;
+        if (items[child]! >= last) break;
+        items[i] = items[child]!;
+        i = child;
+      }
+      items[i] = last;
+    }
+    return top;
+  }
 }
