@@ -15,7 +15,7 @@ import { libraryMethods } from './library-api.js';
 import { ExperimentService } from '../engine/experiments/service.js';
 import { defaultModelsDir } from '../engine/probe/fashion-mnist.js';
 import type { ProcessLauncher } from '../engine/runner/launcher.js';
-import { ModelRunner } from '../engine/runner/model-runner.js';
+import { ModelRunner, type RunnerTimeouts } from '../engine/runner/model-runner.js';
 import { Store } from '../engine/store/store.js';
 
 export interface WorkbenchOptions {
@@ -29,6 +29,11 @@ export interface WorkbenchOptions {
   cacheLimitBytes?: number;
   /** Worker threads of the CKA core (default: the machine's cores; a spec's options.threads wins). */
   threads?: number;
+  /**
+   * Limits of the model-runner processes: a model that takes longer to load or to run one batch
+   * fails its job with TIMEOUT and its process is restarted (default: runner/model-runner.ts).
+   */
+  runnerTimeouts?: Partial<RunnerTimeouts>;
 }
 
 export interface Workbench extends WorkbenchApi {
@@ -53,6 +58,7 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
     (runner ??= new ModelRunner({
       intraOpThreads: 1,
       ...(options.runnerLauncher ? { launcher: options.runnerLauncher } : {}),
+      ...(options.runnerTimeouts ? { timeouts: options.runnerTimeouts } : {}),
     }));
 
   let store: Promise<Store> | null = null;
@@ -71,6 +77,7 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
           app: { version: app.version, onnxruntime: app.onnxruntime },
           modelsDir,
           ...(options.runnerLauncher ? { runnerLauncher: options.runnerLauncher } : {}),
+          ...(options.runnerTimeouts ? { runnerTimeouts: options.runnerTimeouts } : {}),
           ...(options.threads !== undefined ? { threads: options.threads } : {}),
         }),
     ));

@@ -11,6 +11,7 @@ import { ActivationCache } from '../activations/cache.js';
 import { ActivationEngine } from '../activations/engine.js';
 import { CkaEngine } from '../cka/engine.js';
 import type { ProcessLauncher } from '../runner/launcher.js';
+import type { RunnerTimeouts } from '../runner/model-runner.js';
 import { runInfo, type RunRecord } from '../store/history.js';
 import type { Store } from '../store/store.js';
 import { CLOSING, executeRun, type RunOutcome } from './run-experiment.js';
@@ -21,6 +22,8 @@ export interface ExperimentServiceOptions {
   emit(event: WorkbenchEvent): void;
   app: { version: string; onnxruntime: string };
   runnerLauncher?: ProcessLauncher;
+  /** Load and per-batch limits of the model-runner process (default: runner/model-runner.ts). */
+  runnerTimeouts?: Partial<RunnerTimeouts>;
   /** Where the built-in probe lives (default: the repository's models/). */
   modelsDir?: string;
   /** Default worker threads of the CKA core (a spec's options.threads wins). */
@@ -169,8 +172,12 @@ export class ExperimentService {
   }
 
   private activationEngine(): ActivationEngine {
+    const { runnerLauncher, runnerTimeouts } = this.options;
     this.activations ??= new ActivationEngine({
-      ...(this.options.runnerLauncher ? { runnerOptions: { launcher: this.options.runnerLauncher } } : {}),
+      runnerOptions: {
+        ...(runnerLauncher ? { launcher: runnerLauncher } : {}),
+        ...(runnerTimeouts ? { timeouts: runnerTimeouts } : {}),
+      },
       ...(this.options.modelsDir ? { modelsDir: this.options.modelsDir } : {}),
     });
     return this.activations;
