@@ -1,0 +1,145 @@
+/**
+ * Fault injection for the reliability tests (issue 8): a model-runner launcher that makes chosen
+ * models crash or hang inside the real runner process, as a hostile model would make onnxruntime
+ * do; a probe of which runner processes exist; and a small HTTP client for the server tests.
+ *
+ * The launcher wraps the real one (child_process.fork of the real runner): only the moment of the
+ * fault is chosen by the test. A crash is a real signal to the real child (SIGSEGV, as a native
+ * crash ends it); a hang is SIGSTOP, so the child never answers, like a native call that never
+ * returns. Everything the engine sees — exit codes, signals, silence — is what it would see then.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { ApiEnvelope, RunDetails } from '../../app/api/contract.js';
+import { decodeModel, encodeModel } from '../../app/engine/onnx/codec.js';
+import { nodeLauncher, type ProcessLauncher, type RunnerChannel } from '../../app/engine/runner/launcher.js';
+
+export type FaultAction = 'crash' | 'hang' | 'kill';
+
+export interface FaultRule {
+  /** Model paths the rule applies to. */
+  model: RegExp;
+  /** When: at the session's creation (`open`) or at its k-th `run` (1-based, default 1). */
+  on: 'open' | 'run';
+  run?: number;
+  action: FaultAction;
+}
+
+export interface SpawnedRunner {
+  pid: number | undefined;
+  /** Models opened in this process, in order. */
+  models: string[];
+  faults: { model: string; action: FaultAction; at: string }[];
+}
+
+export interface FaultLauncher extends ProcessLauncher {
+  readonly spawned: SpawnedRunner[];
+  rules: FaultRule[];
+}
+
+const SIGNALS: Record<FaultAction, NodeJS.Signals> = { crash: 'SIGSEGV', hang: 'SIGSTOP', kill: 'SIGKILL' };
+
+/** A launcher whose runner processes crash or hang when the rules say so. */
+export function faultLauncher(rules: FaultRule[] = []): FaultLauncher {
+  const launcher: FaultLauncher = {
+    spawned: [],
+    rules,
+    spawn(entry, options) {
+      const channel = nodeLauncher.spawn(entry, options);
+      const record: SpawnedRunner = { pid: channel.pid, models: [], faults: [] };
+      launcher.spawned.push(record);
+      let model = '';
+      let runs = 0;
+      const fire = (action: FaultAction, at: string) => {
+        record.faults.push({ model, action, at });
+        // After the request is on its way: the child is busy with it when the signal lands.
+        setTimeout(() => {
+          if (channel.pid !== undefined) process.kill(channel.pid, SIGNALS[action]);
+        }, 20);
+      };
+      const wrapped: RunnerChannel = {
+        on: channel.on.bind(channel) as RunnerChannel['on'],
+        postMessage(message) {
+          const m = message as { type?: string; model?: { path: string } };
+          channel.postMessage(message);
+          if (m.type === 'open' && m.model) {
+            model = m.model.path;
+            runs = 0;
+            record.models.push(model);
+            const rule = launcher.rules.find((r) => r.on === 'open' && r.model.test(model));
+            if (rule) fire(rule.action, 'open');
+          } else if (m.type === 'run') {
+            runs++;
+            const rule = launcher.rules.find((r) => r.on === 'run' && r.model.test(model) && (r.run ?? 1) === runs);
+            if (rule) fire(rule.action, `run ${runs}`);
+          }
+        },
+        kill: () => channel.kill(),
+        get pid() {
+          return channel.pid;
+        },
+        stderr: channel.stderr ?? null,
+        ...(channel.ref ? { ref: () => channel.ref!() } : {}),
+        ...(channel.unref ? { unref: () => channel.unref!() } : {}),
+      };
+      return wrapped;
+    },
+  };
+  return launcher;
+}
+
+/** True while a process with this pid exists (a zombie counts as gone once reaped). */
+export function processAlive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A copy of an ONNX model with a different sha256 (a note in its doc_string), so that the cache
+ * of the original never answers for it.
+ */
+export function distinctCopy(source: string, target: string, note: string): string {
+  const model = decodeModel(readFileSync(source), source);
+  model.docString = `${model.docString}\n${note}`;
+  writeFileSync(target, encodeModel(model));
+  return target;
+}
+
+export interface HttpClient {
+  call<T>(method: string, request: unknown): Promise<{ status: number; body: ApiEnvelope<T> }>;
+  value<T>(method: string, request: unknown): Promise<T>;
+  /** Polls getRun until the run is no longer queued or running. */
+  waitForRun(runId: string, timeoutMs: number): Promise<RunDetails>;
+}
+
+export function httpClient(baseUrl: string, token: string): HttpClient {
+  const client: HttpClient = {
+    async call<T>(method: string, request: unknown) {
+      const response = await fetch(`${baseUrl}api/${method}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+        body: JSON.stringify(request),
+      });
+      return { status: response.status, body: (await response.json()) as ApiEnvelope<T> };
+    },
+    async value<T>(method: string, request: unknown) {
+      const { body } = await client.call<T>(method, request);
+      if (!body.ok) throw new Error(`${method}: ${body.error.code}: ${body.error.message}`);
+      return body.value;
+    },
+    async waitForRun(runId, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const details = await client.value<RunDetails>('getRun', { runId });
+        if (!['queued', 'running'].includes(details.run.status)) return details;
+        if (Date.now() > deadline) throw new Error(`run ${runId} still ${details.run.status} after ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+  };
+  return client;
+}
