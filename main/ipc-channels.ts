@@ -3,4 +3,5 @@ export const IPC = {
   invoke: 'workbench:invoke',
   event: 'workbench:event',
   chooseModelFiles: 'workbench:choose-model-files',
+  chooseProbePath: 'workbench:choose-probe-path',
 } as const;

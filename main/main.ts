@@ -1,25 +1,41 @@
 /**
  * The Electron shell: one secure window over the built renderer, the application menu, native
- * dialogs, files opened from the OS, and IPC handlers that validate input and call the engine's
- * WorkbenchApi. It holds no engine logic of its own.
+ * dialogs, files opened from the OS, and IPC handlers that check who calls and pass the call to
+ * the engine. It holds no engine logic and does no engine work: the WorkbenchApi runs in a
+ * utilityProcess (./engine-host.ts) and model runners in utilityProcesses of their own.
+ *
+ *   main ── MessageChannelMain ──► engine host (API, SQLite, CKA worker threads)
+ *     └──── utilityProcess.fork ──► model runners (onnxruntime), relayed for the host
  */
-import { BrowserWindow, Menu, app, dialog, ipcMain, screen, session } from 'electron';
+import {
+  BrowserWindow,
+  Menu,
+  MessageChannelMain,
+  app,
+  dialog,
+  ipcMain,
+  screen,
+  session,
+  utilityProcess,
+} from 'electron';
 import { existsSync } from 'node:fs';
-import { join, dirname, extname, resolve } from 'node:path';
+import { basename, join, dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ApiEnvelope, ShellEvent, WorkbenchEvent } from '../app/api/contract.js';
-import { dispatch } from '../app/api/dispatch.js';
-import { createWorkbench } from '../app/api/workbench.js';
 import { defaultDataDir } from '../app/api/data-dir.js';
 import { registerAppScheme, serveRenderer } from './app-protocol.js';
+import { EngineHost } from './engine-client.js';
 import { guardDownloads } from './downloads.js';
 import { IPC } from './ipc-channels.js';
 import { buildMenu } from './menu.js';
 import { clearRecent, readRecent, rememberRecent } from './recent-models.js';
 import { APP_ORIGIN, isAppUrl, secureWebPreferences } from './security.js';
+import { utilityProcessLauncher } from './utility-launcher.js';
 import { loadWindowState, trackWindowState } from './window-state.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** The app's root: main/ from the sources (tests), dist/main/ once built. */
+const appRoot = basename(dirname(here)) === 'dist' ? join(here, '..', '..') : join(here, '..');
 const dataDir = defaultDataDir();
 const recentFile = join(dataDir, 'recent-models.json');
 
@@ -54,6 +70,19 @@ function openModelPath(path: string): void {
     return;
   }
   send({ type: 'shell:open-model', path });
+}
+
+async function chooseProbePath(kind: 'file' | 'folder'): Promise<string | null> {
+  const options: Electron.OpenDialogOptions =
+    kind === 'file'
+      ? {
+          title: 'Choose a probe set',
+          filters: [{ name: 'NumPy arrays', extensions: ['npy', 'npz'] }],
+          properties: ['openFile'],
+        }
+      : { title: 'Choose a folder of images', properties: ['openDirectory'] };
+  const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
+  return result.canceled ? null : (result.filePaths[0] ?? null);
 }
 
 async function chooseModelFiles(): Promise<string[]> {
@@ -133,7 +162,15 @@ void app.whenReady().then(() => {
   session.defaultSession.setPermissionCheckHandler(() => false);
   guardDownloads(session.defaultSession);
 
-  const api = createWorkbench({ dataDir });
+  const engine = new EngineHost({
+    fork: (entry, args, options) => utilityProcess.fork(entry, args, options),
+    channel: () => new MessageChannelMain(),
+    entry: join(here, 'engine-host.js'),
+    config: { dataDir, ...(app.isPackaged ? { modelsDir: join(process.resourcesPath, 'models') } : {}) },
+    runnerLauncher: utilityProcessLauncher((entry, args, options) => utilityProcess.fork(entry, args, options)),
+    appRoot,
+    onEvent: send,
+  });
   ipcMain.handle(IPC.invoke, async (event, method: unknown, request: unknown): Promise<ApiEnvelope<unknown>> => {
     if (!event.senderFrame || !isAppUrl(event.senderFrame.url)) {
       return { ok: false, error: { code: 'FORBIDDEN', message: 'IPC is accepted from the workbench window only' } };
@@ -141,20 +178,26 @@ void app.whenReady().then(() => {
     if (typeof method !== 'string') {
       return { ok: false, error: { code: 'BAD_INPUT', message: 'the API method must be a string' } };
     }
-    const envelope = await dispatch(api, method, request);
+    // The engine host validates the request against the API's schemas (app/api/dispatch.ts).
+    const envelope = await engine.invoke(method, request);
     // However the page opened a model (typed path, drop, dialog, menu), it becomes a recent document.
-    if (envelope.ok && method === 'inspectModel') remember((envelope.value as { path: string }).path);
+    if (envelope.ok && (method === 'openModel' || method === 'inspectModel')) {
+      remember((envelope.value as { path: string }).path);
+    }
     return envelope;
   });
   ipcMain.handle(IPC.chooseModelFiles, async (event) =>
     isAppUrl(event.senderFrame?.url ?? '') ? chooseModelFiles() : [],
   );
-  api.subscribe(send);
+  ipcMain.handle(IPC.chooseProbePath, async (event, kind: unknown) =>
+    isAppUrl(event.senderFrame?.url ?? '') && (kind === 'file' || kind === 'folder') ? chooseProbePath(kind) : null,
+  );
+  engine.start();
 
   refreshMenu();
   mainWindow = createWindow();
   mainWindow.on('closed', () => (mainWindow = null));
   app.on('window-all-closed', () => {
-    void api.close().then(() => app.quit());
+    void engine.close().then(() => app.quit());
   });
 });

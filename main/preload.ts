@@ -19,6 +19,7 @@ const bridge: WorkbenchBridge = {
   },
   pathForFile: (file) => webUtils.getPathForFile(file as File),
   chooseModelFiles: () => ipcRenderer.invoke(IPC.chooseModelFiles),
+  chooseProbePath: (kind) => ipcRenderer.invoke(IPC.chooseProbePath, kind),
 };
 
 contextBridge.exposeInMainWorld('workbench', bridge);

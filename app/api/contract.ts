@@ -177,6 +177,8 @@ export interface WorkbenchBridge {
   pathForFile(file: object): string;
   /** The native "open model" dialog; resolves to the chosen paths (empty when cancelled). */
   chooseModelFiles(): Promise<string[]>;
+  /** The native dialog for a probe set: an .npy/.npz file or a folder of images; null when cancelled. */
+  chooseProbePath(kind: 'file' | 'folder'): Promise<string | null>;
 }
 
 /** Events from the desktop shell itself: menu commands, files opened from the OS. */

@@ -2,14 +2,17 @@
  * Runs the real main/main.ts against a mocked `electron` module and checks the security checklist
  * as the app actually applies it (issue 8 §5): the options given to `new BrowserWindow`, the CSP the
  * app protocol serves, blocked navigation, new windows, webviews, permissions and foreign
- * downloads, and IPC that accepts only the workbench page and validated requests.
+ * downloads, and IPC that accepts only the workbench page and validated requests. The engine runs
+ * as it does in the app — in an "engine host" on a MessageChannelMain port, with model runners
+ * forked through utilityProcess — with the fakes of ../helpers/electron-fakes.ts.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RENDERER_CSP } from '../../main/security.js';
-import { tinyCnn } from '../helpers/paths.js';
+import { forks } from '../helpers/electron-fakes.js';
+import { repoRoot, tinyCnn } from '../helpers/paths.js';
 
 type Listener = (...args: unknown[]) => unknown;
 
@@ -113,7 +116,11 @@ const electron = vi.hoisted(() => {
   return { record, module, resolveReady };
 });
 
-vi.mock('electron', () => ({ ...electron.module, default: electron.module }));
+vi.mock('electron', async () => {
+  const { FakeMessageChannelMain, fakeUtilityProcess } = await import('../helpers/electron-fakes.js');
+  const module = { ...electron.module, utilityProcess: fakeUtilityProcess, MessageChannelMain: FakeMessageChannelMain };
+  return { ...module, default: module };
+});
 
 const { record } = electron;
 const dataDir = mkdtempSync(join(tmpdir(), 'ckawb-electron-'));
@@ -150,7 +157,12 @@ beforeAll(async () => {
   await new Promise((resolve) => setTimeout(resolve, 50));
 });
 
-afterAll(() => {
+afterAll(async () => {
+  // Closing the last window ends the engine (its runs, database and runners), then the app.
+  const host = forks.find((f) => f.modulePath.endsWith('engine-host.js'))?.process;
+  const exited = host ? new Promise((resolve) => host.once('exit', resolve)) : Promise.resolve();
+  for (const listener of record.appEvents.get('window-all-closed') ?? []) listener();
+  await exited;
   delete process.env.CKA_WORKBENCH_DATA_DIR;
 });
 
@@ -293,6 +305,38 @@ describe('Electron main process (mocked electron)', () => {
     // A failed open is not remembered.
     await invoke('app://workbench/index.html', 'inspectModel', { path: join(dataDir, 'missing.onnx') });
     expect(JSON.parse(readFileSync(recentFile, 'utf8'))).toEqual([tinyCnn]);
+  });
+
+  it('does no engine work itself: the API runs in one engine host, models in runner processes', () => {
+    const hosts = forks.filter((f) => f.modulePath.endsWith('engine-host.js'));
+    expect(hosts).toHaveLength(1);
+    expect(hosts[0]!.options).toMatchObject({ serviceName: 'CKA engine' });
+    // inspectModel above read the model in a model runner that main forked for the host.
+    const runners = forks.filter((f) => f.options.serviceName === 'CKA model runner');
+    expect(runners.length).toBeGreaterThanOrEqual(1);
+    expect(runners[0]!.modulePath).toBe(join(repoRoot, 'app/engine/runner/child.ts'));
+    expect(runners[0]!.options.stdio).toBe('pipe');
+  });
+
+  it('makes models opened into the library recent documents too, and lists them', async () => {
+    const copy = join(dataDir, 'library-model.onnx');
+    writeFileSync(copy, readFileSync(tinyCnn));
+    const opened = await invoke('app://workbench/index.html', 'openModel', { path: copy });
+    expect(opened.ok).toBe(true);
+    expect(record.recentDocuments).toContain(copy);
+    const listed = (await invoke('app://workbench/index.html', 'listModels', {})) as unknown as {
+      ok: boolean;
+      value: { path: string; origin: string }[];
+    };
+    expect(listed.value.filter((m) => m.origin === 'opened').map((m) => m.path)).toContain(copy);
+  });
+
+  it('answers the probe dialog only for the workbench page and a known kind', async () => {
+    const chooser = record.ipcHandlers.get('workbench:choose-probe-path')!;
+    await expect(chooser({ senderFrame: { url: 'https://example.com/' } }, 'file')).resolves.toBeNull();
+    await expect(chooser({ senderFrame: { url: 'app://workbench/index.html' } }, 'anything')).resolves.toBeNull();
+    // The (mocked) dialog is cancelled: null, not an empty path.
+    await expect(chooser({ senderFrame: { url: 'app://workbench/index.html' } }, 'folder')).resolves.toBeNull();
   });
 
   it('has File menu items with the usual shortcuts', () => {
