@@ -12,6 +12,7 @@ import { registerExtract } from './commands/extract.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
 import { registerSanity } from './commands/sanity.js';
+import { registerReproduce } from './commands/reproduce.js';
 import { reportError } from './output.js';
 
 export function buildProgram(context: CliContext): Command {
@@ -27,6 +28,7 @@ export function buildProgram(context: CliContext): Command {
   registerRun(program, context);
   registerSanity(program, context);
   registerRuns(program, context);
+  registerReproduce(program, context);
   return program;
 }
 

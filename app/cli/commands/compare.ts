@@ -16,6 +16,7 @@ import { CkaEngine } from '../../engine/cka/engine.js';
 import { parseMeasure } from '../../engine/cka/measures.js';
 import type { CkaProgress, GramPrecision } from '../../engine/cka/types.js';
 import type { CliContext } from '../context.js';
+import { integerOption } from '../options.js';
 
 interface CompareOptions {
   measure: string[];
@@ -29,14 +30,6 @@ interface CompareOptions {
   memoryBudget?: string;
   cache?: string;
   json?: string;
-}
-
-function integer(text: string | undefined, what: string, min: number): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min)
-    throw new WorkbenchError('BAD_INPUT', `${what} must be an integer ≥ ${min}, got '${text}'`);
-  return value;
 }
 
 function shortName(name: string, width: number): string {
@@ -117,7 +110,7 @@ export function registerCompare(program: Command, context: CliContext): void {
     .option('--json <out>', 'write the result document to this file instead of printing a table')
     .action(async (a: string, b: string | undefined, options: CompareOptions) => {
       const measures = (options.measure.length > 0 ? options.measure : ['linear']).map(parseMeasure);
-      const samples = integer(options.bootstrap, '--bootstrap', 2);
+      const samples = integerOption(options.bootstrap, '--bootstrap', 2);
       const level = Number(options.level);
       if (!(level > 0 && level < 1))
         throw new WorkbenchError('BAD_INPUT', `--level must be between 0 and 1, got '${options.level}'`);
@@ -127,8 +120,8 @@ export function registerCompare(program: Command, context: CliContext): void {
           `--precision must be auto, float32 or float64, got '${options.precision}'`,
         );
       }
-      const budgetMiB = integer(options.memoryBudget, '--memory-budget', 1);
-      const threads = integer(options.threads, '--threads', 1);
+      const budgetMiB = integerOption(options.memoryBudget, '--memory-budget', 1);
+      const threads = integerOption(options.threads, '--threads', 1);
       const engine = new CkaEngine({
         ...(threads !== undefined ? { threads } : {}),
         ...(budgetMiB !== undefined ? { memoryBudgetBytes: budgetMiB * 2 ** 20 } : {}),
@@ -147,7 +140,7 @@ export function registerCompare(program: Command, context: CliContext): void {
             measures,
             activationCacheDir: options.cache ?? join(defaultDataDir(), 'activations'),
             ...(samples !== undefined
-              ? { bootstrap: { samples, seed: integer(options.seed, '--seed', 0)!, level } }
+              ? { bootstrap: { samples, seed: integerOption(options.seed, '--seed', 0)!, level } }
               : {}),
           },
           { name: info.name, version: info.version, onnxruntime: info.onnxruntime },

@@ -8,13 +8,13 @@
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExperimentResult, ExperimentSpec } from '../../api/contract.js';
-import { WorkbenchError } from '../../api/errors.js';
 import { measureLabel } from '../../engine/experiments/matrices.js';
 import { writeFileAtomic } from '../../engine/io/atomic.js';
 import type { CliContext } from '../context.js';
 import { table } from '../output.js';
 import { absoluteProbeSpec } from './run.js';
 import { addDataDirOption, checkRunDone, openSpecFiles, runToEnd, withApi } from './run-support.js';
+import { integerOption } from '../options.js';
 
 interface SanityOptions {
   probe: string;
@@ -28,14 +28,6 @@ interface SanityOptions {
   batchSize?: string;
   dataDir?: string;
   quiet?: boolean;
-}
-
-function integer(text: string | undefined, what: string, min: number): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min)
-    throw new WorkbenchError('BAD_INPUT', `${what} must be an integer ≥ ${min}, got '${text}'`);
-  return value;
 }
 
 export interface SanityDocument extends ExperimentResult {
@@ -91,9 +83,9 @@ export function registerSanity(program: Command, context: CliContext): void {
       .option('--batch-size <b>', 'examples per forward pass')
       .option('--quiet', 'no progress on stderr'),
   ).action(async (models: string[], options: SanityOptions) => {
-    const samples = integer(options.bootstrap, '--bootstrap', 2);
-    const threads = integer(options.threads, '--threads', 1);
-    const batchSize = integer(options.batchSize, '--batch-size', 1);
+    const samples = integerOption(options.bootstrap, '--bootstrap', 2);
+    const threads = integerOption(options.threads, '--threads', 1);
+    const batchSize = integerOption(options.batchSize, '--batch-size', 1);
     const spec: ExperimentSpec = {
       name: options.name ?? `sanity: ${models.map((m) => basename(m)).join(', ')}`.slice(0, 200),
       kind: 'seeds',
@@ -102,7 +94,7 @@ export function registerSanity(program: Command, context: CliContext): void {
       layers: options.layers,
       measures: options.measure.length > 0 ? options.measure : ['linear'],
       options: {
-        ...(samples !== undefined ? { bootstrap: { samples, seed: integer(options.seed, '--seed', 0)! } } : {}),
+        ...(samples !== undefined ? { bootstrap: { samples, seed: integerOption(options.seed, '--seed', 0)! } } : {}),
         ...(threads !== undefined ? { threads } : {}),
         ...(batchSize !== undefined ? { batchSize } : {}),
       },

@@ -2,7 +2,8 @@
  * The paper's two experiments on the shipped zoo (models/zoo.json), as specs ready to create:
  *
  * - seeds sanity check (Kornblith et al. 2019, Table 2 style): the plain CNNs trained from
- *   different seeds (family `plain`, depth 1), every ReLU layer, linear and RBF CKA;
+ *   different seeds (family `plain`, depth 1), ReLU and pooling layers, linear, RBF (0.4, 0.8)
+ *   and debiased CKA;
  * - depth family (Kornblith et al. 2019 Fig. 5; Nguyen et al. 2021): the seed-0 plain CNNs of
  *   every depth, each against itself and against the others — the block structure of deep nets.
  *
@@ -92,8 +93,11 @@ export async function listPresets(modelsDir = defaultModelsDir()): Promise<Exper
         kind: 'seeds',
         models: modelRefs(seeds),
         probe,
-        layers: 'op:Relu',
-        measures: ['linear', 'rbf:0.4'],
+        // Each stage's ReLU and its pooled output, and the global pool: six layers, neighbours
+        // much alike (a pool of its ReLU), so finding the corresponding one is a real test.
+        layers: 'op:Relu,MaxPool,GlobalAveragePool',
+        // The paper's Table 2 measures, and debiased CKA.
+        measures: ['linear', 'rbf:0.4', 'rbf:0.8', 'debiased'],
       },
       seeds,
       2,

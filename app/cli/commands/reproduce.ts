@@ -1,0 +1,143 @@
+/**
+ * `cka-workbench reproduce [--out DIR]`: the paper's two findings on the shipped zoo — the seeds
+ * sanity check (Table 2) and the depth pathology (Figure 3) — run as the app's two presets (so
+ * the runs land in the history and the presets reuse them), then written as `report.json`, one
+ * SVG heatmap per figure and `summary.md`.
+ */
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { ExperimentPreset, ExperimentResult } from '../../api/contract.js';
+import { APP_VERSION } from '../../api/app-info.js';
+import { WorkbenchError } from '../../api/errors.js';
+import type { Workbench } from '../../api/workbench.js';
+import { heatmapSvg } from '../../engine/experiments/export/svg.js';
+import { fileStem } from '../../engine/experiments/export/export-result.js';
+import {
+  buildReproduceReport,
+  reproduceSummaryMarkdown,
+  type ReproduceReport,
+} from '../../engine/experiments/reproduce.js';
+import { writeFileAtomic } from '../../engine/io/atomic.js';
+import type { CliContext } from '../context.js';
+import { integerOption } from '../options.js';
+import { table } from '../output.js';
+import { addDataDirOption, checkRunDone, openSpecFiles, runToEnd, withApi } from './run-support.js';
+
+interface ReproduceOptions {
+  out: string;
+  probeSize?: string;
+  dataDir?: string;
+  quiet?: boolean;
+}
+
+async function runPreset(
+  api: Workbench,
+  preset: ExperimentPreset,
+  probeSize: number | undefined,
+  quiet: boolean,
+): Promise<{ runId: string; result: ExperimentResult }> {
+  if (!preset.available) {
+    throw new WorkbenchError(
+      'NOT_FOUND',
+      `the shipped zoo is incomplete for "${preset.title}": missing ${preset.missing.join(', ')}`,
+    );
+  }
+  const spec = probeSize === undefined ? preset.spec : { ...preset.spec, probe: `fashion-mnist:${probeSize}` };
+  await openSpecFiles(api, spec);
+  const experiment = await api.createExperiment({ spec });
+  if (!quiet) process.stderr.write(`${preset.title}: ${spec.models.length} models on ${spec.probe}\n`);
+  const details = await runToEnd(api, experiment.id, { quiet });
+  checkRunDone(details);
+  return { runId: details.run.id, result: details.result! };
+}
+
+function figureFiles(report: ReproduceReport, sanity: ExperimentResult): { name: string; svg: string }[] {
+  const seedsLabel = `${report.sanity.models[0]} vs the other seeds (mean over ${sanity.seeds?.[0]?.accuracyPerPair.length ?? 0} ordered pairs)`;
+  const sanityFigures = (sanity.seeds ?? []).map((s, i) => {
+    const layers = report.sanity.layers.map((l) => l.name);
+    const row = report.sanity.rows[i]!;
+    return {
+      name: `sanity-${fileStem(row.measure)}.svg`,
+      svg: heatmapSvg({
+        matrix: s.mean,
+        rowLabels: layers,
+        colLabels: layers,
+        rowTitle: 'model i (any seed)',
+        colTitle: 'model j (another seed)',
+        title: `Seeds, ${row.measure}: mean CKA, accuracy ${(row.accuracy * 100).toFixed(1)}% — ${seedsLabel}`,
+        colorbarLabel: `${row.measure} CKA`,
+      }),
+    };
+  });
+  const depthFigures = report.depth.figures.map((f) => {
+    const layers = f.layers.map((l) => l.name);
+    return {
+      name: `depth-${fileStem(f.label)}.svg`,
+      svg: heatmapSvg({
+        matrix: f.matrix,
+        rowLabels: layers,
+        colLabels: layers,
+        rowTitle: f.label,
+        colTitle: f.label,
+        title: `${f.label}: linear CKA between its layers (last half mean ${f.lastHalfMeanOffDiagonal.toFixed(3)})`,
+        colorbarLabel: 'linear CKA',
+      }),
+    };
+  });
+  return [...sanityFigures, ...depthFigures];
+}
+
+function printedSummary(report: ReproduceReport, out: string): string {
+  const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  return [
+    `sanity check on ${report.sanity.models.length} seeds, ${report.sanity.layers.length} layers, ${report.probe.spec}:`,
+    table(
+      ['measure', 'accuracy', 'chance', 'paper'],
+      report.sanity.rows.map((r) => [r.measure, pct(r.accuracy), pct(r.chance), r.paper === null ? '—' : pct(r.paper)]),
+    ),
+    '',
+    'depth (linear CKA self-similarity):',
+    table(
+      ['model', 'layers', 'last-half mean off-diagonal', 'largest block'],
+      report.depth.figures.map((f) => [
+        f.label,
+        String(f.layers.length),
+        f.lastHalfMeanOffDiagonal.toFixed(3),
+        `${f.largestBlock.size} layers`,
+      ]),
+    ),
+    '',
+    `wrote ${join(out, 'report.json')}, ${join(out, 'summary.md')} and the SVG figures`,
+  ].join('\n');
+}
+
+export function registerReproduce(program: Command, context: CliContext): void {
+  addDataDirOption(
+    program
+      .command('reproduce')
+      .description("reproduce the paper's sanity check (Table 2) and depth pathology (Figure 3) on the shipped zoo")
+      .option('--out <dir>', 'where to write report.json, summary.md and the SVG figures', 'reproduction')
+      .option('--probe-size <n>', 'examples of the built-in Fashion-MNIST probe (default: the presets’ size)')
+      .option('--quiet', 'no progress on stderr'),
+  ).action(async (options: ReproduceOptions) => {
+    const probeSize = integerOption(options.probeSize, '--probe-size', 4);
+    const out = resolve(options.out);
+    await withApi(context, options.dataDir, async (api) => {
+      const presets = await api.listPresets({});
+      const find = (id: ExperimentPreset['id']) => {
+        const preset = presets.find((p) => p.id === id);
+        if (!preset) throw new WorkbenchError('INTERNAL', `the preset ${id} is missing`);
+        return preset;
+      };
+      const quiet = options.quiet ?? false;
+      const sanity = await runPreset(api, find('seeds-sanity'), probeSize, quiet);
+      const depth = await runPreset(api, find('depth-family'), probeSize, quiet);
+      const report = buildReproduceReport(sanity, depth, APP_VERSION);
+      await writeFileAtomic(join(out, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
+      await writeFileAtomic(join(out, 'summary.md'), reproduceSummaryMarkdown(report));
+      for (const figure of figureFiles(report, sanity.result))
+        await writeFileAtomic(join(out, figure.name), figure.svg);
+      context.print(printedSummary(report, out));
+    });
+  });
+}

@@ -1,0 +1,210 @@
+/**
+ * The paper's two findings on the shipped zoo, as numbers (Kornblith et al. 2019):
+ *
+ * - Table 2, the sanity check: over every pair of seed models and each measure, the fraction of
+ *   layers whose most similar layer in the other network is the corresponding one (both
+ *   directions, logits excluded) — taken from the seeds run's summaries;
+ * - Figure 3, the depth pathology: each depth's linear-CKA self-similarity matrix, summarised by
+ *   the mean off-diagonal CKA among the last half of its layers and the longest run of
+ *   consecutive layers that are all at least {@link BLOCK_THRESHOLD} similar to each other.
+ */
+import type { ExperimentResult, LayerRef, SimilarityMatrix } from '../../api/contract.js';
+import { WorkbenchError } from '../../api/errors.js';
+import { measureLabel } from './matrices.js';
+
+/** The paper's Table 2 (CKA rows): accuracy of the sanity check on CIFAR-10 plain CNNs. */
+export const PAPER_TABLE_2: Record<string, number> = {
+  linear: 0.993,
+  'rbf(threshold=0.4)': 0.991,
+  'rbf(threshold=0.8)': 0.993,
+};
+
+/** CKA at or above this between every two layers of a run of consecutive layers makes a "block". */
+export const BLOCK_THRESHOLD = 0.8;
+
+export interface SanityRow {
+  measure: string;
+  accuracy: number;
+  /** Chance level: 1 / (layers compared). */
+  chance: number;
+  paper: number | null;
+  accuracyPerPair: { rowModel: string; colModel: string; accuracy: number }[];
+}
+
+export interface DepthFigure {
+  model: string;
+  label: string;
+  layers: LayerRef[];
+  /** Linear CKA, layers × layers. */
+  matrix: (number | null)[][];
+  meanOffDiagonal: number;
+  /** Mean of the off-diagonal CKA among the last ⌈L/2⌉ layers. */
+  lastHalfMeanOffDiagonal: number;
+  /** The longest run [first, last] of consecutive layers all pairwise ≥ BLOCK_THRESHOLD. */
+  largestBlock: { first: number; last: number; size: number };
+}
+
+export interface ReproduceReport {
+  version: 1;
+  appVersion: string;
+  createdAt: string;
+  probe: { spec: string; hash: string; n: number };
+  sanity: { runId: string; models: string[]; layers: LayerRef[]; rows: SanityRow[] };
+  depth: { runId: string; blockThreshold: number; figures: DepthFigure[] };
+}
+
+function offDiagonalMean(matrix: (number | null)[][], from: number, to: number): number {
+  let sum = 0;
+  let count = 0;
+  for (let r = from; r < to; r++) {
+    for (let c = from; c < to; c++) {
+      const v = matrix[r]![c];
+      if (r === c || v === null || v === undefined) continue;
+      sum += v;
+      count++;
+    }
+  }
+  return count > 0 ? sum / count : NaN;
+}
+
+/** The longest run of consecutive layers whose every pair is ≥ threshold (O(L³), L is small). */
+export function largestBlock(matrix: (number | null)[][], threshold = BLOCK_THRESHOLD) {
+  const size = matrix.length;
+  let best = { first: 0, last: 0, size: size > 0 ? 1 : 0 };
+  for (let first = 0; first < size; first++) {
+    let last = first;
+    extend: while (last + 1 < size) {
+      const next = last + 1;
+      for (let k = first; k < next; k++) {
+        const v = matrix[k]![next];
+        const w = matrix[next]![k];
+        if (v === null || v === undefined || v < threshold || w === null || w === undefined || w < threshold) {
+          break extend;
+        }
+      }
+      last = next;
+    }
+    if (last - first + 1 > best.size) best = { first, last, size: last - first + 1 };
+  }
+  return best;
+}
+
+export function depthFigure(result: ExperimentResult, m: SimilarityMatrix): DepthFigure {
+  const model = result.models[m.rows.model]!;
+  const size = m.matrix.length;
+  return {
+    model: model.path,
+    label: model.label,
+    layers: m.rows.layers,
+    matrix: m.matrix,
+    meanOffDiagonal: offDiagonalMean(m.matrix, 0, size),
+    lastHalfMeanOffDiagonal: offDiagonalMean(m.matrix, Math.floor(size / 2), size),
+    largestBlock: largestBlock(m.matrix),
+  };
+}
+
+export function buildReproduceReport(
+  sanity: { runId: string; result: ExperimentResult },
+  depth: { runId: string; result: ExperimentResult },
+  appVersion: string,
+): ReproduceReport {
+  const seeds = sanity.result.seeds ?? [];
+  if (seeds.length === 0 || sanity.result.partial) {
+    throw new WorkbenchError('INTERNAL', 'the sanity-check run has no complete seeds summary');
+  }
+  const layers = sanity.result.models[0]!.layers;
+  const compared = layers.length - (layers.some((l) => l.tensor === 'logits') ? 1 : 0);
+  const label = (i: number) => sanity.result.models[i]!.label;
+  const selfMatrices = depth.result.matrices.filter(
+    (m) => m.rows.model === m.cols.model && m.measure.name === 'linear',
+  );
+  if (depth.result.partial || selfMatrices.length !== depth.result.models.length) {
+    throw new WorkbenchError('INTERNAL', 'the depth run lacks a linear self-similarity matrix for some model');
+  }
+  return {
+    version: 1,
+    appVersion,
+    createdAt: new Date().toISOString(),
+    probe: sanity.result.probe,
+    sanity: {
+      runId: sanity.runId,
+      models: sanity.result.models.map((m) => m.label),
+      layers,
+      rows: seeds.map((s) => {
+        const key = measureLabel(s.measure);
+        return {
+          measure: key,
+          accuracy: s.accuracy,
+          chance: 1 / compared,
+          paper: PAPER_TABLE_2[key] ?? null,
+          accuracyPerPair: s.accuracyPerPair.map((p) => ({
+            rowModel: label(p.rowModel),
+            colModel: label(p.colModel),
+            accuracy: p.accuracy,
+          })),
+        };
+      }),
+    },
+    depth: {
+      runId: depth.runId,
+      blockThreshold: BLOCK_THRESHOLD,
+      figures: selfMatrices.sort((a, b) => a.rows.model - b.rows.model).map((m) => depthFigure(depth.result, m)),
+    },
+  };
+}
+
+const percent = (v: number) => `${(v * 100).toFixed(1)}%`;
+
+/** The short markdown summary written next to report.json. */
+export function reproduceSummaryMarkdown(report: ReproduceReport): string {
+  const lines = [
+    '# Reproduction of Kornblith et al. (2019) on the shipped zoo',
+    '',
+    `Probe: \`${report.probe.spec}\` (n = ${report.probe.n}). CKA Workbench ${report.appVersion}, ${report.createdAt}.`,
+    '',
+    '## Sanity check (Table 2)',
+    '',
+    `${report.sanity.models.length} plain CNNs trained from different seeds; ${report.sanity.layers.length} layers each (${report.sanity.layers.map((l) => l.name).join(', ')}). For every ordered pair of models, the fraction of layers whose most similar layer in the other model is the corresponding one.`,
+    '',
+    '| measure | accuracy here | chance | paper (CIFAR-10) |',
+    '| --- | ---: | ---: | ---: |',
+    ...report.sanity.rows.map(
+      (r) =>
+        `| ${r.measure} | ${percent(r.accuracy)} | ${percent(r.chance)} | ${r.paper === null ? '—' : percent(r.paper)} |`,
+    ),
+    '',
+    'The paper reports 1–15% for the CCA-family baselines (CCA, SVCCA, PWCCA) on the same check.',
+    '',
+    '## Depth (Figure 3)',
+    '',
+    `Linear-CKA self-similarity of every layer against every layer, per depth. A block is a run of consecutive layers all at least ${report.depth.blockThreshold} similar to each other.`,
+    '',
+    '| model | layers | mean off-diagonal CKA | last half: mean off-diagonal CKA | largest block |',
+    '| --- | ---: | ---: | ---: | --- |',
+    ...report.depth.figures.map(
+      (f) =>
+        `| ${f.label} | ${f.layers.length} | ${f.meanOffDiagonal.toFixed(3)} | ${f.lastHalfMeanOffDiagonal.toFixed(3)} | ${f.largestBlock.size} layers (${f.layers[f.largestBlock.first]?.name} … ${f.layers[f.largestBlock.last]?.name}) |`,
+    ),
+    '',
+    describeDepthTrend(report.depth.figures),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function describeDepthTrend(figures: DepthFigure[]): string {
+  if (figures.length < 2) return '';
+  const first = figures[0]!;
+  const last = figures[figures.length - 1]!;
+  const grows = last.lastHalfMeanOffDiagonal > first.lastHalfMeanOffDiagonal;
+  const blockGrows = last.largestBlock.size > first.largestBlock.size;
+  return (
+    `From ${first.label} to ${last.label} the mean off-diagonal CKA among the last half of the layers ` +
+    `${grows ? 'grows' : 'does not grow'} (${first.lastHalfMeanOffDiagonal.toFixed(3)} → ${last.lastHalfMeanOffDiagonal.toFixed(3)}) ` +
+    `and the largest block of mutually similar layers ${blockGrows ? 'grows' : 'does not grow'} ` +
+    `(${first.largestBlock.size} of ${first.layers.length} layers → ${last.largestBlock.size} of ${last.layers.length}): ` +
+    (grows && blockGrows
+      ? 'the deeper network spends many of its later layers on near-identical representations, the block structure of the paper’s Figure 3.'
+      : 'the block structure of the paper’s Figure 3 is not visible here.')
+  );
+}

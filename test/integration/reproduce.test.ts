@@ -1,0 +1,82 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { ReproduceReport } from '../../app/engine/experiments/reproduce.js';
+import { cliBin } from '../helpers/paths.js';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'reproduce-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Mean of the off-diagonal entries of the square block [from, to) — written again, independently. */
+function offDiagonalMean(m: (number | null)[][], from: number, to: number): number {
+  const values: number[] = [];
+  for (let r = from; r < to; r++) for (let c = from; c < to; c++) if (r !== c) values.push(m[r]![c]!);
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+describe('cka-workbench reproduce', () => {
+  it("writes the paper's two findings on the shipped zoo: finite numbers, sanity check far above chance", async () => {
+    const out = join(dir, 'out');
+    const { stdout } = await run(
+      process.execPath,
+      [cliBin, 'reproduce', '--out', out, '--probe-size', '300', '--data-dir', join(dir, 'data'), '--quiet'],
+      { timeout: 240_000 },
+    );
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as ReproduceReport;
+    expect(report.probe).toMatchObject({ spec: 'fashion-mnist:300', n: 300 });
+
+    // Table 2: every measure, accuracy finite and far above chance (1 of 6 layers).
+    expect(report.sanity.models).toHaveLength(5);
+    expect(report.sanity.rows.map((r) => r.measure)).toEqual([
+      'linear',
+      'rbf(threshold=0.4)',
+      'rbf(threshold=0.8)',
+      'debiased',
+    ]);
+    for (const row of report.sanity.rows) {
+      expect(row.chance).toBeCloseTo(1 / 6, 12);
+      expect(row.accuracyPerPair).toHaveLength(20);
+      expect(Number.isFinite(row.accuracy)).toBe(true);
+    }
+    const linear = report.sanity.rows[0]!;
+    expect(linear.accuracy).toBeGreaterThanOrEqual(0.8);
+    expect(linear.paper).toBe(0.993);
+
+    // Figure 3: one finite self-similarity matrix per depth, ones on the diagonal.
+    expect(report.depth.figures.map((f) => [f.label, f.layers.length])).toEqual([
+      ['plain-d1-s0', 3],
+      ['plain-d2-s0', 6],
+      ['plain-d4-s0', 12],
+      ['plain-d8-s0', 24],
+    ]);
+    for (const f of report.depth.figures) {
+      const size = f.layers.length;
+      expect(f.matrix.flat().every((v) => typeof v === 'number' && Number.isFinite(v))).toBe(true);
+      for (let i = 0; i < size; i++) expect(f.matrix[i]![i]).toBeCloseTo(1, 6);
+      expect(f.lastHalfMeanOffDiagonal).toBeCloseTo(offDiagonalMean(f.matrix, Math.floor(size / 2), size), 12);
+      expect(f.meanOffDiagonal).toBeCloseTo(offDiagonalMean(f.matrix, 0, size), 12);
+      // The largest block really is all ≥ the threshold.
+      const { first, last } = f.largestBlock;
+      for (let r = first; r <= last; r++) {
+        for (let c = first; c <= last; c++)
+          expect(f.matrix[r]![c]!).toBeGreaterThanOrEqual(report.depth.blockThreshold);
+      }
+    }
+
+    // One SVG per figure, a summary with the numbers, and the same numbers printed.
+    const files = readdirSync(out).sort();
+    expect(files.filter((f) => f.startsWith('depth-'))).toHaveLength(4);
+    expect(files.filter((f) => f.startsWith('sanity-'))).toHaveLength(4);
+    const d8 = readFileSync(join(out, 'depth-plain-d8-s0.svg'), 'utf8');
+    expect(d8.startsWith('<svg')).toBe(true);
+    expect(d8.match(/<rect [^>]*class="cell"|<rect /g)!.length).toBeGreaterThanOrEqual(24 * 24);
+    const summary = readFileSync(join(out, 'summary.md'), 'utf8');
+    expect(summary).toContain(`| linear | ${(linear.accuracy * 100).toFixed(1)}% | 16.7% | 99.3% |`);
+    for (const f of report.depth.figures) expect(summary).toContain(f.lastHalfMeanOffDiagonal.toFixed(3));
+    expect(stdout).toMatch(/sanity check on 5 seeds, 6 layers, fashion-mnist:300/);
+  }, 300_000);
+});
