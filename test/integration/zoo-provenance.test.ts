@@ -20,6 +20,7 @@ interface Zoo {
     sha256: string;
     parameters: number;
     convLayers: number;
+    widths: number[];
     opset: number;
     testAccuracy: number;
   }[];
