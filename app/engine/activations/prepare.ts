@@ -113,15 +113,18 @@ export class PreparedExtraction {
         ...context,
         imageOptions: request.imageOptions ?? context.imageOptions,
       });
-      return new PreparedExtraction(
-        { path: facts.path, sha256: facts.sha256 },
-        input,
-        planned,
-        probe,
-        notes,
-        session,
-        explicit,
-      );
+      const modelRef = { path: facts.path, sha256: facts.sha256 };
+      try {
+        const kept = await calibrate(
+          { session, input, probe, planned, explicit, model: modelRef },
+          notes,
+          context.signal,
+        );
+        return new PreparedExtraction(modelRef, input, kept, probe, notes, session, explicit);
+      } catch (err) {
+        await probe.close();
+        throw err;
+      }
     } catch (err) {
       await session.close();
       throw err;
@@ -149,6 +152,55 @@ export class PreparedExtraction {
   async close(): Promise<void> {
     await Promise.allSettled([this.probe.close(), this.session.close()]);
   }
+}
+
+/** The first `count` examples of a probe (closing it is left to the probe itself). */
+function firstExamples(probe: ProbeSource, count: number): ProbeSource {
+  return {
+    spec: probe.spec,
+    hash: probe.hash,
+    n: Math.min(probe.n, count),
+    exampleShape: probe.exampleShape,
+    notes: [],
+    read: (start, length) => probe.read(start, length),
+    close: async () => undefined,
+  };
+}
+
+/**
+ * Runs the calibration batches (2 and 3 examples, see batch-loop.ts) and keeps the layers whose
+ * first axis really is the examples. onnxruntime reports an unknown rank like a scalar's (`[]`),
+ * so metadata alone cannot tell a scalar from a layer; what the model puts out can. Done here,
+ * every user of the prepared extraction (experiment plans, the cache, extract) sees the layers
+ * extraction will deliver, instead of finding one missing afterwards. Notes say what was left out.
+ */
+async function calibrate(
+  job: {
+    session: RunnerSession;
+    input: ModelInput;
+    probe: ProbeSource;
+    planned: PlannedLayer[];
+    explicit: boolean;
+    model: { path: string; sha256: string };
+  },
+  notes: string[],
+  signal: AbortSignal | undefined,
+): Promise<PlannedLayer[]> {
+  const result = await runBatches(
+    {
+      session: job.session,
+      input: job.input,
+      probe: firstExamples(job.probe, 5),
+      layers: job.planned,
+      explicit: job.explicit,
+      model: job.model,
+      notes: [],
+    },
+    { nonFinite: 'report', ...(signal ? { signal } : {}) },
+  );
+  notes.push(...result.notes);
+  const kept = new Set(result.layers.map((l) => l.tensor));
+  return job.planned.filter((l) => kept.has(l.tensor));
 }
 
 /** Drops (or, for layers named explicitly, refuses) tensors that do not split per example. */
