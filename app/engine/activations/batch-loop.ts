@@ -14,7 +14,7 @@
 import { WorkbenchError } from '../../api/errors.js';
 import { halfToFloat } from '../onnx/dtypes.js';
 import type { ModelInput } from '../probe/model-input.js';
-import type { ProbeSource } from '../probe/source.js';
+import { MAX_VALUES_PER_EXAMPLE, formatValueCount, type ProbeSource } from '../probe/source.js';
 import type { RunnerSession } from '../runner/model-runner.js';
 import type { WireTensor } from '../runner/protocol.js';
 import { defaultBatchSize } from './batch-size.js';
@@ -219,12 +219,26 @@ function perExampleLayers(
 ): { index: number; shape: number[]; dtype: string }[] {
   const kept: { index: number; shape: number[]; dtype: string }[] = [];
   const dropped: string[] = [];
+  const tooLarge: string[] = [];
   job.layers.forEach((layer, index) => {
     const seen = calibration.map((ran) => ({ dims: ran.outputs[index]!.dims, batch: ran.padded }));
     const shape = seen[0]!.dims.slice(1);
     const ok = seen.every(
       ({ dims, batch }) => dims.length > 0 && dims[0] === batch && dims.slice(1).join('x') === shape.join('x'),
     );
+    const values = shape.reduce((a, b) => a * b, 1);
+    if (ok && values > MAX_VALUES_PER_EXAMPLE) {
+      // A shape onnxruntime could not tell in advance, seen now: too large to extract.
+      const what = `layer '${layer.name}' (tensor ${layer.tensor}) has ${formatValueCount(values)} per example`;
+      if (job.explicit) {
+        throw new WorkbenchError(
+          'OUT_OF_MEMORY',
+          `${job.model.path}: ${what}; the workbench takes at most ${formatValueCount(MAX_VALUES_PER_EXAMPLE)}`,
+        );
+      }
+      tooLarge.push(`${layer.name} [${shape.join(', ')}]`);
+      return;
+    }
     if (ok) {
       kept.push({ index, shape, dtype: calibration[0]!.outputs[index]!.type });
       return;
@@ -240,14 +254,24 @@ function perExampleLayers(
     dropped.push(`${layer.name} (${observed})`);
   });
   if (kept.length === 0) {
-    throw new WorkbenchError(
-      'BAD_INPUT',
-      `${job.model.path}: none of the selected layers has the examples as its first axis`,
-    );
+    throw tooLarge.length > 0 && dropped.length === 0
+      ? new WorkbenchError(
+          'OUT_OF_MEMORY',
+          `${job.model.path}: every selected layer has more than ${formatValueCount(MAX_VALUES_PER_EXAMPLE)} per example`,
+        )
+      : new WorkbenchError(
+          'BAD_INPUT',
+          `${job.model.path}: none of the selected layers has the examples as its first axis`,
+        );
   }
   if (dropped.length > 0) {
     notes.push(
       `left out ${dropped.length} layer(s) whose first axis is not the examples: ${dropped.slice(0, 3).join('; ')}${dropped.length > 3 ? '; …' : ''}`,
+    );
+  }
+  if (tooLarge.length > 0) {
+    notes.push(
+      `left out ${tooLarge.length} layer(s) with more than ${formatValueCount(MAX_VALUES_PER_EXAMPLE)} per example: ${tooLarge.slice(0, 3).join('; ')}${tooLarge.length > 3 ? '; …' : ''}`,
     );
   }
   return kept;

@@ -12,7 +12,7 @@ import { loadModel, type LoadedModel } from '../onnx/model-file.js';
 import { outputsToAdd } from '../onnx/surgery.js';
 import type { ModelInput } from '../probe/model-input.js';
 import { openProbe, type ProbeContext } from '../probe/open-probe.js';
-import type { ProbeSource } from '../probe/source.js';
+import { MAX_VALUES_PER_EXAMPLE, formatValueCount, type ProbeSource } from '../probe/source.js';
 import type { ImageOptions, ProbeSpec } from '../probe/spec.js';
 import type { ModelRunner, RunnerSession } from '../runner/model-runner.js';
 import { formatDims, resolveModelTypes } from '../runner/model-types.js';
@@ -203,7 +203,17 @@ async function calibrate(
   return job.planned.filter((l) => kept.has(l.tensor));
 }
 
-/** Drops (or, for layers named explicitly, refuses) tensors that do not split per example. */
+/** Values per example of a layer whose shape onnxruntime knows fully (batch axis aside); null otherwise. */
+function knownValuesPerExample(shape: readonly (number | string | null)[] | null): number | null {
+  if (!shape || shape.length < 2) return null;
+  const dims = shape.slice(1);
+  return dims.every((d): d is number => typeof d === 'number' && d >= 0) ? dims.reduce((a, b) => a * b, 1) : null;
+}
+
+/**
+ * Drops (or, for layers named explicitly, refuses) tensors that do not split per example, and
+ * layers too large per example to extract (see MAX_VALUES_PER_EXAMPLE).
+ */
 function keepPerExample(
   layers: LayerInfo[],
   outputs: readonly ValueMeta[],
@@ -213,9 +223,22 @@ function keepPerExample(
 ): { planned: PlannedLayer[]; notes: string[] } {
   const planned: PlannedLayer[] = [];
   const dropped: string[] = [];
+  const tooLarge: string[] = [];
   for (const layer of layers) {
     const meta = outputs.find((o) => o.name === layer.tensor);
     const shape = meta?.shape ?? null;
+    const values = knownValuesPerExample(shape);
+    if (values !== null && values > MAX_VALUES_PER_EXAMPLE) {
+      const what = `layer '${layer.name}' (tensor ${layer.tensor}) ${formatDims(shape)} has ${formatValueCount(values)} per example`;
+      if (explicit) {
+        throw new WorkbenchError(
+          'OUT_OF_MEMORY',
+          `${path}: ${what}; the workbench takes at most ${formatValueCount(MAX_VALUES_PER_EXAMPLE)} per example`,
+        );
+      }
+      tooLarge.push(`${layer.name} ${formatDims(shape)}`);
+      continue;
+    }
     if (meta && meta.isTensor && splitsPerExample(shape, input.shape[0])) {
       planned.push({ tensor: layer.tensor, name: layer.name, op: layer.op, dtype: meta.type ?? layer.dtype, shape });
       continue;
@@ -229,13 +252,24 @@ function keepPerExample(
     }
     dropped.push(`${layer.name} ${formatDims(shape)}`);
   }
-  if (planned.length === 0)
-    throw new WorkbenchError('BAD_INPUT', `${path}: none of the selected layers split per example`);
-  const notes =
-    dropped.length > 0
+  if (planned.length === 0) {
+    throw new WorkbenchError(
+      tooLarge.length > 0 && dropped.length === 0 ? 'OUT_OF_MEMORY' : 'BAD_INPUT',
+      tooLarge.length > 0 && dropped.length === 0
+        ? `${path}: every selected layer has more than ${formatValueCount(MAX_VALUES_PER_EXAMPLE)} per example`
+        : `${path}: none of the selected layers split per example`,
+    );
+  }
+  const list = (items: string[]) => `${items.slice(0, 5).join(', ')}${items.length > 5 ? ', …' : ''}`;
+  const notes = [
+    ...(dropped.length > 0
+      ? [`left out ${dropped.length} layer(s) whose first axis is not the examples: ${list(dropped)}`]
+      : []),
+    ...(tooLarge.length > 0
       ? [
-          `left out ${dropped.length} layer(s) whose first axis is not the examples: ${dropped.slice(0, 5).join(', ')}${dropped.length > 5 ? ', …' : ''}`,
+          `left out ${tooLarge.length} layer(s) with more than ${formatValueCount(MAX_VALUES_PER_EXAMPLE)} per example: ${list(tooLarge)}`,
         ]
-      : [];
+      : []),
+  ];
   return { planned, notes };
 }

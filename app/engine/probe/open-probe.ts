@@ -3,9 +3,9 @@ import { WorkbenchError } from '../../api/errors.js';
 import { openNpyProbe, openNpzProbe } from './array-probe.js';
 import { openFashionMnistProbe } from './fashion-mnist.js';
 import { openImageProbe } from './image-probe.js';
-import type { ModelInput } from './model-input.js';
+import { formatShape, type ModelInput } from './model-input.js';
 import { openRandomProbe } from './random-probe.js';
-import type { ProbeSource } from './source.js';
+import { MAX_VALUES_PER_EXAMPLE, elementsPerExample, formatValueCount, type ProbeSource } from './source.js';
 import { parseProbeSpec, type ImageOptions, type ProbeSpec } from './spec.js';
 
 export interface ProbeContext {
@@ -27,6 +27,20 @@ export async function openProbe(
     );
   }
   const parsed = typeof spec === 'string' ? parseProbeSpec(spec, context.imageOptions) : spec;
+  const probe = await openParsed(parsed, input, context);
+  const values = elementsPerExample(probe.exampleShape);
+  if (!(values <= MAX_VALUES_PER_EXAMPLE)) {
+    await probe.close();
+    throw new WorkbenchError(
+      'OUT_OF_MEMORY',
+      `probe ${probe.spec}: one example for the model input '${input.name}' ${formatShape(input.shape)} would be ` +
+        `${formatValueCount(values)}; the workbench takes at most ${formatValueCount(MAX_VALUES_PER_EXAMPLE)} per example`,
+    );
+  }
+  return probe;
+}
+
+function openParsed(parsed: ProbeSpec, input: ModelInput, context: ProbeContext): Promise<ProbeSource> | ProbeSource {
   switch (parsed.kind) {
     case 'fashion-mnist':
       return openFashionMnistProbe(parsed.n, input, context.modelsDir);

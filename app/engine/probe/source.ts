@@ -35,3 +35,16 @@ export async function hashFile(hash: Hash, path: string): Promise<void> {
 export function elementsPerExample(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
+
+/**
+ * The most values one example (a probe example or one layer's activations of it) may have: 2^26
+ * float32 values, 256 MiB. Far above real inputs and layers (a 3×2048×2048 image is 12.6 M; a
+ * 64×512×512 feature map 16.8 M), it stops a model that declares a dimension of 2^40, or blows a
+ * layer up to gigabytes per example, before anything that size is allocated or written to disk.
+ */
+export const MAX_VALUES_PER_EXAMPLE = 2 ** 26;
+
+export function formatValueCount(values: number): string {
+  const mib = (values * 4) / 2 ** 20;
+  return `${values.toLocaleString('en-US')} values (${mib >= 1024 ? `${(mib / 1024).toFixed(1)} GiB` : `${Math.round(mib)} MiB`} of float32)`;
+}
