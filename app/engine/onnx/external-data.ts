@@ -26,9 +26,30 @@ export function externalDataLocations(graph: OnnxGraph): string[] {
   return [...locations];
 }
 
-/** Throws a typed error naming the model and the file when an external data file is unusable. */
+/** The non-negative integer in an external_data entry (`offset`, `length`), null when absent. */
+function byteCount(t: OnnxTensor, key: string, modelPath: string): number | null {
+  const text = t.externalData.find((e) => e.key === key)?.value;
+  if (text === undefined) return null;
+  const value = /^\d{1,15}$/.test(text.trim()) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value)) {
+    throw new WorkbenchError(
+      'BAD_MODEL',
+      `${modelPath}: the weights of '${t.name}' are said to be at ${key} ${text.slice(0, 40)}, which is not a byte count`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Throws a typed error naming the model and the file when an external data file is unusable: a
+ * location outside the model's folder (also through a symbolic link), a missing file, or a byte
+ * range past the file's end. onnxruntime refuses those too, but only once the runner has them, and
+ * in words about its own source files.
+ */
 export async function checkExternalData(graph: OnnxGraph, modelPath: string): Promise<void> {
   const folder = dirname(modelPath);
+  const realFolder = await fs.realpath(folder).catch(() => resolve(folder));
+  const sizes = new Map<string, number>();
   for (const location of externalDataLocations(graph)) {
     const target = resolve(folder, location);
     const inside = relative(folder, target);
@@ -38,13 +59,38 @@ export async function checkExternalData(graph: OnnxGraph, modelPath: string): Pr
         `${modelPath}: its weights are said to be in '${location}', outside the model's folder; refusing to read it`,
       );
     }
+    let real: string;
     try {
-      const stat = await fs.stat(target);
+      real = await fs.realpath(target);
+      const stat = await fs.stat(real);
       if (!stat.isFile()) throw new Error('not a file');
+      sizes.set(location, stat.size);
     } catch {
       throw new WorkbenchError(
         'NOT_FOUND',
         `${modelPath}: its weights are stored in '${location}' next to it, and that file is missing`,
+      );
+    }
+    const realInside = relative(realFolder, real);
+    if (realInside.startsWith('..') || isAbsolute(realInside)) {
+      throw new WorkbenchError(
+        'FORBIDDEN',
+        `${modelPath}: its weights file '${location}' is a link to a file outside the model's folder; refusing to read it`,
+      );
+    }
+  }
+  for (const t of graph.initializer) {
+    if (!usesExternalData(t)) continue;
+    const location = t.externalData.find((e) => e.key === 'location')?.value;
+    const size = location === undefined ? undefined : sizes.get(location);
+    if (size === undefined) continue;
+    const offset = byteCount(t, 'offset', modelPath) ?? 0;
+    const length = byteCount(t, 'length', modelPath);
+    if (offset > size || (length !== null && offset + length > size)) {
+      throw new WorkbenchError(
+        'BAD_MODEL',
+        `${modelPath}: the weights of '${t.name}' are said to be at bytes ${offset}–${length === null ? 'end' : offset + length} ` +
+          `of '${location}', which has ${size} bytes`,
       );
     }
   }
