@@ -51,10 +51,8 @@ export function faultLauncher(rules: FaultRule[] = []): FaultLauncher {
       let runs = 0;
       const fire = (action: FaultAction, at: string) => {
         record.faults.push({ model, action, at });
-        // After the request is on its way: the child is busy with it when the signal lands.
-        setTimeout(() => {
-          if (channel.pid !== undefined) process.kill(channel.pid, SIGNALS[action]);
-        }, 20);
+        // Right after the request is on its way, so that it is the one pending when the child dies.
+        if (channel.pid !== undefined) process.kill(channel.pid, SIGNALS[action]);
       };
       const wrapped: RunnerChannel = {
         on: channel.on.bind(channel) as RunnerChannel['on'],

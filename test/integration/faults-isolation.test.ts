@@ -17,9 +17,9 @@ import { rendererDist } from '../helpers/paths.js';
 
 const RUN_TIMEOUT_MS = 4000;
 const launcher = faultLauncher([
-  { model: /crashes-on-run\.onnx$/, on: 'run', run: 3, action: 'crash' },
+  { model: /crashes-on-run\.onnx$/, on: 'run', run: 5, action: 'crash' },
   { model: /crashes-on-load\.onnx$/, on: 'open', action: 'crash' },
-  { model: /hangs\.onnx$/, on: 'run', run: 3, action: 'hang' },
+  { model: /hangs\.onnx$/, on: 'run', run: 5, action: 'hang' },
 ]);
 let api: Workbench;
 let server: RunningServer;
@@ -103,7 +103,7 @@ describe('a hostile model through the server', () => {
     expect(Math.max(...latencies)).toBeLessThan(2000);
     // The crash ended the process it happened in; the fine run got a new one.
     const crashedIn = launcher.spawned.find((p) => p.faults.some((f) => f.model === models['crashes-on-run']))!;
-    expect(crashedIn.faults).toEqual([{ model: models['crashes-on-run'], action: 'crash', at: 'run 3' }]);
+    expect(crashedIn.faults).toEqual([{ model: models['crashes-on-run'], action: 'crash', at: 'run 5' }]);
     expect(processAlive(crashedIn.pid)).toBe(false);
     const fineIn = launcher.spawned.filter((p) => p.models.includes(models.fine!));
     expect(fineIn.length).toBeGreaterThan(0);
