@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { interpolateMagma, interpolateViridis } from 'd3-scale-chromatic';
+import { interpolateMagma, interpolateRdBu, interpolateViridis } from 'd3-scale-chromatic';
 import {
   colorIndex,
   finiteRange,
@@ -59,5 +59,24 @@ describe('colormap tables', () => {
     }
     expect(colormapTable('viridis').hex[0]).toBe('#440154');
     expect(colormapTable('viridis').hex[255]).toBe('#fde725');
+  });
+
+  it('has a diverging blue–red map for differences: blue below 0, white at 0, red above', () => {
+    const table = colormapTable('blue-red');
+    const rgb = (i: number) => [...table.rgb.subarray(i * 3, i * 3 + 3)];
+    // d3 writes this map as rgb(r, g, b): the table holds the same bytes, and #rrggbb for SVG.
+    for (const i of [0, 64, 128, 200, 255]) {
+      const [r, g, b] = /rgb\((\d+), (\d+), (\d+)\)/
+        .exec(interpolateRdBu(1 - i / 255))!
+        .slice(1)
+        .map(Number);
+      expect(rgb(i)).toEqual([r, g, b]);
+      expect(table.hex[i]).toBe(`#${[r, g, b].map((v) => v!.toString(16).padStart(2, '0')).join('')}`);
+    }
+    const [r0, , b0] = rgb(0);
+    const [r1, , b1] = rgb(255);
+    expect(b0!).toBeGreaterThan(r0!);
+    expect(r1!).toBeGreaterThan(b1!);
+    expect(Math.min(...rgb(128))).toBeGreaterThan(230);
   });
 });

@@ -13,6 +13,8 @@ export interface Connection {
   pathForFile(file: File): Promise<string>;
   /** Native dialog (Electron only). */
   chooseModelFiles?: () => Promise<string[]>;
+  /** Native dialog for a probe file or folder (Electron only; the browser types a path). */
+  chooseProbePath?: (kind: 'file' | 'folder') => Promise<string | null>;
   /** Menu commands and files opened from the OS (Electron only). */
   onShellEvent(listener: (event: ShellEvent) => void): Unsubscribe;
 }
@@ -39,6 +41,7 @@ export function connect(): Connection {
       ),
       pathForFile: async (file) => bridge.pathForFile(file),
       chooseModelFiles: () => bridge.chooseModelFiles(),
+      chooseProbePath: (kind) => bridge.chooseProbePath(kind),
       onShellEvent: (listener) =>
         bridge.subscribe((event) => {
           if (isShellEvent(event)) listener(event);

@@ -1,0 +1,46 @@
+/**
+ * The model library as the views share it: what `listModels` lists (models opened before, newest
+ * first, and the shipped zoo), the summaries of models read in this session, and each model's layer
+ * selection (the layer table edits it; the experiment builder uses it).
+ */
+import { SvelteSet } from 'svelte/reactivity';
+import type { ModelEntry, ModelSummary, WorkbenchApi } from '@api/contract';
+
+export class Library {
+  entries = $state.raw<ModelEntry[]>([]);
+  /** Models read in this session, by path. */
+  summaries = $state.raw<Record<string, ModelSummary>>({});
+  /** Layer selection spec per model path (`all`, `op:Relu`, tensor names). */
+  selections = $state<Record<string, string>>({});
+  /** Paths being read right now. */
+  readonly opening = new SvelteSet<string>();
+
+  constructor(private readonly api: WorkbenchApi) {}
+
+  async refresh(): Promise<void> {
+    this.entries = await this.api.listModels({});
+  }
+
+  /** Reads a model (it joins the library) and keeps its summary; the promise fails with the engine's message. */
+  async open(path: string): Promise<ModelSummary> {
+    this.opening.add(path);
+    try {
+      const summary = await this.api.openModel({ path });
+      this.summaries = { ...this.summaries, [summary.path]: summary };
+      this.selections[summary.path] ??= 'all';
+      void this.refresh().catch(() => undefined);
+      return summary;
+    } finally {
+      this.opening.delete(path);
+    }
+  }
+
+  /** The summary of a model, reading it first when this session has not. */
+  async ensure(path: string): Promise<ModelSummary> {
+    return this.summaries[path] ?? this.open(path);
+  }
+
+  selectionOf(path: string): string {
+    return this.selections[path] ?? 'all';
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Runs as the views share them: the history (`listRuns`, newest first) kept current by the
+ * engine's events, and the last progress report of each active run.
+ */
+import type { RunInfo, RunProgress, Unsubscribe, WorkbenchApi } from '@api/contract';
+import { isActive } from '../lib/run-format';
+
+export class Runs {
+  list = $state.raw<RunInfo[]>([]);
+  progress = $state.raw<Record<string, RunProgress>>({});
+  private listeners: ((run: RunInfo) => void)[] = [];
+
+  constructor(private readonly api: WorkbenchApi) {}
+
+  /** Listens to the engine's events and loads the history; returns the stop function. */
+  start(): Unsubscribe {
+    const stop = this.api.subscribe((event) => {
+      if (event.type === 'run') this.upsert(event.run);
+      else if (event.type === 'progress') {
+        this.progress = { ...this.progress, [event.progress.runId]: event.progress };
+      }
+    });
+    void this.refresh().catch(() => undefined);
+    return stop;
+  }
+
+  async refresh(): Promise<void> {
+    this.list = await this.api.listRuns({});
+  }
+
+  /** The run as last reported (events or a fetch). */
+  byId(runId: string): RunInfo | undefined {
+    return this.list.find((r) => r.id === runId);
+  }
+
+  /** The first run still queued or running (newest first). */
+  get active(): RunInfo | undefined {
+    return this.list.find((r) => isActive(r.status));
+  }
+
+  upsert(run: RunInfo): void {
+    const index = this.list.findIndex((r) => r.id === run.id);
+    this.list = index < 0 ? [run, ...this.list] : this.list.map((r, i) => (i === index ? run : r));
+    if (!isActive(run.status) && run.id in this.progress) {
+      const { [run.id]: _done, ...rest } = this.progress;
+      this.progress = rest;
+    }
+    for (const listener of this.listeners) listener(run);
+  }
+
+  remove(runId: string): void {
+    this.list = this.list.filter((r) => r.id !== runId);
+  }
+
+  /** Called with every state change of any run. */
+  onChange(listener: (run: RunInfo) => void): Unsubscribe {
+    this.listeners.push(listener);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+}
