@@ -1,6 +1,7 @@
 /**
- * The model library in the real browser UI over the real server: recent models that survive a
- * reload, layer choices kept per model, and dropped files (models open, other files are refused).
+ * The model library in the real browser UI over the real server: the shipped zoo, models opened
+ * before (kept by the engine, newest first, across a reload), layer choices kept per model, and
+ * dropped files (models open, other files are refused).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { inspectModelFile } from '../../app/engine/onnx/model-file.js';
 import { launchBrowser } from '../helpers/browser.js';
-import { fixturesDir, tinyCnn } from '../helpers/paths.js';
+import { fixturesDir, repoRoot, tinyCnn } from '../helpers/paths.js';
 import { saveScreenshot } from '../helpers/screenshots.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -33,27 +34,33 @@ afterAll(async () => {
 async function openByPath(path: string) {
   await page.getByTestId('model-path').fill(path);
   await page.getByTestId('open-model').click();
-  await page.locator(`[data-testid="open-models"] button[title="${path}"]`).waitFor();
+  await page
+    .getByTestId('model-summary')
+    .locator('h2', { hasText: path.split('/').pop()! })
+    .waitFor();
 }
 
-const recentNames = () =>
-  page.$$eval('[data-testid="recent-models"] li .file', (spans) => spans.map((s) => s.textContent?.trim()));
+const names = (list: 'library-recent' | 'library-zoo') =>
+  page.$$eval(`[data-testid="${list}"] li .file`, (spans) => spans.map((s) => s.textContent?.trim()));
 
 describe('model library', () => {
-  it('lists recent models, newest first, across a reload, and forgets on request', async () => {
+  it('lists the shipped models, as zoo.json names them', async () => {
+    const zoo = JSON.parse(readFileSync(join(repoRoot, 'models/zoo.json'), 'utf8')) as { models: { file: string }[] };
+    await expect.poll(() => names('library-zoo')).toEqual(zoo.models.map((m) => m.file.split('/').pop()));
+  });
+
+  it('lists the models opened before, newest first, across a reload, as the engine keeps them', async () => {
     await openByPath(tinyCnn);
     await openByPath(bnCnn);
-    await expect(recentNames()).resolves.toEqual(['bn_cnn.onnx', 'tiny_cnn.onnx']);
+    await expect.poll(() => names('library-recent')).toEqual(['bn_cnn.onnx', 'tiny_cnn.onnx']);
+    const engine = (await t.api.listModels({})).filter((m) => m.origin === 'opened').map((m) => m.fileName);
+    expect(engine).toEqual(['bn_cnn.onnx', 'tiny_cnn.onnx']);
     await page.reload();
-    await expect(recentNames()).resolves.toEqual(['bn_cnn.onnx', 'tiny_cnn.onnx']);
-    await expect(page.locator('[data-testid="open-models"] li').count()).resolves.toBe(0);
-    await page.locator('[data-testid="recent-models"] button[title$="tiny_cnn.onnx"]').click();
-    await page.getByTestId('model-summary').waitFor();
-    await expect(recentNames()).resolves.toEqual(['tiny_cnn.onnx', 'bn_cnn.onnx']);
-    await page.getByRole('button', { name: 'Forget bn_cnn.onnx' }).click();
-    await expect(recentNames()).resolves.toEqual(['tiny_cnn.onnx']);
-    await page.reload();
-    await expect(recentNames()).resolves.toEqual(['tiny_cnn.onnx']);
+    await expect.poll(() => names('library-recent')).toEqual(['bn_cnn.onnx', 'tiny_cnn.onnx']);
+    // Opening one again makes it the newest.
+    await page.locator(`[data-testid="library-recent"] button[title="${tinyCnn}"]`).click();
+    await page.getByTestId('model-summary').locator('h2', { hasText: 'tiny_cnn.onnx' }).waitFor();
+    await expect.poll(() => names('library-recent')).toEqual(['tiny_cnn.onnx', 'bn_cnn.onnx']);
   });
 
   it('keeps each model’s layer choice while switching between models', async () => {
@@ -64,9 +71,11 @@ describe('model library', () => {
     const op = ops.find((o) => bn.layers.filter((l) => l.op === o).length >= 2) ?? ops[0]!;
     await page.getByTestId('select-op').selectOption(op);
     await expect(page.getByTestId('selection-spec').textContent()).resolves.toBe(`op:${op}`);
-    await page.locator(`[data-testid="open-models"] button[title="${tinyCnn}"]`).click();
+    await page.locator(`[data-testid="library"] button[title="${tinyCnn}"]`).click();
+    await page.getByTestId('model-summary').locator('h2', { hasText: 'tiny_cnn.onnx' }).waitFor();
     await expect(page.getByTestId('selection-spec').textContent()).resolves.toBe('all');
-    await page.locator(`[data-testid="open-models"] button[title="${bnCnn}"]`).click();
+    await page.locator(`[data-testid="library"] button[title="${bnCnn}"]`).click();
+    await page.getByTestId('model-summary').locator('h2', { hasText: 'bn_cnn.onnx' }).waitFor();
     await expect(page.getByTestId('selection-spec').textContent()).resolves.toBe(`op:${op}`);
     await saveScreenshot(page, 'model-library');
   });
@@ -83,7 +92,7 @@ describe('model library', () => {
     await expect(page.getByTestId('error').textContent()).resolves.toContain(
       'Only .onnx models can be opened here: notes.csv',
     );
-    await page.locator('[data-testid="open-models"] button', { hasText: 'dropped.onnx' }).waitFor();
+    await page.locator('[data-testid="library-recent"] button', { hasText: 'dropped.onnx' }).waitFor();
     await expect(page.getByTestId('layer-count').textContent()).resolves.toBe('8 of 8');
   });
 });

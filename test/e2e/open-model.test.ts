@@ -64,7 +64,11 @@ describe('opening a model in the browser UI', () => {
 
   it('uploads a model picked in the file dialog', async () => {
     await page.getByTestId('upload').setInputFiles(tinyCnn);
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="open-models"] li').length === 2);
+    // The upload is a file of its own in the app's data directory, opened and listed in the library.
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="library-recent"] li').length === 2);
+    const uploaded = (await t.api.listModels({})).find((m) => m.origin === 'opened' && m.path.startsWith(t.dataDir));
+    expect(uploaded?.fileName).toMatch(/tiny_cnn/);
+    await page.getByTestId('model-summary').locator('h2', { hasText: uploaded!.fileName }).waitFor();
     const count = await page.getByTestId('layer-count').textContent();
     expect(count).toBe('8 of 8');
   });

@@ -42,16 +42,21 @@ describe('seeds view', () => {
   it('shows the sanity-check accuracy, overall and per pair', async () => {
     await show(page, { kind: 'result', result });
     await expect(page.getByTestId('seeds-accuracy').textContent()).resolves.toBe(percent(summary.accuracy));
-    const perPair = await page.$$eval('table[aria-label="Accuracy per pair of seeds"] tbody tr', (rows) =>
-      rows.map((row) => Array.from(row.querySelectorAll('td'), (td) => td.textContent?.trim())),
+    // A k × k grid: rows model × columns model, nothing on the diagonal.
+    const grid = await page.$$eval('[data-testid="seeds-pairs"] tbody tr', (rows) =>
+      rows.map((row) => Array.from(row.querySelectorAll('th, td'), (cell) => cell.textContent?.trim())),
     );
-    expect(perPair).toEqual(
-      summary.accuracyPerPair.map((p) => [
-        String.fromCharCode(65 + p.rowModel),
-        String.fromCharCode(65 + p.colModel),
-        percent(p.accuracy),
+    const letter = (i: number) => String.fromCharCode(65 + i);
+    expect(grid).toEqual(
+      [0, 1, 2].map((row) => [
+        letter(row),
+        ...[0, 1, 2].map((col) => {
+          const pair = summary.accuracyPerPair.find((p) => p.rowModel === row && p.colModel === col);
+          return pair ? percent(pair.accuracy) : '—';
+        }),
       ]),
     );
+    expect(summary.accuracyPerPair).toHaveLength(6);
   });
 
   it('draws the mean and shows mean ± std in the tooltip', async () => {
