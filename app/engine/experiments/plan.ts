@@ -15,6 +15,7 @@
  * the transpose); family every (i, j) with i ≤ j (self-similarity on the diagonal of the grid).
  */
 import type { ExperimentKind, ExperimentSpec } from '../../api/contract.js';
+import { WorkbenchError } from '../../api/errors.js';
 import type { MeasureSpec } from '../cka/types.js';
 import type { PreparedModel } from './prepare-models.js';
 import { specMeasures } from './spec.js';
@@ -83,6 +84,7 @@ export function planExperiment(spec: ExperimentSpec, models: PreparedModel[]): E
     (m): m is { text: string; measure: MeasureSpec & { name: 'minibatch' } } => m.measure.name === 'minibatch',
   );
   const n = models[0]!.probe.n;
+  checkProbeSize(n, measures, models[0]!.probe.spec);
   const pairs = pairsOf(spec.kind, models.length);
   const bootstrap = spec.options?.bootstrap?.samples ?? 0;
   const featureSum = (m: PreparedModel) => m.layers.reduce((a, l) => a + layerFeatures(l.shape), 0);
@@ -110,4 +112,27 @@ export function planExperiment(spec: ExperimentSpec, models: PreparedModel[]): E
     0,
   );
   return { kind: spec.kind, models, n, exact, minibatch, needsGrams: exact.length > 0, steps, totalEstimate };
+}
+
+/**
+ * The fewest examples each measure is defined for — CKA 2; debiased (HSIC₁ divides by n(n−3)) 4;
+ * minibatch:B one batch of B — checked before any work, so a probe too small for a measure fails
+ * the run in its first seconds instead of after the extraction.
+ */
+export function checkProbeSize(n: number, measures: readonly { text: string; measure: MeasureSpec }[], probe: string) {
+  for (const { text, measure } of measures) {
+    const needed = measure.name === 'debiased' ? 4 : measure.name === 'minibatch' ? Math.max(4, measure.batchSize) : 2;
+    if (n < needed) {
+      const why =
+        measure.name === 'debiased'
+          ? 'HSIC₁ divides by n(n−3)'
+          : measure.name === 'minibatch'
+            ? `one batch of ${measure.batchSize}`
+            : 'a similarity needs two examples';
+      throw new WorkbenchError(
+        'BAD_PROBE',
+        `probe ${probe} has ${n} example${n === 1 ? '' : 's'}; the measure '${text}' needs at least ${needed} (${why})`,
+      );
+    }
+  }
 }
