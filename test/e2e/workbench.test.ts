@@ -294,14 +294,39 @@ describe('a new user’s path', () => {
     // A longer run: the time left and the throughput are shown while it goes.
     const etas = new Set<string>();
     const rates = new Set<string>();
+    // Pairs finished so far are shown while it runs, marked as such.
+    let partialShown = false;
+    const bars: { height: number; filled: number }[] = [];
     while (['running', 'queued'].includes((await page.getByTestId('run-status').getAttribute('data-status')) ?? '')) {
-      const [eta, rate] = await page.evaluate(() =>
-        ['run-eta', 'run-rate'].map((id) => document.querySelector(`[data-testid="${id}"]`)?.textContent?.trim() ?? ''),
-      );
+      const { eta, rate, partial, heatmap, bar } = await page.evaluate(() => {
+        const text = (id: string) => document.querySelector(`[data-testid="${id}"]`)?.textContent?.trim() ?? '';
+        return {
+          eta: text('run-eta'),
+          rate: text('run-rate'),
+          partial: text('result-partial'),
+          heatmap: document.querySelector('[data-testid="heatmap-base"]') !== null,
+          bar: (() => {
+            const bar = document.querySelector('[data-testid="run-progress"]');
+            const fill = bar?.firstElementChild;
+            if (!bar || !fill) return null;
+            const b = bar.getBoundingClientRect();
+            return { height: b.height, filled: fill.getBoundingClientRect().width / b.width };
+          })(),
+        };
+      });
+      if (bar) bars.push(bar);
       if (eta) etas.add(eta);
       if (rate) rates.add(rate);
+      if (!partialShown && partial.startsWith('Running:') && heatmap) {
+        partialShown = true;
+        await saveScreenshot(page, 'app-run-partial');
+      }
       await page.waitForTimeout(100);
     }
+    expect(partialShown, 'a partial result was shown while the run went').toBe(true);
+    // The bar keeps its height and fills up.
+    expect(Math.min(...bars.map((b) => b.height))).toBeGreaterThanOrEqual(6);
+    expect(Math.max(...bars.map((b) => b.filled))).toBeGreaterThan(0.5);
     await waitForStatus('done', 140_000);
     expect(
       [...etas].some((e) => /^ETA \d+:\d\d$/.test(e)),
