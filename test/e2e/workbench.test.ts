@@ -135,6 +135,23 @@ describe('a new user’s path', () => {
     // A's choice came from its layer table (op:Relu); B's is made here.
     await expect(layerSelects.nth(0).inputValue()).resolves.toBe('op:Relu');
     await layerSelects.nth(1).selectOption('op:Relu');
+    // A probe file typed as a path is checked by the engine against model A's input: one that fits…
+    const fits = join(scratch, 'probe-6.npy');
+    await python(
+      'import sys,numpy as np; np.save(sys.argv[1], np.random.default_rng(0).random((6,1,28,28), dtype=np.float32))',
+      fits,
+    );
+    await page.getByLabel('Array file (.npy / .npz)').check();
+    await page.getByTestId('probe-path').fill(fits);
+    await expect(page.getByTestId('probe-n-checked').textContent({ timeout: 15_000 })).resolves.toBe('6');
+    await expect(page.getByTestId('probe-status').textContent()).resolves.toContain('[1, 28, 28]');
+    // …and one whose examples have another shape: the engine's message, in place.
+    await page.getByTestId('probe-path').fill(join(repoRoot, 'test/fixtures/activations/zoo/probe/fm-mini-images.npy'));
+    await expect(
+      page.locator('[data-testid="probe-status"] [role="alert"]').textContent({ timeout: 15_000 }),
+    ).resolves.toMatch(/gives examples of shape \[28, 28\], but the model input 'input' takes \[1, 28, 28\]/);
+    // The built-in set, 200 images.
+    await page.getByLabel('Fashion-MNIST (built in)').check();
     await page.getByTestId('probe-n').fill('200');
     // The engine checks the probe against model A's input.
     await expect(page.getByTestId('probe-n-checked').textContent({ timeout: 15_000 })).resolves.toBe('200');
