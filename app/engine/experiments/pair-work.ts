@@ -114,6 +114,8 @@ async function computePairs(ctx: RunContext, pending: readonly PendingPair[]): P
     ...(bootstrap ? { bootstrap } : {}),
     onProgress: (p: CkaProgress) => {
       const boot = p.stage === 'bootstrap';
+      // A run stopped now names the stage its progress showed.
+      ctx.stage = boot ? 'bootstrap' : 'similarity';
       const within = p.done / Math.max(1, p.total);
       tracker.update(boot ? 0.5 + 0.5 * within : 0.5 * within, {
         stage: boot ? 'bootstrap' : 'similarity',
