@@ -1,0 +1,220 @@
+/**
+ * Faults in the middle of a run (issue 8 §4): cancelling at every stage, the model process killed,
+ * the disk full while the cache is written, and the database locked by another process. In every
+ * case the run ends with its status and the reason, the pairs it finished are kept (and are the
+ * numbers an undisturbed run gives), nothing half-written is in the cache index or its manifests,
+ * no pin outlives the run, and running it again completes it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExperimentSpec, RunDetails, RunStage, WorkbenchEvent } from '../../app/api/contract.js';
+import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
+import { readExtractManifest } from '../../app/engine/activations/extract-dir.js';
+import { isTempName } from '../../app/engine/io/atomic.js';
+import { readNpyHeader } from '../../app/engine/io/npy.js';
+import { Store } from '../../app/engine/store/store.js';
+import { faultLauncher } from '../helpers/faults.js';
+import { removeTempDataDirs, runExperimentToEnd, tempDataDir, zoo } from '../helpers/experiments.js';
+
+const launcher = faultLauncher();
+let api: Workbench;
+let dataDir: string;
+/** The numbers of the undisturbed run. */
+let reference: RunDetails;
+
+const family: ExperimentSpec = {
+  name: 'faults',
+  kind: 'family',
+  models: [
+    { path: zoo('plain-d1-s0'), label: 'a' },
+    { path: zoo('plain-d2-s0'), label: 'b' },
+    { path: zoo('plain-d1-s1'), label: 'c' },
+  ],
+  probe: 'fashion-mnist:400',
+  layers: 'op:Relu',
+  measures: ['linear'],
+  options: { bootstrap: { samples: 40, seed: 7 }, batchSize: 50 },
+};
+
+beforeAll(async () => {
+  // The undisturbed numbers, from a data directory of their own.
+  const clean = createWorkbench({ dataDir: tempDataDir('ckawb-faults-ref-'), threads: 1 });
+  try {
+    for (const m of family.models) await clean.openModel({ path: m.path });
+    reference = await runExperimentToEnd(clean, (await clean.createExperiment({ spec: family })).id);
+  } finally {
+    await clean.close();
+  }
+  expect(reference.run.status).toBe('done');
+  dataDir = tempDataDir('ckawb-faults-');
+  api = createWorkbench({ dataDir, runnerLauncher: launcher, threads: 1 });
+  for (const m of family.models) await api.openModel({ path: m.path });
+}, 180_000);
+
+afterAll(async () => {
+  await api?.close();
+  removeTempDataDirs();
+});
+
+/** Runs a fresh experiment of the family spec, calling `onEvent` with every event until it ends (one run at a time). */
+async function runWith(name: string, onEvent: (e: WorkbenchEvent) => void): Promise<RunDetails> {
+  const experiment = await api.createExperiment({ spec: { ...family, name } });
+  const off = api.subscribe(onEvent);
+  try {
+    return await runExperimentToEnd(api, experiment.id);
+  } finally {
+    off();
+  }
+}
+
+/** Matrices (row model, col model) in the order a family run writes them. */
+const PAIR_ORDER = ['0,0', '0,1', '1,1', '0,2', '1,2', '2,2'];
+
+/** The run kept only whole pairs, each the undisturbed run's numbers, and the rest of the state is clean. */
+async function checkKept(details: RunDetails, expectedPairs: number): Promise<void> {
+  if (expectedPairs === 0) {
+    expect(details.result === null || details.result.matrices.length === 0).toBe(true);
+  } else {
+    const result = details.result!;
+    expect(result.partial).toBe(expectedPairs < PAIR_ORDER.length);
+    expect(result.matrices.map((m) => `${m.rows.model},${m.cols.model}`)).toEqual(PAIR_ORDER.slice(0, expectedPairs));
+    result.matrices.forEach((m, i) => {
+      const ref = reference.result!.matrices[i]!;
+      expect(m.matrix).toEqual(ref.matrix);
+      expect(m.ci).toEqual(ref.ci);
+    });
+  }
+  await checkCacheWhole();
+}
+
+/** Every index row is a whole file, manifests list only whole files, no temp file is left, no pin held. */
+async function checkCacheWhole(): Promise<void> {
+  const store = await Store.open(dataDir, { sweepMinAgeMs: 60_000 });
+  try {
+    for (const row of store.db.prepare('SELECT kind, path FROM cache_entries').all() as {
+      kind: string;
+      path: string;
+    }[]) {
+      const header = await readNpyHeader(join(dataDir, row.path));
+      expect(header.shape.length).toBeGreaterThan(0);
+      if (row.kind === 'gram') expect(existsSync(join(dataDir, row.path).replace(/\.npy$/, '.json'))).toBe(true);
+    }
+    expect(store.cache.info().pinned).toBe(0);
+  } finally {
+    store.close();
+  }
+  const activations = join(dataDir, 'activations');
+  for (const sha of existsSync(activations) ? readdirSync(activations) : []) {
+    for (const probe of readdirSync(join(activations, sha))) {
+      const dir = join(activations, sha, probe);
+      const manifest = await readExtractManifest(dir);
+      for (const layer of manifest?.layers ?? []) {
+        // Eviction removes files and their index rows, not manifest lines: a listed file is whole or gone.
+        const file = join(dir, layer.file);
+        if (existsSync(file)) expect((await readNpyHeader(file)).shape).toEqual([manifest!.probe.n, layer.features]);
+      }
+    }
+  }
+  const temps = ['activations', 'grams'].flatMap((d) =>
+    existsSync(join(dataDir, d))
+      ? (readdirSync(join(dataDir, d), { recursive: true }) as string[]).filter((f) => isTempName(f.split('/').pop()!))
+      : [],
+  );
+  expect(temps).toEqual([]);
+}
+
+/** Running the experiment again completes it with the undisturbed numbers. */
+async function checkRerun(details: RunDetails): Promise<void> {
+  const again = await runExperimentToEnd(api, details.run.experimentId);
+  expect(again.run.status).toBe('done');
+  expect(again.result!.matrices.map((m) => m.matrix)).toEqual(reference.result!.matrices.map((m) => m.matrix));
+  expect(again.result!.matrices.map((m) => m.ci)).toEqual(reference.result!.matrices.map((m) => m.ci));
+}
+
+describe('cancelling at every stage', () => {
+  // Each stage is cancelled where it works on the last model, c, once a, b and their pairs are done
+  // (prepare comes before any of that).
+  const stages: { stage: RunStage; pairs: number }[] = [
+    { stage: 'prepare', pairs: 0 },
+    { stage: 'extract', pairs: 3 },
+    { stage: 'kernels', pairs: 3 },
+    { stage: 'similarity', pairs: 3 },
+    { stage: 'bootstrap', pairs: 3 },
+  ];
+  for (const { stage, pairs } of stages) {
+    it(`during ${stage}: cancelled with the stage named, finished pairs kept, cache whole, a re-run completes`, async () => {
+      await api.clearCache({});
+      let sawC = stage === 'prepare';
+      let cancelled: Promise<unknown> | null = null;
+      const details = await runWith(`cancel during ${stage}`, (e) => {
+        if (e.type !== 'progress') return;
+        if (e.progress.model === 'c') sawC = true;
+        if (sawC && !cancelled && e.progress.stage === stage) cancelled = api.cancelRun({ runId: e.progress.runId });
+      });
+      await cancelled;
+      expect(cancelled).not.toBeNull();
+      expect(details.run.status).toBe('cancelled');
+      expect(details.run.error).toEqual({
+        code: 'CANCELLED',
+        message: `cancelled during ${stage}; finished pairs were kept`,
+      });
+      await checkKept(details, pairs);
+      await checkRerun(details);
+    }, 180_000);
+  }
+
+  it('a cancel racing the end of the run (its last pairs being compared and saved) leaves it done or cancelled, never between', async () => {
+    const ends: string[] = [];
+    // Cancels sent 0 ms to 1.5 s after the last step's bootstrap starts: some land before the end, some after.
+    for (const delay of [0, 10, 30, 60, 120, 250, 500, 1500]) {
+      await api.clearCache({});
+      let cancelled: Promise<unknown> | null = null;
+      let sawC = false;
+      const details = await runWith(`cancel ${delay} ms before the end`, (e) => {
+        if (e.type !== 'progress') return;
+        if (e.progress.model === 'c') sawC = true;
+        if (sawC && !cancelled && e.progress.stage === 'bootstrap') {
+          const runId = e.progress.runId;
+          cancelled = new Promise((resolve) => setTimeout(resolve, delay)).then(() => api.cancelRun({ runId }));
+        }
+      });
+      await cancelled;
+      expect(cancelled).not.toBeNull();
+      ends.push(details.run.status);
+      if (details.run.status === 'done') {
+        await checkKept(details, 6);
+      } else {
+        expect(details.run.status).toBe('cancelled');
+        expect(details.run.error!.message).toMatch(
+          /^cancelled during (similarity|bootstrap); finished pairs were kept$/,
+        );
+        await checkKept(details, details.result!.matrices.length);
+      }
+    }
+    expect(ends).toContain('cancelled');
+    expect(ends).toContain('done');
+  }, 300_000);
+});
+
+describe('the model process killed mid-run', () => {
+  it('fails the run with the signal named, keeps the finished pairs; the next run gets a new process', async () => {
+    await api.clearCache({});
+    launcher.rules = [{ model: /plain-d1-s1\.onnx$/, on: 'run', run: 6, action: 'kill' }];
+    let details: RunDetails;
+    try {
+      details = await runWith('model process killed', () => undefined);
+    } finally {
+      launcher.rules = [];
+    }
+    expect(details.run.status).toBe('failed');
+    expect(details.run.error!.code).toBe('RUNTIME');
+    expect(details.run.error!.message).toMatch(
+      /plain-d1-s1\.onnx: the model runner crashed while running batch \d+\/10 \(killed by SIGKILL\)$/,
+    );
+    await checkKept(details, 3);
+    const killed = launcher.spawned.find((p) => p.faults.some((f) => f.action === 'kill'))!;
+    await checkRerun(details);
+    expect(launcher.spawned.at(-1)!.pid).not.toBe(killed.pid);
+  }, 180_000);
+});
