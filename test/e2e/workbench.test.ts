@@ -391,7 +391,7 @@ describe('a new user’s path', () => {
     ).resolves.toBe('cancelled');
   });
 
-  it('renames a run, compares two runs cell by cell, and deletes one', { timeout: 90_000 }, async () => {
+  it('renames a run, runs it again, compares two runs cell by cell, and deletes one', { timeout: 90_000 }, async () => {
     // Rename the pair run.
     await page.locator(`[data-testid="run-list"] li[data-run-id="${pairRunId}"] button.open`).click();
     await page.getByTestId('rename-run').click();
@@ -399,6 +399,17 @@ describe('a new user’s path', () => {
     await page.getByTestId('rename-input').press('Enter');
     await expect(page.getByTestId('run-name').textContent()).resolves.toBe('d1 vs d2, 200 images');
     expect((await t.api.getRun({ runId: pairRunId })).run.name).toBe('d1 vs d2, 200 images');
+
+    // Run it again: a new run of the same experiment, its pair read back from the first (same numbers).
+    await page.getByTestId('run-again').click();
+    await expect.poll(() => currentRunId()).not.toBe(pairRunId);
+    const againId = await currentRunId();
+    await waitForStatus('done');
+    const again = (await t.api.getRun({ runId: againId })).result!;
+    expect(again.matrices[0]!.matrix).toEqual(pairResult.matrices[0]!.matrix);
+    const summary = (await page.getByTestId('run-done').textContent())!.replace(/\s+/g, ' ');
+    expect(summary).toContain('model pairs: 0 computed, 1 reused');
+    await page.locator(`[data-testid="run-list"] li[data-run-id="${pairRunId}"] button.open`).click();
 
     // The same experiment on another probe set: edit as new, 300 images, run.
     await page.getByRole('button', { name: 'Edit as new' }).click();
