@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import { WorkbenchError } from '../../api/errors.js';
 import { tempSiblingPath } from '../io/atomic.js';
 import { npyHeaderBytes } from '../io/npy.js';
+import { withPath, writeFault } from '../io/write-faults.js';
 
 export class NpyRowWriter {
   private rowsWritten = 0;
@@ -49,10 +50,18 @@ export class NpyRowWriter {
       throw new WorkbenchError('INTERNAL', `${this.path}: ${data.length} values do not fit the remaining rows`);
     }
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const fault = writeFault(this.path, this.position, bytes.length);
+    // A fault (tests only) writes half the block first, as a disk that fills up midway does.
+    const end = fault ? bytes.length >> 1 : bytes.length;
     let done = 0;
-    while (done < bytes.length) {
-      const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, this.position + done);
-      done += bytesWritten;
+    try {
+      while (done < end) {
+        const { bytesWritten } = await this.handle.write(bytes, done, end - done, this.position + done);
+        done += bytesWritten;
+      }
+      if (fault) throw fault;
+    } catch (err) {
+      throw withPath(err, this.path);
     }
     this.position += bytes.length;
     this.rowsWritten += rows;

@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { withPath, writeFault } from './write-faults.js';
 
 /** The name of a temporary sibling; cache cleaners delete leftovers matching {@link isTempName}. */
 export function tempSiblingPath(path: string): string {
@@ -20,12 +21,19 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
   const temp = tempSiblingPath(path);
   const handle = await fs.open(temp, 'w');
   try {
+    const fault = writeFault(path, 0, typeof data === 'string' ? Buffer.byteLength(data) : data.length);
+    if (fault) {
+      // Tests only: half the data reaches the disk, then it is full.
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+      await handle.write(bytes, 0, bytes.length >> 1);
+      throw fault;
+    }
     await handle.writeFile(data);
     await handle.sync();
   } catch (err) {
     await handle.close().catch(() => undefined);
     await fs.rm(temp, { force: true });
-    throw err;
+    throw withPath(err, path);
   }
   await handle.close();
   try {
