@@ -34,6 +34,14 @@ const NODE_ERRNO_CODES: Record<string, { code: ErrorCode; text: string }> = {
   EPERM: { code: 'FORBIDDEN', text: 'operation not permitted' },
   ENOSPC: { code: 'DISK_FULL', text: 'no space left on device' },
   EMFILE: { code: 'RUNTIME', text: 'too many open files' },
+  // better-sqlite3's errors: the database of the workbench (another process holding its write lock
+  // past the busy timeout; its disk full).
+  SQLITE_BUSY: {
+    code: 'TIMEOUT',
+    text: 'the workbench database stayed locked by another process (a second workbench or a script) for too long',
+  },
+  SQLITE_LOCKED: { code: 'TIMEOUT', text: 'the workbench database is locked' },
+  SQLITE_FULL: { code: 'DISK_FULL', text: 'no space left on device for the workbench database' },
 };
 
 /** Turns any thrown value into the wire form, keeping typed errors as they are. */
