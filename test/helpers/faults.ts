@@ -141,3 +141,60 @@ export function httpClient(baseUrl: string, token: string): HttpClient {
   };
   return client;
 }
+
+/**
+ * Another process holding the workbench database's write lock, as a second app or a script would:
+ * `lock(ms)` takes it (BEGIN IMMEDIATE) and resolves once held; it is released after `ms`.
+ */
+export interface DatabaseLocker {
+  lock(ms: number): Promise<void>;
+  /** Resolves when the lock taken last has been released. */
+  released(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function databaseLocker(file: string): Promise<DatabaseLocker> {
+  const script = `
+    const Database = require('better-sqlite3');
+    const db = new Database(process.argv[1], { timeout: 60000 });
+    require('node:readline').createInterface({ input: process.stdin }).on('line', (line) => {
+      const ms = Number(line);
+      db.exec('BEGIN IMMEDIATE');
+      process.stdout.write('locked\\n');
+      setTimeout(() => { db.exec('COMMIT'); process.stdout.write('released\\n'); }, ms);
+    });
+    process.stdin.on('end', () => { db.close(); process.exit(0); });
+    process.stdout.write('ready\\n');
+  `;
+  const { spawn } = await import('node:child_process');
+  const { createInterface } = await import('node:readline');
+  const child = spawn(process.execPath, ['-e', script, file], {
+    cwd: process.cwd(),
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const waiting = new Map<string, (() => void)[]>();
+  lines.on('line', (line) => {
+    const list = waiting.get(line) ?? [];
+    waiting.set(line, []);
+    list.forEach((resolve) => resolve());
+  });
+  const next = (line: string) =>
+    new Promise<void>((resolve) => waiting.set(line, [...(waiting.get(line) ?? []), resolve]));
+  await next('ready');
+  let releasedPromise = Promise.resolve();
+  return {
+    async lock(ms) {
+      const locked = next('locked');
+      releasedPromise = next('released');
+      child.stdin.write(`${ms}\n`);
+      await locked;
+    },
+    released: () => releasedPromise,
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.stdin.end();
+      }),
+  };
+}

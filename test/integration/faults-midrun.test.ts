@@ -6,7 +6,8 @@
  * no pin outlives the run, and running it again completes it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExperimentSpec, RunDetails, RunStage, WorkbenchEvent } from '../../app/api/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
@@ -14,7 +15,8 @@ import { readExtractManifest } from '../../app/engine/activations/extract-dir.js
 import { isTempName } from '../../app/engine/io/atomic.js';
 import { readNpyHeader } from '../../app/engine/io/npy.js';
 import { Store } from '../../app/engine/store/store.js';
-import { faultLauncher } from '../helpers/faults.js';
+import { armWriteFault, diskFull } from '../../app/engine/io/write-faults.js';
+import { databaseLocker, faultLauncher } from '../helpers/faults.js';
 import { removeTempDataDirs, runExperimentToEnd, tempDataDir, zoo } from '../helpers/experiments.js';
 
 const launcher = faultLauncher();
@@ -217,4 +219,128 @@ describe('the model process killed mid-run', () => {
     await checkRerun(details);
     expect(launcher.spawned.at(-1)!.pid).not.toBe(killed.pid);
   }, 180_000);
+});
+
+describe('the disk full while the cache is written', () => {
+  const cases: { what: string; file: RegExp; stage: string; pairs: number }[] = [
+    // The second batch of c's first layer: a row block half written.
+    { what: "an activation file of c's", file: /\/activations\/.*\.npy$/, stage: 'extract', pairs: 3 },
+    // The manifest that would list c's finished files.
+    { what: "c's activation manifest", file: /\/activations\/.*manifest\.json$/, stage: 'extract', pairs: 3 },
+    // A Gram of c's being spilled.
+    { what: "a Gram of c's", file: /\/grams\/.*\.npy$/, stage: 'kernels', pairs: 3 },
+  ];
+  for (const { what, file, stage, pairs } of cases) {
+    it(`writing ${what}: the run fails DISK_FULL naming the file, nothing half-written is indexed or listed`, async () => {
+      await api.clearCache({});
+      let armed = false;
+      let failedAt = '';
+      const details = await runWith(`disk full: ${what}`, (e) => {
+        if (armed || e.type !== 'progress' || e.progress.model !== 'c' || e.progress.stage !== stage) return;
+        armed = true;
+        armWriteFault((path, offset) => {
+          if (!file.test(path) || (stage === 'extract' && path.endsWith('.npy') && offset < 4096)) return null;
+          failedAt = path;
+          return diskFull();
+        });
+      });
+      armWriteFault(null);
+      expect(failedAt).not.toBe('');
+      expect(details.run.status).toBe('failed');
+      expect(details.run.error).toEqual({ code: 'DISK_FULL', message: `${failedAt}: no space left on device` });
+      await checkKept(details, pairs);
+      // What the full disk interrupted is not in the cache: the re-run extracts or computes it again.
+      await checkRerun(details);
+    }, 180_000);
+  }
+});
+
+describe('the database locked by another process', () => {
+  it('a lock shorter than the busy timeout is waited out: the run completes', async () => {
+    await api.clearCache({});
+    const locker = await databaseLocker(join(dataDir, 'workbench.db'));
+    try {
+      let locking: Promise<void> | null = null;
+      const details = await runWith('database locked for 3 s', (e) => {
+        if (!locking && e.type === 'progress' && e.progress.model === 'c' && e.progress.stage === 'kernels') {
+          locking = locker.lock(3000);
+        }
+      });
+      expect(locking).not.toBeNull();
+      await locker.released();
+      expect(details.run.status).toBe('done');
+      await checkKept(details, 6);
+    } finally {
+      await locker.close();
+    }
+  }, 120_000);
+
+  it('a lock held past the busy timeout fails the run with the reason, keeping the finished pairs', async () => {
+    await api.clearCache({});
+    const locker = await databaseLocker(join(dataDir, 'workbench.db'));
+    let details: RunDetails;
+    try {
+      let locking: Promise<void> | null = null;
+      details = await runWith('database locked for 16 s', (e) => {
+        if (!locking && e.type === 'progress' && e.progress.model === 'c' && e.progress.stage === 'kernels') {
+          locking = locker.lock(16_000);
+        }
+      });
+      expect(locking).not.toBeNull();
+      await locker.released();
+    } finally {
+      await locker.close();
+    }
+    expect(details.run.status).toBe('failed');
+    expect(details.run.error).toEqual({
+      code: 'TIMEOUT',
+      message: 'the workbench database stayed locked by another process (a second workbench or a script) for too long',
+    });
+    // The history says so once the lock is gone, and what was finished before is there.
+    expect((await api.getRun({ runId: details.run.id })).run.status).toBe('failed');
+    await checkKept(details, 3);
+    await checkRerun(details);
+  }, 120_000);
+});
+
+describe('a real full disk (a small tmpfs as the activation cache, where mounting is allowed)', () => {
+  const mountPoint = () => join(realDiskDir, 'activations');
+  let realDiskDir = '';
+  let mounted = false;
+  beforeAll(() => {
+    realDiskDir = tempDataDir('ckawb-faults-tmpfs-');
+    mkdirSync(mountPoint(), { recursive: true });
+    if (process.getuid?.() !== 0) return;
+    mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', mountPoint()]).status === 0;
+  });
+  afterAll(() => {
+    if (mounted) spawnSync('umount', [mountPoint()]);
+  });
+
+  it('ENOSPC from the file system fails the run with DISK_FULL; nothing partial is left or indexed', async (context) => {
+    if (!mounted) {
+      console.log('skipped: mounting a tmpfs needs root here');
+      context.skip();
+    }
+    const small = createWorkbench({ dataDir: realDiskDir, threads: 1 });
+    try {
+      await small.openModel({ path: zoo('plain-d1-s0') });
+      const experiment = await small.createExperiment({
+        spec: { ...family, name: 'real full disk', kind: 'self', models: [family.models[0]!] },
+      });
+      const details = await runExperimentToEnd(small, experiment.id);
+      expect(details.run.status).toBe('failed');
+      expect(details.run.error!.code).toBe('DISK_FULL');
+      expect(details.run.error!.message).toMatch(
+        new RegExp(`^${mountPoint()}/[0-9a-f]{64}/[0-9a-f]{64}/.+\\.npy: no space left on device$`),
+      );
+      const files = readdirSync(mountPoint(), { recursive: true }) as string[];
+      expect(files.filter((f) => isTempName(f.split('/').pop()!))).toEqual([]);
+      const info = await small.getCacheInfo({});
+      expect(info.activations.entries).toBe(0);
+      expect(info.pinned).toBe(0);
+    } finally {
+      await small.close();
+    }
+  }, 120_000);
 });
