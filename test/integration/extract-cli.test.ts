@@ -28,7 +28,17 @@ describe('cka-workbench extract', () => {
   it('works from a working directory outside the checkout (the runner finds its loader)', async () => {
     const dir = tmp();
     const out = join(dir, 'acts');
-    const { code, stderr } = await cliIn(dir, 'extract', tinyCnn, '--probe', 'random:4:1', '--layers', 'head', '--out', out);
+    const { code, stderr } = await cliIn(
+      dir,
+      'extract',
+      tinyCnn,
+      '--probe',
+      'random:4:1',
+      '--layers',
+      'head',
+      '--out',
+      out,
+    );
     expect(stderr).not.toMatch(/error/);
     expect(code).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['head.npy', 'manifest.json']);
