@@ -4,7 +4,8 @@
  * engine events. Bound to 127.0.0.1 only; every request needs the access token.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import sirv from 'sirv';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -102,6 +103,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const token = options.token ?? newAccessToken();
   const assets = sirv(staticDir, { dev: false, etag: true, dotfiles: false, single: false });
+  const staticRoot = realpathSync(staticDir);
+  /**
+   * sirv serves what a link in the renderer's folder points to, wherever that is; only files whose
+   * real path lies inside the folder are served. (Paths that do not resolve are left to sirv: 404.)
+   */
+  const insideStaticDir = (pathname: string): boolean => {
+    let real: string;
+    try {
+      real = realpathSync(resolve(staticRoot, `.${decodeURIComponent(pathname)}`));
+    } catch {
+      return true;
+    }
+    return real === staticRoot || real.startsWith(staticRoot + sep);
+  };
   let port = 0;
 
   const server = createServer((req, res) => {
@@ -151,10 +166,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       res.end();
       return;
     }
-    assets(req, res, () => {
+    const notFound = () => {
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('not found');
-    });
+    };
+    if (!insideStaticDir(url.pathname)) return notFound();
+    assets(req, res, notFound);
   }
 
   const sockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
