@@ -3,6 +3,7 @@
  * file://, as Electron's security guide advises), with the CSP as a real response header.
  */
 import { net, protocol } from 'electron';
+import { realpath } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { APP_SCHEME, RENDERER_CSP } from './security.js';
@@ -13,12 +14,23 @@ export function registerAppScheme(): void {
   ]);
 }
 
+/** Whether `path` lies in the folder `root` (or is it). */
+function isInside(path: string, root: string): boolean {
+  return path === root || path.startsWith(root + sep);
+}
+
 export function serveRenderer(rendererDir: string): void {
   const root = resolve(rendererDir);
+  let realRoot: Promise<string> | null = null;
   protocol.handle(APP_SCHEME, async (request) => {
     const { pathname } = new URL(request.url);
     const file = resolve(root, `.${decodeURIComponent(pathname === '/' ? '/index.html' : pathname)}`);
-    if (file !== root && !file.startsWith(root + sep)) return new Response('forbidden', { status: 403 });
+    if (!isInside(file, root)) return new Response('forbidden', { status: 403 });
+    // A link inside the folder must not lead out of it. (Paths realpath cannot follow — missing
+    // files, or an archive it does not see into — keep the check above.)
+    realRoot ??= realpath(root).catch(() => root);
+    const real = await realpath(file).catch(() => null);
+    if (real !== null && !isInside(real, await realRoot)) return new Response('forbidden', { status: 403 });
     const response = await net.fetch(pathToFileURL(file).href);
     const headers = new Headers(response.headers);
     headers.set('Content-Security-Policy', RENDERER_CSP);
