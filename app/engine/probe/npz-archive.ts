@@ -43,6 +43,16 @@ function u64(view: DataView, at: number): number {
 }
 
 export async function listNpzMembers(handle: FileHandle, fileSize: number, source: string): Promise<NpzMember[]> {
+  try {
+    return await readDirectory(handle, fileSize, source);
+  } catch (err) {
+    // A length or offset in the archive that points past its records (DataView and typed-array bounds).
+    if (err instanceof RangeError) bad(source, err.message);
+    throw err;
+  }
+}
+
+async function readDirectory(handle: FileHandle, fileSize: number, source: string): Promise<NpzMember[]> {
   const tailLength = Math.min(fileSize, MAX_EOCD_SEARCH);
   const tail = await readAt(handle, fileSize - tailLength, tailLength);
   let eocd = -1;
