@@ -216,10 +216,20 @@ describe('images:DIR', async () => {
     );
   });
 
-  it('a corrupt image is named', async () => {
+  it('a corrupt image is named: the first one in probe order, however the decodes finish', async () => {
     const bad = mkdtempSync(join(tmpdir(), 'bad-'));
-    writeFileSync(join(bad, 'broken.png'), Buffer.from('\x89PNG\r\n\x1a\n but then nothing'));
+    const broken = Buffer.from('\x89PNG\r\n\x1a\n but then nothing');
+    writeFileSync(join(bad, 'broken.png'), broken);
     const probe = await open(`images:${bad}`, x34);
     await expect(probe.read(0, 1)).rejects.toThrow(`${join(bad, 'broken.png')}: not a readable image`);
+    // First in order a big PNG cut short (fails late, after decoding rows), then ones that fail at once.
+    const noisy = Buffer.from(Array.from({ length: 1200 * 1200 * 3 }, (_, i) => (i * 7919) % 251));
+    const big = await raw(noisy, 1200, 1200, 3).png({ compressionLevel: 0 }).toBuffer();
+    writeFileSync(join(bad, 'a-cut.png'), big.subarray(0, Math.floor(big.length * 0.9)));
+    for (const name of ['c.png', 'd.png', 'e.png']) writeFileSync(join(bad, name), broken);
+    const mixed = await open(`images:${bad}`, x34);
+    for (let round = 0; round < 3; round++) {
+      await expect(mixed.read(0, 5)).rejects.toThrow(`${join(bad, 'a-cut.png')}: not a readable image`);
+    }
   });
 });

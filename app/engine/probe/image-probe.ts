@@ -151,11 +151,14 @@ export async function openImageProbe(dirText: string, options: ImageOptions, inp
     notes: skipped > 0 ? [`skipped ${skipped} entr${skipped === 1 ? 'y' : 'ies'} that are not PNG or JPEG files`] : [],
     async read(start, count) {
       const out = new Float32Array(count * perExample);
-      await Promise.all(
+      const outcomes = await Promise.allSettled(
         files
           .slice(start, start + count)
           .map((name, k) => decodeImage(join(dir, name), resolved, out.subarray(k * perExample, (k + 1) * perExample))),
       );
+      // Report the first unreadable file in probe order, not whichever decode failed first.
+      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failed) throw failed.reason;
       return out;
     },
     close: async () => undefined,
