@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',
+    globalSetup: ['test/helpers/global-tmpdir.ts'],
     // The engine spawns worker threads and child processes of its own; vitest's forks keep
     // native modules (onnxruntime-node, better-sqlite3) out of shared worker threads.
     pool: 'forks',
