@@ -3,11 +3,11 @@
  * experiments API does not exist yet): colours read back from the canvas, tooltips, undefined
  * cells, axis titles, best-match markers, keyboard, zoom/pan, exports, and the 200 × 200 timings.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { SimilarityMatrix } from '../../app/api/contract.js';
-import { launchBrowser } from '../helpers/browser.js';
+import { pageOnServer } from '../helpers/browser.js';
 import { fixturesDir } from '../helpers/paths.js';
 import { saveScreenshot } from '../helpers/screenshots.js';
 import { fixtureLayers, numberedLayers, syntheticMatrix } from './harness/matrices.js';
@@ -23,10 +23,9 @@ import {
   plotBox,
   show,
 } from './harness/page-helpers.js';
-import { serveHarness, type HarnessServer } from './harness/serve.js';
+import { serveHarness } from './harness/serve.js';
 
-let harness: HarnessServer;
-let browser: Browser;
+const ui = pageOnServer(serveHarness, (harness) => harness.url);
 let page: Page;
 
 const NULL_FILL = hexRgb('#8c9199');
@@ -49,16 +48,8 @@ const grid = { rows: 12, cols: 15 };
 const valueAt = (m: SimilarityMatrix, r: number, c: number) => m.matrix[r]![c]!;
 
 beforeAll(async () => {
-  harness = await serveHarness();
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
-  await page.goto(harness.url);
+  page = ui.page;
   await page.waitForFunction(() => 'harness' in window);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await harness?.close();
 });
 
 describe('heatmap canvas', () => {

@@ -1,28 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { inspectModelFile } from '../../app/engine/onnx/model-file.js';
-import { launchBrowser } from '../helpers/browser.js';
+import { pageOnServer } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { saveScreenshot } from '../helpers/screenshots.js';
 import { tinyCnn } from '../helpers/paths.js';
 
+const ui = pageOnServer(startTestServer, (t) => t.server.urlWithToken);
 let t: TestServer;
-let browser: Browser;
 let page: Page;
-
-beforeAll(async () => {
-  t = await startTestServer();
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  await page.goto(t.server.urlWithToken);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await t?.close();
+beforeAll(() => {
+  ({ server: t, page } = ui);
 });
 
 async function openByPath(path: string) {

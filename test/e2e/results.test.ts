@@ -3,33 +3,24 @@
  * family grid (shared colour scale) — and choosing layers in the layer table, through the
  * component harness with results made in Node.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { LayerInfo } from '../../app/api/contract.js';
 import { inspectModelFile } from '../../app/engine/onnx/model-file.js';
-import { launchBrowser } from '../helpers/browser.js';
+import { pageOnServer } from '../helpers/browser.js';
 import { fixturesDir } from '../helpers/paths.js';
 import { saveScreenshot } from '../helpers/screenshots.js';
 import { familyResult, numberedLayers, seedsResult } from './harness/matrices.js';
 import { basePixels, cellCentre, expectedColour, plotBox, show } from './harness/page-helpers.js';
-import { serveHarness, type HarnessServer } from './harness/serve.js';
+import { serveHarness } from './harness/serve.js';
 
-let harness: HarnessServer;
-let browser: Browser;
+const ui = pageOnServer(serveHarness, (harness) => harness.url);
 let page: Page;
 
 beforeAll(async () => {
-  harness = await serveHarness();
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
-  await page.goto(harness.url);
+  page = ui.page;
   await page.waitForFunction(() => 'harness' in window);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await harness?.close();
 });
 
 const percent = (fraction: number) => `${(Math.round(fraction * 1000) / 10).toFixed(1)}%`;

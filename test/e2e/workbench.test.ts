@@ -12,9 +12,9 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import type { ExperimentResult, RunInfo, SimilarityMatrix } from '../../app/api/contract.js';
-import { launchBrowser } from '../helpers/browser.js';
+import { pageOnServer } from '../helpers/browser.js';
 import { cliBin, repoRoot } from '../helpers/paths.js';
 import { saveScreenshot } from '../helpers/screenshots.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -24,31 +24,27 @@ const exec = promisify(execFile);
 const zoo = (name: string) => join(repoRoot, 'models', 'zoo', `${name}.onnx`);
 const scratch = mkdtempSync(join(tmpdir(), 'ckawb-e2e-'));
 
-let t: TestServer;
-let browser: Browser;
-let page: Page;
 const cspViolations: string[] = [];
-
-beforeAll(async () => {
-  t = await startTestServer();
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1, acceptDownloads: true });
-  await page.exposeFunction('reportCspViolation', (text: string) => cspViolations.push(text));
-  await page.addInitScript(() =>
-    document.addEventListener('securitypolicyviolation', (e) =>
-      (window as unknown as { reportCspViolation(t: string): void }).reportCspViolation(
-        `${e.violatedDirective}: ${e.blockedURI}`,
+const ui = pageOnServer(
+  startTestServer,
+  (t) => t.server.urlWithToken,
+  async (page) => {
+    await page.exposeFunction('reportCspViolation', (text: string) => cspViolations.push(text));
+    await page.addInitScript(() =>
+      document.addEventListener('securitypolicyviolation', (e) =>
+        (window as unknown as { reportCspViolation(t: string): void }).reportCspViolation(
+          `${e.violatedDirective}: ${e.blockedURI}`,
+        ),
       ),
-    ),
-  );
-  await page.goto(t.server.urlWithToken);
+    );
+  },
+);
+let t: TestServer;
+let page: Page;
+beforeAll(() => {
+  ({ server: t, page } = ui);
 });
-
-afterAll(async () => {
-  await browser?.close();
-  await t?.close();
-  rmSync(scratch, { recursive: true, force: true });
-});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /* ------------------------------------------------------------------------------------------ */
 
