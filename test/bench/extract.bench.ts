@@ -7,8 +7,9 @@
  *   extract → sinks     engine.extract, op:Relu, rows handed to a sink that only counts them
  *   extract → .npy      the same, written to an extract directory (incremental .npy + manifest)
  *
- * Model: the zoo's plain CNNs (models/zoo/plain-d1-s0.onnx and plain-d4-s0.onnx, those present; 28×28
- * Fashion-MNIST, fashion-mnist:5000) when the zoo is there; otherwise the narrowed ResNet-18 fixture on random:5000.
+ * Models: the zoo's plain CNNs (models/zoo/plain-d1-s0.onnx and plain-d4-s0.onnx, those present; 28×28
+ * Fashion-MNIST, fashion-mnist:5000) — tiny and memory-bound: every ReLU output is many bytes per
+ * flop — and the narrowed ResNet-18 fixture on random:5000, where compute dominates.
  * Set EXTRACT_BENCH_MODELS=a.onnx,b.onnx (and EXTRACT_BENCH_PROBE) to bench other models.
  * Each figure is the median of 3 runs after a warm-up. Then peak memory of one extraction of
  * 2,000 and of 20,000 random examples (fresh runner each), which must not grow with n.
@@ -28,17 +29,19 @@ const REPEATS = 3;
 const BATCH = 128;
 const root = new URL('../../', import.meta.url).pathname;
 
-function workload(): { models: string[]; probe: string } {
+/** Models with the probe each runs on. */
+function workload(): { model: string; probe: string }[] {
   if (process.env.EXTRACT_BENCH_MODELS) {
-    return {
-      models: process.env.EXTRACT_BENCH_MODELS.split(','),
-      probe: process.env.EXTRACT_BENCH_PROBE ?? 'random:5000',
-    };
+    const probe = process.env.EXTRACT_BENCH_PROBE ?? 'random:5000';
+    return process.env.EXTRACT_BENCH_MODELS.split(',').map((model) => ({ model, probe }));
   }
-  const zoo = ['plain-d1-s0', 'plain-d4-s0'].map((m) => join(root, 'models', 'zoo', `${m}.onnx`)).filter(existsSync);
-  if (zoo.length > 0 && existsSync(join(root, 'models', 'zoo.json')))
-    return { models: zoo, probe: 'fashion-mnist:5000' };
-  return { models: [join(root, 'test', 'fixtures', 'models', 'resnet18_narrow.onnx')], probe: 'random:5000' };
+  const resnet = { model: join(root, 'test', 'fixtures', 'models', 'resnet18_narrow.onnx'), probe: 'random:5000' };
+  if (!existsSync(join(root, 'models', 'zoo.json'))) return [resnet];
+  const zoo = ['plain-d1-s0', 'plain-d4-s0']
+    .map((m) => join(root, 'models', 'zoo', `${m}.onnx`))
+    .filter(existsSync)
+    .map((model) => ({ model, probe: 'fashion-mnist:5000' }));
+  return [...zoo, resnet];
 }
 
 async function median(run: () => Promise<unknown>): Promise<number> {
@@ -165,13 +168,13 @@ async function benchMemory(modelPath: string): Promise<void> {
 }
 
 export default async function main(): Promise<void> {
-  const { models, probe } = workload();
+  const jobs = workload();
   console.log(`${availableParallelism()} cores; onnxruntime-node ${ort.env.versions.common}`);
   const engine = new ActivationEngine();
   try {
-    for (const model of models) await benchModel(engine, model, probe);
+    for (const { model, probe } of jobs) await benchModel(engine, model, probe);
   } finally {
     await engine.close();
   }
-  await benchMemory(models[0]!);
+  await benchMemory(jobs[0]!.model);
 }
