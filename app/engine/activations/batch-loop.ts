@@ -12,7 +12,7 @@
  * fixed), the last one zero-padded; padding rows are dropped.
  */
 import { WorkbenchError } from '../../api/errors.js';
-import { halfToFloat } from '../onnx/dtypes.js';
+import { halfToFloat } from '../io/half-float.js';
 import type { ModelInput } from '../probe/model-input.js';
 import { MAX_VALUES_PER_EXAMPLE, formatValueCount, type ProbeSource } from '../probe/source.js';
 import type { RunnerSession } from '../runner/model-runner.js';

@@ -8,6 +8,7 @@
 import { promises as fs } from 'node:fs';
 import { WorkbenchError } from '../../api/errors.js';
 import { writeFileAtomic } from './atomic.js';
+import { halfToFloat } from './half-float.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 
@@ -302,13 +303,4 @@ export function toFloat64(array: NpyArray): Float64Array {
 export function toFloat32(array: NpyArray): Float32Array {
   if (array.data instanceof Float32Array) return array.data;
   return Float32Array.from(toFloat64(array));
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 31) return fraction ? NaN : sign * Infinity;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }

@@ -9,7 +9,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { WorkbenchError } from '../../api/errors.js';
 import { parseNpyHeader, type NpyHeader } from '../io/npy.js';
-import { halfToFloat } from '../onnx/dtypes.js';
+import { halfToFloat } from '../io/half-float.js';
 import { fileByteSource, type ByteSource } from './byte-source.js';
 import { checkExampleShape, type ModelInput } from './model-input.js';
 import { listNpzMembers, memberBytes } from './npz-archive.js';
