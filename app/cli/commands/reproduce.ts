@@ -21,7 +21,7 @@ import { writeFileAtomic } from '../../engine/io/atomic.js';
 import type { CliContext } from '../context.js';
 import { integerOption } from '../options.js';
 import { table } from '../output.js';
-import { addDataDirOption, checkRunDone, openSpecFiles, runToEnd, withApi } from './run-support.js';
+import { addDataDirOption, checkRunDone, runSpecToEnd, withApi } from './run-support.js';
 
 interface ReproduceOptions {
   out: string;
@@ -43,10 +43,8 @@ async function runPreset(
     );
   }
   const spec = probeSize === undefined ? preset.spec : { ...preset.spec, probe: `fashion-mnist:${probeSize}` };
-  await openSpecFiles(api, spec);
-  const experiment = await api.createExperiment({ spec });
   if (!quiet) process.stderr.write(`${preset.title}: ${spec.models.length} models on ${spec.probe}\n`);
-  const details = await runToEnd(api, experiment.id, { quiet });
+  const details = await runSpecToEnd(api, spec, { quiet });
   checkRunDone(details);
   return { runId: details.run.id, result: details.result! };
 }

@@ -101,6 +101,17 @@ export async function runToEnd(
   }
 }
 
+/** Opens the spec's files, creates the experiment and runs it to the end (see runToEnd). */
+export async function runSpecToEnd(
+  api: Workbench,
+  spec: ExperimentSpec,
+  options: { quiet?: boolean } = {},
+): Promise<RunDetails> {
+  await openSpecFiles(api, spec);
+  const experiment = await api.createExperiment({ spec });
+  return runToEnd(api, experiment.id, options);
+}
+
 /** Throws the run's own error (after the caller wrote what it could) unless it is done. */
 export function checkRunDone(details: RunDetails): void {
   const { run } = details;

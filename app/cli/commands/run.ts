@@ -12,7 +12,7 @@ import { WorkbenchError } from '../../api/errors.js';
 import { parseExperimentSpec } from '../../engine/experiments/spec.js';
 import { writeFileAtomic } from '../../engine/io/atomic.js';
 import type { CliContext } from '../context.js';
-import { addDataDirOption, checkRunDone, describeResult, openSpecFiles, runToEnd, withApi } from './run-support.js';
+import { addDataDirOption, checkRunDone, describeResult, runSpecToEnd, withApi } from './run-support.js';
 
 /** `npy:x.npy` → `npy:/spec/dir/x.npy` (also npz: and images:); other specs unchanged. */
 export function absoluteProbeSpec(probe: string, baseDir: string): string {
@@ -55,9 +55,7 @@ export function registerRun(program: Command, context: CliContext): void {
   ).action(async (file: string, options: { json?: string; dataDir?: string; quiet?: boolean }) => {
     const spec = await readSpecFile(file);
     await withApi(context, options.dataDir, async (api) => {
-      await openSpecFiles(api, spec);
-      const experiment = await api.createExperiment({ spec });
-      const details = await runToEnd(api, experiment.id, { quiet: options.quiet ?? false });
+      const details = await runSpecToEnd(api, spec, { quiet: options.quiet ?? false });
       if (details.result) {
         if (options.json !== undefined) {
           await writeFileAtomic(options.json, `${JSON.stringify(details.result, null, 1)}\n`);

@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../../engine/io/atomic.js';
 import type { CliContext } from '../context.js';
 import { table } from '../output.js';
 import { absoluteProbeSpec } from './run.js';
-import { addDataDirOption, checkRunDone, openSpecFiles, runToEnd, withApi } from './run-support.js';
+import { addDataDirOption, checkRunDone, runSpecToEnd, withApi } from './run-support.js';
 import { integerOption } from '../options.js';
 
 interface SanityOptions {
@@ -100,9 +100,7 @@ export function registerSanity(program: Command, context: CliContext): void {
       },
     };
     await withApi(context, options.dataDir, async (api) => {
-      await openSpecFiles(api, spec);
-      const experiment = await api.createExperiment({ spec });
-      const details = await runToEnd(api, experiment.id, { quiet: options.quiet ?? false });
+      const details = await runSpecToEnd(api, spec, { quiet: options.quiet ?? false });
       if (details.result) {
         if (options.json !== undefined) {
           const doc = sanityDocument(details.result, details.run.id);
