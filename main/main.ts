@@ -197,7 +197,18 @@ void app.whenReady().then(() => {
   refreshMenu();
   mainWindow = createWindow();
   mainWindow.on('closed', () => (mainWindow = null));
-  app.on('window-all-closed', () => {
-    void engine.close().then(() => app.quit());
+  // Every way out — the last window closed, File › Quit, Cmd+Q, the OS logging out — passes
+  // through before-quit (window-all-closed is not emitted after app.quit()): hold the quit until
+  // the engine has ended its runs, database and runner processes, then quit for real.
+  let engineClosed = false;
+  let closing: Promise<void> | null = null;
+  app.on('before-quit', (event) => {
+    if (engineClosed) return;
+    event.preventDefault();
+    closing ??= engine.close().finally(() => {
+      engineClosed = true;
+      app.quit();
+    });
   });
+  app.on('window-all-closed', () => app.quit());
 });

@@ -39,6 +39,8 @@ const electron = vi.hoisted(() => {
     permissionCheck: null as Listener | null,
     menus: [] as unknown[],
     recentDocuments: [] as string[],
+    /** app.quit() calls whose before-quit no listener prevented: the app really quitting. */
+    quits: 0,
   };
   let resolveReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (resolveReady = resolve));
@@ -74,7 +76,14 @@ const electron = vi.hoisted(() => {
     app: {
       ...listeners(record.appEvents),
       requestSingleInstanceLock: () => true,
-      quit: () => undefined,
+      // As Electron does: quit() emits before-quit, which a listener may prevent.
+      quit: () => {
+        let prevented = false;
+        for (const listener of record.appEvents.get('before-quit') ?? []) {
+          listener({ preventDefault: () => (prevented = true) });
+        }
+        if (!prevented) record.quits++;
+      },
       whenReady: () => ready,
       addRecentDocument: (path: string) => record.recentDocuments.push(path),
       clearRecentDocuments: () => (record.recentDocuments.length = 0),
@@ -157,12 +166,7 @@ beforeAll(async () => {
   await new Promise((resolve) => setTimeout(resolve, 50));
 });
 
-afterAll(async () => {
-  // Closing the last window ends the engine (its runs, database and runners), then the app.
-  const host = forks.find((f) => f.modulePath.endsWith('engine-host.js'))?.process;
-  const exited = host ? new Promise((resolve) => host.once('exit', resolve)) : Promise.resolve();
-  for (const listener of record.appEvents.get('window-all-closed') ?? []) listener();
-  await exited;
+afterAll(() => {
   delete process.env.CKA_WORKBENCH_DATA_DIR;
 });
 
@@ -349,5 +353,24 @@ describe('Electron main process (mocked electron)', () => {
     expect(file.find((i) => i.label === 'Open Model…')?.accelerator).toBe('CmdOrCtrl+O');
     expect(file.find((i) => i.label === 'Export…')?.accelerator).toBe('CmdOrCtrl+E');
     expect(file.some((i) => i.role === 'quit' || i.role === 'close')).toBe(true);
+  });
+
+  // Last: it ends the engine.
+  it('File › Quit ends the engine host (runs, database, runners) before the app quits, once', async () => {
+    const host = forks.find((f) => f.modulePath.endsWith('engine-host.js'))!.process;
+    const exited = new Promise((resolve) => host.once('exit', resolve));
+    const menu = record.menus.at(-1) as { template: { label?: string; submenu?: unknown }[] };
+    const file = menu.template.find((item) => item.label === 'File')!.submenu as {
+      role?: string;
+      click?: () => void;
+    }[];
+    file.find((i) => i.role === 'quit')!.click!();
+    expect(record.quits).toBe(0); // held until the engine is closed
+    // The window closing meanwhile asks to quit again: still one engine close, one real quit.
+    for (const listener of record.appEvents.get('window-all-closed') ?? []) listener();
+    await exited;
+    await vi.waitFor(() => expect(record.quits).toBe(1));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(record.quits).toBe(1);
   });
 });
