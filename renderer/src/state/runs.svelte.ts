@@ -4,6 +4,7 @@
  */
 import type { RunInfo, RunProgress, Unsubscribe, WorkbenchApi } from '@api/contract';
 import { isActive } from '../lib/run-format';
+import { withFetched, withRun } from '../lib/run-list';
 
 export class Runs {
   list = $state.raw<RunInfo[]>([]);
@@ -25,7 +26,15 @@ export class Runs {
   }
 
   async refresh(): Promise<void> {
-    this.list = await this.api.listRuns({});
+    // Local bookkeeping for this fetch, not state any view reads.
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity
+    const reported = new Map<string, RunInfo>();
+    const stop = this.onChange((run) => reported.set(run.id, run));
+    try {
+      this.list = withFetched(await this.api.listRuns({}), reported);
+    } finally {
+      stop();
+    }
   }
 
   /** The run as last reported (events or a fetch). */
@@ -39,8 +48,9 @@ export class Runs {
   }
 
   upsert(run: RunInfo): void {
-    const index = this.list.findIndex((r) => r.id === run.id);
-    this.list = index < 0 ? [run, ...this.list] : this.list.map((r, i) => (i === index ? run : r));
+    const list = withRun(this.list, run);
+    if (list === this.list) return; // a stale report of an ended run
+    this.list = list;
     if (!isActive(run.status) && run.id in this.progress) {
       const { [run.id]: _done, ...rest } = this.progress;
       this.progress = rest;
