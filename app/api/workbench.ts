@@ -61,15 +61,24 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
       ...(options.runnerTimeouts ? { timeouts: options.runnerTimeouts } : {}),
     }));
 
+  // Opened once and shared; a failed open (a transient SQLITE_BUSY, a full disk) is forgotten so
+  // the next call tries again instead of getting the same rejection until a restart.
   let store: Promise<Store> | null = null;
-  const openStore = () =>
-    (store ??= Store.open(
+  const openStore = () => {
+    if (store) return store;
+    const opening = Store.open(
       dataDir,
       options.cacheLimitBytes !== undefined ? { cacheLimitBytes: options.cacheLimitBytes } : {},
-    ));
+    );
+    opening.catch(() => {
+      if (store === opening) store = null;
+    });
+    return (store = opening);
+  };
   let service: Promise<ExperimentService> | null = null;
-  const experiments = () =>
-    (service ??= openStore().then(
+  const experiments = () => {
+    if (service) return service;
+    const starting = openStore().then(
       (s) =>
         new ExperimentService({
           store: s,
@@ -80,7 +89,12 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
           ...(options.runnerTimeouts ? { runnerTimeouts: options.runnerTimeouts } : {}),
           ...(options.threads !== undefined ? { threads: options.threads } : {}),
         }),
-    ));
+    );
+    starting.catch(() => {
+      if (service === starting) service = null;
+    });
+    return (service = starting);
+  };
 
   const policy = new FileAccessPolicy({
     appDirs: [dataDir, modelsDir],
@@ -97,11 +111,18 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
     },
     emit,
     async close() {
-      // Runs first (they write their end to the database), then the database, then the runner.
-      await (await service?.catch(() => null))?.close();
-      (await store?.catch(() => null))?.close();
-      events.removeAllListeners();
-      await runner?.close();
+      // Runs first (they write their end to the database), then the database, then the runner;
+      // each step runs even when an earlier one throws.
+      try {
+        await (await service?.catch(() => null))?.close();
+      } finally {
+        try {
+          (await store?.catch(() => null))?.close();
+        } finally {
+          events.removeAllListeners();
+          await runner?.close();
+        }
+      }
     },
   };
 }

@@ -1,0 +1,41 @@
+/** The workbench's lazily opened database and experiment service: failed opens are retried, close() always closes everything. */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createWorkbench } from '../../app/api/workbench.js';
+import { ExperimentService } from '../../app/engine/experiments/service.js';
+import { Store } from '../../app/engine/store/store.js';
+import { removeTempDataDirs, tempDataDir } from '../helpers/experiments.js';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  removeTempDataDirs();
+});
+
+describe('workbench: lifecycle', () => {
+  it('opens the database again after a failed open instead of repeating the old failure', async () => {
+    // A file where the data directory should be: the first open fails, as a transient error would.
+    const dataDir = join(tempDataDir('ckawb-wb-'), 'data');
+    writeFileSync(dataDir, 'not a directory');
+    const api = createWorkbench({ dataDir });
+    try {
+      await expect(api.listExperiments({})).rejects.toThrow();
+      await expect(api.cancelRun({ runId: 'nope' })).rejects.toThrow();
+      rmSync(dataDir);
+      expect(await api.listExperiments({})).toEqual([]);
+      await expect(api.cancelRun({ runId: 'nope' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('closes the database even when stopping the experiment service throws', async () => {
+    const api = createWorkbench({ dataDir: tempDataDir('ckawb-wb-') });
+    await expect(api.cancelRun({ runId: 'nope' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    vi.spyOn(ExperimentService.prototype, 'close').mockRejectedValue(new Error('service close failed'));
+    const storeClose = vi.spyOn(Store.prototype, 'close');
+    await expect(api.close()).rejects.toThrow('service close failed');
+    expect(storeClose).toHaveBeenCalledTimes(1);
+    expect((storeClose.mock.contexts[0] as Store).db.open).toBe(false);
+  });
+});
