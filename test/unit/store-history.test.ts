@@ -1,10 +1,13 @@
 /** The history in SQLite: experiments, runs and their states, results written piece by piece, crash recovery. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
+import { readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SimilarityMatrix } from '../../app/api/contract.js';
+import { CacheIndex } from '../../app/engine/store/cache-index.js';
 import { openDatabase, SCHEMA_VERSION } from '../../app/engine/store/database.js';
+import { HistoryStore } from '../../app/engine/store/history.js';
 import { THIS_PROCESS, ownerAlive } from '../../app/engine/store/owner.js';
 import { Store } from '../../app/engine/store/store.js';
 import { removeTempDataDirs, tempDataDir } from '../helpers/experiments.js';
@@ -25,6 +28,7 @@ async function open(dir = tempDataDir('ckawb-store-')): Promise<Store> {
   return store;
 }
 afterEach(() => {
+  vi.restoreAllMocks();
   for (const s of stores.splice(0)) s.close();
   removeTempDataDirs();
 });
@@ -38,6 +42,17 @@ function matrix(value: number, model = 0): SimilarityMatrix {
     matrix: [[value]],
     undefined: [],
   };
+}
+
+/** Descriptors of this process open on `file` (Linux: /proc/self/fd). */
+function openDescriptors(file: string): number {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === file;
+    } catch {
+      return false;
+    }
+  }).length;
 }
 
 /** A pid that surely belongs to no process: one that just exited. */
@@ -139,6 +154,28 @@ describe('store: history', () => {
     expect(reopened.history.run(ours.id).status).toBe('running');
     expect(reopened.db.prepare('SELECT COUNT(*) AS n FROM cache_pins').get()).toEqual({ n: 0 });
   });
+
+  it.runIf(process.platform === 'linux')(
+    'closes the database again when recovery or the sweep fails on open',
+    async () => {
+      const dir = tempDataDir('ckawb-store-');
+      const file = join(realpathSync(dir), 'workbench.db');
+      (await open(dir)).close();
+      const recover = vi.spyOn(HistoryStore.prototype, 'recoverInterrupted').mockImplementationOnce(() => {
+        throw new Error('recovery failed');
+      });
+      await expect(Store.open(dir)).rejects.toThrow('recovery failed');
+      expect(recover).toHaveBeenCalledTimes(1);
+      expect(openDescriptors(file)).toBe(0);
+      vi.spyOn(CacheIndex.prototype, 'sweep').mockRejectedValueOnce(new Error('sweep failed'));
+      await expect(Store.open(dir)).rejects.toThrow('sweep failed');
+      expect(openDescriptors(file)).toBe(0);
+      const store = await open(dir);
+      expect(openDescriptors(file)).toBe(1);
+      store.close();
+      expect(openDescriptors(file)).toBe(0);
+    },
+  );
 
   it('tells live owners from dead ones', () => {
     expect(ownerAlive(THIS_PROCESS)).toBe(true);

@@ -71,9 +71,16 @@ export class Store {
   }
 
   static async open(dataDir: string, options: StoreOptions = {}): Promise<Store> {
-    const store = new Store(openDatabase(storeDirs(dataDir).database), dataDir, options);
-    await store.cache.sweep(store.dirs, options.sweepMinAgeMs ?? 10 * 60_000);
-    return store;
+    const db = openDatabase(storeDirs(dataDir).database);
+    try {
+      const store = new Store(db, dataDir, options);
+      await store.cache.sweep(store.dirs, options.sweepMinAgeMs ?? 10 * 60_000);
+      return store;
+    } catch (err) {
+      // Recovery or the sweep failed: nobody gets the handle, so close it here.
+      if (db.open) db.close();
+      throw err;
+    }
   }
 
   close(): void {
