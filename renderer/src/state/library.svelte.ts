@@ -27,7 +27,9 @@ export class Library {
     try {
       const summary = await this.api.openModel({ path });
       this.summaries = { ...this.summaries, [summary.path]: summary };
-      this.selections[summary.path] ??= 'all';
+      // The engine names a model by its resolved path: a choice made under the path as given
+      // (a preset, an earlier run's spec) follows it.
+      this.selections[summary.path] ??= this.selections[path] ?? 'all';
       void this.refresh().catch(() => undefined);
       return summary;
     } finally {
