@@ -50,7 +50,8 @@ describe('matrix export', () => {
 
   it('makes safe file names', () => {
     expect(fileStem('resnet18.onnx-vs-my net/v2.onnx-linear')).toBe('resnet18-vs-my_net_v2-linear');
-    expect(fileStem('../../etc')).toBe('.._.._etc');
+    expect(fileStem('../../etc')).toBe('etc');
+    expect(fileStem('.hidden net.onnx')).toBe('hidden_net');
     expect(fileStem('???')).toBe('matrix');
   });
 });

@@ -34,11 +34,15 @@ export function toJson(value: unknown): string {
   return JSON.stringify(value, null, 2) + '\n';
 }
 
-/** A file name stem from free text: letters, digits, dot, dash and underscore only. */
-export function fileStem(text: string): string {
+/**
+ * A file name stem from free text: letters, digits, dot, dash and underscore only, never starting
+ * with a dot (a hidden file). The engine's exports name files the same way (export-result.ts;
+ * the renderer cannot import it: a test keeps the two equal).
+ */
+export function fileStem(text: string, fallback = 'matrix'): string {
   const stem = text
     .replace(/\.onnx\b/gi, '')
     .replace(/[^A-Za-z0-9._-]+/g, '_')
-    .replace(/^_+|_+$/g, '');
-  return stem.slice(0, 120) || 'matrix';
+    .replace(/^[_.]+|_+$/g, '');
+  return stem.slice(0, 120) || fallback;
 }

@@ -20,17 +20,18 @@ export interface ExportTable {
   stem: string;
 }
 
+/** Model 0 is "A", 1 is "B", …; past Z, "M27" (the renderer's model-names.ts names them the same way). */
 export function modelLetter(index: number): string {
-  return index < 26 ? String.fromCharCode(65 + index) : `M${index + 1}`;
+  return index >= 0 && index < 26 ? String.fromCharCode(65 + index) : `M${index + 1}`;
 }
 
-/** Letters, digits, dot, dash and underscore only: safe as a file name anywhere. */
-export function fileStem(text: string): string {
+/** Letters, digits, dot, dash and underscore only, no leading dot: safe as a file name anywhere. */
+export function fileStem(text: string, fallback = 'result'): string {
   const stem = text
     .replace(/\.onnx\b/gi, '')
     .replace(/[^A-Za-z0-9._-]+/g, '_')
     .replace(/^[_.]+|_+$/g, '');
-  return stem.slice(0, 120) || 'result';
+  return stem.slice(0, 120) || fallback;
 }
 
 export function exportTable(result: ExperimentResult, request: Pick<ExportRequest, 'matrix' | 'seeds'>): ExportTable {
