@@ -27,21 +27,45 @@ export const httpInvoke: Invoke = async (method, request) => {
   }
 };
 
+/**
+ * Events over one WebSocket, reopened with backoff while anyone listens. Events sent while it was
+ * down are lost: after a reconnect listeners get a `warn` log saying so, on which the app rereads
+ * the history (App.svelte).
+ */
 export function httpSubscribe(): Subscribe {
   const listeners = new Set<(event: WorkbenchEvent) => void>();
   let socket: WebSocket | null = null;
+  let reopen: ReturnType<typeof setTimeout> | null = null;
   let retry = 500;
+  let opened = false;
+  const emit = (event: WorkbenchEvent) => {
+    for (const listener of listeners) listener(event);
+  };
   const open = () => {
+    if (reopen !== null) clearTimeout(reopen);
+    reopen = null;
+    if (socket) return;
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     socket = new WebSocket(`${scheme}://${location.host}/api/events`);
     socket.onmessage = (message) => {
-      const event = JSON.parse(String(message.data)) as WorkbenchEvent;
-      for (const listener of listeners) listener(event);
+      let event: WorkbenchEvent;
+      try {
+        event = JSON.parse(String(message.data)) as WorkbenchEvent;
+      } catch {
+        return; // not ours: the server sends JSON only
+      }
+      emit(event);
     };
-    socket.onopen = () => (retry = 500);
+    socket.onopen = () => {
+      retry = 500;
+      if (opened) {
+        emit({ type: 'log', level: 'warn', message: 'reconnected to the workbench server; rereading the history' });
+      }
+      opened = true;
+    };
     socket.onclose = () => {
       socket = null;
-      if (listeners.size > 0) setTimeout(open, (retry = Math.min(retry * 2, 10_000)));
+      if (listeners.size > 0) reopen = setTimeout(open, (retry = Math.min(retry * 2, 10_000)));
     };
   };
   return (listener) => {
