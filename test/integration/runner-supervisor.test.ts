@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { join } from 'node:path';
 import { readModelBytes } from '../../app/engine/onnx/model-file.js';
 import { nodeLauncher, type ProcessLauncher } from '../../app/engine/runner/launcher.js';
@@ -12,6 +12,16 @@ const tinyCnn = join(fixtures, 'tiny_cnn.onnx');
 function input(batch: number): WireTensor[] {
   const data = new Float32Array(batch * 784).map((_, i) => Math.sin(i * 0.1));
   return [{ name: 'input', type: 'float32', dims: [batch, 1, 28, 28], data }];
+}
+
+/** Whether a process with this pid exists (signal 0 only checks). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Sends a test-hook request (abort / hang / exit) to the process, as a model's crash or hang would. */
@@ -143,6 +153,29 @@ describe('model runner supervision', async () => {
     const [folder, layers] = stdout.trim().split(' ');
     expect(Number(layers)).toBe(8);
     expect(existsSync(folder!)).toBe(false);
+  });
+
+  it('closing while a process starts kills it and fails the pending open with CANCELLED', async () => {
+    const pids: number[] = [];
+    const watching: ProcessLauncher = {
+      spawn(entry, options) {
+        const channel = nodeLauncher.spawn(entry, options);
+        pids.push(channel.pid!);
+        return channel;
+      },
+    };
+    const starting = new ModelRunner({ launcher: watching });
+    try {
+      const open = starting.openSession({ model });
+      await vi.waitFor(() => expect(pids).toHaveLength(1));
+      await starting.close();
+      await expect(open).rejects.toMatchObject({ code: 'CANCELLED', message: 'the model runner was shut down' });
+      await vi.waitFor(() => expect(isAlive(pids[0]!)).toBe(false), { timeout: 5000 });
+      await expect(starting.openSession({ model })).rejects.toMatchObject({ code: 'CANCELLED' });
+      expect(pids).toHaveLength(1);
+    } finally {
+      for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('with two processes, one session crashing leaves the other running', async () => {

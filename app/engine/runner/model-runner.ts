@@ -132,7 +132,7 @@ export class ModelRunner {
   async close(): Promise<void> {
     this.closed = true;
     for (const w of this.waiting.splice(0)) w.take(null);
-    for (const process of this.all) process.kill();
+    for (const process of this.all) process.close();
     if (this.spillDir) removeSpillFolder(this.spillDir);
     this.spillDir = null;
   }
@@ -173,6 +173,7 @@ export class ModelRunner {
 
   /** @internal a session gives its process back. */
   release(process: RunnerProcess): void {
+    if (this.closed) return; // its process is killed; nobody may lease it again
     const next = this.waiting.shift();
     if (next) next.take(process);
     else this.idle.push(process);

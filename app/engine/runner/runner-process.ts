@@ -48,6 +48,9 @@ export interface RunnerProcessOptions {
 export class RunnerProcess {
   private channel: RunnerChannel | null = null;
   private starting: Promise<RunnerChannel> | null = null;
+  /** The process being started (not ready yet) and how to fail its start. */
+  private spawning: { channel: RunnerChannel; abort(reason: WorkbenchError): void } | null = null;
+  private closed = false;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private stderrTail: string[] = [];
@@ -61,8 +64,11 @@ export class RunnerProcess {
   }
 
   async request<T>(body: RequestBody, options: RequestOptions): Promise<T> {
+    if (this.closed) throw shutDown();
     if (options.signal?.aborted) throw new WorkbenchError('CANCELLED', 'cancelled');
     const channel = await this.start(options);
+    // Killed between becoming ready and this line: the channel is dead.
+    if (this.closed || this.channel !== channel) throw shutDown();
     if (options.signal?.aborted) throw new WorkbenchError('CANCELLED', 'cancelled');
     const id = this.nextId++;
     const generation = this.generation;
@@ -105,9 +111,21 @@ export class RunnerProcess {
     });
   }
 
-  /** Ends the process (if any); pending requests fail with `reason`. */
-  kill(reason = new WorkbenchError('CANCELLED', 'the model runner was shut down')): void {
+  /** Ends the process (if any, also one still starting); pending requests fail with `reason`. */
+  kill(reason = shutDown()): void {
+    const spawning = this.spawning;
+    this.spawning = null;
+    if (spawning) {
+      spawning.channel.kill();
+      spawning.abort(reason);
+    }
     this.failProcess(reason);
+  }
+
+  /** Kills the process for good: later requests fail with CANCELLED instead of starting another. */
+  close(): void {
+    this.closed = true;
+    this.kill();
   }
 
   private start(options: RequestOptions): Promise<RunnerChannel> {
@@ -128,15 +146,27 @@ export class RunnerProcess {
     });
     return new Promise<RunnerChannel>((resolve, reject) => {
       let ready = false;
+      let aborted = false;
       const startTimeoutMs = this.options.startTimeoutMs ?? 60_000;
       const timer = setTimeout(() => {
+        if (this.spawning?.channel === channel) this.spawning = null;
         channel.kill();
         reject(new WorkbenchError('TIMEOUT', `the model runner did not start within ${formatSeconds(startTimeoutMs)}`));
       }, startTimeoutMs);
+      this.spawning = {
+        channel,
+        abort: (reason) => {
+          aborted = true;
+          clearTimeout(timer);
+          reject(reason);
+        },
+      };
       channel.on('message', (message) => {
+        if (aborted) return; // killed while starting: a late 'ready' must not bring it back
         if (!ready && isReadyMessage(message)) {
           ready = true;
           clearTimeout(timer);
+          if (this.spawning?.channel === channel) this.spawning = null;
           this.channel = channel;
           resolve(channel);
           return;
@@ -153,11 +183,13 @@ export class RunnerProcess {
           return;
         }
         clearTimeout(timer);
+        if (this.spawning?.channel === channel) this.spawning = null;
         reject(new WorkbenchError('RUNTIME', `the model runner could not be started: ${err.message}`));
       });
       channel.on('exit', (code, signal) => {
         if (!ready) {
           clearTimeout(timer);
+          if (this.spawning?.channel === channel) this.spawning = null;
           reject(
             new WorkbenchError('RUNTIME', `the model runner exited while starting (${this.howItEnded(code, signal)})`),
           );
@@ -214,6 +246,10 @@ export class RunnerProcess {
 function isMessageLine(line: string): boolean {
   const text = line.trim();
   return text.length > 0 && !/^(\d+:\s|at\s|-{3,}|=+)/.test(text) && !/native stack trace/i.test(text);
+}
+
+function shutDown(): WorkbenchError {
+  return new WorkbenchError('CANCELLED', 'the model runner was shut down');
 }
 
 function formatSeconds(ms: number): string {
