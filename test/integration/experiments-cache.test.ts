@@ -5,8 +5,8 @@
  * changed after the experiment was set up fails the run with a clear reason.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import type { ExperimentSpec, RunProgress } from '../../app/api/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
 import { readNpyHeader } from '../../app/engine/io/npy.js';
@@ -256,6 +256,56 @@ describe('experiment cache and lifecycle', () => {
       store.close();
     }
   }, 180_000);
+
+  it('re-extracting a layer whose row named another file deletes that file', async () => {
+    const dir = tempDataDir();
+    const other = createWorkbench({ dataDir: dir });
+    try {
+      const spec: ExperimentSpec = {
+        name: 'replaced activation file',
+        kind: 'self',
+        models: [{ path: zoo('plain-d1-s0') }],
+        probe: 'fashion-mnist:100',
+        layers: 'op:Relu',
+        measures: ['linear'],
+      };
+      const first = await runSpec(other, spec);
+      const layers = first.result!.provenance.work!.activationsExtracted;
+      expect(layers).toBeGreaterThan(1);
+      // One layer's row names a file its manifest no longer lists (as after a lost manifest entry),
+      // and its Gram and the finished pair are gone, so the next run extracts that layer again.
+      const store = await Store.open(dir);
+      let moved: string, original: string;
+      try {
+        const row = store.db.prepare(`SELECT key, tensor, path FROM cache_entries WHERE kind = 'activation'`).get() as {
+          key: string;
+          tensor: string;
+          path: string;
+        };
+        original = join(dir, row.path);
+        moved = join(dirname(original), 'left-by-an-earlier-run.npy');
+        renameSync(original, moved);
+        store.db.prepare('UPDATE cache_entries SET path = ? WHERE key = ?').run(relative(dir, moved), row.key);
+        const manifestPath = join(dirname(original), 'manifest.json');
+        const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { layers: { tensor: string }[] };
+        manifest.layers = manifest.layers.filter((l) => l.tensor !== row.tensor);
+        writeFileSync(manifestPath, JSON.stringify(manifest));
+        store.db.exec(`DELETE FROM cache_entries WHERE kind = 'gram'; DELETE FROM pair_results;`);
+      } finally {
+        store.close();
+      }
+      const second = await runExperimentToEnd(other, first.run.experimentId);
+      expect(second.result!.provenance.work).toMatchObject({
+        activationsExtracted: 1,
+        activationsReused: layers - 1,
+      });
+      expect(second.result!.matrices).toEqual(first.result!.matrices);
+      expect(existsSync(original)).toBe(true);
+      expect(existsSync(moved)).toBe(false);
+    } finally {
+      await other.close();
+    }
+  }, 120_000);
 
   it('a model file that changed since the experiment was set up fails the run, naming it', async () => {
     const dir = join(dataDir, 'uploads', 'changing');

@@ -108,7 +108,12 @@ async function ensureActivations(ctx: RunContext, m: number, needed: number[], e
       bytes: (await fs.stat(layer.path)).size,
     });
   }
-  store.cache.add(entries, ctx.runId);
+  // Rows that pointed at other files for these layers: nothing refers to those files any more, and
+  // the sweep keeps activation files without rows, so they go here (as GramStore.save does).
+  const inUse = new Set(entries.map((e) => e.path));
+  for (const replaced of store.cache.add(entries, ctx.runId)) {
+    if (!inUse.has(replaced)) await fs.rm(replaced, { force: true });
+  }
   ctx.activationFiles.set(m, files);
   ctx.work.activationsExtracted += missing.length;
   ctx.work.activationsReused += tensors.length - missing.length;
