@@ -452,6 +452,9 @@ describe('a new user’s path', () => {
     const left = await t.api.listRuns({});
     expect(left.map((r) => r.id)).not.toContain(secondId);
     expect(left.map((r) => r.id)).toContain(pairRunId);
+    // The deleted run was ticked: one ticked run is left, so Compare is off.
+    await expect(page.getByTestId('compare-runs').textContent()).resolves.toBe('Compare (1/2)');
+    await expect(page.getByTestId('compare-runs').isDisabled()).resolves.toBe(true);
   });
 
   it('shows a failed run’s engine message in place and stays usable (a model corrupted after it was opened)', async () => {
