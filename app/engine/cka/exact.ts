@@ -16,22 +16,12 @@ import { pairwisePackedProducts } from './hsic.js';
 import { centeredViews, linearKernels, rbfKernels, recipeKernelKey, summariesOf, type KernelSet } from './kernels.js';
 import { describeMeasure, kernelRecipe } from './measures.js';
 import { checkMemoryBudget, compareStageBytes } from './memory.js';
+import { distinctSources } from './minibatch.js';
 import type { BootstrapOptions, CkaResult, MeasureSpec, RunOptions } from './types.js';
 
 export interface CompareGramsOptions extends RunOptions {
   bootstrap?: BootstrapOptions;
   memoryBudgetBytes: number;
-}
-
-/** Distinct Grams (by identity) and each row's/column's index among them. */
-export function distinctLayers(rows: readonly LayerGram[], cols: readonly LayerGram[]) {
-  const distinct: LayerGram[] = [];
-  const indexOf = (g: LayerGram) => {
-    let i = distinct.indexOf(g);
-    if (i < 0) i = distinct.push(g) - 1;
-    return i;
-  };
-  return { distinct, rowIndex: rows.map(indexOf), colIndex: cols.map(indexOf) };
 }
 
 export function checkGramsCompatible(rows: readonly LayerGram[], cols: readonly LayerGram[]): number {
@@ -59,7 +49,7 @@ export async function compareGrams(
 ): Promise<CkaResult[]> {
   const started = performance.now();
   const n = checkGramsCompatible(rows, cols);
-  const { distinct, rowIndex, colIndex } = distinctLayers(rows, cols);
+  const { distinct, rowIndex, colIndex } = distinctSources(rows, cols);
   const refs = distinct.map((g) => g.layer);
   for (const m of measures) {
     if (m.name === 'minibatch')

@@ -36,6 +36,7 @@ export function batchPlan(n: number, measure: MinibatchMeasure): { batchCount: n
   return { batchCount, droppedExamples: n - batchCount * b };
 }
 
+/** Distinct items (by identity: layers, sources, Grams) and each row's/column's index among them. */
 export function distinctSources<T>(rows: readonly T[], cols: readonly T[]) {
   const distinct: T[] = [];
   const indexOf = (s: T) => {
