@@ -6,6 +6,7 @@ import {
   formatTick,
   hasValuesOutside,
   niceTicks,
+  valuesOf,
 } from '../../renderer/src/lib/color-scale.js';
 import { colormapTable } from '../../renderer/src/charts/colormap.js';
 
@@ -33,6 +34,11 @@ describe('colour scale', () => {
     expect(finiteRange([NaN, NaN])).toBeNull();
     expect(hasValuesOutside([0, 0.5, 1], [0, 1])).toBe(false);
     expect(hasValuesOutside([0, -0.05, NaN], [0, 1])).toBe(true);
+    // over several matrices' values without copying them into one array
+    const a = Float64Array.from([0.2, NaN, 0.6]);
+    const b = Float64Array.from([-0.3, 0.1]);
+    expect([...valuesOf([a, b, []])]).toEqual([0.2, NaN, 0.6, -0.3, 0.1]);
+    expect(finiteRange(valuesOf([a, b]))).toEqual([-0.3, 0.6]);
   });
 
   it('picks round ticks', () => {

@@ -40,6 +40,11 @@ export function finiteRange(values: Iterable<number>): ValueRange | null {
   return lo === hi ? [lo - 0.5, hi + 0.5] : [lo, hi];
 }
 
+/** The values of several arrays in turn, without copying them into one. */
+export function* valuesOf(arrays: Iterable<ArrayLike<number>>): Generator<number> {
+  for (const array of arrays) for (let i = 0; i < array.length; i++) yield array[i]!;
+}
+
 /** True when some finite value lies outside `range` (it is drawn in the end colour: say so). */
 export function hasValuesOutside(values: Iterable<number>, range: ValueRange): boolean {
   for (const v of values) if (Number.isFinite(v) && (v < range[0] || v > range[1])) return true;

@@ -6,7 +6,7 @@
 import type { ExperimentResult } from '@api/contract.js';
 import { modelLetter } from './model-names.js';
 import { describeMeasure, heatmapFromSeeds, heatmapFromSimilarity, type HeatmapData } from '../charts/heatmap-data.js';
-import type { ValueRange } from './color-scale.js';
+import { UNIT_RANGE, finiteRange, valuesOf, type ValueRange } from './color-scale.js';
 
 export interface MatrixChoice {
   /** Stable within a result: `m3` (matrices[3]) or `s1` (seeds[1] mean). */
@@ -118,16 +118,6 @@ export function difference(a: MatrixChoice, b: MatrixChoice, names: { a: string;
 
 /** One colour range for both sides: [0, 1], or the span of both matrices' values. */
 export function sharedRange(a: HeatmapData, b: HeatmapData, mode: 'unit' | 'data'): ValueRange {
-  if (mode === 'unit') return [0, 1];
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const values of [a.values, b.values]) {
-    for (const v of values) {
-      if (!Number.isFinite(v)) continue;
-      lo = Math.min(lo, v);
-      hi = Math.max(hi, v);
-    }
-  }
-  if (lo > hi) return [0, 1];
-  return lo === hi ? [lo - 0.5, hi + 0.5] : [lo, hi];
+  if (mode === 'unit') return UNIT_RANGE;
+  return finiteRange(valuesOf([a.values, b.values])) ?? UNIT_RANGE;
 }
