@@ -46,7 +46,15 @@ export function centeringShift(base: Float64Array, n: number, mode: CenteringMod
         : `CKA needs at least 2 examples, got n = ${n}`,
     );
   }
-  const rowSums = packedRowSums(base, n, mode === 'unbiased');
+  return shiftFromRowSums(packedRowSums(base, n, mode === 'unbiased'), n, mode);
+}
+
+/**
+ * The shift vector from the row sums the centring uses: full row sums m·n for biased centring
+ * (shift_i = m_i − m̄/2), off-diagonal ones r for U-centring (shift_i = r_i/(n−2) − Σr/(2(n−1)(n−2))).
+ * No check of n: callers that need one do it ({@link centeringShift}).
+ */
+export function shiftFromRowSums(rowSums: Float64Array, n: number, mode: CenteringMode): Float64Array {
   let total = 0;
   for (let i = 0; i < n; i++) total += rowSums[i]!;
   const shift = new Float64Array(n);

@@ -11,7 +11,7 @@
  * Packed storage gives tr(AB) = 2 Σ_{i≤j} A_ij B_ij − Σᵢ AᵢᵢBᵢᵢ. Stored kernels are (nearly)
  * centred already, so the correction terms are small and nothing cancels badly in float64.
  */
-import type { CenteringMode } from './centering.js';
+import { shiftFromRowSums, type CenteringMode } from './centering.js';
 
 export interface KernelSummary {
   n: number;
@@ -46,19 +46,7 @@ function centringRowSums(summary: KernelSummary, mode: CenteringMode): Float64Ar
 
 /** The shift vector of a centring (centering.ts), from the summary. */
 export function shiftFromSummary(summary: KernelSummary, mode: CenteringMode): Float64Array {
-  const { n } = summary;
-  const rows = centringRowSums(summary, mode);
-  let total = 0;
-  for (let i = 0; i < n; i++) total += rows[i]!;
-  const shift = new Float64Array(n);
-  if (mode === 'biased') {
-    const half = total / (n * n) / 2;
-    for (let i = 0; i < n; i++) shift[i] = rows[i]! / n - half;
-  } else {
-    const correction = total / (2 * (n - 1) * (n - 2));
-    for (let i = 0; i < n; i++) shift[i] = rows[i]! / (n - 2) - correction;
-  }
-  return shift;
+  return shiftFromRowSums(centringRowSums(summary, mode), summary.n, mode);
 }
 
 /**
