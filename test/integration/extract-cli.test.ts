@@ -154,11 +154,7 @@ describe('cka-workbench extract', () => {
       [join(fixturesDir, 'models', 'nan_sqrt.onnx'), '--probe', 'random:8', '--layers', 'all'],
       /layer 'sqrt' \(tensor root\) has non-finite activations/,
     ],
-    [
-      'a bad batch size',
-      [tinyCnn, '--probe', 'random:4', '--batch', '0'],
-      /--batch must be a positive integer, got '0'$/,
-    ],
+    ['a bad batch size', [tinyCnn, '--probe', 'random:4', '--batch', '0'], /--batch must be an integer ≥ 1, got '0'$/],
     ['a bad probe spec', [tinyCnn, '--probe', 'mnist:4'], /probe 'mnist:4': unknown kind 'mnist'/],
   ])('%s: one error line, exit code 1, no stack trace, no output files', async (_what, args, pattern) => {
     const { code, stdout, stderr } = await cli('extract', ...(args as string[]), '--out', out);

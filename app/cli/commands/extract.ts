@@ -15,6 +15,7 @@ import type { ExtractionProgress, ExtractionResult } from '../../engine/activati
 import { LAYER_PRESETS } from '../../engine/onnx/layer-selection.js';
 import { IMAGENET_MEAN, IMAGENET_STD, parseImageSize, type ImageOptions } from '../../engine/probe/spec.js';
 import type { CliContext } from '../context.js';
+import { integerOption } from '../options.js';
 import { formatShape } from '../output.js';
 
 interface ExtractOptions {
@@ -59,14 +60,6 @@ function imageOptions(o: ExtractOptions): ImageOptions {
   if (mean) options.mean = mean;
   if (std) options.std = std;
   return options;
-}
-
-function batchSize(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1)
-    throw new WorkbenchError('BAD_INPUT', `--batch must be a positive integer, got '${text}'`);
-  return value;
 }
 
 /** A bar on a terminal, a line per ~second otherwise. */
@@ -153,7 +146,7 @@ export function registerExtract(program: Command, context: CliContext): void {
           },
           {
             sinks: [new ExtractDirSink(options.out)],
-            batchSize: batchSize(options.batch),
+            batchSize: integerOption(options.batch, '--batch', 1),
             signal: controller.signal,
             onProgress: (p) => progress.update(p),
             nonFinite: options.allowNonfinite ? 'report' : 'error',

@@ -11,18 +11,11 @@ import type { ExportRequest, RunStatus } from '../../api/contract.js';
 import { WorkbenchError } from '../../api/errors.js';
 import { writeFileAtomic } from '../../engine/io/atomic.js';
 import type { CliContext } from '../context.js';
+import { integerOption } from '../options.js';
 import { table } from '../output.js';
 import { addDataDirOption, describeResult, withApi } from './run-support.js';
 
 const STATUSES: RunStatus[] = ['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted'];
-
-function index(text: string | undefined, what: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0)
-    throw new WorkbenchError('BAD_INPUT', `${what} must be an index ≥ 0, got '${text}'`);
-  return value;
-}
 
 export function registerRuns(program: Command, context: CliContext): void {
   const runs = program.command('runs').description('the history of experiment runs: list, show, export, delete');
@@ -109,10 +102,10 @@ export function registerRuns(program: Command, context: CliContext): void {
         throw new WorkbenchError('BAD_INPUT', `--format must be json, csv, npy or svg, got '${options.format}'`);
       }
       const request: ExportRequest = { runId, format: options.format as ExportRequest['format'] };
-      const matrix = index(options.matrix, '--matrix');
+      const matrix = integerOption(options.matrix, '--matrix', 0);
       if (matrix !== undefined) request.matrix = matrix;
-      const mean = index(options.seedsMean, '--seeds-mean');
-      const std = index(options.seedsStd, '--seeds-std');
+      const mean = integerOption(options.seedsMean, '--seeds-mean', 0);
+      const std = integerOption(options.seedsStd, '--seeds-std', 0);
       if (mean !== undefined) request.seeds = { measure: mean, statistic: 'mean' };
       if (std !== undefined) request.seeds = { measure: std, statistic: 'std' };
       await withApi(context, options.dataDir, async (api) => {
