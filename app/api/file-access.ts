@@ -35,7 +35,8 @@ export async function realPathOf(path: string): Promise<string> {
   }
 }
 
-function isInside(child: string, dir: string): boolean {
+/** Whether `child` is `dir` or lies under it (both absolute real paths). */
+export function isInside(child: string, dir: string): boolean {
   return child === dir || child.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 }
 

@@ -5,13 +5,14 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { existsSync, realpathSync } from 'node:fs';
-import { resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import sirv from 'sirv';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiEnvelope, WorkbenchApi } from '../api/contract.js';
 import { dispatch } from '../api/dispatch.js';
 import { WorkbenchError, toErrorData } from '../api/errors.js';
+import { isInside } from '../api/file-access.js';
 import { TOKEN_COOKIE, isAllowedHostAndOrigin, isAuthorized, newAccessToken } from './auth.js';
 import { HTTP_STATUS } from './http-status.js';
 import { receiveUpload } from './upload.js';
@@ -115,7 +116,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     } catch {
       return true;
     }
-    return real === staticRoot || real.startsWith(staticRoot + sep);
+    return isInside(real, staticRoot);
   };
   let port = 0;
 
