@@ -1,9 +1,11 @@
 /** Shared CLI output: plain tables, human sizes, and the one-line error + exit code convention. */
 import { toErrorData } from '../api/errors.js';
 import type { Dim } from '../api/contract.js';
+import { formatShape as formatShapeText } from '../engine/probe/model-input.js';
 
+/** A shape for the terminal: `[batch, 4, 28, 28]`, or `?` when it is not known. */
 export function formatShape(shape: Dim[] | null): string {
-  return shape ? `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]` : '?';
+  return formatShapeText(shape, '?');
 }
 
 export function formatBytes(bytes: number): string {

@@ -10,12 +10,12 @@ import { checkExternalData } from '../onnx/external-data.js';
 import { selectLayers } from '../onnx/layer-selection.js';
 import { loadModel, type LoadedModel } from '../onnx/model-file.js';
 import { outputsToAdd } from '../onnx/surgery.js';
-import type { ModelInput } from '../probe/model-input.js';
+import { formatShape, type ModelInput } from '../probe/model-input.js';
 import { openProbe, type ProbeContext } from '../probe/open-probe.js';
 import { MAX_VALUES_PER_EXAMPLE, formatValueCount, type ProbeSource } from '../probe/source.js';
 import type { ImageOptions, ProbeSpec } from '../probe/spec.js';
 import type { ModelRunner, RunnerSession } from '../runner/model-runner.js';
-import { formatDims, resolveModelTypes } from '../runner/model-types.js';
+import { resolveModelTypes } from '../runner/model-types.js';
 import type { OptimizationMode, ValueMeta } from '../runner/protocol.js';
 import { runBatches, type BatchLoopOptions } from './batch-loop.js';
 import type { ExtractionResult } from './types.js';
@@ -229,28 +229,28 @@ function keepPerExample(
     const shape = meta?.shape ?? null;
     const values = knownValuesPerExample(shape);
     if (values !== null && values > MAX_VALUES_PER_EXAMPLE) {
-      const what = `layer '${layer.name}' (tensor ${layer.tensor}) ${formatDims(shape)} has ${formatValueCount(values)} per example`;
+      const what = `layer '${layer.name}' (tensor ${layer.tensor}) ${formatShape(shape)} has ${formatValueCount(values)} per example`;
       if (explicit) {
         throw new WorkbenchError(
           'OUT_OF_MEMORY',
           `${path}: ${what}; the workbench takes at most ${formatValueCount(MAX_VALUES_PER_EXAMPLE)} per example`,
         );
       }
-      tooLarge.push(`${layer.name} ${formatDims(shape)}`);
+      tooLarge.push(`${layer.name} ${formatShape(shape)}`);
       continue;
     }
     if (meta && meta.isTensor && splitsPerExample(shape, input.shape[0])) {
       planned.push({ tensor: layer.tensor, name: layer.name, op: layer.op, dtype: meta.type ?? layer.dtype, shape });
       continue;
     }
-    const what = `layer '${layer.name}' (tensor ${layer.tensor}) has shape ${formatDims(shape)}`;
+    const what = `layer '${layer.name}' (tensor ${layer.tensor}) has shape ${formatShape(shape)}`;
     if (explicit) {
       throw new WorkbenchError(
         'BAD_INPUT',
-        `${path}: ${what}: its first axis is not the examples (the input's batch axis is ${formatDims([input.shape[0] ?? null])}), so it cannot be split per example`,
+        `${path}: ${what}: its first axis is not the examples (the input's batch axis is ${formatShape([input.shape[0] ?? null])}), so it cannot be split per example`,
       );
     }
-    dropped.push(`${layer.name} ${formatDims(shape)}`);
+    dropped.push(`${layer.name} ${formatShape(shape)}`);
   }
   if (planned.length === 0) {
     throw new WorkbenchError(

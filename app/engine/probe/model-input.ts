@@ -12,8 +12,9 @@ export interface ModelInput {
   dtype: string;
 }
 
-export function formatShape(shape: readonly Dim[]): string {
-  return `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
+/** `[batch, 4, 28, 28]` style, for messages; `unknown` when the shape itself is not known. */
+export function formatShape(shape: readonly Dim[] | null, unknown = '[?]'): string {
+  return shape ? `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]` : unknown;
 }
 
 /** The per-example part of the input shape (without the batch axis). */

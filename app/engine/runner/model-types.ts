@@ -7,7 +7,6 @@
  * types at least); if it refuses that too, the answer is null and callers fall back to what the
  * file says.
  */
-import type { Dim } from '../../api/contract.js';
 import { catalogueTensors, typeResolutionCandidates, type TensorType } from '../onnx/catalogue.js';
 import type { ModelFileFacts } from '../onnx/catalogue.js';
 import type { OnnxModel } from '../onnx/types.js';
@@ -54,9 +53,4 @@ export async function resolveModelTypes(
     }
   }
   return null;
-}
-
-/** `[batch, 4, 28, 28]` style, for messages. */
-export function formatDims(shape: readonly Dim[] | null): string {
-  return shape ? `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]` : '[?]';
 }
