@@ -1,9 +1,9 @@
 /**
  * The shipped zoo through the built-in probe: if the normalisation or the layout were off, the
- * models' accuracy on their own test images would collapse. Skipped until models/zoo exists.
+ * models' accuracy on their own test images would collapse.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ActivationEngine } from '../../app/engine/activations/engine.js';
 import type { ActivationSink, LayerBatch } from '../../app/engine/activations/types.js';
@@ -12,9 +12,7 @@ import { readNpy } from '../../app/engine/io/npy.js';
 const models = new URL('../../models/', import.meta.url).pathname;
 const zooJson = join(models, 'zoo.json');
 const model = join(models, 'zoo', 'plain-d1-s0.onnx');
-const present = existsSync(zooJson) && existsSync(model);
-
-describe.skipIf(!present)('model zoo with fashion-mnist:N', () => {
+describe('model zoo with fashion-mnist:N', () => {
   const engine = new ActivationEngine();
   afterAll(() => engine.close());
 

@@ -14,7 +14,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { ErrorCode, ExperimentSpec, RunDetails } from '../../app/api/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
 import { isWorkbenchError } from '../../app/api/errors.js';
@@ -282,9 +282,23 @@ function specialChecks(c: Case, details: RunDetails): void {
   }
   if (c.name.startsWith('tensor names that are paths')) {
     // Odd names are ids, never file names: every cache file stays inside the data directory.
-    expect(layers).toContain('../../../../tmp/ckawb-evil');
+    const name = '../../../../tmp/ckawb-evil';
+    expect(layers).toContain(name);
+    // Wherever the name would land if it were used as a path — from the data directory or from
+    // any folder of the cache — there is no file, under any of the cache's suffixes.
+    const cache = join(dataDir, 'activations');
+    const folders = [
+      dataDir,
+      cache,
+      ...(readdirSync(cache, { recursive: true }) as string[]).map((f) => join(cache, f)),
+    ];
+    for (const folder of folders) {
+      for (const suffix of ['', '.npy', '.json', '.tmp']) {
+        expect(existsSync(resolve(folder, name) + suffix), resolve(folder, name) + suffix).toBe(false);
+      }
+    }
     expect(existsSync('/tmp/ckawb-evil') || existsSync('/tmp/ckawb-evil.npy')).toBe(false);
-    for (const file of readdirSync(join(dataDir, 'activations'), { recursive: true }) as string[]) {
+    for (const file of readdirSync(cache, { recursive: true }) as string[]) {
       expect(file.length).toBeLessThan(400);
     }
   }

@@ -73,7 +73,20 @@ describe('cka-workbench reproduce', () => {
     expect(files.filter((f) => f.startsWith('sanity-'))).toHaveLength(4);
     const d8 = readFileSync(join(out, 'depth-plain-d8-s0.svg'), 'utf8');
     expect(d8.startsWith('<svg')).toBe(true);
-    expect(d8.match(/<rect [^>]*class="cell"|<rect /g)!.length).toBeGreaterThanOrEqual(24 * 24);
+    // 24 × 24 cells (the cell size read from the first one), and the diagonal — each layer
+    // against itself, CKA 1 — in viridis' top colour.
+    const cells = d8.slice(d8.indexOf('<g shape-rendering="crispEdges">'));
+    const [, x0, y0, w, h] = /<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"/.exec(cells)!;
+    const cellRects = [
+      ...cells.matchAll(
+        new RegExp(`<rect x="([\\d.]+)" y="([\\d.]+)" width="${w}" height="${h}" fill="(#[0-9a-f]{6})"`, 'g'),
+      ),
+    ];
+    expect(cellRects).toHaveLength(24 * 24);
+    const fillAt = new Map(cellRects.map(([, x, y, fill]) => [`${Number(x)},${Number(y)}`, fill]));
+    for (let i = 0; i < 24; i++) {
+      expect(fillAt.get(`${Number(x0) + i * Number(w)},${Number(y0) + i * Number(h)}`)).toBe('#fde725');
+    }
     const summary = readFileSync(join(out, 'summary.md'), 'utf8');
     expect(summary).toContain(`| linear | ${(linear.accuracy * 100).toFixed(1)}% | 16.7% | 99.3% |`);
     for (const f of report.depth.figures) expect(summary).toContain(f.lastHalfMeanOffDiagonal.toFixed(3));
