@@ -146,8 +146,9 @@ describe('store: history', () => {
     expect(reopened.recovered.map((r) => r.name).sort()).toEqual(['killed', 'queued then killed']);
     const killed = reopened.history.run(dead.id);
     expect(killed.status).toBe('interrupted');
+    // The same code as a run interrupted by closing the app (service.ts).
     expect(killed.error).toEqual({
-      code: 'INTERNAL',
+      code: 'CANCELLED',
       message: `interrupted: the process running it (pid ${pid}) stopped during kernels; finished pairs were kept`,
     });
     expect(reopened.history.run(queuedDead.id).error!.message).toMatch(/stopped before it started/);

@@ -302,7 +302,7 @@ export class HistoryStore {
           const stage = row.progress_json ? (JSON.parse(row.progress_json) as RunProgress).stage : null;
           const where = row.status === 'queued' ? 'before it started' : stage ? `during ${stage}` : 'while running';
           const message = `interrupted: the process running it (pid ${row.owner_pid ?? '?'}) stopped ${where}; finished pairs were kept`;
-          changed.push(this.finishRun(row.id, 'interrupted', { code: 'INTERNAL', message }));
+          changed.push(this.finishRun(row.id, 'interrupted', { code: 'CANCELLED', message }));
         }
         // Pins of runs that are not running any more protect nothing.
         this.db
