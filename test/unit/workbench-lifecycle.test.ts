@@ -38,4 +38,23 @@ describe('workbench: lifecycle', () => {
     expect(storeClose).toHaveBeenCalledTimes(1);
     expect((storeClose.mock.contexts[0] as Store).db.open).toBe(false);
   });
+
+  it('refuses a run asked for while the experiment service closes with CANCELLED', async () => {
+    const store = await Store.open(tempDataDir('ckawb-wb-'));
+    try {
+      const experiment = store.history.createExperiment({ name: 'e', kind: 'self' });
+      const service = new ExperimentService({ store, emit: () => undefined, app: { version: 'v', onnxruntime: 'o' } });
+      await service.close();
+      let error: unknown;
+      try {
+        service.enqueue(experiment.id);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toMatchObject({ code: 'CANCELLED', message: 'the workbench is closing' });
+      expect(store.history.listRuns({ experimentId: experiment.id })).toEqual([]);
+    } finally {
+      store.close();
+    }
+  });
 });

@@ -59,7 +59,7 @@ export class ExperimentService {
 
   /** Queues a run of the experiment's current spec (validated again: stored specs are input too). */
   enqueue(experimentId: string, name?: string): RunInfo {
-    if (this.closed) throw new WorkbenchError('BAD_INPUT', 'the workbench is closing');
+    if (this.closed) throw new WorkbenchError('CANCELLED', 'the workbench is closing');
     const experiment = this.history.experiment(experimentId);
     const spec = parseExperimentSpec(experiment.spec, `stored spec of experiment ${experimentId}`);
     const record = this.history.createRun(experimentId, name ?? spec.name, spec);
