@@ -156,6 +156,34 @@ describe('store: history', () => {
     expect(reopened.db.prepare('SELECT COUNT(*) AS n FROM cache_pins').get()).toEqual({ n: 0 });
   });
 
+  it('a database locked past the busy timeout while opening is TIMEOUT, with the file named', () => {
+    const file = join(tempDataDir('ckawb-store-'), 'workbench.db');
+    // What better-sqlite3 throws when another process holds the lock longer than the busy timeout.
+    vi.spyOn(Database.prototype, 'pragma').mockImplementationOnce(() => {
+      throw new Database.SqliteError('database is locked', 'SQLITE_BUSY');
+    });
+    let error: unknown;
+    try {
+      openDatabase(file);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toMatchObject({
+      code: 'TIMEOUT',
+      message: `cannot open the workbench database ${file}: the workbench database stayed locked by another process (a second workbench or a script) for too long`,
+    });
+    // Other SQLite errors stay INTERNAL, with SQLite's own words.
+    vi.spyOn(Database.prototype, 'pragma').mockImplementationOnce(() => {
+      throw new Database.SqliteError('disk I/O error', 'SQLITE_IOERR');
+    });
+    expect(() => openDatabase(file)).toThrow(
+      expect.objectContaining({
+        code: 'INTERNAL',
+        message: `cannot open the workbench database ${file}: disk I/O error`,
+      }),
+    );
+  });
+
   it.runIf(process.platform === 'linux')(
     'closes the database again when recovery or the sweep fails on open',
     async () => {

@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError, toErrorData } from '../../api/errors.js';
 
 export type Db = Database.Database;
 
@@ -117,7 +117,7 @@ export function openDatabase(file: string): Db {
   try {
     db = new Database(file, { timeout: 10_000 });
   } catch (err) {
-    throw new WorkbenchError('INTERNAL', `cannot open the workbench database ${file}: ${(err as Error).message}`);
+    throw openError(file, err);
   }
   try {
     db.pragma('journal_mode = WAL');
@@ -131,9 +131,19 @@ export function openDatabase(file: string): Db {
     if (/not a database|malformed/i.test(message)) {
       throw new WorkbenchError('INTERNAL', `${file} is not a readable workbench database (${message})`);
     }
-    throw new WorkbenchError('INTERNAL', `cannot open the workbench database ${file}: ${message}`);
+    throw openError(file, err);
   }
   return db;
+}
+
+/**
+ * An error of opening the database: known codes keep their mapping (api/errors.ts: SQLITE_BUSY is
+ * TIMEOUT, SQLITE_FULL is DISK_FULL, …), anything else is INTERNAL.
+ */
+function openError(file: string, err: unknown): WorkbenchError {
+  const known = toErrorData(err);
+  const message = known.code === 'INTERNAL' ? (err as Error).message : known.message;
+  return new WorkbenchError(known.code, `cannot open the workbench database ${file}: ${message}`);
 }
 
 function migrate(db: Db, file: string): void {
