@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createWorkbench } from '../../app/api/workbench.js';
+import { CkaEngine } from '../../app/engine/cka/engine.js';
 import { ExperimentService } from '../../app/engine/experiments/service.js';
 import { Store } from '../../app/engine/store/store.js';
 import { removeTempDataDirs, tempDataDir } from '../helpers/experiments.js';
@@ -54,6 +55,37 @@ describe('workbench: lifecycle', () => {
       expect(error).toMatchObject({ code: 'CANCELLED', message: 'the workbench is closing' });
       expect(store.history.listRuns({ experimentId: experiment.id })).toEqual([]);
     } finally {
+      store.close();
+    }
+  });
+
+  it('a CKA engine replaced between runs that fails to stop is no unhandled rejection', async () => {
+    const store = await Store.open(tempDataDir('ckawb-wb-'));
+    const service = new ExperimentService({ store, emit: () => undefined, app: { version: 'v', onnxruntime: 'o' } });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    // Patched by hand: vi.spyOn would observe the returned promise and so mark it handled.
+    const close = Object.getOwnPropertyDescriptor(CkaEngine.prototype, 'close')!;
+    let closed = 0;
+    CkaEngine.prototype.close = () => {
+      closed++;
+      return Promise.reject(new Error('pool close failed'));
+    };
+    try {
+      // A run with other threads than the last one replaces the engine (service.ts ckaEngine).
+      const engineFor = (service as unknown as { ckaEngine(o: { threads: number }): CkaEngine }).ckaEngine.bind(
+        service,
+      );
+      const first = engineFor({ threads: 1 });
+      expect(engineFor({ threads: 2 })).not.toBe(first);
+      expect(closed).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      Object.defineProperty(CkaEngine.prototype, 'close', close);
+      process.off('unhandledRejection', onUnhandled);
+      await service.close();
       store.close();
     }
   });

@@ -190,7 +190,8 @@ export class ExperimentService {
     const key = `${threads ?? ''}|${budget ?? ''}`;
     if (this.cka?.key !== key) {
       const old = this.cka?.engine;
-      if (old) void old.close();
+      // Its workers end in the background; a failure to stop them must not be an unhandled rejection.
+      if (old) old.close().catch(() => undefined);
       this.cka = {
         key,
         engine: new CkaEngine({
