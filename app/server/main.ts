@@ -8,6 +8,7 @@ import { createWorkbench } from '../api/workbench.js';
 import { defaultDataDir } from '../api/data-dir.js';
 import { reportError } from '../cli/output.js';
 import { startServer } from './http-server.js';
+import { stopHandler } from './shutdown.js';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -32,12 +33,7 @@ try {
     port: options.port,
   });
   process.stdout.write(`CKA Workbench is serving at ${server.urlWithToken}\n(open it in a browser; Ctrl+C stops)\n`);
-  const stop = () => {
-    void server
-      .close()
-      .then(() => api.close())
-      .then(() => process.exit(0));
-  };
+  const stop = stopHandler(server, api, (code) => process.exit(code));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 } catch (err) {
