@@ -11,8 +11,6 @@ import type { GramId, GramStore } from '../store/gram-store.js';
 export class GramMemory {
   private readonly held = new Map<string, LayerGram>();
   private bytes = 0;
-  /** Grams read back from the cache (not computed) by this run. */
-  loaded = 0;
 
   constructor(
     private readonly store: GramStore,
@@ -47,7 +45,6 @@ export class GramMemory {
           );
         }
         gram = loaded;
-        this.loaded++;
         this.makeRoom(gram.gram.byteLength, wanted);
         this.put(ids[i]!, gram);
       }
