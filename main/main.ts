@@ -81,8 +81,18 @@ async function chooseProbePath(kind: 'file' | 'folder'): Promise<string | null> 
           properties: ['openFile'],
         }
       : { title: 'Choose a folder of images', properties: ['openDirectory'] };
-  const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
+  const result = await openDialog(options);
   return result.canceled ? null : (result.filePaths[0] ?? null);
+}
+
+/** The native open dialog, attached to the window when there is one. */
+function openDialog(options: Electron.OpenDialogOptions): Promise<Electron.OpenDialogReturnValue> {
+  return mainWindow ? dialog.showOpenDialog(mainWindow, options) : dialog.showOpenDialog(options);
+}
+
+/** IPC is answered only for the workbench page itself (not a frame or page it might have navigated to). */
+function fromWorkbench(event: Electron.IpcMainInvokeEvent): boolean {
+  return !!event.senderFrame && isAppUrl(event.senderFrame.url);
 }
 
 async function chooseModelFiles(): Promise<string[]> {
@@ -91,7 +101,7 @@ async function chooseModelFiles(): Promise<string[]> {
     filters: [{ name: 'ONNX models', extensions: ['onnx'] }],
     properties: ['openFile', 'multiSelections'],
   };
-  const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
+  const result = await openDialog(options);
   return result.canceled ? [] : result.filePaths;
 }
 
@@ -172,7 +182,7 @@ void app.whenReady().then(() => {
     onEvent: send,
   });
   ipcMain.handle(IPC.invoke, async (event, method: unknown, request: unknown): Promise<ApiEnvelope<unknown>> => {
-    if (!event.senderFrame || !isAppUrl(event.senderFrame.url)) {
+    if (!fromWorkbench(event)) {
       return { ok: false, error: { code: 'FORBIDDEN', message: 'IPC is accepted from the workbench window only' } };
     }
     if (typeof method !== 'string') {
@@ -186,11 +196,9 @@ void app.whenReady().then(() => {
     }
     return envelope;
   });
-  ipcMain.handle(IPC.chooseModelFiles, async (event) =>
-    isAppUrl(event.senderFrame?.url ?? '') ? chooseModelFiles() : [],
-  );
+  ipcMain.handle(IPC.chooseModelFiles, async (event) => (fromWorkbench(event) ? chooseModelFiles() : []));
   ipcMain.handle(IPC.chooseProbePath, async (event, kind: unknown) =>
-    isAppUrl(event.senderFrame?.url ?? '') && (kind === 'file' || kind === 'folder') ? chooseProbePath(kind) : null,
+    fromWorkbench(event) && (kind === 'file' || kind === 'folder') ? chooseProbePath(kind) : null,
   );
   engine.start();
 

@@ -56,7 +56,10 @@ const electron = vi.hoisted(() => {
       on: on(appEvents),
       once: on(appEvents),
       requestSingleInstanceLock: () => true,
-      quit: () => undefined,
+      // As Electron does: quit() emits before-quit, which main.ts holds until the engine is closed.
+      quit: () => {
+        for (const listener of appEvents.get('before-quit') ?? []) listener({ preventDefault: () => undefined });
+      },
       whenReady: () => ready,
       addRecentDocument: () => undefined,
       clearRecentDocuments: () => undefined,
