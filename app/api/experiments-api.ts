@@ -3,13 +3,13 @@
  * against the file-access policy when the experiment is created or changed and again when it
  * runs; models without a sha256 get the file's, so a run of a changed file fails clearly.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { ExperimentInfo, ExperimentSpec, RunDetails, WorkbenchApi } from './contract.js';
 import { WorkbenchError } from './errors.js';
 import type { FileAccessPolicy } from './file-access.js';
 import { writeFileAtomic } from '../engine/io/atomic.js';
+import { fileSha256 } from '../engine/io/file-hash.js';
 import { exportResult } from '../engine/experiments/export/export-result.js';
 import { assembleResult } from '../engine/experiments/results.js';
 import type { ExperimentService } from '../engine/experiments/service.js';
@@ -42,12 +42,6 @@ type ExperimentMethods = Pick<
   | 'setCacheLimit'
   | 'clearCache'
 >;
-
-async function fileSha256(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 /** Throws FORBIDDEN unless every model and the probe's data are allowed. */
 async function checkSpecPaths(policy: FileAccessPolicy, spec: ExperimentSpec): Promise<string[]> {

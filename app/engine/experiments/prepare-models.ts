@@ -7,13 +7,12 @@
  * run fails in seconds rather than after an hour: the file's sha256 against the spec, one probe
  * size for all models, and for seeds that the models' layers correspond.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { ExperimentSpec } from '../../api/contract.js';
 import { WorkbenchError } from '../../api/errors.js';
 import type { ActivationEngine } from '../activations/engine.js';
 import type { PlannedLayer } from '../activations/prepare.js';
+import { fileSha256 } from '../io/file-hash.js';
 import { loadModel } from '../onnx/model-file.js';
 import { openProbe } from '../probe/open-probe.js';
 import type { LayoutStore } from '../store/layouts.js';
@@ -39,12 +38,6 @@ export interface PrepareOptions {
   layouts?: LayoutStore;
   /** Where the built-in probe lives. */
   modelsDir?: string;
-}
-
-async function fileSha256(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /** Layout and probe of one model: from the layout cache when the file's hash is known there, else from the engine. */

@@ -10,10 +10,11 @@ import { resolve } from 'node:path';
 import { WorkbenchError } from '../../api/errors.js';
 import { parseNpyHeader, type NpyHeader } from '../io/npy.js';
 import { halfToFloat } from '../io/half-float.js';
+import { hashFile } from '../io/file-hash.js';
 import { fileByteSource, type ByteSource } from './byte-source.js';
 import { checkExampleShape, type ModelInput } from './model-input.js';
 import { listNpzMembers, memberBytes } from './npz-archive.js';
-import { elementsPerExample, hashFile, probeHash, type ProbeSource } from './source.js';
+import { elementsPerExample, probeHash, type ProbeSource } from './source.js';
 
 const READABLE_DTYPES = new Set(['float32', 'float64', 'float16', 'uint8']);
 const MAX_NPY_HEADER = 65_535 + 12;

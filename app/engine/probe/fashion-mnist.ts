@@ -9,9 +9,10 @@ import { existsSync, promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WorkbenchError } from '../../api/errors.js';
+import { hashFile } from '../io/file-hash.js';
 import { openNpyProbe } from './array-probe.js';
 import { checkExampleShape, type ModelInput } from './model-input.js';
-import { hashFile, probeHash, type ProbeSource } from './source.js';
+import { probeHash, type ProbeSource } from './source.js';
 
 export interface ZooNormalization {
   scale: number;

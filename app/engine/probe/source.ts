@@ -6,7 +6,6 @@
  * changed file gives a different hash and cached activations are never reused by mistake.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 
 export interface ProbeSource {
   /** Canonical spec: absolute paths, every option resolved (e.g. `images:/data/x?layout=nchw&…`). */
@@ -25,11 +24,6 @@ export interface ProbeSource {
 
 export function probeHash(): Hash {
   return createHash('sha256');
-}
-
-/** Streams a file into `hash` (never the whole file in memory). */
-export async function hashFile(hash: Hash, path: string): Promise<void> {
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
 }
 
 export function elementsPerExample(shape: readonly number[]): number {
