@@ -6,7 +6,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ExperimentSpec, RunProgress } from '../../app/api/contract.js';
@@ -43,6 +44,19 @@ function tempFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((d) => d.isFile() && isTempName(d.name))
     .map((d) => join(d.parentPath, d.name));
+}
+
+function sha256Of(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** Checks `condition` every few milliseconds until it holds; fails after `timeoutMs`. */
+async function pollUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 /** Polls the database (read-only, as another process would) until `ready` says so. */
@@ -106,8 +120,9 @@ describe('a run killed mid-extraction', () => {
       const { n } = db.prepare('SELECT COUNT(*) AS n FROM run_matrices WHERE run_id = ?').get(run.id) as { n: number };
       return progress.stage === 'extract' && progress.model === 'c' && n === 6 ? { runId: run.id, progress } : null;
     }, 150_000);
-    // Let the extraction of 'c' get going: its .npy files are being written.
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // Kill it the moment the extraction of 'c' is writing: a temp file under c's activation folder.
+    const cFolder = join(dataDir, 'activations', sha256Of(family.models[2]!.path));
+    await pollUntil(() => tempFiles(cFolder).length > 0, 120_000, "a temp file under c's activation folder");
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
     // The killed extraction left temp files behind (they are never listed, so never read).
