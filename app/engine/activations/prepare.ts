@@ -88,6 +88,8 @@ export class PreparedExtraction {
     private readonly session: RunnerSession,
     /** The layers were named one by one (not `all`, `op:` or a preset). */
     readonly explicit: boolean,
+    /** Names of the model's graph outputs (the logits), as the file declares them. */
+    readonly graphOutputs: string[],
   ) {}
 
   static async open(
@@ -120,7 +122,8 @@ export class PreparedExtraction {
           notes,
           context.signal,
         );
-        return new PreparedExtraction(modelRef, input, kept, probe, notes, session, explicit);
+        const graphOutputs = (model.graph?.output ?? []).map((o) => o.name);
+        return new PreparedExtraction(modelRef, input, kept, probe, notes, session, explicit, graphOutputs);
       } catch (err) {
         await probe.close();
         throw err;

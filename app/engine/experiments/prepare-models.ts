@@ -13,7 +13,6 @@ import { WorkbenchError } from '../../api/errors.js';
 import type { ActivationEngine } from '../activations/engine.js';
 import type { PlannedLayer } from '../activations/prepare.js';
 import { fileSha256 } from '../io/file-hash.js';
-import { loadModel } from '../onnx/model-file.js';
 import { openProbe } from '../probe/open-probe.js';
 import type { LayoutStore } from '../store/layouts.js';
 import { layerSelectionOf } from './spec.js';
@@ -73,8 +72,7 @@ async function prepareOne(
     { signal: options.signal },
   );
   try {
-    const loaded = await loadModel(path);
-    const outputs = (loaded.model.graph?.output ?? []).map((o) => o.name);
+    const outputs = job.graphOutputs;
     options.layouts?.put(job.model.sha256, ref.selection, { layers: job.layers, outputs, input: job.input });
     return {
       index: ref.index,
