@@ -32,10 +32,19 @@ export async function withApi<T>(
   }
 }
 
-/** Opens the spec's models and probe data: naming them on the command line is the user opening them. */
-export async function openSpecFiles(api: Workbench, spec: ExperimentSpec): Promise<void> {
-  for (const model of spec.models) await api.openModel({ path: model.path });
+/**
+ * Opens the spec's models and probe data: naming them on the command line is the user opening them.
+ * Returns the spec with each model pinned to the sha256 opening it found (unless the spec gives
+ * one), so creating the experiment does not hash the files again.
+ */
+export async function openSpecFiles(api: Workbench, spec: ExperimentSpec): Promise<ExperimentSpec> {
+  const models = [];
+  for (const model of spec.models) {
+    const { sha256 } = await api.openModel({ path: model.path });
+    models.push(model.sha256 ? model : { ...model, sha256 });
+  }
   if (probePath(parseProbeSpec(spec.probe))) await api.openProbe({ spec: spec.probe, model: spec.models[0]!.path });
+  return { ...spec, models };
 }
 
 function formatEta(seconds: number | undefined): string {
@@ -107,8 +116,7 @@ export async function runSpecToEnd(
   spec: ExperimentSpec,
   options: { quiet?: boolean } = {},
 ): Promise<RunDetails> {
-  await openSpecFiles(api, spec);
-  const experiment = await api.createExperiment({ spec });
+  const experiment = await api.createExperiment({ spec: await openSpecFiles(api, spec) });
   return runToEnd(api, experiment.id, options);
 }
 
