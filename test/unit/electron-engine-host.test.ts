@@ -118,8 +118,9 @@ describe('the built engine host in its own process', () => {
     await host.close();
     await expect(host.invoke('listRuns', {})).resolves.toMatchObject({ ok: false, error: { code: 'INTERNAL' } });
     // Every runner main started for the host has ended.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(runners.every((f) => f.process.pid === undefined)).toBe(true);
+    await expect
+      .poll(() => runners.filter((f) => f.process.pid !== undefined).map((f) => f.process.pid), { timeout: 10_000 })
+      .toEqual([]);
   });
 });
 
