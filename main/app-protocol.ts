@@ -4,8 +4,9 @@
  */
 import { net, protocol } from 'electron';
 import { realpath } from 'node:fs/promises';
-import { resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { isInside } from '../app/api/file-access.js';
 import { APP_SCHEME, RENDERER_CSP } from './security.js';
 
 export function registerAppScheme(): void {
@@ -15,10 +16,6 @@ export function registerAppScheme(): void {
 }
 
 /** Whether `path` lies in the folder `root` (or is it). */
-function isInside(path: string, root: string): boolean {
-  return path === root || path.startsWith(root + sep);
-}
-
 export function serveRenderer(rendererDir: string): void {
   const root = resolve(rendererDir);
   let realRoot: Promise<string> | null = null;
