@@ -130,3 +130,130 @@ export const fakeUtilityProcess = {
     return process;
   },
 };
+
+type Listener = (...args: unknown[]) => unknown;
+
+/**
+ * The rest of a fake `electron` module for tests that run the real main/main.ts: app, windows,
+ * menus, dialogs, IPC, session, protocol and net, recording what main.ts does with them in
+ * `electronRecord`. `app.quit()` emits before-quit as Electron does. Use it from a test file as
+ *   vi.mock('electron', async () => (await import('../helpers/electron-fakes.js')).fakeElectronModule());
+ * and read `electronRecord` (the same instance: one module graph per test file).
+ */
+function createFakeElectron() {
+  const listeners = (store: Map<string, Listener[]>) => ({
+    on(event: string, listener: Listener) {
+      store.set(event, [...(store.get(event) ?? []), listener]);
+      return this;
+    },
+    once(event: string, listener: Listener) {
+      store.set(event, [...(store.get(event) ?? []), listener]);
+      return this;
+    },
+  });
+  const record = {
+    appEvents: new Map<string, Listener[]>(),
+    sessionEvents: new Map<string, Listener[]>(),
+    windows: [] as { options: Record<string, unknown>; url?: string; events: Map<string, Listener[]> }[],
+    schemes: [] as unknown[],
+    protocolHandlers: new Map<string, (request: Request) => Promise<Response>>(),
+    ipcHandlers: new Map<string, Listener>(),
+    permissionRequest: null as Listener | null,
+    permissionCheck: null as Listener | null,
+    menus: [] as unknown[],
+    recentDocuments: [] as string[],
+    /** app.quit() calls whose before-quit no listener prevented: the app really quitting. */
+    quits: 0,
+  };
+  let resolveReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (resolveReady = resolve));
+
+  class BrowserWindow {
+    webContents: Record<string, unknown>;
+    private record: (typeof record.windows)[number];
+    constructor(options: Record<string, unknown>) {
+      const events = new Map<string, Listener[]>();
+      this.record = { options, events };
+      record.windows.push(this.record);
+      this.webContents = { ...listeners(events), send: () => undefined };
+      Object.assign(this, listeners(events));
+    }
+    loadURL(url: string) {
+      this.record.url = url;
+      return Promise.resolve();
+    }
+    maximize() {}
+    show() {}
+    isDestroyed() {
+      return false;
+    }
+    isMaximized() {
+      return false;
+    }
+    getNormalBounds() {
+      return { x: 0, y: 0, width: 1440, height: 900 };
+    }
+  }
+
+  const module = {
+    app: {
+      ...listeners(record.appEvents),
+      requestSingleInstanceLock: () => true,
+      // As Electron does: quit() emits before-quit, which a listener may prevent.
+      quit: () => {
+        let prevented = false;
+        for (const listener of record.appEvents.get('before-quit') ?? []) {
+          listener({ preventDefault: () => (prevented = true) });
+        }
+        if (!prevented) record.quits++;
+      },
+      whenReady: () => ready,
+      addRecentDocument: (path: string) => record.recentDocuments.push(path),
+      clearRecentDocuments: () => (record.recentDocuments.length = 0),
+      isPackaged: false,
+    },
+    BrowserWindow,
+    Menu: {
+      buildFromTemplate: (template: unknown) => ({ template }),
+      setApplicationMenu: (menu: unknown) => record.menus.push(menu),
+    },
+    dialog: { showOpenDialog: async () => ({ canceled: true, filePaths: [] }) },
+    ipcMain: { handle: (channel: string, handler: Listener) => record.ipcHandlers.set(channel, handler) },
+    screen: { getAllDisplays: () => [{ workArea: { x: 0, y: 0, width: 1920, height: 1080 } }] },
+    session: {
+      defaultSession: {
+        ...listeners(record.sessionEvents),
+        setPermissionRequestHandler: (handler: Listener) => (record.permissionRequest = handler),
+        setPermissionCheckHandler: (handler: Listener) => (record.permissionCheck = handler),
+      },
+    },
+    protocol: {
+      registerSchemesAsPrivileged: (schemes: unknown[]) => record.schemes.push(...schemes),
+      handle: (scheme: string, handler: (request: Request) => Promise<Response>) =>
+        record.protocolHandlers.set(scheme, handler),
+    },
+    // The app protocol reads its files through net.fetch(file://…).
+    net: {
+      fetch: async (url: string) => {
+        const path = new URL(url);
+        const { readFile } = await import('node:fs/promises');
+        try {
+          return new Response(await readFile(path), { status: 200, headers: { 'Content-Type': 'text/html' } });
+        } catch {
+          return new Response('missing', { status: 404 });
+        }
+      },
+    },
+  };
+  return { record, module, resolveReady };
+}
+
+const fake = createFakeElectron();
+export const electronRecord = fake.record;
+/** Lets main.ts's `app.whenReady()` resolve. */
+export const resolveElectronReady = (): void => fake.resolveReady();
+
+export function fakeElectronModule(): Record<string, unknown> {
+  const module = { ...fake.module, utilityProcess: fakeUtilityProcess, MessageChannelMain: FakeMessageChannelMain };
+  return { ...module, default: module };
+}

@@ -11,127 +11,14 @@ import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RENDERER_CSP } from '../../main/security.js';
-import { forks } from '../helpers/electron-fakes.js';
+import { electronRecord, forks, resolveElectronReady } from '../helpers/electron-fakes.js';
 import { repoRoot, tinyCnn } from '../helpers/paths.js';
 
 type Listener = (...args: unknown[]) => unknown;
 
-/** What the mocked electron module records while main.ts runs. */
-const electron = vi.hoisted(() => {
-  const listeners = (store: Map<string, Listener[]>) => ({
-    on(event: string, listener: Listener) {
-      store.set(event, [...(store.get(event) ?? []), listener]);
-      return this;
-    },
-    once(event: string, listener: Listener) {
-      store.set(event, [...(store.get(event) ?? []), listener]);
-      return this;
-    },
-  });
-  const record = {
-    appEvents: new Map<string, Listener[]>(),
-    sessionEvents: new Map<string, Listener[]>(),
-    windows: [] as { options: Record<string, unknown>; url?: string; events: Map<string, Listener[]> }[],
-    schemes: [] as unknown[],
-    protocolHandlers: new Map<string, (request: Request) => Promise<Response>>(),
-    ipcHandlers: new Map<string, Listener>(),
-    permissionRequest: null as Listener | null,
-    permissionCheck: null as Listener | null,
-    menus: [] as unknown[],
-    recentDocuments: [] as string[],
-    /** app.quit() calls whose before-quit no listener prevented: the app really quitting. */
-    quits: 0,
-  };
-  let resolveReady: () => void = () => undefined;
-  const ready = new Promise<void>((resolve) => (resolveReady = resolve));
+vi.mock('electron', async () => (await import('../helpers/electron-fakes.js')).fakeElectronModule());
 
-  class BrowserWindow {
-    webContents: Record<string, unknown>;
-    private record: (typeof record.windows)[number];
-    constructor(options: Record<string, unknown>) {
-      const events = new Map<string, Listener[]>();
-      this.record = { options, events };
-      record.windows.push(this.record);
-      this.webContents = { ...listeners(events), send: () => undefined };
-      Object.assign(this, listeners(events));
-    }
-    loadURL(url: string) {
-      this.record.url = url;
-      return Promise.resolve();
-    }
-    maximize() {}
-    show() {}
-    isDestroyed() {
-      return false;
-    }
-    isMaximized() {
-      return false;
-    }
-    getNormalBounds() {
-      return { x: 0, y: 0, width: 1440, height: 900 };
-    }
-  }
-
-  const module = {
-    app: {
-      ...listeners(record.appEvents),
-      requestSingleInstanceLock: () => true,
-      // As Electron does: quit() emits before-quit, which a listener may prevent.
-      quit: () => {
-        let prevented = false;
-        for (const listener of record.appEvents.get('before-quit') ?? []) {
-          listener({ preventDefault: () => (prevented = true) });
-        }
-        if (!prevented) record.quits++;
-      },
-      whenReady: () => ready,
-      addRecentDocument: (path: string) => record.recentDocuments.push(path),
-      clearRecentDocuments: () => (record.recentDocuments.length = 0),
-      isPackaged: false,
-    },
-    BrowserWindow,
-    Menu: {
-      buildFromTemplate: (template: unknown) => ({ template }),
-      setApplicationMenu: (menu: unknown) => record.menus.push(menu),
-    },
-    dialog: { showOpenDialog: async () => ({ canceled: true, filePaths: [] }) },
-    ipcMain: { handle: (channel: string, handler: Listener) => record.ipcHandlers.set(channel, handler) },
-    screen: { getAllDisplays: () => [{ workArea: { x: 0, y: 0, width: 1920, height: 1080 } }] },
-    session: {
-      defaultSession: {
-        ...listeners(record.sessionEvents),
-        setPermissionRequestHandler: (handler: Listener) => (record.permissionRequest = handler),
-        setPermissionCheckHandler: (handler: Listener) => (record.permissionCheck = handler),
-      },
-    },
-    protocol: {
-      registerSchemesAsPrivileged: (schemes: unknown[]) => record.schemes.push(...schemes),
-      handle: (scheme: string, handler: (request: Request) => Promise<Response>) =>
-        record.protocolHandlers.set(scheme, handler),
-    },
-    // The app protocol reads its files through net.fetch(file://…).
-    net: {
-      fetch: async (url: string) => {
-        const path = new URL(url);
-        const { readFile } = await import('node:fs/promises');
-        try {
-          return new Response(await readFile(path), { status: 200, headers: { 'Content-Type': 'text/html' } });
-        } catch {
-          return new Response('missing', { status: 404 });
-        }
-      },
-    },
-  };
-  return { record, module, resolveReady };
-});
-
-vi.mock('electron', async () => {
-  const { FakeMessageChannelMain, fakeUtilityProcess } = await import('../helpers/electron-fakes.js');
-  const module = { ...electron.module, utilityProcess: fakeUtilityProcess, MessageChannelMain: FakeMessageChannelMain };
-  return { ...module, default: module };
-});
-
-const { record } = electron;
+const record = electronRecord;
 const dataDir = mkdtempSync(join(tmpdir(), 'ckawb-electron-'));
 
 /** A fake webContents for `web-contents-created`, recording its handlers. */
@@ -162,7 +49,7 @@ async function invoke(frameUrl: string | null, method: unknown, request: unknown
 beforeAll(async () => {
   process.env.CKA_WORKBENCH_DATA_DIR = dataDir;
   await import('../../main/main.js');
-  electron.resolveReady();
+  resolveElectronReady();
   await new Promise((resolve) => setTimeout(resolve, 50));
 });
 

@@ -12,100 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApiEnvelope } from '../../app/api/contract.js';
 import { API_METHODS } from '../../app/api/schemas.js';
-import { forks } from '../helpers/electron-fakes.js';
+import { electronRecord, forks, resolveElectronReady } from '../helpers/electron-fakes.js';
 import { MALFORMED, NOT_OBJECTS } from '../helpers/malformed-requests.js';
 
-type Listener = (...args: unknown[]) => unknown;
-
-const electron = vi.hoisted(() => {
-  const handlers = new Map<string, Listener>();
-  const protocols = new Map<string, (request: Request) => Promise<Response>>();
-  const appEvents = new Map<string, Listener[]>();
-  let resolveReady: () => void = () => undefined;
-  const ready = new Promise<void>((resolve) => (resolveReady = resolve));
-  const on = (store: Map<string, Listener[]>) =>
-    function (this: unknown, event: string, listener: Listener) {
-      store.set(event, [...(store.get(event) ?? []), listener]);
-      return this;
-    };
-  class BrowserWindow {
-    webContents = { on: () => undefined, once: () => undefined, send: () => undefined };
-    on() {
-      return this;
-    }
-    once() {
-      return this;
-    }
-    loadURL() {
-      return Promise.resolve();
-    }
-    maximize() {}
-    show() {}
-    isDestroyed() {
-      return false;
-    }
-    isMaximized() {
-      return false;
-    }
-    getNormalBounds() {
-      return { x: 0, y: 0, width: 1440, height: 900 };
-    }
-  }
-  const module = {
-    app: {
-      on: on(appEvents),
-      once: on(appEvents),
-      requestSingleInstanceLock: () => true,
-      // As Electron does: quit() emits before-quit, which main.ts holds until the engine is closed.
-      quit: () => {
-        for (const listener of appEvents.get('before-quit') ?? []) listener({ preventDefault: () => undefined });
-      },
-      whenReady: () => ready,
-      addRecentDocument: () => undefined,
-      clearRecentDocuments: () => undefined,
-      isPackaged: false,
-    },
-    BrowserWindow,
-    Menu: { buildFromTemplate: (template: unknown) => ({ template }), setApplicationMenu: () => undefined },
-    dialog: { showOpenDialog: async () => ({ canceled: true, filePaths: [] }) },
-    ipcMain: { handle: (channel: string, handler: Listener) => handlers.set(channel, handler) },
-    screen: { getAllDisplays: () => [{ workArea: { x: 0, y: 0, width: 1920, height: 1080 } }] },
-    session: {
-      defaultSession: {
-        on: () => undefined,
-        setPermissionRequestHandler: () => undefined,
-        setPermissionCheckHandler: () => undefined,
-      },
-    },
-    protocol: {
-      registerSchemesAsPrivileged: () => undefined,
-      handle: (scheme: string, handler: (request: Request) => Promise<Response>) => protocols.set(scheme, handler),
-    },
-    net: {
-      fetch: async (url: string) => {
-        const { readFile } = await import('node:fs/promises');
-        try {
-          return new Response(await readFile(new URL(url)), { status: 200 });
-        } catch {
-          return new Response('missing', { status: 404 });
-        }
-      },
-    },
-  };
-  return { handlers, protocols, appEvents, module, resolveReady };
-});
-
-vi.mock('electron', async () => {
-  const { FakeMessageChannelMain, fakeUtilityProcess } = await import('../helpers/electron-fakes.js');
-  const module = { ...electron.module, utilityProcess: fakeUtilityProcess, MessageChannelMain: FakeMessageChannelMain };
-  return { ...module, default: module };
-});
+vi.mock('electron', async () => (await import('../helpers/electron-fakes.js')).fakeElectronModule());
 
 const dataDir = mkdtempSync(join(tmpdir(), 'ckawb-security-ipc-'));
 const APP_PAGE = 'app://workbench/index.html';
 
 function invoke(frameUrl: string | null, method: unknown, request: unknown): Promise<ApiEnvelope<unknown>> {
-  const handler = electron.handlers.get('workbench:invoke')!;
+  const handler = electronRecord.ipcHandlers.get('workbench:invoke')!;
   return handler({ senderFrame: frameUrl === null ? null : { url: frameUrl } }, method, request) as Promise<
     ApiEnvelope<unknown>
   >;
@@ -114,14 +30,14 @@ function invoke(frameUrl: string | null, method: unknown, request: unknown): Pro
 beforeAll(async () => {
   process.env.CKA_WORKBENCH_DATA_DIR = dataDir;
   await import('../../main/main.js');
-  electron.resolveReady();
-  await vi.waitFor(() => expect(electron.handlers.has('workbench:invoke')).toBe(true));
+  resolveElectronReady();
+  await vi.waitFor(() => expect(electronRecord.ipcHandlers.has('workbench:invoke')).toBe(true));
 });
 
 afterAll(async () => {
   const host = forks.find((f) => f.modulePath.endsWith('engine-host.js'))?.process;
   const exited = host ? new Promise((resolve) => host.once('exit', resolve)) : Promise.resolve();
-  for (const listener of electron.appEvents.get('window-all-closed') ?? []) listener();
+  for (const listener of electronRecord.appEvents.get('window-all-closed') ?? []) listener();
   await exited;
   delete process.env.CKA_WORKBENCH_DATA_DIR;
   rmSync(dataDir, { recursive: true, force: true });
@@ -187,7 +103,7 @@ describe('the app:// protocol', () => {
       symlinkSync(join(root, 'secret.txt'), join(renderer, 'linked.txt'));
       symlinkSync(join(root, 'private'), join(renderer, 'linked-folder'));
       serveRenderer(renderer);
-      const handle = electron.protocols.get('app')!;
+      const handle = electronRecord.protocolHandlers.get('app')!;
       expect(await (await handle(new Request('app://workbench/index.html'))).text()).toContain('<div id="app">');
       for (const path of [
         '..%2fsecret.txt',
