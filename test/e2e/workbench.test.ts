@@ -74,6 +74,74 @@ async function waitForStatus(status: RunInfo['status'], timeout = 90_000) {
   await page.locator(`[data-testid="run-status"][data-status="${status}"]`).waitFor({ timeout });
 }
 
+/** What the run's progress area showed at one render. */
+interface ProgressRender {
+  runId: string;
+  status: string;
+  stage: string;
+  percent: string;
+  message: string;
+  eta: string;
+  rate: string;
+  partial: string;
+  heatmap: boolean;
+  /** The progress box's place and size. */
+  rect: string;
+  /** The bar's height and how full the render set it (its fill's scaleX). */
+  bar: { height: number; filled: number } | null;
+}
+
+/**
+ * Records, in the page, what the progress area shows after every change of the DOM (every render:
+ * a MutationObserver's callback runs once per flush), skipping renders that change none of it.
+ * Install it before clicking Run; `stop()` returns the renders in order.
+ */
+async function recordProgressRenders(): Promise<{ stop(): Promise<ProgressRender[]> }> {
+  await page.evaluate(() => {
+    const text = (id: string) => document.querySelector(`[data-testid="${id}"]`)?.textContent?.trim() ?? '';
+    const renders: unknown[] = [];
+    let last = '';
+    const sample = () => {
+      const box = document.querySelector('[data-testid="run-status"]');
+      if (!box) return;
+      const r = box.getBoundingClientRect();
+      const bar = document.querySelector('[data-testid="run-progress"]');
+      const fill = bar?.firstElementChild as HTMLElement | null | undefined;
+      const scale = /scaleX\(([^)]+)\)/.exec(fill?.style.transform ?? '');
+      const render = {
+        runId: document.querySelector('[data-testid="run-detail"]')?.getAttribute('data-run-id') ?? '',
+        status: box.getAttribute('data-status') ?? '',
+        stage: box.querySelector('li[aria-current="step"]')?.textContent?.trim() ?? '',
+        percent: text('run-percent'),
+        message: text('run-message'),
+        eta: text('run-eta'),
+        rate: text('run-rate'),
+        partial: text('result-partial'),
+        heatmap: document.querySelector('[data-testid="heatmap-base"]') !== null,
+        rect: `${r.x},${r.y},${r.width},${r.height}`,
+        bar: bar && scale ? { height: bar.getBoundingClientRect().height, filled: Number(scale[1]) } : null,
+      };
+      const key = JSON.stringify(render);
+      if (key === last) return;
+      last = key;
+      renders.push(render);
+    };
+    const observer = new MutationObserver(sample);
+    observer.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+    (window as unknown as { progressRecorder: unknown }).progressRecorder = { observer, renders };
+  });
+  return {
+    stop: () =>
+      page.evaluate(() => {
+        const w = window as unknown as { progressRecorder?: { observer: MutationObserver; renders: unknown[] } };
+        const recorder = w.progressRecorder!;
+        recorder.observer.disconnect();
+        delete w.progressRecorder;
+        return recorder.renders as ProgressRender[];
+      }),
+  };
+}
+
 async function python(code: string, ...args: string[]): Promise<string> {
   const { stdout } = await exec('/usr/bin/python3', ['-c', code, ...args], { timeout: 60_000 });
   return stdout;
@@ -159,36 +227,30 @@ describe('a new user’s path', () => {
   });
 
   it('runs it: progress with stage, message, ETA and throughput in a box that does not move', async () => {
+    const recorder = await recordProgressRenders();
     await page.getByTestId('run-experiment').click();
     await runDetail().waitFor();
     pairRunId = await currentRunId();
     const box = page.getByTestId('run-status');
-    const seen: { stage: string; percent: string; message: string; rect: string }[] = [];
-    let shot = false;
-    // Sample what the progress area shows until the run ends.
+    // A screenshot while it runs, if the run lasts long enough to take one (the checks use the renders).
     for (;;) {
       const status = await box.getAttribute('data-status');
       if (status !== 'running' && status !== 'queued') break;
-      const sample = await page.evaluate(() => {
-        const el = document.querySelector('[data-testid="run-status"]')!;
-        const r = el.getBoundingClientRect();
-        const text = (id: string) => document.querySelector(`[data-testid="${id}"]`)?.textContent?.trim() ?? '';
-        return {
-          stage:
-            document.querySelector('[data-testid="run-status"] li[aria-current="step"]')?.textContent?.trim() ?? '',
-          percent: text('run-percent'),
-          message: text('run-message'),
-          rect: `${r.x},${r.y},${r.width},${r.height}`,
-        };
-      });
-      seen.push(sample);
-      if (!shot && sample.stage !== 'Prepare' && sample.percent !== '0%') {
-        shot = true;
+      const { stage, percent } = await page.evaluate(() => ({
+        stage: document.querySelector('[data-testid="run-status"] li[aria-current="step"]')?.textContent?.trim() ?? '',
+        percent: document.querySelector('[data-testid="run-percent"]')?.textContent?.trim() ?? '',
+      }));
+      if (stage !== '' && stage !== 'Prepare' && percent !== '0%') {
         await saveScreenshot(page, 'app-run-progress');
+        break;
       }
       await page.waitForTimeout(60);
     }
     await waitForStatus('done');
+    // Every render of the progress area while the run went.
+    const seen = (await recorder.stop()).filter(
+      (s) => s.runId === pairRunId && (s.status === 'running' || s.status === 'queued'),
+    );
     const running = seen.filter((s) => s.percent.endsWith('%'));
     expect(running.length, 'progress was shown while the run went').toBeGreaterThan(2);
     // Progress never goes back, and the box keeps its place and size while numbers change.
@@ -201,7 +263,7 @@ describe('a new user’s path', () => {
     const done = await box.boundingBox();
     expect(`${done!.x},${done!.y},${done!.width},${done!.height}`).toBe(seen[0]!.rect);
     console.log(
-      `pair run: ${seen.length} progress samples, stages ${[...new Set(running.map((s) => s.stage))].join(' → ')}, ${percents[0]}% → ${percents.at(-1)}%`,
+      `pair run: ${seen.length} progress renders, stages ${[...new Set(running.map((s) => s.stage))].join(' → ')}, ${percents[0]}% → ${percents.at(-1)}%`,
     );
   });
 
@@ -300,47 +362,42 @@ describe('a new user’s path', () => {
 
   it('runs the seeds preset in one click and shows the sanity-check accuracy', { timeout: 150_000 }, async () => {
     await nav('experiment');
+    const recorder = await recordProgressRenders();
     await page.getByTestId('run-preset-seeds-sanity').click();
     await runDetail().waitFor();
     const runId = await currentRunId();
     expect(runId).not.toBe(pairRunId);
-    // A longer run: the time left and the throughput are shown while it goes.
-    const etas = new Set<string>();
-    const rates = new Set<string>();
-    // Pairs finished so far are shown while it runs, marked as such.
-    let partialShown = false;
-    const bars: { height: number; filled: number }[] = [];
+    // A screenshot of the partial result while it runs, if the run lasts long enough to take one
+    // (the checks use the renders).
     while (['running', 'queued'].includes((await page.getByTestId('run-status').getAttribute('data-status')) ?? '')) {
-      const { eta, rate, partial, heatmap, bar } = await page.evaluate(() => {
-        const text = (id: string) => document.querySelector(`[data-testid="${id}"]`)?.textContent?.trim() ?? '';
-        return {
-          eta: text('run-eta'),
-          rate: text('run-rate'),
-          partial: text('result-partial'),
-          heatmap: document.querySelector('[data-testid="heatmap-base"]') !== null,
-          bar: (() => {
-            const bar = document.querySelector('[data-testid="run-progress"]');
-            const fill = bar?.firstElementChild;
-            if (!bar || !fill) return null;
-            const b = bar.getBoundingClientRect();
-            return { height: b.height, filled: fill.getBoundingClientRect().width / b.width };
-          })(),
-        };
-      });
-      if (bar) bars.push(bar);
-      if (eta) etas.add(eta);
-      if (rate) rates.add(rate);
-      if (!partialShown && partial.startsWith('Running:') && heatmap) {
-        partialShown = true;
+      const partialNow = await page.evaluate(
+        () =>
+          (document.querySelector('[data-testid="result-partial"]')?.textContent?.trim() ?? '').startsWith(
+            'Running:',
+          ) && document.querySelector('[data-testid="heatmap-base"]') !== null,
+      );
+      if (partialNow) {
         await saveScreenshot(page, 'app-run-partial');
+        break;
       }
       await page.waitForTimeout(100);
     }
+    await waitForStatus('done', 140_000);
+    // Every render of the progress area while the run went.
+    const renders = (await recorder.stop()).filter(
+      (s) => s.runId === runId && (s.status === 'running' || s.status === 'queued'),
+    );
+    // A longer run: the time left and the throughput are shown while it goes.
+    const etas = new Set(renders.map((s) => s.eta).filter((e) => e !== ''));
+    const rates = new Set(renders.map((s) => s.rate).filter((r) => r !== ''));
+    // Pairs finished so far are shown while it runs, marked as such.
+    const partialShown = renders.some((s) => s.partial.startsWith('Running:') && s.heatmap);
+    const bars = renders.flatMap((s) => (s.bar ? [s.bar] : []));
     expect(partialShown, 'a partial result was shown while the run went').toBe(true);
     // The bar keeps its height and fills up.
+    expect(bars.length, 'the progress bar was shown while the run went').toBeGreaterThan(0);
     expect(Math.min(...bars.map((b) => b.height))).toBeGreaterThanOrEqual(6);
     expect(Math.max(...bars.map((b) => b.filled))).toBeGreaterThan(0.5);
-    await waitForStatus('done', 140_000);
     expect(
       [...etas].some((e) => /^ETA \d+:\d\d$/.test(e)),
       [...etas].join(' | '),
