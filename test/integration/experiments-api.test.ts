@@ -52,6 +52,28 @@ async function numpyValues(result: ExperimentResult, matrices: SimilarityMatrix[
   return (JSON.parse(out.toString()) as number[][]).map((v) => v[0]!);
 }
 
+/**
+ * Minibatch CKA (probe order) and the bootstrap intervals of linear CKA recomputed by numpy with the
+ * CKA fixtures' formulas (test/fixtures/cka/make_cka_fixtures.py: minibatch HSIC₁ sums; resampled
+ * kernels gathered as K[idx][:, idx] with the shared Mulberry32 draws) from the activations.
+ */
+const NUMPY_MINIBATCH_AND_BOOTSTRAP = `
+import json, os, sys
+import numpy as np
+sys.path.insert(0, os.path.join(sys.argv[1], "test", "fixtures", "cka"))
+from make_cka_fixtures import bootstrap, gram_linear, minibatch_cka
+request = json.load(sys.stdin)
+def load(path):
+    x = np.load(path).astype(np.float64)
+    return x.reshape(x.shape[0], -1)
+xs = [load(p) for p in request["rows"]]
+ys = [load(p) for p in request["cols"]]
+matrix, batches, dropped = minibatch_cka(xs, ys, request["batchSize"])
+b = request["bootstrap"]
+intervals = bootstrap(xs, ys, gram_linear, False, b["samples"], b["seed"], b["level"])
+json.dump({"minibatch": {"matrix": matrix, "batches": batches, "dropped": dropped}, "bootstrap": intervals}, sys.stdout)
+`;
+
 function maxDifference(matrices: SimilarityMatrix[], expected: number[]): number {
   const got = matrices.flatMap((m) => m.matrix.flat());
   expect(got.length).toBe(expected.length);
@@ -170,13 +192,45 @@ describe('experiments through the API', () => {
     });
     const [linear, minibatch] = result!.matrices;
     expect(linear!.ci).toMatchObject({ level: 0.9, samples: 30, seed: 7 });
-    expect(linear!.ci!.lo).toHaveLength(6);
-    expect(linear!.ci!.lo[0]![1]!).toBeLessThanOrEqual(linear!.ci!.hi[0]![1]!);
     expect(minibatch!.measure).toEqual({
       name: 'minibatch',
       params: { batchSize: 50, batches: 4, droppedExamples: 0 },
     });
     expect(minibatch!.n).toBe(200);
+    // Both against numpy on the activations the run extracted.
+    const files = (await activationFiles(result!))[0]!;
+    const layerFiles = (layers: { tensor: string }[]) => layers.map((l) => files.get(l.tensor)!);
+    const reference = JSON.parse(
+      execFileSync('/usr/bin/python3', ['-c', NUMPY_MINIBATCH_AND_BOOTSTRAP, repoRoot], {
+        input: JSON.stringify({
+          rows: layerFiles(linear!.rows.layers),
+          cols: layerFiles(linear!.cols.layers),
+          batchSize: 50,
+          bootstrap: { samples: 30, seed: 7, level: 0.9 },
+        }),
+        maxBuffer: 16 * 2 ** 20,
+      }).toString(),
+    ) as {
+      minibatch: { matrix: number[][]; batches: number; dropped: number };
+      bootstrap: Record<'lo' | 'hi', number[][]>;
+    };
+    expect(minibatch!.rows.layers).toEqual(linear!.rows.layers);
+    expect(minibatch!.cols.layers).toEqual(linear!.cols.layers);
+    expect([reference.minibatch.batches, reference.minibatch.dropped]).toEqual([4, 0]);
+    const close = (got: (number | null)[][], want: number[][], tolerance: number) => {
+      expect(got.map((row) => row.length)).toEqual(want.map((row) => row.length));
+      const differences = got.flatMap((row, r) => row.map((v, c) => Math.abs(v! - want[r]![c]!)));
+      expect(
+        differences.every((d) => d <= tolerance),
+        `max difference ${Math.max(...differences)}`,
+      ).toBe(true);
+    };
+    close(minibatch!.matrix, reference.minibatch.matrix, 1e-6);
+    const ci = linear!.ci!;
+    expect(ci.lo).toHaveLength(6);
+    // The API gives the recentred percentile interval (app/engine/cka/bootstrap.ts).
+    close(ci.lo, reference.bootstrap.lo, 1e-6);
+    close(ci.hi, reference.bootstrap.hi, 1e-6);
   }, 180_000);
 
   it("offers the zoo, the built-in probe and the paper's two presets, which run as shipped", async () => {
