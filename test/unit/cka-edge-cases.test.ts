@@ -46,17 +46,35 @@ describe('CKA edge cases', () => {
   const good = layer('good', uniform(n * 6, 1), n, 6);
   const other = layer('other', uniform(n * 5, 2), n, 5);
 
+  /** Each measure's value for the pair `row` × `col` computed alone (the clean layers only). */
+  async function alone(
+    row: LayerSource,
+    col: LayerSource,
+    measures: MeasureSpec[],
+    options: { linearForm?: 'gram' | 'features' } = {},
+  ): Promise<number[]> {
+    const results = await engine.compare([row], [col], measures, options);
+    return results.map((r) => {
+      expect(r.undefined).toEqual([]);
+      return r.matrix[0]![0]!;
+    });
+  }
+
+  /** A defined cell equal (to 1e-12) to the same pair computed alone. */
+  function expectAlone(value: number | null | undefined, reference: number): void {
+    expect(value).not.toBeNull();
+    expect(Number.isFinite(reference)).toBe(true);
+    expect(Math.abs(value! - reference)).toBeLessThanOrEqual(1e-12);
+  }
+
   it('a constant layer gives null cells with the reason, other cells stay numbers', async () => {
     const constant = layer('dead_relu', new Float32Array(n * 8).fill(0.25), n, 8);
     for (const form of ['gram', 'features'] as const) {
-      const results = await engine.compare(
-        [good, constant],
-        [other],
-        form === 'gram' ? allMeasures : [{ name: 'linear' }],
-        { linearForm: form },
-      );
-      for (const r of results) {
-        expect(r.matrix[0]![0]).toEqual(expect.any(Number));
+      const measures: MeasureSpec[] = form === 'gram' ? allMeasures : [{ name: 'linear' }];
+      const results = await engine.compare([good, constant], [other], measures, { linearForm: form });
+      const reference = await alone(good, other, measures, { linearForm: form });
+      for (const [i, r] of results.entries()) {
+        expectAlone(r.matrix[0]![0], reference[i]!);
         expect(r.matrix[1]![0]).toBeNull();
         expect(r.undefined).toEqual([
           { row: 1, col: 0, reason: expect.stringMatching(/layer 'dead_relu' is constant .*zero variance/) },
@@ -78,8 +96,9 @@ describe('CKA edge cases', () => {
         linearForm: 'gram',
       },
     );
-    for (const r of results) {
-      expect(r.matrix[1]![1]).toEqual(expect.any(Number));
+    const reference = await alone(good, other, allMeasures, { linearForm: 'gram' });
+    for (const [i, r] of results.entries()) {
+      expectAlone(r.matrix[1]![1], reference[i]!);
       expect(r.matrix[0]![0]).toBeNull();
       expect(r.matrix[0]![1]).toBeNull();
       expect(r.matrix[1]![0]).toBeNull();
@@ -165,7 +184,10 @@ describe('CKA edge cases', () => {
     );
     expect(rbf!.matrix[0]![0]).toBeNull();
     expect(rbf!.undefined[0]!.reason).toMatch(/median squared distance between examples is 0/);
-    expect(linear!.matrix[0]![0]).toEqual(expect.any(Number));
+    const [reference] = await alone(layer('mostly_same', data, n, 3), good, [{ name: 'linear' }], {
+      linearForm: 'gram',
+    });
+    expectAlone(linear!.matrix[0]![0], reference!);
   });
 
   it('exceeding the memory budget is an OUT_OF_MEMORY error suggesting minibatch CKA', async () => {
@@ -176,13 +198,15 @@ describe('CKA edge cases', () => {
       expect(err.message).toMatch(/over the memory budget of .*use minibatch CKA/);
       // minibatch CKA is not held to the exact-mode budget
       const [mb] = await small.compare([good], [other], [{ name: 'minibatch', batchSize: 10 }]);
-      expect(mb!.matrix[0]![0]).toEqual(expect.any(Number));
+      const [reference] = await alone(good, other, [{ name: 'minibatch', batchSize: 10 }]);
+      expectAlone(mb!.matrix[0]![0], reference!);
     } finally {
       await small.close();
     }
   });
 
   it('reports progress and stops with CANCELLED when aborted, then keeps working', async () => {
+    const [before] = await alone(good, other, [{ name: 'rbf', threshold: 1 }]);
     const size = 400;
     const sources = Array.from({ length: 6 }, (_, i) => layer(`l${i}`, uniform(size * 300, 20 + i), size, 300));
     const controller = new AbortController();
@@ -203,7 +227,8 @@ describe('CKA edge cases', () => {
     const [again] = await engine.compare([good], [other], [{ name: 'rbf', threshold: 1 }], {
       onProgress: (p) => stages.push(p.stage),
     });
-    expect(again!.matrix[0]![0]).toEqual(expect.any(Number));
+    // The same number as before the cancelled work.
+    expectAlone(again!.matrix[0]![0], before!);
     expect(new Set(stages)).toEqual(new Set(['grams', 'kernels', 'hsic']));
   });
 });
