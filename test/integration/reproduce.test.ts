@@ -40,7 +40,14 @@ describe('cka-workbench reproduce', () => {
     for (const row of report.sanity.rows) {
       expect(row.chance).toBeCloseTo(1 / 6, 12);
       expect(row.accuracyPerPair).toHaveLength(20);
-      expect(Number.isFinite(row.accuracy)).toBe(true);
+      // Every ordered pair of the 5 models once.
+      expect(new Set(row.accuracyPerPair.map((p) => `${p.rowModel}|${p.colModel}`)).size).toBe(20);
+      expect(row.accuracyPerPair.every((p) => p.rowModel !== p.colModel)).toBe(true);
+      // Each pair scores the same number of (layer, direction) items, so the accuracy is their mean.
+      const mean = row.accuracyPerPair.reduce((a, p) => a + p.accuracy, 0) / row.accuracyPerPair.length;
+      expect(Math.abs(row.accuracy - mean), row.measure).toBeLessThanOrEqual(1e-12);
+      // Far above chance (1/6) for every measure.
+      expect(row.accuracy, row.measure).toBeGreaterThanOrEqual(0.5);
     }
     const linear = report.sanity.rows[0]!;
     expect(linear.accuracy).toBeGreaterThanOrEqual(0.8);
