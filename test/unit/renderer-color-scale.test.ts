@@ -63,8 +63,13 @@ describe('colormap tables', () => {
         expect([...table.rgb.subarray(i * 3, i * 3 + 3)]).toEqual([(n >> 16) & 255, (n >> 8) & 255, n & 255]);
       }
     }
+    // Independent anchors: matplotlib's end colours of each map.
     expect(colormapTable('viridis').hex[0]).toBe('#440154');
     expect(colormapTable('viridis').hex[255]).toBe('#fde725');
+    expect(colormapTable('magma').hex[0]).toBe('#000004');
+    expect(colormapTable('magma').hex[255]).toBe('#fcfdbf');
+    expect([...colormapTable('magma').rgb.subarray(0, 3)]).toEqual([0, 0, 4]);
+    expect([...colormapTable('magma').rgb.subarray(255 * 3)]).toEqual([252, 253, 191]);
   });
 
   it('has a diverging blue–red map for differences: blue below 0, white at 0, red above', () => {
