@@ -5,7 +5,9 @@
  * tensor is extracted only if its first axis is 2 and then 3 — the examples — and the rest of its
  * shape stays put; a stacked [3, batch, …] or merged [batch·heads, …] tensor cannot pass both by
  * coincidence. Layers that fail are left out with a note, or are an error when named explicitly.
- * The per-example sizes then give the default batch size. Afterwards batches are pipelined: the
+ * The per-example sizes then give the default batch size. A job given the layers as calibration
+ * already saw them (`calibrated`, from PreparedExtraction.open) keeps the same first batches but does
+ * not check them again: the batches and the rows are the same as with the check. Afterwards batches are pipelined: the
  * next one already runs in the runner process while the host hands the previous one to the sinks,
  * with at most `inFlight` outstanding, so memory stays a few batches whatever the probe size.
  * A model with a fixed batch size B gets batches of B (no calibration needed: its shapes are
@@ -55,6 +57,11 @@ export interface BatchLoopInput {
   explicit: boolean;
   model: { path: string; sha256: string };
   notes: string[];
+  /**
+   * `layers` as an earlier calibration of the same session and probe saw them (same order): they
+   * are known to split per example, so the first batches are not checked again.
+   */
+  calibrated?: readonly ExtractedLayer[];
 }
 
 interface Range {
@@ -155,7 +162,9 @@ export async function runBatches(job: BatchLoopInput, options: BatchLoopOptions 
       calibration.push(await runRange({ index: calibration.length, start, count }));
       start += count;
     }
-    const kept = perExampleLayers(job, calibration, notes);
+    const kept = job.calibrated
+      ? job.calibrated.map(({ shape, dtype }, index) => ({ index, shape, dtype }))
+      : perExampleLayers(job, calibration, notes);
     layers = kept.map(({ index, shape, dtype }) => ({
       ...job.layers[index]!,
       shape,

@@ -13,7 +13,7 @@ import type { ProbeContext } from '../probe/open-probe.js';
 import { ModelRunner, type ModelRunnerOptions } from '../runner/model-runner.js';
 import type { BatchLoopOptions } from './batch-loop.js';
 import { ActivationCache, type CachedLayer } from './cache.js';
-import { PreparedExtraction, type ExtractionRequest } from './prepare.js';
+import { PreparedExtraction, type Calibration, type ExtractionRequest } from './prepare.js';
 import type { ExtractionProgress, ExtractionResult } from './types.js';
 
 export interface ActivationEngineOptions {
@@ -56,9 +56,20 @@ export class ActivationEngine {
     this.probeContext = options.modelsDir ? { modelsDir: options.modelsDir } : {};
   }
 
-  /** Opens the model session and the probe; `run` it, then `close` it. */
-  prepare(request: ExtractionRequest, options: { signal?: AbortSignal } = {}): Promise<PreparedExtraction> {
-    return PreparedExtraction.open(this.runner, request, { ...this.probeContext, signal: options.signal });
+  /**
+   * Opens the model session and the probe; `run` it, then `close` it. With `calibration` from an
+   * earlier prepare of the same request, an unchanged file is not calibrated again.
+   */
+  prepare(
+    request: ExtractionRequest,
+    options: { signal?: AbortSignal; calibration?: Calibration } = {},
+  ): Promise<PreparedExtraction> {
+    return PreparedExtraction.open(
+      this.runner,
+      request,
+      { ...this.probeContext, signal: options.signal },
+      options.calibration,
+    );
   }
 
   /** Extracts the selected layers, streaming every batch to `options.sinks`. */

@@ -18,7 +18,7 @@ import type { ModelRunner, RunnerSession } from '../runner/model-runner.js';
 import { resolveModelTypes } from '../runner/model-types.js';
 import type { OptimizationMode, ValueMeta } from '../runner/protocol.js';
 import { runBatches, type BatchLoopOptions } from './batch-loop.js';
-import type { ExtractionResult } from './types.js';
+import type { ExtractedLayer, ExtractionResult } from './types.js';
 
 export interface ExtractionRequest {
   /** Path of the ONNX model. */
@@ -41,16 +41,31 @@ export interface PlannedLayer extends Pick<LayerInfo, 'tensor' | 'name' | 'op'> 
   shape: LayerInfo['shape'];
 }
 
+/**
+ * What preparing an extraction found out about a model file and a selection: enough to open the
+ * same extraction again (same file bytes, same selection, same probe) without resolving types or
+ * calibrating again. The experiments runner keeps it from its prepare stage for the extraction.
+ */
+export interface Calibration {
+  sha256: string;
+  /** Every selected tensor, dropped ones included: the session exposes the same outputs again, so onnxruntime optimizes the graph the same way. */
+  selected: string[];
+  /** The layers kept (PreparedExtraction.layers). */
+  layers: PlannedLayer[];
+  /** The same layers as calibration saw them (per-example shape, dtype). */
+  extracted: ExtractedLayer[];
+  notes: string[];
+}
+
 /** Model + selected layers from the file (onnxruntime consulted only for tensors the file leaves untyped). */
 async function selectModelLayers(
   runner: ModelRunner,
+  loaded: LoadedModel,
   request: ExtractionRequest,
   signal: AbortSignal | undefined,
-): Promise<{ loaded: LoadedModel; layers: LayerInfo[]; explicit: boolean }> {
-  const loaded = await loadModel(request.model);
+): Promise<{ layers: LayerInfo[]; explicit: boolean }> {
   const { facts, model } = loaded;
   const graph = model.graph!;
-  await checkExternalData(graph, facts.path);
   const catalogue = catalogueTensors(graph, facts.path);
   const untyped = typeResolutionCandidates(graph, catalogue).some((t) => !catalogue.types.has(t));
   const resolved = untyped ? await resolveModelTypes(runner, loaded, signal) : null;
@@ -62,8 +77,12 @@ async function selectModelLayers(
     source: facts.path,
     dtypeOf: (t) => resolved?.types.get(t)?.dtype ?? catalogue.types.get(t)?.dtype,
   });
-  const explicit = !(selection === 'all' || selection.startsWith('op:') || selection.startsWith('preset:'));
-  return { loaded, layers, explicit };
+  return { layers, explicit: isExplicit(selection) };
+}
+
+/** Layers named one by one (not `all`, `op:` or a preset). */
+function isExplicit(selection: string): boolean {
+  return !(selection === 'all' || selection.startsWith('op:') || selection.startsWith('preset:'));
 }
 
 function modelInput(session: RunnerSession, path: string): ModelInput {
@@ -79,10 +98,12 @@ function modelInput(session: RunnerSession, path: string): ModelInput {
 }
 
 export class PreparedExtraction {
+  /** The layers that will be extracted. */
+  readonly layers: PlannedLayer[];
+
   private constructor(
     readonly model: { path: string; sha256: string },
     readonly input: ModelInput,
-    readonly layers: PlannedLayer[],
     readonly probe: ProbeSource,
     readonly notes: string[],
     private readonly session: RunnerSession,
@@ -90,18 +111,31 @@ export class PreparedExtraction {
     readonly explicit: boolean,
     /** Names of the model's graph outputs (the logits), as the file declares them. */
     readonly graphOutputs: string[],
-  ) {}
+    /** What this open found: pass it to a later open of the same file and selection. */
+    readonly calibration: Calibration,
+  ) {
+    this.layers = calibration.layers;
+  }
 
+  /**
+   * With `known` (what an earlier open of this file and selection found), a file whose sha256 is
+   * still `known.sha256` is opened without resolving types or calibrating; otherwise as without it.
+   */
   static async open(
     runner: ModelRunner,
     request: ExtractionRequest,
     context: ProbeContext & { signal?: AbortSignal | undefined } = {},
+    known?: Calibration,
   ): Promise<PreparedExtraction> {
-    const { loaded, layers, explicit } = await selectModelLayers(runner, request, context.signal);
+    const loaded = await loadModel(request.model);
     const { facts, model } = loaded;
+    await checkExternalData(model.graph!, facts.path);
+    const reuse = known !== undefined && known.sha256 === facts.sha256 ? known : null;
+    const selected = reuse ? null : await selectModelLayers(runner, loaded, request, context.signal);
+    const explicit = isExplicit((request.layers ?? DEFAULT_SELECTION).trim());
     const extraOutputs = outputsToAdd(
       model.graph!,
-      layers.map((l) => l.tensor),
+      reuse ? reuse.selected : selected!.layers.map((l) => l.tensor),
       facts.path,
     );
     const session = await runner.openSession(
@@ -110,20 +144,27 @@ export class PreparedExtraction {
     );
     try {
       const input = modelInput(session, facts.path);
-      const { planned, notes } = keepPerExample(layers, session.outputs, input, explicit, facts.path);
+      const { planned, notes } = reuse
+        ? { planned: reuse.layers, notes: [...reuse.notes] }
+        : keepPerExample(selected!.layers, session.outputs, input, explicit, facts.path);
       const probe = await openProbe(request.probe, input, {
         ...context,
         imageOptions: request.imageOptions ?? context.imageOptions,
       });
       const modelRef = { path: facts.path, sha256: facts.sha256 };
       try {
-        const kept = await calibrate(
-          { session, input, probe, planned, explicit, model: modelRef },
-          notes,
-          context.signal,
-        );
+        const calibrated = reuse
+          ? { kept: reuse.layers, extracted: reuse.extracted }
+          : await calibrate({ session, input, probe, planned, explicit, model: modelRef }, notes, context.signal);
         const graphOutputs = (model.graph?.output ?? []).map((o) => o.name);
-        return new PreparedExtraction(modelRef, input, kept, probe, notes, session, explicit, graphOutputs);
+        const calibration: Calibration = {
+          sha256: facts.sha256,
+          selected: reuse ? reuse.selected : selected!.layers.map((l) => l.tensor),
+          layers: calibrated.kept,
+          extracted: calibrated.extracted,
+          notes: [...notes],
+        };
+        return new PreparedExtraction(modelRef, input, probe, notes, session, explicit, graphOutputs, calibration);
       } catch (err) {
         await probe.close();
         throw err;
@@ -136,7 +177,8 @@ export class PreparedExtraction {
 
   /** Runs the extraction of all prepared layers, or of `tensors` among them. */
   async run(options: BatchLoopOptions & { tensors?: readonly string[] } = {}): Promise<ExtractionResult> {
-    const layers = options.tensors ? this.layers.filter((l) => options.tensors!.includes(l.tensor)) : this.layers;
+    const chosen = (l: { tensor: string }) => !options.tensors || options.tensors.includes(l.tensor);
+    const layers = this.layers.filter(chosen);
     if (layers.length === 0) throw new WorkbenchError('INTERNAL', 'run() with no layers to extract');
     return runBatches(
       {
@@ -144,6 +186,7 @@ export class PreparedExtraction {
         input: this.input,
         probe: this.probe,
         layers,
+        calibrated: this.calibration.extracted.filter(chosen),
         explicit: this.explicit,
         model: this.model,
         notes: this.notes,
@@ -188,7 +231,7 @@ async function calibrate(
   },
   notes: string[],
   signal: AbortSignal | undefined,
-): Promise<PlannedLayer[]> {
+): Promise<{ kept: PlannedLayer[]; extracted: ExtractedLayer[] }> {
   const result = await runBatches(
     {
       session: job.session,
@@ -203,7 +246,7 @@ async function calibrate(
   );
   notes.push(...result.notes);
   const kept = new Set(result.layers.map((l) => l.tensor));
-  return job.planned.filter((l) => kept.has(l.tensor));
+  return { kept: job.planned.filter((l) => kept.has(l.tensor)), extracted: result.layers };
 }
 
 /** Values per example of a layer whose shape onnxruntime knows fully (batch axis aside); null otherwise. */

@@ -61,7 +61,8 @@ async function ensureActivations(ctx: RunContext, m: number, needed: number[], e
     });
     const job = await ctx.env.activations.prepare(
       { model: model.path, probe: ctx.spec.probe, layers: model.selection },
-      { signal: ctx.hooks.signal },
+      // Calibrated in the prepare stage: opened again without calibrating.
+      { signal: ctx.hooks.signal, calibration: model.calibration },
     );
     try {
       if (job.model.sha256 !== model.sha256 || job.probe.hash !== model.probe.hash) {

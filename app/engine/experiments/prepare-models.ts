@@ -1,7 +1,9 @@
 /**
  * The first stage of a run: what each model of the spec is, before any heavy work. For each model
  * the activation engine prepares an extraction (reads and hashes the file, resolves the layer
- * selection, opens the probe against the model's input) and closes it again; the layout it finds
+ * selection, opens the probe against the model's input, calibrates) and closes it again — a
+ * session holds one of the runner's processes, so sessions are not kept open across this stage;
+ * the calibration is kept instead, so the extraction opens the model without calibrating again. The layout it finds
  * is kept by the file's sha256, so later runs of the same file only hash it and open the probe
  * (which re-hashes the probe data: a changed probe is never mistaken for the old one). Checked here, so a
  * run fails in seconds rather than after an hour: the file's sha256 against the spec, one probe
@@ -11,7 +13,7 @@ import { basename, resolve } from 'node:path';
 import type { ExperimentSpec } from '../../api/contract.js';
 import { WorkbenchError } from '../../api/errors.js';
 import type { ActivationEngine } from '../activations/engine.js';
-import type { PlannedLayer } from '../activations/prepare.js';
+import type { Calibration, PlannedLayer } from '../activations/prepare.js';
 import { fileSha256 } from '../io/file-hash.js';
 import { openProbe } from '../probe/open-probe.js';
 import type { LayoutStore } from '../store/layouts.js';
@@ -28,6 +30,8 @@ export interface PreparedModel {
   /** Tensors that are graph outputs (the logits), by name. */
   outputs: Set<string>;
   probe: { spec: string; hash: string; n: number };
+  /** What the engine's prepare found (none for a cached layout): the extraction opens again without calibrating. */
+  calibration?: Calibration;
 }
 
 export interface PrepareOptions {
@@ -83,6 +87,7 @@ async function prepareOne(
       layers: job.layers,
       outputs: new Set(outputs),
       probe: { spec: job.probe.spec, hash: job.probe.hash, n: job.probe.n },
+      calibration: job.calibration,
     };
   } finally {
     await job.close();
