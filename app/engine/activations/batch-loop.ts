@@ -20,6 +20,7 @@ import { MAX_VALUES_PER_EXAMPLE, formatValueCount, type ProbeSource } from '../p
 import type { RunnerSession } from '../runner/model-runner.js';
 import type { WireTensor } from '../runner/protocol.js';
 import { defaultBatchSize } from './batch-size.js';
+import { LeftOutLayers } from './left-out.js';
 import { nonFiniteError, scanNonFinite } from './non-finite.js';
 import type {
   ActivationSink,
@@ -227,8 +228,7 @@ function perExampleLayers(
   notes: string[],
 ): { index: number; shape: number[]; dtype: string }[] {
   const kept: { index: number; shape: number[]; dtype: string }[] = [];
-  const dropped: string[] = [];
-  const tooLarge: string[] = [];
+  const leftOut = new LeftOutLayers({ shown: 3, separator: '; ' });
   job.layers.forEach((layer, index) => {
     const seen = calibration.map((ran) => ({ dims: ran.outputs[index]!.dims, batch: ran.padded }));
     const shape = seen[0]!.dims.slice(1);
@@ -245,7 +245,7 @@ function perExampleLayers(
           `${job.model.path}: ${what}; the workbench takes at most ${formatValueCount(MAX_VALUES_PER_EXAMPLE)}`,
         );
       }
-      tooLarge.push(`${layer.name} [${shape.join(', ')}]`);
+      leftOut.tooLarge.push(`${layer.name} [${shape.join(', ')}]`);
       return;
     }
     if (ok) {
@@ -260,29 +260,10 @@ function perExampleLayers(
           'its first axis is not the examples, so it cannot be split per example',
       );
     }
-    dropped.push(`${layer.name} (${observed})`);
+    leftOut.dropped.push(`${layer.name} (${observed})`);
   });
-  if (kept.length === 0) {
-    throw tooLarge.length > 0 && dropped.length === 0
-      ? new WorkbenchError(
-          'OUT_OF_MEMORY',
-          `${job.model.path}: every selected layer has more than ${formatValueCount(MAX_VALUES_PER_EXAMPLE)} per example`,
-        )
-      : new WorkbenchError(
-          'BAD_INPUT',
-          `${job.model.path}: none of the selected layers has the examples as its first axis`,
-        );
-  }
-  if (dropped.length > 0) {
-    notes.push(
-      `left out ${dropped.length} layer(s) whose first axis is not the examples: ${dropped.slice(0, 3).join('; ')}${dropped.length > 3 ? '; …' : ''}`,
-    );
-  }
-  if (tooLarge.length > 0) {
-    notes.push(
-      `left out ${tooLarge.length} layer(s) with more than ${formatValueCount(MAX_VALUES_PER_EXAMPLE)} per example: ${tooLarge.slice(0, 3).join('; ')}${tooLarge.length > 3 ? '; …' : ''}`,
-    );
-  }
+  leftOut.requireKept(kept.length, job.model.path, 'none of the selected layers has the examples as its first axis');
+  notes.push(...leftOut.notes());
   return kept;
 }
 

@@ -18,6 +18,7 @@ import type { ModelRunner, RunnerSession } from '../runner/model-runner.js';
 import { resolveModelTypes } from '../runner/model-types.js';
 import type { OptimizationMode, ValueMeta } from '../runner/protocol.js';
 import { runBatches, type BatchLoopOptions } from './batch-loop.js';
+import { LeftOutLayers } from './left-out.js';
 import type { ExtractedLayer, ExtractionResult } from './types.js';
 
 export interface ExtractionRequest {
@@ -268,8 +269,7 @@ function keepPerExample(
   path: string,
 ): { planned: PlannedLayer[]; notes: string[] } {
   const planned: PlannedLayer[] = [];
-  const dropped: string[] = [];
-  const tooLarge: string[] = [];
+  const leftOut = new LeftOutLayers({ shown: 5, separator: ', ' });
   for (const layer of layers) {
     const meta = outputs.find((o) => o.name === layer.tensor);
     const shape = meta?.shape ?? null;
@@ -282,7 +282,7 @@ function keepPerExample(
           `${path}: ${what}; the workbench takes at most ${formatValueCount(MAX_VALUES_PER_EXAMPLE)} per example`,
         );
       }
-      tooLarge.push(`${layer.name} ${formatShape(shape)}`);
+      leftOut.tooLarge.push(`${layer.name} ${formatShape(shape)}`);
       continue;
     }
     if (meta && meta.isTensor && splitsPerExample(shape, input.shape[0])) {
@@ -296,26 +296,8 @@ function keepPerExample(
         `${path}: ${what}: its first axis is not the examples (the input's batch axis is ${formatShape([input.shape[0] ?? null])}), so it cannot be split per example`,
       );
     }
-    dropped.push(`${layer.name} ${formatShape(shape)}`);
+    leftOut.dropped.push(`${layer.name} ${formatShape(shape)}`);
   }
-  if (planned.length === 0) {
-    throw new WorkbenchError(
-      tooLarge.length > 0 && dropped.length === 0 ? 'OUT_OF_MEMORY' : 'BAD_INPUT',
-      tooLarge.length > 0 && dropped.length === 0
-        ? `${path}: every selected layer has more than ${formatValueCount(MAX_VALUES_PER_EXAMPLE)} per example`
-        : `${path}: none of the selected layers split per example`,
-    );
-  }
-  const list = (items: string[]) => `${items.slice(0, 5).join(', ')}${items.length > 5 ? ', …' : ''}`;
-  const notes = [
-    ...(dropped.length > 0
-      ? [`left out ${dropped.length} layer(s) whose first axis is not the examples: ${list(dropped)}`]
-      : []),
-    ...(tooLarge.length > 0
-      ? [
-          `left out ${tooLarge.length} layer(s) with more than ${formatValueCount(MAX_VALUES_PER_EXAMPLE)} per example: ${list(tooLarge)}`,
-        ]
-      : []),
-  ];
-  return { planned, notes };
+  leftOut.requireKept(planned.length, path, 'none of the selected layers split per example');
+  return { planned, notes: leftOut.notes() };
 }
