@@ -122,8 +122,12 @@ export function libraryMethods(deps: LibraryDeps): LibraryMethods {
       let input: ModelInput | null = null;
       if (model !== undefined) {
         const real = await policy.check(model, 'model');
-        const summary = await inspectModelFile(real, { runner: deps.runner() });
-        const inputs = summary.inputs;
+        // Inputs are the file's; onnxruntime (a session exposing every tensor) is asked for the
+        // input only when the file leaves its type, or its shape beyond the batch axis, open.
+        let inputs = (await inspectModelFile(real, { runner: null })).inputs;
+        if (inputs.length === 1 && !declaresExampleShape(inputs[0]!)) {
+          inputs = (await inspectModelFile(real, { runner: deps.runner() })).inputs;
+        }
         if (inputs.length !== 1) {
           throw new WorkbenchError(
             'UNSUPPORTED',
@@ -150,4 +154,16 @@ export function libraryMethods(deps: LibraryDeps): LibraryMethods {
 
     listPresets: async () => listPresets(deps.modelsDir),
   };
+}
+
+/**
+ * The file gives the input's element type and its shape, every axis after the batch a fixed size,
+ * written as onnxruntime would report it (it reports a negative size or an empty name as unknown).
+ */
+function declaresExampleShape(input: ModelSummary['inputs'][number]): boolean {
+  const { dtype, shape } = input;
+  if (dtype === 'unknown' || shape === null || shape.length === 0) return false;
+  const [batch, ...example] = shape;
+  const batchAsOrt = batch === null || (typeof batch === 'number' ? batch >= 0 : batch !== '');
+  return batchAsOrt && example.every((d) => typeof d === 'number' && d >= 0);
 }

@@ -2,7 +2,8 @@
  * The work a run asks of the model runner: which sessions it opens and which batches it runs in
  * them, recorded by a launcher around the real one (the messages the engine sends its runner
  * processes). A first run prepares each model (calibration: batches of 2 and 3 examples) and then
- * extracts it in a session of its own, which does not calibrate again.
+ * extracts it in a session of its own, which does not calibrate again. Opening a probe for a model
+ * whose file declares its input needs no session.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -75,4 +76,14 @@ describe('the runner work of a first run', () => {
       { model, batches: [2, 3, 50, 50, 50, 50, 50, 45] },
     ]);
   }, 120_000);
+});
+
+describe('opening a probe for a model', () => {
+  it('reads the input the file declares, without an onnxruntime session', async () => {
+    await api.openModel({ path: model });
+    const before = sessions.length;
+    const info = await api.openProbe({ spec: 'random:10:3', model });
+    expect(info).toMatchObject({ n: 10, exampleShape: [1, 28, 28] });
+    expect(sessions.slice(before)).toEqual([]);
+  });
 });
