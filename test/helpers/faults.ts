@@ -49,27 +49,30 @@ export function faultLauncher(rules: FaultRule[] = []): FaultLauncher {
       launcher.spawned.push(record);
       let model = '';
       let runs = 0;
+      // The request that meets a rule is pending in the host but never reaches the child, which
+      // gets the signal instead: it cannot answer first. (Delivered with the request, a SIGSEGV
+      // could lose the race — Node's own SIGSEGV handler runs on one thread while another goes
+      // on — and the crash would land on the next request.)
       const fire = (action: FaultAction, at: string) => {
         record.faults.push({ model, action, at });
-        // Right after the request is on its way, so that it is the one pending when the child dies.
         if (channel.pid !== undefined) process.kill(channel.pid, SIGNALS[action]);
       };
       const wrapped: RunnerChannel = {
         on: channel.on.bind(channel) as RunnerChannel['on'],
         postMessage(message) {
           const m = message as { type?: string; model?: { path: string } };
-          channel.postMessage(message);
           if (m.type === 'open' && m.model) {
             model = m.model.path;
             runs = 0;
             record.models.push(model);
             const rule = launcher.rules.find((r) => r.on === 'open' && r.model.test(model));
-            if (rule) fire(rule.action, 'open');
+            if (rule) return fire(rule.action, 'open');
           } else if (m.type === 'run') {
             runs++;
             const rule = launcher.rules.find((r) => r.on === 'run' && r.model.test(model) && (r.run ?? 1) === runs);
-            if (rule) fire(rule.action, `run ${runs}`);
+            if (rule) return fire(rule.action, `run ${runs}`);
           }
+          channel.postMessage(message);
         },
         kill: () => channel.kill(),
         get pid() {
