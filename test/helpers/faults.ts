@@ -38,6 +38,25 @@ export interface FaultLauncher extends ProcessLauncher {
 
 const SIGNALS: Record<FaultAction, NodeJS.Signals> = { crash: 'SIGSEGV', hang: 'SIGSTOP', kill: 'SIGKILL' };
 
+/**
+ * `channel` with its requests going through `postMessage` (which forwards them to the child, or
+ * not); everything else is the channel's own. For launchers that watch or intercept what the
+ * engine asks of its runner processes.
+ */
+export function withPostMessage(channel: RunnerChannel, postMessage: (message: unknown) => void): RunnerChannel {
+  return {
+    on: channel.on.bind(channel) as RunnerChannel['on'],
+    postMessage,
+    kill: () => channel.kill(),
+    get pid() {
+      return channel.pid;
+    },
+    stderr: channel.stderr ?? null,
+    ...(channel.ref ? { ref: () => channel.ref!() } : {}),
+    ...(channel.unref ? { unref: () => channel.unref!() } : {}),
+  };
+}
+
 /** A launcher whose runner processes crash or hang when the rules say so. */
 export function faultLauncher(rules: FaultRule[] = []): FaultLauncher {
   const launcher: FaultLauncher = {
@@ -57,32 +76,21 @@ export function faultLauncher(rules: FaultRule[] = []): FaultLauncher {
         record.faults.push({ model, action, at });
         if (channel.pid !== undefined) process.kill(channel.pid, SIGNALS[action]);
       };
-      const wrapped: RunnerChannel = {
-        on: channel.on.bind(channel) as RunnerChannel['on'],
-        postMessage(message) {
-          const m = message as { type?: string; model?: { path: string } };
-          if (m.type === 'open' && m.model) {
-            model = m.model.path;
-            runs = 0;
-            record.models.push(model);
-            const rule = launcher.rules.find((r) => r.on === 'open' && r.model.test(model));
-            if (rule) return fire(rule.action, 'open');
-          } else if (m.type === 'run') {
-            runs++;
-            const rule = launcher.rules.find((r) => r.on === 'run' && r.model.test(model) && (r.run ?? 1) === runs);
-            if (rule) return fire(rule.action, `run ${runs}`);
-          }
-          channel.postMessage(message);
-        },
-        kill: () => channel.kill(),
-        get pid() {
-          return channel.pid;
-        },
-        stderr: channel.stderr ?? null,
-        ...(channel.ref ? { ref: () => channel.ref!() } : {}),
-        ...(channel.unref ? { unref: () => channel.unref!() } : {}),
-      };
-      return wrapped;
+      return withPostMessage(channel, (message) => {
+        const m = message as { type?: string; model?: { path: string } };
+        if (m.type === 'open' && m.model) {
+          model = m.model.path;
+          runs = 0;
+          record.models.push(model);
+          const rule = launcher.rules.find((r) => r.on === 'open' && r.model.test(model));
+          if (rule) return fire(rule.action, 'open');
+        } else if (m.type === 'run') {
+          runs++;
+          const rule = launcher.rules.find((r) => r.on === 'run' && r.model.test(model) && (r.run ?? 1) === runs);
+          if (rule) return fire(rule.action, `run ${runs}`);
+        }
+        channel.postMessage(message);
+      });
     },
   };
   return launcher;

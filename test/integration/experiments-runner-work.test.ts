@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { ExperimentSpec } from '../../app/api/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
-import { nodeLauncher, type ProcessLauncher, type RunnerChannel } from '../../app/engine/runner/launcher.js';
-import { distinctCopy } from '../helpers/faults.js';
+import { nodeLauncher, type ProcessLauncher } from '../../app/engine/runner/launcher.js';
+import { distinctCopy, withPostMessage } from '../helpers/faults.js';
 import { removeTempDataDirs, runExperimentToEnd, tempDataDir, zoo } from '../helpers/experiments.js';
 
 /** Every session opened, in order: its model and the batch size (examples fed) of each run in it. */
@@ -19,22 +19,12 @@ const sessions: { model: string; batches: number[] }[] = [];
 const countingLauncher: ProcessLauncher = {
   spawn(entry, options) {
     const channel = nodeLauncher.spawn(entry, options);
-    return {
-      on: channel.on.bind(channel) as RunnerChannel['on'],
-      postMessage(message) {
-        const m = message as { type?: string; model?: { path: string }; feeds?: { dims: number[] }[] };
-        if (m.type === 'open' && m.model) sessions.push({ model: m.model.path, batches: [] });
-        else if (m.type === 'run') sessions.at(-1)!.batches.push(m.feeds![0]!.dims[0]!);
-        channel.postMessage(message);
-      },
-      kill: () => channel.kill(),
-      get pid() {
-        return channel.pid;
-      },
-      stderr: channel.stderr ?? null,
-      ...(channel.ref ? { ref: () => channel.ref!() } : {}),
-      ...(channel.unref ? { unref: () => channel.unref!() } : {}),
-    };
+    return withPostMessage(channel, (message) => {
+      const m = message as { type?: string; model?: { path: string }; feeds?: { dims: number[] }[] };
+      if (m.type === 'open' && m.model) sessions.push({ model: m.model.path, batches: [] });
+      else if (m.type === 'run') sessions.at(-1)!.batches.push(m.feeds![0]!.dims[0]!);
+      channel.postMessage(message);
+    });
   },
 };
 
