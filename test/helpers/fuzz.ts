@@ -4,17 +4,12 @@
  * the byte-level mutations built on it — truncation, byte flips, enormous declared lengths, wrong
  * wire types — plus non-ONNX inputs.
  */
+import { Mulberry32 } from '../../app/engine/cka/rng.js';
 
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
+/** Uniform in [0, 1) from the engine's seeded generator (mulberry32, app/engine/cka/rng.ts). */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Mulberry32(seed);
+  return () => rng.nextUint32() / 4294967296;
 }
 
 export function pick<T>(random: () => number, items: readonly T[], count: number): T[] {

@@ -12,17 +12,7 @@ import type {
   SimilarityMatrix,
 } from '../../../app/api/contract.js';
 import { inspectModelFile } from '../../../app/engine/onnx/model-file.js';
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../helpers/fuzz.js';
 
 export function numberedLayers(count: number, prefix: string): LayerRef[] {
   return Array.from({ length: count }, (_, i) => ({
@@ -52,7 +42,7 @@ export interface MatrixOptions {
 }
 
 export function syntheticMatrix(options: MatrixOptions): SimilarityMatrix {
-  const random = mulberry32(options.seed ?? 1);
+  const random = seededRandom(options.seed ?? 1);
   const rows = options.rowLayers.length;
   const cols = options.colLayers.length;
   const undefinedCells = options.undefinedCells ?? [];
