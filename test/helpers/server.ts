@@ -1,5 +1,6 @@
 /** Starts the real HTTP shell over a real workbench in a temporary data directory. */
 import { mkdtempSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
@@ -26,4 +27,34 @@ export async function startTestServer(): Promise<TestServer> {
       await api.close();
     },
   };
+}
+
+export interface RawReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export interface RawRequestOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+}
+
+/** A raw HTTP request to 127.0.0.1:port: the path is sent exactly as given (no client-side normalisation). */
+export function rawRequest(port: number, path: string, options: RawRequestOptions = {}): Promise<RawReply> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
 }

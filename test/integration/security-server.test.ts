@@ -8,7 +8,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +19,7 @@ import { startServer, type RunningServer } from '../../app/server/http-server.js
 import { MALFORMED, NOT_OBJECTS } from '../helpers/malformed-requests.js';
 import { removeTempDataDirs, tempDataDir, zoo } from '../helpers/experiments.js';
 import { rendererDist, repoRoot, tinyCnn } from '../helpers/paths.js';
+import { rawRequest, type RawRequestOptions } from '../helpers/server.js';
 
 let api: Workbench;
 let server: RunningServer;
@@ -48,35 +48,13 @@ afterAll(async () => {
   removeTempDataDirs();
 });
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** A raw request: the path is sent exactly as given (no client-side normalisation). */
-function send(
-  path: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; auth?: boolean } = {},
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const headers = {
-      ...(options.auth === false ? {} : { Authorization: `Bearer ${server.token}` }),
-      ...options.headers,
-    };
-    const req = request(
-      { host: '127.0.0.1', port: server.port, path, method: options.method ?? 'GET', headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(options.body);
-  });
+/** A raw request (the path sent exactly as given), with the token unless `auth` is false. */
+function send(path: string, options: RawRequestOptions & { auth?: boolean } = {}) {
+  const headers = {
+    ...(options.auth === false ? {} : { Authorization: `Bearer ${server.token}` }),
+    ...options.headers,
+  };
+  return rawRequest(server.port, path, { ...options, headers });
 }
 
 const post = (method: string, body: unknown) =>

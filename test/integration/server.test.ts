@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { inspectModelFile } from '../../app/engine/onnx/model-file.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { rawRequest, startTestServer, type RawRequestOptions, type TestServer } from '../helpers/server.js';
 import { tinyCnn } from '../helpers/paths.js';
 
 let t: TestServer;
@@ -14,31 +13,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function send(
-  path: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port: t.server.port, path, method: options.method ?? 'GET', headers: options.headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
+const send = (path: string, options: RawRequestOptions = {}) => rawRequest(t.server.port, path, options);
 
 const auth = () => ({ Authorization: `Bearer ${t.server.token}`, 'Content-Type': 'application/json' });
 
