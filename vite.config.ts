@@ -10,7 +10,7 @@ export default defineConfig({
   plugins: [svelte()],
   resolve: {
     alias: {
-      '@api': fileURLToPath(new URL('./app/api', import.meta.url)),
+      '@common': fileURLToPath(new URL('./app/common', import.meta.url)),
     },
   },
   build: {

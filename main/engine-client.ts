@@ -8,7 +8,7 @@
  * going as interrupted (app/engine/store).
  */
 import type { MessagePortMain, UtilityProcess } from 'electron';
-import type { ApiEnvelope, WorkbenchEvent } from '../app/api/contract.js';
+import type { ApiEnvelope, WorkbenchEvent } from '../app/common/contract.js';
 import type { ProcessLauncher } from '../app/engine/runner/launcher.js';
 import { isMessage, type EngineConfig, type HostToMain, type MainToHost } from './engine-protocol.js';
 import { serveRunnerRelay } from './runner-relay.js';

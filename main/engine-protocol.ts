@@ -15,7 +15,7 @@
  *
  * Only structured-clone values cross (typed arrays included), never functions.
  */
-import type { ApiEnvelope, WorkbenchEvent } from '../app/api/contract.js';
+import type { ApiEnvelope, WorkbenchEvent } from '../app/common/contract.js';
 
 export interface EngineConfig {
   dataDir: string;

@@ -21,7 +21,8 @@ import {
 import { existsSync } from 'node:fs';
 import { basename, join, dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ApiEnvelope, ShellEvent, WorkbenchEvent } from '../app/api/contract.js';
+import type { ShellEvent } from '../app/common/bridge.js';
+import type { ApiEnvelope, WorkbenchEvent } from '../app/common/contract.js';
 import { defaultDataDir } from '../app/api/data-dir.js';
 import { registerAppScheme, serveRenderer } from './app-protocol.js';
 import { EngineHost } from './engine-client.js';

@@ -4,7 +4,8 @@
  * because a sandboxed preload can only `require` a few Electron modules.
  */
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
-import type { ShellEvent, WorkbenchBridge, WorkbenchEvent } from '../app/api/contract.js';
+import type { ShellEvent, WorkbenchBridge } from '../app/common/bridge.js';
+import type { WorkbenchEvent } from '../app/common/contract.js';
 import { IPC } from './ipc-channels.js';
 
 const bridge: WorkbenchBridge = {

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AppInfo } from './contract.js';
+import type { AppInfo } from '../common/contract.js';
 
 const require = createRequire(import.meta.url);
 

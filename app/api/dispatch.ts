@@ -2,8 +2,8 @@
  * The one entry point shells use: validate a method name and its request, call the API, and wrap
  * the outcome in an envelope so typed errors survive any transport.
  */
-import type { ApiEnvelope, ApiMethodName, WorkbenchApi } from './contract.js';
-import { WorkbenchError, toErrorData } from './errors.js';
+import type { ApiEnvelope, ApiMethodName, WorkbenchApi } from '../common/contract.js';
+import { WorkbenchError, toErrorData } from '../common/errors.js';
 import { isApiMethod, requestSchemas } from './schemas.js';
 
 export function describeZodIssues(issues: { path: PropertyKey[]; message: string }[]): string {

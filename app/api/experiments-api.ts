@@ -5,8 +5,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { ExperimentInfo, ExperimentSpec, RunDetails, WorkbenchApi } from './contract.js';
-import { WorkbenchError } from './errors.js';
+import type { ExperimentInfo, ExperimentSpec, RunDetails, WorkbenchApi } from '../common/contract.js';
+import { WorkbenchError } from '../common/errors.js';
 import type { FileAccessPolicy } from './file-access.js';
 import { writeFileAtomic } from '../engine/io/atomic.js';
 import { fileSha256 } from '../engine/io/file-hash.js';

@@ -11,7 +11,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { resolve, sep } from 'node:path';
-import { WorkbenchError, toWorkbenchError } from './errors.js';
+import { WorkbenchError, toWorkbenchError } from '../common/errors.js';
 
 export type AccessPurpose = 'model' | 'probe file' | 'probe folder';
 

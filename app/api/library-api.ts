@@ -4,8 +4,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import type { ModelEntry, ModelSummary, ProbeInfo, ProbeSetEntry, WorkbenchApi } from './contract.js';
-import { WorkbenchError } from './errors.js';
+import type { ModelEntry, ModelSummary, ProbeInfo, ProbeSetEntry, WorkbenchApi } from '../common/contract.js';
+import { WorkbenchError } from '../common/errors.js';
 import type { FileAccessPolicy } from './file-access.js';
 import { realPathOf } from './file-access.js';
 import { inspectModelFile } from '../engine/onnx/model-file.js';

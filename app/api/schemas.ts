@@ -4,7 +4,7 @@
  * `satisfies` clause keeps the two in step.
  */
 import { z } from 'zod';
-import type { ApiMethodName, ApiRequest } from './contract.js';
+import type { ApiMethodName, ApiRequest } from '../common/contract.js';
 import { experimentSpecSchema, filePathSchema as filePath } from '../engine/experiments/spec.js';
 
 const none = z.object({}).strict();

@@ -6,7 +6,7 @@
  * (`inspect`) leave nothing in the data directory.
  */
 import { EventEmitter } from 'node:events';
-import type { WorkbenchApi, WorkbenchEvent } from './contract.js';
+import type { WorkbenchApi, WorkbenchEvent } from '../common/contract.js';
 import { appInfo } from './app-info.js';
 import { defaultDataDir } from './data-dir.js';
 import { experimentMethods } from './experiments-api.js';

@@ -1,5 +1,5 @@
 /** Parsing of numeric command-line options, with errors that name the option. */
-import { WorkbenchError } from '../api/errors.js';
+import { WorkbenchError } from '../common/errors.js';
 
 /** `text` as an integer ≥ `min`, or undefined when the option was not given. */
 export function integerOption(text: string | undefined, what: string, min: number): number | undefined {

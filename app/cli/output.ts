@@ -1,6 +1,6 @@
 /** Shared CLI output: plain tables, human sizes, and the one-line error + exit code convention. */
-import { toErrorData } from '../api/errors.js';
-import type { Dim } from '../api/contract.js';
+import { toErrorData } from '../common/errors.js';
+import type { Dim } from '../common/contract.js';
 import { formatShape as formatShapeText } from '../engine/probe/model-input.js';
 
 /** A shape for the terminal: `[batch, 4, 28, 28]`, or `?` when it is not known. */

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../api/contract.js';
+import type { ErrorCode } from '../common/contract.js';
 
 /** HTTP status for each error code; the body always carries the typed error itself. */
 export const HTTP_STATUS: Record<ErrorCode, number> = {

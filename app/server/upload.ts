@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { WorkbenchError } from '../api/errors.js';
+import { WorkbenchError } from '../common/errors.js';
 
 const MAX_UPLOAD_BYTES = 2 ** 31 - 1;
 

@@ -11,7 +11,7 @@
  * from nothing. Target: again / first ≤ 0.1. EXPERIMENTS_BENCH_PROBE overrides the probe.
  */
 import { rmSync } from 'node:fs';
-import type { ExperimentSpec } from '../../app/api/contract.js';
+import type { ExperimentSpec } from '../../app/common/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
 import { runExperimentToEnd, tempDataDir } from '../helpers/experiments.js';
 

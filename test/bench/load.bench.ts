@@ -18,7 +18,7 @@
 import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { ExperimentInfo, ExperimentSpec, RunDetails, RunInfo } from '../../app/api/contract.js';
+import type { ExperimentInfo, ExperimentSpec, RunDetails, RunInfo } from '../../app/common/contract.js';
 import { createWorkbench } from '../../app/api/workbench.js';
 import { startServer } from '../../app/server/http-server.js';
 import { faultLauncher, httpClient } from '../helpers/faults.js';

@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import type { SimilarityMatrix } from '../../app/api/contract.js';
+import type { SimilarityMatrix } from '../../app/common/contract.js';
 import { pageOnServer } from '../helpers/browser.js';
 import { fixturesDir } from '../helpers/paths.js';
 import { saveScreenshot } from '../helpers/screenshots.js';

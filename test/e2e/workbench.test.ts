@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Locator, Page } from 'playwright-core';
-import type { ExperimentResult, RunInfo, SimilarityMatrix } from '../../app/api/contract.js';
+import type { ExperimentResult, RunInfo, SimilarityMatrix } from '../../app/common/contract.js';
 import { pageOnServer } from '../helpers/browser.js';
 import { cliBin, repoRoot } from '../helpers/paths.js';
 import { saveScreenshot } from '../helpers/screenshots.js';

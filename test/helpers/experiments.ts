@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { ExperimentResult, ExperimentSpec, RunDetails, WorkbenchApi } from '../../app/api/contract.js';
+import type { ExperimentResult, ExperimentSpec, RunDetails, WorkbenchApi } from '../../app/common/contract.js';
 import { cliBin, repoRoot } from './paths.js';
 
 export const zoo = (name: string) => join(repoRoot, 'models', 'zoo', `${name}.onnx`);

@@ -9,7 +9,7 @@
  * returns. Everything the engine sees — exit codes, signals, silence — is what it would see then.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { ApiEnvelope, RunDetails } from '../../app/api/contract.js';
+import type { ApiEnvelope, RunDetails } from '../../app/common/contract.js';
 import { decodeModel, encodeModel } from '../../app/engine/onnx/codec.js';
 import { nodeLauncher, type ProcessLauncher, type RunnerChannel } from '../../app/engine/runner/launcher.js';
 

@@ -3,7 +3,7 @@
  * against a schema). Each transport test walks the whole table and expects BAD_INPUT for each —
  * and a method added to the API without entries here fails the walk, so it cannot slip through.
  */
-import type { ApiMethodName, ExperimentSpec } from '../../app/api/contract.js';
+import type { ApiMethodName, ExperimentSpec } from '../../app/common/contract.js';
 
 const spec: ExperimentSpec = {
   name: 'valid apart from one thing',

@@ -11,7 +11,7 @@ import { copyFileSync, mkdirSync, statSync, utimesSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import type { ExperimentSpec, SimilarityMatrix } from '../../app/api/contract.js';
+import type { ExperimentSpec, SimilarityMatrix } from '../../app/common/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
 import { encodeModel } from '../../app/engine/onnx/codec.js';
 import { ModelProtoDesc } from '../../app/engine/onnx/schema.js';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExperimentResult, SimilarityMatrix } from '../../app/api/contract.js';
+import type { ExperimentResult, SimilarityMatrix } from '../../app/common/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
 import { readExtractManifest } from '../../app/engine/activations/extract-dir.js';
 import { kindSpecs, runExperimentToEnd, runSpec, tempDataDir, removeTempDataDirs } from '../helpers/experiments.js';

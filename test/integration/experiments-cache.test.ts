@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import type { ExperimentSpec, RunProgress } from '../../app/api/contract.js';
+import type { ExperimentSpec, RunProgress } from '../../app/common/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
 import { readNpyHeader } from '../../app/engine/io/npy.js';
 import { isTempName } from '../../app/engine/io/atomic.js';

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { ExperimentSpec, RunProgress } from '../../app/api/contract.js';
+import type { ExperimentSpec, RunProgress } from '../../app/common/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
 import { readExtractManifest } from '../../app/engine/activations/extract-dir.js';
 import { isTempName } from '../../app/engine/io/atomic.js';

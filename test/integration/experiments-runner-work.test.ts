@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import type { ExperimentSpec } from '../../app/api/contract.js';
+import type { ExperimentSpec } from '../../app/common/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
 import { nodeLauncher, type ProcessLauncher } from '../../app/engine/runner/launcher.js';
 import { distinctCopy, withPostMessage } from '../helpers/faults.js';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import type { ExperimentSpec, WorkbenchEvent } from '../../app/api/contract.js';
+import type { ExperimentSpec, WorkbenchEvent } from '../../app/common/contract.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { tempDataDir, zoo, removeTempDataDirs } from '../helpers/experiments.js';
 import { encodeNpy } from '../../app/engine/io/npy.js';

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExperimentResult, ExperimentSpec, RunDetails } from '../../app/api/contract.js';
+import type { ExperimentResult, ExperimentSpec, RunDetails } from '../../app/common/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
 import { startServer, type RunningServer } from '../../app/server/http-server.js';
 import { cli, kindSpecs, numbersOf, runSpec, tempDataDir, removeTempDataDirs } from '../helpers/experiments.js';

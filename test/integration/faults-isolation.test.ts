@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AppInfo, ExperimentInfo, ExperimentSpec, ModelSummary, RunInfo } from '../../app/api/contract.js';
+import type { AppInfo, ExperimentInfo, ExperimentSpec, ModelSummary, RunInfo } from '../../app/common/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
 import { startServer, type RunningServer } from '../../app/server/http-server.js';
 import { distinctCopy, faultLauncher, httpClient, processAlive, type HttpClient } from '../helpers/faults.js';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExperimentSpec, RunDetails, RunInfo, RunStage, WorkbenchEvent } from '../../app/api/contract.js';
+import type { ExperimentSpec, RunDetails, RunInfo, RunStage, WorkbenchEvent } from '../../app/common/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
 import { readExtractManifest } from '../../app/engine/activations/extract-dir.js';
 import { isTempName } from '../../app/engine/io/atomic.js';

@@ -15,9 +15,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import type { ErrorCode, ExperimentSpec, RunDetails } from '../../app/api/contract.js';
+import type { ErrorCode, ExperimentSpec, RunDetails } from '../../app/common/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
-import { isWorkbenchError } from '../../app/api/errors.js';
+import { isWorkbenchError } from '../../app/common/errors.js';
 import {
   byteFlips,
   hugeLengths,

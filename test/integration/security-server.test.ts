@@ -11,7 +11,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, 
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import type { ApiEnvelope, CacheInfo, ExperimentInfo } from '../../app/api/contract.js';
+import type { ApiEnvelope, CacheInfo, ExperimentInfo } from '../../app/common/contract.js';
 import { API_METHODS } from '../../app/api/schemas.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
 import { tokensMatch } from '../../app/server/auth.js';

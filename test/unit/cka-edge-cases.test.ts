@@ -4,7 +4,7 @@
  * typed error or a null cell with its reason, never a crash or a silent number.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { WorkbenchError } from '../../app/api/errors.js';
+import { WorkbenchError } from '../../app/common/errors.js';
 import { CkaEngine } from '../../app/engine/cka/engine.js';
 import { Mulberry32 } from '../../app/engine/cka/rng.js';
 import type { CkaProgress, LayerSource, MeasureSpec } from '../../app/engine/cka/types.js';

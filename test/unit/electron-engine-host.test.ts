@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { MessagePortMain, UtilityProcess } from 'electron';
-import type { ApiEnvelope, ExperimentResult, RunDetails, WorkbenchEvent } from '../../app/api/contract.js';
+import type { ApiEnvelope, ExperimentResult, RunDetails, WorkbenchEvent } from '../../app/common/contract.js';
 import { EngineHost } from '../../main/engine-client.js';
 import { checkSpawnRequest } from '../../main/runner-relay.js';
 import { utilityProcessLauncher, type UtilityFork } from '../../main/utility-launcher.js';

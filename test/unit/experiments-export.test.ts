@@ -1,6 +1,6 @@
 /** Exports of a result: CSV (formula-safe, full precision), NPY (float64, NaN where undefined), SVG (escaped, labelled). */
 import { describe, expect, it } from 'vitest';
-import type { ExperimentResult } from '../../app/api/contract.js';
+import type { ExperimentResult } from '../../app/common/contract.js';
 import { parseNpy } from '../../app/engine/io/npy.js';
 import { csvText, exportResult, fileStem } from '../../app/engine/experiments/export/export-result.js';
 import { colourRange } from '../../app/engine/experiments/export/svg.js';

@@ -1,6 +1,6 @@
 /** The seeds summary on hand-made matrices: mean/std over ordered pairs, accuracy without the logits, ties and gaps. */
 import { describe, expect, it } from 'vitest';
-import type { SimilarityMatrix } from '../../app/api/contract.js';
+import type { SimilarityMatrix } from '../../app/common/contract.js';
 import { transposeMatrix } from '../../app/engine/experiments/matrices.js';
 import { pairAccuracy, seedsSummaries } from '../../app/engine/experiments/seeds.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LayerInfo } from '../../app/api/contract.js';
+import type { LayerInfo } from '../../app/common/contract.js';
 import { summarizeModel } from '../../app/engine/onnx/catalogue.js';
 import { decodeModel } from '../../app/engine/onnx/codec.js';
 import { closestNames, selectLayers } from '../../app/engine/onnx/layer-selection.js';

@@ -4,7 +4,7 @@
  * listeners (events sent meanwhile were lost), and frames that are not JSON ignored.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { WorkbenchEvent } from '../../app/api/contract.js';
+import type { WorkbenchEvent } from '../../app/common/contract.js';
 import { httpSubscribe } from '../../renderer/src/transport/http.js';
 
 class FakeSocket {

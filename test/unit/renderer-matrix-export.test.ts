@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SimilarityMatrix } from '../../app/api/contract.js';
+import type { SimilarityMatrix } from '../../app/common/contract.js';
 import { heatmapFromSimilarity, transposeHeatmap } from '../../renderer/src/charts/heatmap-data.js';
 import { csvText, fileStem, heatmapToCsv } from '../../renderer/src/lib/matrix-export.js';
 

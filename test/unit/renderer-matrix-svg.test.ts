@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { interpolateViridis } from 'd3-scale-chromatic';
-import type { SimilarityMatrix } from '../../app/api/contract.js';
+import type { SimilarityMatrix } from '../../app/common/contract.js';
 import { matrixToSvg, svgMatrixFromSimilarity } from '../../renderer/src/lib/matrix-svg.js';
 
 const colors = Array.from({ length: 256 }, (_, i) => interpolateViridis(i / 255));

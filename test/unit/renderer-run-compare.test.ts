@@ -3,7 +3,7 @@
  * A − B checked cell by cell against a direct computation, with undefined cells and their reasons.
  */
 import { describe, expect, it } from 'vitest';
-import type { ExperimentResult, SimilarityMatrix } from '../../app/api/contract.js';
+import type { ExperimentResult, SimilarityMatrix } from '../../app/common/contract.js';
 import {
   defaultPairing,
   difference,

@@ -3,7 +3,7 @@
  * never brings an ended run back to running, and a fetch does not undo events that came meanwhile.
  */
 import { describe, expect, it } from 'vitest';
-import type { RunInfo, RunStatus } from '../../app/api/contract.js';
+import type { RunInfo, RunStatus } from '../../app/common/contract.js';
 import { withFetched, withRun } from '../../renderer/src/lib/run-list.js';
 
 const run = (id: string, status: RunStatus): RunInfo => ({

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ApiEnvelope } from '../../app/api/contract.js';
+import type { ApiEnvelope } from '../../app/common/contract.js';
 import { API_METHODS } from '../../app/api/schemas.js';
 import { electronRecord, forks, resolveElectronReady } from '../helpers/electron-fakes.js';
 import { MALFORMED, NOT_OBJECTS } from '../helpers/malformed-requests.js';

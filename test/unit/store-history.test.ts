@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SimilarityMatrix } from '../../app/api/contract.js';
+import type { SimilarityMatrix } from '../../app/common/contract.js';
 import { CacheIndex } from '../../app/engine/store/cache-index.js';
 import { openDatabase, SCHEMA_VERSION } from '../../app/engine/store/database.js';
 import { HistoryStore } from '../../app/engine/store/history.js';

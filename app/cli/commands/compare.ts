@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { appInfo } from '../../api/app-info.js';
 import { defaultDataDir } from '../../api/data-dir.js';
 import { writeFileAtomic } from '../../engine/io/atomic.js';

@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { ActivationEngine } from '../../engine/activations/engine.js';
 import { ExtractDirSink } from '../../engine/activations/extract-dir.js';
 import { DEFAULT_SELECTION } from '../../engine/activations/prepare.js';

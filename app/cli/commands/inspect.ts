@@ -1,6 +1,6 @@
 /** `cka-workbench inspect MODEL.onnx [--json]`: what a model is and which layers it offers. */
 import type { Command } from 'commander';
-import type { ModelSummary } from '../../api/contract.js';
+import type { ModelSummary } from '../../common/contract.js';
 import type { CliContext } from '../context.js';
 import { formatBytes, formatShape, table } from '../output.js';
 

@@ -6,9 +6,9 @@
  */
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ExperimentPreset, ExperimentResult } from '../../api/contract.js';
+import type { ExperimentPreset, ExperimentResult } from '../../common/contract.js';
 import { APP_VERSION } from '../../api/app-info.js';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import type { Workbench } from '../../api/workbench.js';
 import { heatmapSvg } from '../../engine/experiments/export/svg.js';
 import { fileStem } from '../../engine/experiments/export/export-result.js';

@@ -6,8 +6,8 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ExperimentResult, ExperimentSpec, RunDetails, RunProgress } from '../../api/contract.js';
-import { WorkbenchError } from '../../api/errors.js';
+import type { ExperimentResult, ExperimentSpec, RunDetails, RunProgress } from '../../common/contract.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { createWorkbench, type Workbench } from '../../api/workbench.js';
 import { probePath } from '../../engine/experiments/spec.js';
 import { parseProbeSpec } from '../../engine/probe/spec.js';

@@ -7,8 +7,8 @@
 import { promises as fs } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ExperimentSpec } from '../../api/contract.js';
-import { WorkbenchError } from '../../api/errors.js';
+import type { ExperimentSpec } from '../../common/contract.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { parseExperimentSpec } from '../../engine/experiments/spec.js';
 import { writeFileAtomic } from '../../engine/io/atomic.js';
 import type { CliContext } from '../context.js';

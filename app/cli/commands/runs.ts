@@ -7,8 +7,8 @@
  *   runs delete RUN
  */
 import type { Command } from 'commander';
-import type { ExportRequest, RunStatus } from '../../api/contract.js';
-import { WorkbenchError } from '../../api/errors.js';
+import type { ExportRequest, RunStatus } from '../../common/contract.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { writeFileAtomic } from '../../engine/io/atomic.js';
 import type { CliContext } from '../context.js';
 import { integerOption } from '../options.js';

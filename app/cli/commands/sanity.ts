@@ -7,7 +7,7 @@
  */
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ExperimentResult, ExperimentSpec } from '../../api/contract.js';
+import type { ExperimentResult, ExperimentSpec } from '../../common/contract.js';
 import { measureLabel } from '../../engine/experiments/matrices.js';
 import { writeFileAtomic } from '../../engine/io/atomic.js';
 import type { CliContext } from '../context.js';

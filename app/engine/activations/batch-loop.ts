@@ -13,7 +13,7 @@
  * A model with a fixed batch size B gets batches of B (no calibration needed: its shapes are
  * fixed), the last one zero-padded; padding rows are dropped.
  */
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { halfToFloat } from '../io/half-float.js';
 import type { ModelInput } from '../probe/model-input.js';
 import { MAX_VALUES_PER_EXAMPLE, formatValueCount, type ProbeSource } from '../probe/source.js';

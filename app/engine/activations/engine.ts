@@ -8,7 +8,7 @@
  *   const cached = await engine.cached({ model, probe, layers }, { signal, onProgress });
  *   await engine.close();
  */
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import type { ProbeContext } from '../probe/open-probe.js';
 import { ModelRunner, type ModelRunnerOptions } from '../runner/model-runner.js';
 import type { BatchLoopOptions } from './batch-loop.js';

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { NpyRowWriter } from './npy-row-writer.js';
 import type { ActivationSink, ExtractedLayer, ExtractionInfo, LayerBatch } from './types.js';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 
 export interface ManifestLayer {
   tensor: string;

@@ -4,7 +4,7 @@
  * when no layer is left. Shared by the check on onnxruntime's metadata (prepare.ts) and the one on
  * what the calibration batches put out (batch-loop.ts), which differ only in how much they list.
  */
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { MAX_VALUES_PER_EXAMPLE, formatValueCount } from '../probe/source.js';
 
 export class LeftOutLayers {

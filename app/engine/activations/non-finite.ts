@@ -2,7 +2,7 @@
  * NaN/±Inf detection per layer (issue 8 §3): counted while rows stream past, so a broken layer is
  * named instead of silently poisoning every similarity computed from it.
  */
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import type { ExtractedLayer, NonFiniteCount } from './types.js';
 
 /**

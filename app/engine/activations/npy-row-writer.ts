@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { tempSiblingPath } from '../io/atomic.js';
 import { npyHeaderBytes } from '../io/npy.js';
 import { withPath, writeFault } from '../io/write-faults.js';

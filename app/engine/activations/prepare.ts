@@ -3,8 +3,8 @@
  * them, open the probe against the session's input. Nothing runs yet, so callers can look at what
  * will come (layers, probe size and hash) before deciding, e.g. to check the activation cache.
  */
-import type { LayerInfo } from '../../api/contract.js';
-import { WorkbenchError } from '../../api/errors.js';
+import type { LayerInfo } from '../../common/contract.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { splitsPerExample, summarizeModel, typeResolutionCandidates, catalogueTensors } from '../onnx/catalogue.js';
 import { checkExternalData } from '../onnx/external-data.js';
 import { selectLayers } from '../onnx/layer-selection.js';

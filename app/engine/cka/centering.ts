@@ -19,7 +19,7 @@
  * Both centrings annihilate any added a·1ᵀ + 1·aᵀ (+ constant), so they may be applied to an
  * already centred Gram (better conditioned) with the same result as to the raw one.
  */
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { packedLength, packedRowSums } from './packed.js';
 
 export type CenteringMode = 'biased' | 'unbiased';

@@ -7,7 +7,7 @@
  * version).
  */
 import { resolve } from 'node:path';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { ActivationEngine } from '../activations/engine.js';
 import type { CkaEngine } from './engine.js';
 import { fileSources, readFileSide, selectLayers, type FileSide } from './layer-files.js';

@@ -12,7 +12,7 @@
  *   const stream = engine.minibatchStream(rowLayers, colLayers, { name: 'minibatch', batchSize: 100 });
  *   await engine.close();
  */
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { ComputePool, defaultThreads } from '../compute/pool.js';
 import { compareGrams } from './exact.js';
 import { compareLinearFeatureSpace, featureFormIsCheaper } from './features.js';

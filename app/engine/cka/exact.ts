@@ -4,7 +4,7 @@
  * from one stacked product over the distinct layers (hsic.ts), centred per measure in O(n) per
  * pair (centred-traces.ts).
  */
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import type { ComputeDType } from '../compute/onnx-graph.js';
 import type { ComputePool } from '../compute/pool.js';
 import { intervalsFromSamples, kernelMoments, resampledCka, withDefaults } from './bootstrap.js';

@@ -9,7 +9,7 @@ import { distinctSources } from './minibatch.js';
 import { describeMeasure } from './measures.js';
 import { checkSameExamples, type ResolvedSource } from './sources.js';
 import type { CkaResult, GramPrecision, RunOptions } from './types.js';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 
 /** Σp² (one n×Σp by Σp product) against the Grams' Σ n²p/2 (plus their n² HSIC stack). */
 export function featureFormIsCheaper(n: number, featureCounts: readonly number[]): boolean {

@@ -6,7 +6,7 @@
  * complete.
  */
 import { promises as fs } from 'node:fs';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readNpyHeader, writeNpy } from '../io/npy.js';
 import { sharedFloat64 } from '../compute/shared-memory.js';

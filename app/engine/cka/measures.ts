@@ -1,5 +1,5 @@
 /** Measures by name: parsing the CLI/spec form (`linear`, `rbf:0.5`, `debiased`, `minibatch:100`) and describing them. */
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import type { MeasureInfo, MeasureSpec } from './types.js';
 
 const FORMS = 'linear, rbf:T (e.g. rbf:0.5), debiased, debiased-rbf:T, minibatch:B (e.g. minibatch:100)';

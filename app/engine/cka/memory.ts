@@ -3,7 +3,7 @@
  * refuse with a clear OUT_OF_MEMORY error (suggesting minibatch CKA) instead of crashing.
  */
 import { totalmem } from 'node:os';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { packedLength } from './packed.js';
 
 const GiB = 2 ** 30;

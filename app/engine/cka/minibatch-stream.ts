@@ -11,7 +11,7 @@
  *
  * Probe order is batch order (a seeded shuffle needs random access: use compareMinibatch).
  */
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import type { ComputePool } from '../compute/pool.js';
 import { sharedFloat32, sharedFloat64 } from '../compute/shared-memory.js';
 import { cancelled } from '../compute/pool.js';

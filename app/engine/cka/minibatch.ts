@@ -4,7 +4,7 @@
  * batch's rows of every layer, so memory stays O(layers · b²) plus one batch of activations per
  * thread, whatever n is.
  */
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import type { ActivationInput, RowSelection } from '../compute/activations-in.js';
 import type { ComputePool } from '../compute/pool.js';
 import { MinibatchSums } from './minibatch-sums.js';

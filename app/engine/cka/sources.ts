@@ -4,7 +4,7 @@
  * into shared memory (exact CKA needs every example of a layer at once; minibatch CKA can consume
  * streams without this — see minibatch-stream.ts).
  */
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import type { ActivationInput } from '../compute/activations-in.js';
 import { npyRowsAndFeatures } from '../compute/activations-in.js';
 import { sharedFloat32, sharedFloat64, toShared } from '../compute/shared-memory.js';

@@ -3,7 +3,7 @@
  * out (similarity matrices with their undefined cells, intervals and timings).
  */
 
-import type { LayerRef, MeasureInfo, UndefinedCell } from '../../api/contract.js';
+import type { LayerRef, MeasureInfo, UndefinedCell } from '../../common/contract.js';
 
 /** A layer as the rest of the app names it (`tensor` is the id, `name` is for people); a measure's
  * name and numeric parameters; a matrix cell without a number and why — the contract's types. */

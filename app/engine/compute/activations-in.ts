@@ -5,7 +5,7 @@
  * for minibatches.
  */
 import { promises as fs } from 'node:fs';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { elementCount, readNpy, readNpyHeader, toFloat32, type NpyHeader } from '../io/npy.js';
 import type { Workspace } from './workspace.js';
 

@@ -4,7 +4,7 @@
  * a spinning idle pool steals them from the others.
  */
 import * as ort from 'onnxruntime-node';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { encodeComputeGraph, type GraphSpec } from './onnx-graph.js';
 
 export type OrtTensor = ort.Tensor;

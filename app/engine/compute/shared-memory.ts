@@ -3,7 +3,7 @@
  * by the caller, bootstrap weights. Allocation failures become OUT_OF_MEMORY errors instead of a
  * crash.
  */
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 
 export function isShared(array: ArrayBufferView): boolean {
   return typeof SharedArrayBuffer !== 'undefined' && array.buffer instanceof SharedArrayBuffer;

@@ -2,8 +2,8 @@
  * The worker thread of the compute pool (run by piscina): one handler per task kind. Each thread
  * keeps its onnxruntime sessions and scratch buffers between tasks.
  */
-import type { WorkbenchErrorData } from '../../api/contract.js';
-import { toErrorData } from '../../api/errors.js';
+import type { WorkbenchErrorData } from '../../common/contract.js';
+import { toErrorData } from '../../common/errors.js';
 import { kernelSummary, shiftFromSummary } from '../cka/centred-traces.js';
 import { medianSquaredDistance, rbfKernelFromDistances, squaredDistancesFromGram } from '../cka/rbf.js';
 import { loadActivations } from './activations-in.js';

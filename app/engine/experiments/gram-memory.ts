@@ -4,7 +4,7 @@
  * otherwise dropped, least recently used first, and read back from the Gram cache when a later
  * pair needs it again.
  */
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import type { LayerGram } from '../cka/grams.js';
 import type { GramId, GramStore } from '../store/gram-store.js';
 

@@ -3,7 +3,7 @@
  * shows, and the same matrix seen from the other side (CKA is symmetric: CKA(X, Y) = CKA(Y, X),
  * so the (B, A) matrix of a computed (A, B) pair is its transpose, intervals included).
  */
-import type { MatrixSide, MeasureInfo, SimilarityMatrix } from '../../api/contract.js';
+import type { MatrixSide, MeasureInfo, SimilarityMatrix } from '../../common/contract.js';
 import type { CkaResult } from '../cka/types.js';
 
 export function similarityMatrix(

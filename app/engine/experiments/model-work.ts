@@ -5,7 +5,7 @@
  * goes into the cache (pinned for this run, so eviction cannot take it mid-run).
  */
 import { promises as fs } from 'node:fs';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import type { CachedLayer } from '../activations/cache.js';
 import { activationKey } from '../store/cache-index.js';
 import type { GramId } from '../store/gram-store.js';

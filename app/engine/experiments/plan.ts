@@ -14,8 +14,8 @@
  * Pairs per kind: pair (A, B); self (A, A); seeds every (i, j) with i < j (the (j, i) matrix is
  * the transpose); family every (i, j) with i ≤ j (self-similarity on the diagonal of the grid).
  */
-import type { ExperimentKind, ExperimentSpec } from '../../api/contract.js';
-import { WorkbenchError } from '../../api/errors.js';
+import type { ExperimentKind, ExperimentSpec } from '../../common/contract.js';
+import { WorkbenchError } from '../../common/errors.js';
 import type { MeasureSpec } from '../cka/types.js';
 import type { PreparedModel } from './prepare-models.js';
 import { specMeasures } from './spec.js';

@@ -10,8 +10,8 @@
  * size for all models, and for seeds that the models' layers correspond.
  */
 import { basename, resolve } from 'node:path';
-import type { ExperimentSpec } from '../../api/contract.js';
-import { WorkbenchError } from '../../api/errors.js';
+import type { ExperimentSpec } from '../../common/contract.js';
+import { WorkbenchError } from '../../common/errors.js';
 import type { ActivationEngine } from '../activations/engine.js';
 import type { Calibration, PlannedLayer } from '../activations/prepare.js';
 import { fileSha256 } from '../io/file-hash.js';

@@ -11,7 +11,7 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ExperimentPreset, ExperimentSpec } from '../../api/contract.js';
+import type { ExperimentPreset, ExperimentSpec } from '../../common/contract.js';
 import { defaultModelsDir } from '../probe/fashion-mnist.js';
 
 interface ZooModel {

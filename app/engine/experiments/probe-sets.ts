@@ -5,8 +5,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import type { Dim, ProbeInfo, ProbeSetEntry } from '../../api/contract.js';
-import { WorkbenchError } from '../../api/errors.js';
+import type { Dim, ProbeInfo, ProbeSetEntry } from '../../common/contract.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { parseNpyHeader, readNpyHeader } from '../io/npy.js';
 import { readZooManifest } from '../probe/fashion-mnist.js';
 import type { ModelInput } from '../probe/model-input.js';

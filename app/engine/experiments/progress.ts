@@ -4,7 +4,7 @@
  * rescales what is left by the speed actually observed on the tasks that did run, so a cached
  * extraction does not make the rest look instantaneous.
  */
-import type { RunProgress, RunStage } from '../../api/contract.js';
+import type { RunProgress, RunStage } from '../../common/contract.js';
 
 export interface TaskInfo {
   stage: RunStage;

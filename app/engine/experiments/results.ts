@@ -4,7 +4,7 @@
  * still running, cancelled, failed, or interrupted by a crash — gives the matrices it finished,
  * marked partial (a seeds summary over those is computed here when the run never wrote one).
  */
-import type { ExperimentResult } from '../../api/contract.js';
+import type { ExperimentResult } from '../../common/contract.js';
 import type { RunRecord, StoredResultParts } from '../store/history.js';
 import { seedsSummaries } from './seeds.js';
 import { parseExperimentSpec } from './spec.js';

@@ -3,8 +3,8 @@
  * the Grams held in memory, the activation files found so far, and the counts of work done and
  * reused (reported in the result's provenance).
  */
-import type { ExperimentSpec, RunProgress, RunWork } from '../../api/contract.js';
-import { WorkbenchError } from '../../api/errors.js';
+import type { ExperimentSpec, RunProgress, RunWork } from '../../common/contract.js';
+import { WorkbenchError } from '../../common/errors.js';
 import type { ActivationCache, CachedLayer } from '../activations/cache.js';
 import type { ActivationEngine } from '../activations/engine.js';
 import type { CkaEngine } from '../cka/engine.js';

@@ -11,8 +11,8 @@ import type {
   SeedsSummary,
   SimilarityMatrix,
   WorkbenchErrorData,
-} from '../../api/contract.js';
-import { toErrorData } from '../../api/errors.js';
+} from '../../common/contract.js';
+import { toErrorData } from '../../common/errors.js';
 import { GramMemory } from './gram-memory.js';
 import { similarityMatrix, transposeMatrix } from './matrices.js';
 import { makeModelReady } from './model-work.js';

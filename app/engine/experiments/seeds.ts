@@ -11,7 +11,7 @@
  *   are left out as queries and as candidates (they are trained to agree; the check is about
  *   the representations). A layer whose row has no defined value counts as a miss.
  */
-import type { MeasureInfo, SeedsSummary, SimilarityMatrix } from '../../api/contract.js';
+import type { MeasureInfo, SeedsSummary, SimilarityMatrix } from '../../common/contract.js';
 import { measureLabel } from './matrices.js';
 
 export interface SeedsLayout {

@@ -5,8 +5,8 @@
  * `interrupted`, with the reason, keeping what they finished).
  */
 import { setMaxListeners } from 'node:events';
-import type { ExperimentOptions, RunInfo, RunProgress, WorkbenchEvent } from '../../api/contract.js';
-import { WorkbenchError, toErrorData } from '../../api/errors.js';
+import type { ExperimentOptions, RunInfo, RunProgress, WorkbenchEvent } from '../../common/contract.js';
+import { WorkbenchError, toErrorData } from '../../common/errors.js';
 import { ActivationCache } from '../activations/cache.js';
 import { ActivationEngine } from '../activations/engine.js';
 import { CkaEngine } from '../cka/engine.js';

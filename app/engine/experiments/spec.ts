@@ -5,8 +5,8 @@
  * spec that parse.
  */
 import { z } from 'zod';
-import type { ExperimentKind, ExperimentSpec } from '../../api/contract.js';
-import { WorkbenchError } from '../../api/errors.js';
+import type { ExperimentKind, ExperimentSpec } from '../../common/contract.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { parseMeasure } from '../cka/measures.js';
 import type { MeasureSpec } from '../cka/types.js';
 import { parseProbeSpec, type ProbeSpec } from '../probe/spec.js';

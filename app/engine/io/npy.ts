@@ -6,7 +6,7 @@
  * arrays and structured dtypes give a clear error.
  */
 import { promises as fs } from 'node:fs';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { halfToFloat } from './half-float.js';
 

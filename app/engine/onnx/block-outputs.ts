@@ -13,7 +13,7 @@
  * global pool and comes back as the gate of a Mul on that same tensor (MobileNetV3, EfficientNet).
  * For the zoo's plain CNNs this picks every ReLU, the global average pool and the logits.
  */
-import type { LayerInfo } from '../../api/contract.js';
+import type { LayerInfo } from '../../common/contract.js';
 import type { OnnxGraph, OnnxNode } from './types.js';
 
 const ACTIVATION_OPS = new Set([

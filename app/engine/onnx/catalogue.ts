@@ -8,7 +8,7 @@
  * candidate tensor, see runner/model-runner.ts): those win, and then tensors that cannot be split
  * per example (scalars from shape arithmetic, sequence-first tensors) are left out of the layers.
  */
-import type { Dim, LayerInfo, ModelSummary, OpsetInfo, TensorInfo } from '../../api/contract.js';
+import type { Dim, LayerInfo, ModelSummary, OpsetInfo, TensorInfo } from '../../common/contract.js';
 import { ONNX_BOOL, ONNX_FLOAT32, ONNX_INT64, isFloatDType, onnxDTypeName } from './dtypes.js';
 import { shortLayerName, uniqueNames } from './layer-names.js';
 import { topologicalOrder, type OrderedNode } from './topology.js';

@@ -3,7 +3,7 @@
  * BAD_MODEL errors that name the file and the problem in one line.
  */
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { ModelProtoDesc } from './schema.js';
 import type { OnnxModel } from './types.js';
 

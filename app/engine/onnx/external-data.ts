@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import type { OnnxGraph, OnnxTensor } from './types.js';
 
 const EXTERNAL = 1; // TensorProto.DataLocation.EXTERNAL

@@ -10,8 +10,8 @@
  * layers get an error that says what they are instead (a graph input, an initializer, an integer
  * tensor) or lists the closest layer names.
  */
-import type { LayerInfo } from '../../api/contract.js';
-import { WorkbenchError } from '../../api/errors.js';
+import type { LayerInfo } from '../../common/contract.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { blockOutputs } from './block-outputs.js';
 import type { OnnxGraph } from './types.js';
 

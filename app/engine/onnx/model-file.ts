@@ -2,8 +2,8 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import type { ModelSummary } from '../../api/contract.js';
-import { WorkbenchError, toWorkbenchError } from '../../api/errors.js';
+import type { ModelSummary } from '../../common/contract.js';
+import { WorkbenchError, toWorkbenchError } from '../../common/errors.js';
 import { summarizeModel, type ModelFileFacts } from './catalogue.js';
 import { decodeModel } from './codec.js';
 import { checkExternalData } from './external-data.js';

@@ -12,7 +12,7 @@
  * types and shapes are read back from the session's `outputMetadata` instead.
  */
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import type { OnnxGraph } from './types.js';
 
 const MODEL_GRAPH_FIELD = 7;

@@ -2,7 +2,7 @@
  * Graph order: ONNX requires nodes to be topologically sorted, but not every exporter obeys.
  * We sort (stable: ties keep file order) and report cycles or missing inputs as BAD_MODEL.
  */
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import type { OnnxGraph, OnnxNode } from './types.js';
 
 export interface OrderedNode {

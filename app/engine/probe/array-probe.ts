@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { parseNpyHeader, type NpyHeader } from '../io/npy.js';
 import { halfToFloat } from '../io/half-float.js';
 import { hashFile } from '../io/file-hash.js';

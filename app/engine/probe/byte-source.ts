@@ -5,7 +5,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Inflate } from 'fflate';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 
 export interface ByteSource {
   /** Bytes available (the uncompressed size). */

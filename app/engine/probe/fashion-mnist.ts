@@ -8,7 +8,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { hashFile } from '../io/file-hash.js';
 import { openNpyProbe } from './array-probe.js';
 import { checkExampleShape, type ModelInput } from './model-input.js';

@@ -12,8 +12,8 @@
 import { promises as fs } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import sharp from 'sharp';
-import type { Dim } from '../../api/contract.js';
-import { WorkbenchError } from '../../api/errors.js';
+import type { Dim } from '../../common/contract.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { checkExampleShape, formatShape, type ModelInput } from './model-input.js';
 import { probeHash, type ProbeSource } from './source.js';
 import type { ImageOptions } from './spec.js';

@@ -2,8 +2,8 @@
  * The model input a probe set feeds, and the check that a probe's examples fit it. Mismatches
  * (rank, channels, spatial size) are one line that states both shapes.
  */
-import type { Dim } from '../../api/contract.js';
-import { WorkbenchError } from '../../api/errors.js';
+import type { Dim } from '../../common/contract.js';
+import { WorkbenchError } from '../../common/errors.js';
 
 export interface ModelInput {
   name: string;

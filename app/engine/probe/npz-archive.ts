@@ -5,7 +5,7 @@
  * Spec: PKWARE APPNOTE.TXT §4.3.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { fileByteSource, inflatingByteSource, type ByteSource } from './byte-source.js';
 
 export interface NpzMember {

@@ -1,5 +1,5 @@
 /** Opens any probe spec against a model input (see ./spec.ts for the syntax). */
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { openNpyProbe, openNpzProbe } from './array-probe.js';
 import { openFashionMnistProbe } from './fashion-mnist.js';
 import { openImageProbe } from './image-probe.js';

@@ -12,7 +12,7 @@
  * Image options (query form, or `ImageOptions` passed alongside): size=HxW (or one number),
  * mode=gray|rgb, mean=a[,b,c], std=a[,b,c], norm=imagenet (ImageNet mean/std), layout=nchw|nhwc.
  */
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 
 export interface ImageOptions {
   /** [height, width]; default: the model input's spatial size. */

@@ -6,7 +6,7 @@
  *
  * Requests are handled one at a time, in order; see ./protocol.ts.
  */
-import { toErrorData } from '../../api/errors.js';
+import { toErrorData } from '../../common/errors.js';
 import { TEST_HOOKS_ENV, type ReadyMessage, type RunnerReply, type RunnerRequest } from './protocol.js';
 import { SessionHost } from './session-host.js';
 

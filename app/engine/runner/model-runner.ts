@@ -11,7 +11,7 @@
  * Threads: processes × intra-op threads ≤ cores (ARCHITECTURE.md), spinning off.
  */
 import { availableParallelism } from 'node:os';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { resolveNodeEntry, type NodeEntry } from '../runtime/node-entry.js';
 import { nodeLauncher, type ProcessLauncher } from './launcher.js';
 import type {

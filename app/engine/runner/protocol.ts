@@ -10,7 +10,7 @@
  * One request at a time per child: onnxruntime blocks the child's thread while it works, so the
  * host keeps the order and the timeouts (see ./runner-process.ts).
  */
-import type { Dim, WorkbenchErrorData } from '../../api/contract.js';
+import type { Dim, WorkbenchErrorData } from '../../common/contract.js';
 
 /** ORT graph optimisation: `fast` = level `all`; `exact` = no graph rewrites at all (see session-options.ts). */
 export type OptimizationMode = 'fast' | 'exact';

@@ -11,8 +11,8 @@
  * In each case the sessions that lived in the process are gone (`generation` changes) and the next
  * request starts a fresh process.
  */
-import type { WorkbenchErrorData } from '../../api/contract.js';
-import { WorkbenchError } from '../../api/errors.js';
+import type { WorkbenchErrorData } from '../../common/contract.js';
+import { WorkbenchError } from '../../common/errors.js';
 import type { NodeEntry } from '../runtime/node-entry.js';
 import type { ProcessLauncher, RunnerChannel } from './launcher.js';
 import { isReadyMessage, isRunnerReply, type RunnerRequest } from './protocol.js';

@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { Dim } from '../../api/contract.js';
-import { WorkbenchError, firstLine } from '../../api/errors.js';
+import type { Dim } from '../../common/contract.js';
+import { WorkbenchError, firstLine } from '../../common/errors.js';
 import { withExtraOutputs } from '../onnx/surgery.js';
 import {
   SPILL_ALIGNMENT,

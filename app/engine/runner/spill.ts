@@ -6,7 +6,7 @@
 import { existsSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WorkbenchError } from '../../api/errors.js';
+import { WorkbenchError } from '../../common/errors.js';
 import type { SpilledRunReply, WireTensor, WireTensorData } from './protocol.js';
 
 const liveFolders = new Set<string>();

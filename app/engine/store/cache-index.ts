@@ -10,7 +10,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import type { CacheInfo } from '../../api/contract.js';
+import type { CacheInfo } from '../../common/contract.js';
 import { isTempName } from '../io/atomic.js';
 import type { Db } from './database.js';
 

@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { WorkbenchError, toErrorData } from '../../api/errors.js';
+import { WorkbenchError, toErrorData } from '../../common/errors.js';
 
 export type Db = Database.Database;
 
@@ -137,7 +137,7 @@ export function openDatabase(file: string): Db {
 }
 
 /**
- * An error of opening the database: known codes keep their mapping (api/errors.ts: SQLITE_BUSY is
+ * An error of opening the database: known codes keep their mapping (common/errors.ts: SQLITE_BUSY is
  * TIMEOUT, SQLITE_FULL is DISK_FULL, …), anything else is INTERNAL.
  */
 function openError(file: string, err: unknown): WorkbenchError {

@@ -16,8 +16,8 @@ import type {
   SimilarityMatrix,
   WorkbenchErrorData,
   ErrorCode,
-} from '../../api/contract.js';
-import { WorkbenchError } from '../../api/errors.js';
+} from '../../common/contract.js';
+import { WorkbenchError } from '../../common/errors.js';
 import type { Db } from './database.js';
 import { THIS_PROCESS, ownerAlive } from './owner.js';
 

@@ -3,7 +3,7 @@
  * seeds experiment, …): two labelled axes, a row-major grid of values with NaN where a value is
  * undefined, the reasons for those, and optional intervals and spreads for the tooltip.
  */
-import type { MeasureInfo, ResultModel, SeedsSummary, SimilarityMatrix } from '@api/contract.js';
+import type { MeasureInfo, ResultModel, SeedsSummary, SimilarityMatrix } from '@common/contract.js';
 import { modelTitle } from '../lib/model-names.js';
 
 export interface HeatmapAxis {

@@ -3,7 +3,7 @@
  * and SVG of one matrix or seeds summary, and the whole result as JSON. Views say *what* to export
  * (an {@link EngineTarget}); the run view, which knows the run, turns that into a file.
  */
-import type { ExportedFile, ExportFormat } from '@api/contract.js';
+import type { ExportedFile, ExportFormat } from '@common/contract.js';
 
 /** One matrix of the result (index into result.matrices), or one seeds summary. */
 export type EngineTarget = { matrix: number } | { seeds: { measure: number; statistic: 'mean' | 'std' } };

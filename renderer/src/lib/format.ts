@@ -1,4 +1,4 @@
-import type { Dim } from '@api/contract';
+import type { Dim } from '@common/contract';
 
 export function formatShape(shape: Dim[] | null): string {
   return shape ? `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]` : '—';

@@ -5,7 +5,7 @@
  * tensor names, short names or node names. The layer table edits a selection through these two
  * functions, so what it shows is what a run gets.
  */
-import type { LayerInfo } from '@api/contract.js';
+import type { LayerInfo } from '@common/contract.js';
 
 /**
  * The shortest spec for a set of tensors: `all`, `op:…` when the set is exactly every layer of some

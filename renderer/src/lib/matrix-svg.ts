@@ -5,7 +5,7 @@
  * Pure and dependency-free (it imports only sibling pure modules and types), so the engine's CLI
  * could produce the same figure: pass `colors`, the 256 `#rrggbb` entries of a colormap.
  */
-import type { SimilarityMatrix } from '@api/contract.js';
+import type { SimilarityMatrix } from '@common/contract.js';
 import { UNIT_RANGE, colorIndex, formatTick, hasValuesOutside, niceTicks, type ValueRange } from './color-scale.js';
 import { MARKER_FILL, MARKER_RING, NULL_FILL, NULL_HATCH } from './heatmap-style.js';
 import { bestMatchPerRow } from './matrix-lines.js';

@@ -3,7 +3,7 @@
  * per measure), which pairs of them match cell for cell (same measure, same layers on both axes),
  * and the difference A − B of a matching pair with its summary. Pure: tested without a page.
  */
-import type { ExperimentResult } from '@api/contract.js';
+import type { ExperimentResult } from '@common/contract.js';
 import { modelLetter } from './model-names.js';
 import { describeMeasure, heatmapFromSeeds, heatmapFromSimilarity, type HeatmapData } from '../charts/heatmap-data.js';
 import { UNIT_RANGE, finiteRange, valuesOf, type ValueRange } from './color-scale.js';

@@ -1,5 +1,5 @@
 /** How runs read in the UI: stages, status words, durations, ETA and throughput. */
-import type { RunInfo, RunStage, RunStatus } from '@api/contract.js';
+import type { RunInfo, RunStage, RunStatus } from '@common/contract.js';
 
 export const STAGES: { stage: RunStage; label: string }[] = [
   { stage: 'prepare', label: 'Prepare' },

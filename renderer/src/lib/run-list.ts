@@ -2,7 +2,7 @@
  * Keeping the history list current from two sources that race: the engine's run events and
  * fetches (listRuns, getRun) whose answers may be older than the last event.
  */
-import type { RunInfo } from '@api/contract.js';
+import type { RunInfo } from '@common/contract.js';
 import { isActive } from './run-format.js';
 
 /**

@@ -3,7 +3,7 @@
  * `ExperimentSpec` the engine takes (with the problems that stop it, in words), and a spec → a
  * draft (presets and "edit as new" fill the form this way). Pure, so it is tested without a page.
  */
-import type { ExperimentKind, ExperimentSpec } from '@api/contract.js';
+import type { ExperimentKind, ExperimentSpec } from '@common/contract.js';
 
 export type ProbeSource = 'fashion-mnist' | 'file' | 'folder' | 'spec';
 

@@ -4,7 +4,7 @@
  * selection (the layer table edits it; the experiment builder uses it).
  */
 import { SvelteSet } from 'svelte/reactivity';
-import type { ModelEntry, ModelSummary, WorkbenchApi } from '@api/contract';
+import type { ModelEntry, ModelSummary, WorkbenchApi } from '@common/contract';
 
 export class Library {
   entries = $state.raw<ModelEntry[]>([]);

@@ -2,7 +2,7 @@
  * Runs as the views share them: the history (`listRuns`, newest first) kept current by the
  * engine's events, and the last progress report of each active run.
  */
-import type { RunInfo, RunProgress, Unsubscribe, WorkbenchApi } from '@api/contract';
+import type { RunInfo, RunProgress, Unsubscribe, WorkbenchApi } from '@common/contract';
 import { isActive } from '../lib/run-format';
 import { withFetched, withRun } from '../lib/run-list';
 

@@ -2,7 +2,7 @@
  * A typed WorkbenchApi over any transport that can carry `(method, request) → envelope`. Errors
  * come back as ApiError with the engine's code and message, whatever the transport.
  */
-import type { ApiEnvelope, ErrorCode, WorkbenchApi, WorkbenchEvent, Unsubscribe } from '@api/contract.js';
+import type { ApiEnvelope, ErrorCode, WorkbenchApi, WorkbenchEvent, Unsubscribe } from '@common/contract.js';
 
 export class ApiError extends Error {
   readonly code: ErrorCode;

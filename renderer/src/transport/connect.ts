@@ -2,7 +2,8 @@
  * Picks the transport: the Electron preload's `window.workbench` bridge when present, HTTP
  * otherwise. Views only see {@link Connection}.
  */
-import type { ShellEvent, Unsubscribe, WorkbenchApi, WorkbenchBridge, WorkbenchEvent } from '@api/contract';
+import type { ShellEvent, WorkbenchBridge } from '@common/bridge';
+import type { Unsubscribe, WorkbenchApi, WorkbenchEvent } from '@common/contract';
 import { createClient } from './client';
 import { httpInvoke, httpSubscribe, uploadModel } from './http';
 

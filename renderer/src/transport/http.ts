@@ -2,7 +2,7 @@
  * Browser transport: `POST /api/<method>` with the token cookie the server set when the printed URL
  * was opened, and a WebSocket for events (reconnecting with backoff).
  */
-import type { ApiEnvelope, WorkbenchEvent } from '@api/contract.js';
+import type { ApiEnvelope, WorkbenchEvent } from '@common/contract.js';
 import type { Invoke, Subscribe } from './client.js';
 
 export const httpInvoke: Invoke = async (method, request) => {

@@ -4,7 +4,7 @@
  */
 import { Chart, LinearScale, Tooltip } from 'chart.js';
 import { MatrixController, MatrixElement } from 'chartjs-chart-matrix';
-import type { SimilarityMatrix } from '../../../app/api/contract.js';
+import type { SimilarityMatrix } from '../../../app/common/contract.js';
 import { colormapTable } from '../../../renderer/src/charts/colormap.js';
 import { colorIndex, UNIT_RANGE } from '../../../renderer/src/lib/color-scale.js';
 

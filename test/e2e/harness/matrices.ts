@@ -10,7 +10,7 @@ import type {
   ResultModel,
   SeedsSummary,
   SimilarityMatrix,
-} from '../../../app/api/contract.js';
+} from '../../../app/common/contract.js';
 import { inspectModelFile } from '../../../app/engine/onnx/model-file.js';
 import { seededRandom } from '../../helpers/fuzz.js';
 

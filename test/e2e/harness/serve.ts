@@ -15,7 +15,7 @@ import { svelte, vitePreprocess } from '@sveltejs/vite-plugin-svelte';
 import { RENDERER_CSP } from '../../../main/security.js';
 
 const harnessDir = fileURLToPath(new URL('.', import.meta.url));
-const apiDir = fileURLToPath(new URL('../../../app/api', import.meta.url));
+const commonDir = fileURLToPath(new URL('../../../app/common', import.meta.url));
 
 export interface HarnessServer {
   url: string;
@@ -29,7 +29,7 @@ export async function buildHarness(outDir: string): Promise<void> {
     base: './',
     logLevel: 'warn',
     plugins: [svelte({ configFile: false, preprocess: vitePreprocess() })],
-    resolve: { alias: { '@api': apiDir } },
+    resolve: { alias: { '@common': commonDir } },
     build: {
       outDir,
       emptyOutDir: true,

@@ -1,5 +1,5 @@
 /** What the harness can show; the test passes one of these (JSON) to `window.harness.show`. */
-import type { ExperimentResult, LayerInfo, SimilarityMatrix } from '../../../app/api/contract.js';
+import type { ExperimentResult, LayerInfo, SimilarityMatrix } from '../../../app/common/contract.js';
 
 export type HarnessView =
   | {

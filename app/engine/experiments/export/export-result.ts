@@ -3,8 +3,8 @@
  * cols], NaN where undefined) and `svg` (heatmap) hold one matrix, or for seeds runs the mean or
  * standard deviation over pairs of one measure.
  */
-import type { ExperimentResult, ExportRequest, ExportedFile } from '../../../api/contract.js';
-import { WorkbenchError } from '../../../api/errors.js';
+import type { ExperimentResult, ExportRequest, ExportedFile } from '../../../common/contract.js';
+import { WorkbenchError } from '../../../common/errors.js';
 import { encodeNpy } from '../../io/npy.js';
 import { measureLabel } from '../matrices.js';
 import { heatmapSvg } from './svg.js';
