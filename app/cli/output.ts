@@ -1,7 +1,7 @@
 /** Shared CLI output: plain tables, human sizes, and the one-line error + exit code convention. */
-import { toErrorData } from '../common/errors.js';
+import { errorLine } from '../common/errors.js';
 import type { Dim } from '../common/contract.js';
-import { formatShape as formatShapeText } from '../engine/probe/model-input.js';
+import { formatShape as formatShapeText } from '../common/format.js';
 
 /** A shape for the terminal: `[batch, 4, 28, 28]`, or `?` when it is not known. */
 export function formatShape(shape: Dim[] | null): string {
@@ -33,7 +33,6 @@ export function table(header: string[], rows: string[][]): string {
 
 /** Prints `cka-workbench: error: MESSAGE` (no stack trace) and sets exit code 1. */
 export function reportError(err: unknown): void {
-  const { message } = toErrorData(err);
-  process.stderr.write(`cka-workbench: error: ${message}\n`);
+  process.stderr.write(`${errorLine(err)}\n`);
   process.exitCode = 1;
 }

@@ -10,7 +10,9 @@ import { checkExternalData } from '../onnx/external-data.js';
 import { selectLayers } from '../onnx/layer-selection.js';
 import { loadModel, type LoadedModel } from '../onnx/model-file.js';
 import { outputsToAdd } from '../onnx/surgery.js';
-import { formatShape, type ModelInput } from '../probe/model-input.js';
+import { type ModelInput } from '../probe/model-input.js';
+import { formatShape } from '../../common/format.js';
+import { DEFAULT_LAYER_SELECTION } from '../../common/layer-selections.js';
 import { openProbe, type ProbeContext } from '../probe/open-probe.js';
 import { MAX_VALUES_PER_EXAMPLE, formatValueCount, type ProbeSource } from '../probe/source.js';
 import type { ImageOptions, ProbeSpec } from '../probe/spec.js';
@@ -33,8 +35,6 @@ export interface ExtractionRequest {
   /** `fast` (default) or `exact` (no ORT graph rewrites; see runner/session-options.ts). */
   optimization?: OptimizationMode;
 }
-
-export const DEFAULT_SELECTION = 'preset:blocks';
 
 /** A layer that will be extracted; `shape` is what onnxruntime infers (with the batch axis). */
 export interface PlannedLayer extends Pick<LayerInfo, 'tensor' | 'name' | 'op'> {
@@ -71,7 +71,7 @@ async function selectModelLayers(
   const untyped = typeResolutionCandidates(graph, catalogue).some((t) => !catalogue.types.has(t));
   const resolved = untyped ? await resolveModelTypes(runner, loaded, signal) : null;
   const summary = summarizeModel(model, facts, resolved?.types);
-  const selection = (request.layers ?? DEFAULT_SELECTION).trim();
+  const selection = (request.layers ?? DEFAULT_LAYER_SELECTION).trim();
   const layers = selectLayers(selection, {
     layers: summary.layers,
     graph,
@@ -133,7 +133,7 @@ export class PreparedExtraction {
     await checkExternalData(model.graph!, facts.path);
     const reuse = known !== undefined && known.sha256 === facts.sha256 ? known : null;
     const selected = reuse ? null : await selectModelLayers(runner, loaded, request, context.signal);
-    const explicit = isExplicit((request.layers ?? DEFAULT_SELECTION).trim());
+    const explicit = isExplicit((request.layers ?? DEFAULT_LAYER_SELECTION).trim());
     const extraOutputs = outputsToAdd(
       model.graph!,
       reuse ? reuse.selected : selected!.layers.map((l) => l.tensor),

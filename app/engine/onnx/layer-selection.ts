@@ -14,10 +14,7 @@ import type { LayerInfo } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { blockOutputs } from './block-outputs.js';
 import type { OnnxGraph } from './types.js';
-
-export const LAYER_PRESETS: Record<string, string> = {
-  blocks: 'post-activation tensors, residual sums, the pooled feature and the logits',
-};
+import { LAYER_PRESETS } from '../../common/layer-selections.js';
 
 export interface SelectionContext {
   /** The model's layer catalogue, in topological order. */

@@ -14,7 +14,8 @@ import { extname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import type { Dim } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
-import { checkExampleShape, formatShape, type ModelInput } from './model-input.js';
+import { checkExampleShape, type ModelInput } from './model-input.js';
+import { formatShape } from '../../common/format.js';
 import { probeHash, type ProbeSource } from './source.js';
 import type { ImageOptions } from './spec.js';
 

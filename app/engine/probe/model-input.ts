@@ -4,17 +4,13 @@
  */
 import type { Dim } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { formatShape } from '../../common/format.js';
 
 export interface ModelInput {
   name: string;
   /** Including the batch axis; symbolic or null dims accept any size. */
   shape: Dim[];
   dtype: string;
-}
-
-/** `[batch, 4, 28, 28]` style, for messages; `unknown` when the shape itself is not known. */
-export function formatShape(shape: readonly Dim[] | null, unknown = '[?]'): string {
-  return shape ? `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]` : unknown;
 }
 
 /** The per-example part of the input shape (without the batch axis). */
