@@ -8,7 +8,7 @@ import type { ModelEntry, ModelSummary, ProbeInfo, ProbeSetEntry, WorkbenchApi }
 import { WorkbenchError } from '../common/errors.js';
 import type { FileAccessPolicy } from './file-access.js';
 import { realPathOf } from './file-access.js';
-import { inspectModelFile } from '../engine/onnx/model-file.js';
+import { inspectModelFile } from '../engine/runner/inspect-model.js';
 import type { ModelRunner } from '../engine/runner/model-runner.js';
 import type { ModelInput } from '../engine/probe/model-input.js';
 import { parseProbeSpec } from '../engine/probe/spec.js';

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { inspectModelFile } from '../../app/engine/onnx/model-file.js';
+import { inspectModelFile } from '../../app/engine/runner/inspect-model.js';
 import { pageOnServer } from '../helpers/browser.js';
 import { fixturesDir, repoRoot, tinyCnn } from '../helpers/paths.js';
 import { saveScreenshot } from '../helpers/screenshots.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { inspectModelFile } from '../../app/engine/onnx/model-file.js';
+import { inspectModelFile } from '../../app/engine/runner/inspect-model.js';
 import { pageOnServer } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { saveScreenshot } from '../helpers/screenshots.js';

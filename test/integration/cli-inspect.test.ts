@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspectModelFile } from '../../app/engine/onnx/model-file.js';
+import { inspectModelFile } from '../../app/engine/runner/inspect-model.js';
 import { cliBin, tinyCnn } from '../helpers/paths.js';
 
 const run = promisify(execFile);

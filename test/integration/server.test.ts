@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { inspectModelFile } from '../../app/engine/onnx/model-file.js';
+import { inspectModelFile } from '../../app/engine/runner/inspect-model.js';
 import { rawRequest, startTestServer, type RawRequestOptions, type TestServer } from '../helpers/server.js';
 import { tinyCnn } from '../helpers/paths.js';
 

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspectModelFile } from '../../app/engine/onnx/model-file.js';
+import { inspectModelFile } from '../../app/engine/runner/inspect-model.js';
 import { shortLayerName, uniqueNames } from '../../app/engine/onnx/layer-names.js';
 import { decodeModel, encodeModel } from '../../app/engine/onnx/codec.js';
 

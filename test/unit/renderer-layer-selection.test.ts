@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { LayerInfo } from '../../app/common/contract.js';
-import { inspectModelFile } from '../../app/engine/onnx/model-file.js';
+import { inspectModelFile } from '../../app/engine/runner/inspect-model.js';
 import { parseSelection, selectionString } from '../../renderer/src/lib/layer-selection.js';
 import { fixturesDir } from '../helpers/paths.js';
 

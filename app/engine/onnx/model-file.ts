@@ -2,14 +2,9 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import type { ModelSummary } from '../../common/contract.js';
 import { WorkbenchError, toWorkbenchError } from '../../common/errors.js';
-import { summarizeModel, type ModelFileFacts } from './catalogue.js';
+import type { ModelFileFacts } from './catalogue.js';
 import { decodeModel } from './codec.js';
-import { checkExternalData } from './external-data.js';
-import { resolveModelTypes, type ResolvedTypes } from '../runner/model-types.js';
-import type { ModelRunner } from '../runner/model-runner.js';
-import { defaultModelRunner } from '../runner/default-runner.js';
 import type { OnnxModel } from './types.js';
 
 /** Protobuf messages cannot exceed 2 GiB; larger models must use external data files. */
@@ -51,37 +46,4 @@ export async function readModelBytes(path: string): Promise<{ facts: ModelFileFa
 export async function loadModel(path: string): Promise<LoadedModel> {
   const { facts, bytes } = await readModelBytes(path);
   return { facts, bytes, model: decodeModel(bytes, path) };
-}
-
-export interface InspectOptions {
-  /**
-   * Where onnxruntime resolves types and shapes (in a runner process): default the process-wide
-   * runner; `null` reads the file only (intermediate shapes then stay unknown for most exports).
-   */
-  runner?: ModelRunner | null;
-  signal?: AbortSignal;
-}
-
-/**
- * What a model is. Shapes of intermediate tensors come from onnxruntime; when it refuses the
- * model (or `runner` is null) the layers are reported with the shapes the file declares.
- */
-export async function inspectModelFile(path: string, options: InspectOptions = {}): Promise<ModelSummary> {
-  const loaded = await loadModel(path);
-  const { facts, model } = loaded;
-  const runner = options.runner === undefined ? defaultModelRunner() : options.runner;
-  let resolved: ResolvedTypes | null = null;
-  if (runner && (await externalDataUsable(model, facts.path))) {
-    resolved = await resolveModelTypes(runner, loaded, options.signal);
-  }
-  return summarizeModel(model, { ...facts, path: facts.path }, resolved?.types);
-}
-
-async function externalDataUsable(model: OnnxModel, path: string): Promise<boolean> {
-  try {
-    await checkExternalData(model.graph!, path);
-    return true;
-  } catch {
-    return false;
-  }
 }

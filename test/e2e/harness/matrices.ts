@@ -11,7 +11,7 @@ import type {
   SeedsSummary,
   SimilarityMatrix,
 } from '../../../app/common/contract.js';
-import { inspectModelFile } from '../../../app/engine/onnx/model-file.js';
+import { inspectModelFile } from '../../../app/engine/runner/inspect-model.js';
 import { seededRandom } from '../../helpers/fuzz.js';
 
 export function numberedLayers(count: number, prefix: string): LayerRef[] {
