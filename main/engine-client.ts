@@ -9,7 +9,7 @@
  */
 import type { MessagePortMain, UtilityProcess } from 'electron';
 import type { ApiEnvelope, WorkbenchEvent } from '../app/common/contract.js';
-import type { ProcessLauncher } from '../app/engine/runner/launcher.js';
+import type { ProcessLauncher } from '../app/api/workbench.js';
 import { isMessage, type EngineConfig, type HostToMain, type MainToHost } from './engine-protocol.js';
 import { serveRunnerRelay } from './runner-relay.js';
 

@@ -8,7 +8,7 @@
  */
 import { PassThrough } from 'node:stream';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import type { ProcessLauncher, RunnerChannel } from '../app/engine/runner/launcher.js';
+import type { ProcessLauncher, RunnerChannel } from '../app/api/workbench.js';
 import type { HostToMain, MainToHost, RunnerSpawnRequest } from './engine-protocol.js';
 
 type Listener = (...args: never[]) => void;

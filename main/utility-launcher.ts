@@ -5,7 +5,7 @@
  * `process.parentPort` (see app/engine/runner/child.ts). Only the main process can fork one.
  */
 import type { UtilityProcess } from 'electron';
-import type { ProcessLauncher, RunnerChannel } from '../app/engine/runner/launcher.js';
+import type { ProcessLauncher, RunnerChannel } from '../app/api/workbench.js';
 
 export type UtilityFork = (
   modulePath: string,

@@ -10,16 +10,22 @@
  * opened is refused.
  */
 import { promises as fs } from 'node:fs';
-import { resolve, sep } from 'node:path';
+import { basename, resolve, sep } from 'node:path';
 import { WorkbenchError, toWorkbenchError } from '../common/errors.js';
 
-export type AccessPurpose = 'model' | 'probe file' | 'probe folder';
+export type AccessPurpose = 'model' | 'probe file' | 'probe folder' | 'activations folder or file';
 
 export interface FileAccessOptions {
   /** Directories whose contents are always allowed (the app's own). */
   appDirs: string[];
   /** Files opened in earlier sessions (the persistent library), by real path. */
   remembered?: (realPath: string) => Promise<boolean>;
+  /**
+   * The caller is the person whose files these are (the command line, run by its user): every
+   * path is allowed. The desktop app and the server never set this; their requests come from a
+   * page and may use only what the user opened.
+   */
+  trustCaller?: boolean;
 }
 
 /** The real path of `path` (absolute, symlinks resolved); NOT_FOUND naming the path if it does not exist. */
@@ -63,6 +69,8 @@ export class FileAccessPolicy {
 
   /** The real path of `path` when the request may use it; FORBIDDEN (or NOT_FOUND) otherwise. */
   async check(path: string, purpose: AccessPurpose): Promise<string> {
+    // A trusted caller's paths are used as given: the engine's own errors name what is wrong with them.
+    if (this.options.trustCaller) return resolve(path);
     let real: string;
     try {
       real = await realPathOf(path);
@@ -73,6 +81,35 @@ export class FileAccessPolicy {
     }
     if (await this.allowed(real)) return real;
     throw this.forbidden(path, purpose);
+  }
+
+  /**
+   * The real path a request may write into (`extract`'s output folder, which may not exist yet):
+   * inside the app's own directories, or anywhere for a trusted caller; FORBIDDEN otherwise.
+   */
+  async checkOutput(path: string): Promise<string> {
+    const target = resolve(path);
+    if (this.options.trustCaller) return target;
+    // The nearest existing ancestor's real path, with the rest appended: a link on the way is followed.
+    let existing = target;
+    const rest: string[] = [];
+    for (;;) {
+      try {
+        existing = await fs.realpath(existing);
+        break;
+      } catch {
+        const parent = resolve(existing, '..');
+        if (parent === existing) break;
+        rest.unshift(basename(existing));
+        existing = parent;
+      }
+    }
+    const real = rest.length > 0 ? resolve(existing, ...rest) : existing;
+    if ((await this.realAppDirs()).some((dir) => isInside(real, dir))) return real;
+    throw new WorkbenchError(
+      'FORBIDDEN',
+      `${path}: the workbench writes only into its own folders; choose an output folder inside its data directory`,
+    );
   }
 
   private async allowed(real: string): Promise<boolean> {
@@ -89,7 +126,9 @@ export class FileAccessPolicy {
     const how =
       purpose === 'model'
         ? 'open it first (Open model, drop it on the window, or upload it)'
-        : 'open it first as a probe set';
+        : purpose === 'activations folder or file'
+          ? 'only activations inside the workbench data directory can be compared from here'
+          : 'open it first as a probe set';
     return new WorkbenchError('FORBIDDEN', `${path}: not a ${purpose} you opened in the workbench; ${how}`);
   }
 }

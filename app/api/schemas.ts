@@ -5,12 +5,30 @@
  */
 import { z } from 'zod';
 import type { ApiMethodName, ApiRequest } from '../common/contract.js';
-import { experimentSpecSchema, filePathSchema as filePath } from '../engine/experiments/spec.js';
+import {
+  bootstrapSchema,
+  experimentSpecSchema,
+  filePathSchema as filePath,
+  layerSelectionSchema,
+  measureSchema,
+  probeSpecSchema,
+} from '../engine/experiments/spec.js';
 
 const none = z.object({}).strict();
 const id = (what: string) =>
   z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, `not a ${what} id (letters, digits, - and _; at most 80)`);
 const runName = z.string().trim().min(1, 'a name cannot be empty').max(200);
+const jobId = id('job');
+const perChannel = z.union([z.array(z.number().finite()).min(1).max(4), z.literal('imagenet')]);
+const imageOptions = z
+  .object({
+    size: z.tuple([z.number().int().min(1).max(8192), z.number().int().min(1).max(8192)]).optional(),
+    mode: z.enum(['gray', 'rgb']).optional(),
+    layout: z.enum(['nchw', 'nhwc']).optional(),
+    mean: perChannel.optional(),
+    std: perChannel.optional(),
+  })
+  .strict();
 
 export const requestSchemas = {
   appInfo: none,
@@ -57,6 +75,40 @@ export const requestSchemas = {
     })
     .strict()
     .refine((r) => !(r.matrix !== undefined && r.seeds !== undefined), 'export either a matrix or a seeds summary'),
+
+  extractActivations: z
+    .object({
+      model: filePath,
+      probe: probeSpecSchema,
+      layers: layerSelectionSchema.optional(),
+      out: filePath,
+      batchSize: z.number().int().min(1).max(65_536).optional(),
+      optimization: z.enum(['fast', 'exact']).optional(),
+      image: imageOptions.optional(),
+      nonFinite: z.enum(['error', 'report']).optional(),
+      jobId: jobId.optional(),
+    })
+    .strict(),
+  compareLayers: z
+    .object({
+      a: filePath,
+      b: filePath.optional(),
+      probe: probeSpecSchema.optional(),
+      layers: layerSelectionSchema.optional(),
+      measures: z.array(measureSchema).min(1, 'name at least one measure').max(16),
+      bootstrap: bootstrapSchema.optional(),
+      threads: z.number().int().min(1).max(256).optional(),
+      precision: z.enum(['auto', 'float32', 'float64']).optional(),
+      memoryBudgetMiB: z
+        .number()
+        .int()
+        .min(1)
+        .max(16 * 1024 * 1024)
+        .optional(),
+      jobId: jobId.optional(),
+    })
+    .strict(),
+  cancelJob: z.object({ jobId }).strict(),
 
   getCacheInfo: none,
   setCacheLimit: z.object({ bytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }).strict(),

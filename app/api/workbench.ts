@@ -6,15 +6,21 @@
  * (`inspect`) leave nothing in the data directory.
  */
 import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import type { WorkbenchApi, WorkbenchEvent } from '../common/contract.js';
 import { appInfo } from './app-info.js';
 import { defaultDataDir } from './data-dir.js';
 import { experimentMethods } from './experiments-api.js';
 import { FileAccessPolicy } from './file-access.js';
+import { Jobs } from './jobs.js';
 import { libraryMethods } from './library-api.js';
+import { oneOffMethods } from './one-off-api.js';
 import { ExperimentService } from '../engine/experiments/service.js';
 import { defaultModelsDir } from '../engine/probe/fashion-mnist.js';
 import type { ProcessLauncher } from '../engine/runner/launcher.js';
+
+/** How a shell starts model-runner processes (Electron: utility processes). */
+export type { ProcessLauncher, RunnerChannel } from '../engine/runner/launcher.js';
 import { ModelRunner, type RunnerTimeouts } from '../engine/runner/model-runner.js';
 import { Store } from '../engine/store/store.js';
 
@@ -34,6 +40,13 @@ export interface WorkbenchOptions {
    * fails its job with TIMEOUT and its process is restarted (default: runner/model-runner.ts).
    */
   runnerTimeouts?: Partial<RunnerTimeouts>;
+  /**
+   * Every path a request names is allowed (the command line: its user names their own files).
+   * Otherwise only files the user opened and the app's own folders are (file-access.ts).
+   */
+  trustCaller?: boolean;
+  /** Where one-off comparisons cache models' activations (default: the data directory's). */
+  activationCacheDir?: string;
 }
 
 export interface Workbench extends WorkbenchApi {
@@ -99,20 +112,35 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
   const policy = new FileAccessPolicy({
     appDirs: [dataDir, modelsDir],
     remembered: async (path) => (await openStore()).library.has(path),
+    ...(options.trustCaller ? { trustCaller: true } : {}),
   });
+  const jobs = new Jobs(emit);
 
   return {
     appInfo: async () => appInfo(),
     ...libraryMethods({ policy, store: openStore, runner: modelRunner, modelsDir }),
     ...experimentMethods({ policy, store: openStore, service: experiments, app }),
+    ...oneOffMethods({
+      policy,
+      jobs,
+      activationCacheDir: options.activationCacheDir ?? join(dataDir, 'activations'),
+      modelsDir,
+      app,
+      runnerOptions: {
+        ...(options.runnerLauncher ? { launcher: options.runnerLauncher } : {}),
+        ...(options.runnerTimeouts ? { timeouts: options.runnerTimeouts } : {}),
+      },
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    }),
     subscribe(listener) {
       events.on('event', listener);
       return () => events.off('event', listener);
     },
     emit,
     async close() {
-      // Runs first (they write their end to the database), then the database, then the runner;
-      // each step runs even when an earlier one throws.
+      // Jobs and runs first (runs write their end to the database), then the database, then the
+      // runner; each step runs even when an earlier one throws.
+      jobs.cancelAll();
       try {
         await (await service?.catch(() => null))?.close();
       } finally {

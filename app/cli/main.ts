@@ -33,7 +33,8 @@ export function buildProgram(context: CliContext): Command {
 }
 
 export async function runCli(argv: string[]): Promise<void> {
-  const api = createWorkbench();
+  // The command line's user names their own files: no file-access policy beyond the system's.
+  const api = createWorkbench({ trustCaller: true });
   const context: CliContext = { api, print: (text) => process.stdout.write(`${text}\n`) };
   try {
     await buildProgram(context).parseAsync(argv, { from: 'user' });

@@ -139,6 +139,14 @@ export interface ApiMethods {
   /** A run's result as a file: the whole result (json) or one matrix (csv, npy, svg). */
   exportRun: { request: ExportRequest; response: ExportedFile };
 
+  // One-off work outside the history (the command line's `extract` and `compare`). Long calls
+  // report progress as `job` events and stop with cancelJob, by the jobId their request gave.
+  /** Runs a model on a probe set and writes one float32 .npy per layer and a manifest into `out`. */
+  extractActivations: { request: ExtractRequest; response: ExtractionSummary };
+  /** Layer × layer similarity of two sides (models, extract folders, .npy files), kept in no history. */
+  compareLayers: { request: CompareRequest; response: ComparisonResult };
+  cancelJob: { request: { jobId: string }; response: { cancelled: boolean } };
+
   // The cache of activations and Grams.
   getCacheInfo: { request: Record<string, never>; response: CacheInfo };
   setCacheLimit: { request: { bytes: number }; response: CacheInfo };
@@ -154,7 +162,8 @@ export type ApiResponse<M extends ApiMethodName> = ApiMethods[M]['response'];
 export type WorkbenchEvent =
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   | { type: 'run'; run: RunInfo }
-  | { type: 'progress'; progress: RunProgress };
+  | { type: 'progress'; progress: RunProgress }
+  | { type: 'job'; progress: JobProgress };
 
 export type Unsubscribe = () => void;
 
@@ -242,7 +251,32 @@ export interface SimilarityMatrix {
   /** rows × cols; null where undefined (see `undefined`). */
   matrix: (number | null)[][];
   undefined: UndefinedCell[];
-  ci?: { lo: (number | null)[][]; hi: (number | null)[][]; level: number; samples: number; seed: number };
+  ci?: ConfidenceIntervals;
+  /** How HSIC was computed: from Grams, from feature cross-products (linear CKA, few features), or per minibatch. */
+  form?: 'gram' | 'features' | 'minibatch';
+  /** Milliseconds per stage of the computation (`grams`, `hsic`, `bootstrap`, `total`, …). */
+  timingsMs?: Record<string, number>;
+}
+
+/**
+ * Bootstrap intervals of a matrix's cells. `lo`/`hi` are the percentile interval of the resampled
+ * values recentred on the estimate; one-off comparisons also carry the plain percentile interval,
+ * the bias estimate and how resampling was done.
+ */
+export interface ConfidenceIntervals {
+  lo: (number | null)[][];
+  hi: (number | null)[][];
+  level: number;
+  samples: number;
+  seed: number;
+  method?: 'bias-corrected percentile bootstrap';
+  /** Minibatch CKA resamples whole batches; the other measures resample examples. */
+  resampled?: 'examples' | 'batches';
+  percentile?: { lo: (number | null)[][]; hi: (number | null)[][] };
+  /** mean(resampled) − estimate per cell. */
+  bias?: (number | null)[][];
+  /** Resamples per cell whose value was undefined and were left out. */
+  skipped?: number[][];
 }
 
 /** Seeds experiments: over all ordered pairs of models, per measure. */
@@ -432,4 +466,127 @@ export interface CacheInfo {
   grams: { entries: number; bytes: number };
   /** Entries a running run is using (never evicted). */
   pinned: number;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * One-off extraction and comparison (outside the history).
+ * --------------------------------------------------------------------------------------------- */
+
+/** How a folder of images is turned into model inputs (by default: from the model's input). */
+export interface ImageProbeOptions {
+  /** [height, width] to resize and centre-crop to. */
+  size?: [number, number];
+  mode?: 'gray' | 'rgb';
+  layout?: 'nchw' | 'nhwc';
+  /** Per channel, on pixels scaled to [0, 1]; `imagenet` is ImageNet's mean (std). */
+  mean?: number[] | 'imagenet';
+  std?: number[] | 'imagenet';
+}
+
+export interface ExtractRequest {
+  model: string;
+  /** A probe spec (see ExperimentSpec.probe). */
+  probe: string;
+  /** A layer selection (default: `preset:blocks`). */
+  layers?: string;
+  /** The folder to write manifest.json and the .npy files into. */
+  out: string;
+  batchSize?: number;
+  /** `exact`: no graph optimisations (outputs bit-identical to the untouched model). */
+  optimization?: 'fast' | 'exact';
+  image?: ImageProbeOptions;
+  /** NaN/±Inf activations: fail (default) or report them. */
+  nonFinite?: 'error' | 'report';
+  /** Names the call for progress events and cancelJob. */
+  jobId?: string;
+}
+
+/** One extracted layer: its id, its short name, and one example's shape. */
+export interface ExtractedLayer {
+  tensor: string;
+  name: string;
+  op: string;
+  /** One example's shape (the batch axis removed). */
+  shape: number[];
+  /** Values per example: the product of `shape`. */
+  features: number;
+  /** Element type onnxruntime produced; rows are always written as float32. */
+  dtype: string;
+}
+
+export interface NonFiniteCount {
+  nan: number;
+  inf: number;
+  /** Probe index of the first example with a NaN or ±Inf. */
+  firstExample: number;
+}
+
+export interface ExtractionSummary {
+  model: { path: string; sha256: string };
+  probe: { spec: string; hash: string; n: number };
+  layers: ExtractedLayer[];
+  /** Layers with NaN or ±Inf values (only with `nonFinite: 'report'`; otherwise that is an error). */
+  nonFinite: Record<string, NonFiniteCount>;
+  batchSize: number;
+  batches: number;
+  seconds: number;
+  examplesPerSecond: number;
+  /** Things a person should know: skipped files, layers left out because they do not split per example. */
+  notes: string[];
+}
+
+export interface CompareRequest {
+  /** An ONNX model, a folder written by extract, a folder of .npy files or one .npy file [examples, features]. */
+  a: string;
+  /** The other side; left out: A against itself. */
+  b?: string;
+  /** The probe set models run on; folders must have been extracted with it. */
+  probe?: string;
+  /** `all`, `op:Relu,Conv`, tensor or layer names; for models also `preset:…` (default `preset:blocks`). */
+  layers?: string;
+  measures: MeasureSpec[];
+  bootstrap?: { samples: number; seed: number; level?: number };
+  /** Worker threads of the CKA core (default: the machine's cores). */
+  threads?: number;
+  /** Gram precision: `auto` follows the activations' type. */
+  precision?: 'auto' | 'float32' | 'float64';
+  memoryBudgetMiB?: number;
+  jobId?: string;
+}
+
+/** Where one side of a comparison came from. */
+export interface ComparedSide {
+  /** The model, folder or file given (absolute). */
+  path: string;
+  kind: 'model' | 'extract' | 'npy-folder' | 'npy-file';
+  label: string;
+  /** The model the activations came from (models and extract folders). */
+  model?: { path: string; sha256: string };
+  probe?: { spec: string; hash: string; n: number };
+  layers: LayerRef[];
+}
+
+export interface ComparisonResult {
+  /** Rows' side, then columns' side (one side when A is compared with itself). */
+  sides: ComparedSide[];
+  /** One per measure, in the request's order; `rows.model`/`cols.model` index `sides`. */
+  matrices: SimilarityMatrix[];
+  provenance: {
+    appVersion: string;
+    onnxruntime: string;
+    startedAt: string;
+    finishedAt: string;
+    timingsMs: Record<string, number>;
+  };
+}
+
+/** Progress of an extractActivations or compareLayers call. */
+export interface JobProgress {
+  jobId: string;
+  stage: 'extract' | 'load' | 'grams' | 'kernels' | 'hsic' | 'bootstrap' | 'minibatch';
+  done: number;
+  total: number;
+  /** Human line: "extract: batch 3/20, 300/2000 examples". */
+  message: string;
+  examplesPerSecond?: number;
 }

@@ -66,3 +66,8 @@ export function toWorkbenchError(err: unknown): WorkbenchError {
 export function firstLine(text: string): string {
   return text.split('\n', 1)[0]?.trim() ?? '';
 }
+
+/** The one line a command-line program prints for an error: `PROGRAM: error: MESSAGE`. */
+export function errorLine(err: unknown, program = 'cka-workbench'): string {
+  return `${program}: error: ${toErrorData(err).message}`;
+}

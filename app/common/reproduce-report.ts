@@ -8,9 +8,9 @@
  *   the mean off-diagonal CKA among the last half of its layers and the longest run of
  *   consecutive layers that are all at least {@link BLOCK_THRESHOLD} similar to each other.
  */
-import type { ExperimentResult, LayerRef, SimilarityMatrix } from '../../common/contract.js';
-import { WorkbenchError } from '../../common/errors.js';
-import { measureLabel } from './matrices.js';
+import type { ExperimentResult, LayerRef, SimilarityMatrix } from './contract.js';
+import { WorkbenchError } from './errors.js';
+import { measureLabel } from './measures.js';
 
 /** The paper's Table 2 (CKA rows): accuracy of the sanity check on CIFAR-10 plain CNNs. */
 export const PAPER_TABLE_2: Record<string, number> = {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { createWorkbench } from '../api/workbench.js';
 import { defaultDataDir } from '../api/data-dir.js';
-import { reportError } from '../cli/output.js';
+import { reportError } from './report-error.js';
 import { startServer } from './http-server.js';
 import { stopHandler } from './shutdown.js';
 

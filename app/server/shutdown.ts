@@ -3,7 +3,7 @@
  * become interrupted, the database closes), exit. It runs once — a second Ctrl+C while closing
  * does not close again — and it always exits: with 1 and the error on stderr when closing failed.
  */
-import { reportError } from '../cli/output.js';
+import { reportError } from './report-error.js';
 
 interface Closable {
   close(): Promise<void>;

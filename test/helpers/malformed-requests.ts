@@ -1,6 +1,6 @@
 /**
- * Malformed requests for every method of the API (issue 8 §5: every IPC and HTTP input validated
- * against a schema). Each transport test walks the whole table and expects BAD_INPUT for each —
+ * Malformed requests for every method of the API (every IPC and HTTP input is validated against a
+ * schema). Each transport test walks the whole table and expects BAD_INPUT for each —
  * and a method added to the API without entries here fails the walk, so it cannot slip through.
  */
 import type { ApiMethodName, ExperimentSpec } from '../../app/common/contract.js';
@@ -127,6 +127,29 @@ export const MALFORMED: Record<ApiMethodName, unknown[]> = {
     { runId: 'r1', format: 'csv', save: 'yes' },
     { runId: 'r1', format: 'json', path: '/tmp/out.json' },
   ],
+  extractActivations: [
+    {},
+    { model: '/m.onnx', probe: 'random:4' },
+    { model: '/m.onnx', probe: 'random:4', out: '' },
+    { model: '/m.onnx', probe: 'nonsense', out: '/tmp/x' },
+    { model: '/m.onnx', probe: 'random:4', out: '/tmp/x', batchSize: 0 },
+    { model: '/m.onnx', probe: 'random:4', out: '/tmp/x', optimization: 'slow' },
+    { model: '/m.onnx', probe: 'random:4', out: '/tmp/x', image: { size: [0, 4] } },
+    { model: '/m.onnx', probe: 'random:4', out: '/tmp/x', jobId: '../x' },
+    { model: '/m.onnx', probe: 'random:4', out: '/tmp/x', extra: 1 },
+  ],
+  compareLayers: [
+    {},
+    { a: '/a' },
+    { a: '/a', measures: [] },
+    { a: '/a', measures: ['cosine'] },
+    { a: '/a', measures: ['linear'], bootstrap: { samples: 1, seed: 0 } },
+    { a: '/a', measures: ['linear'], precision: 'float16' },
+    { a: 3, measures: ['linear'] },
+    { a: '/a', measures: ['linear'], threads: 0 },
+    { a: '/a', measures: ['linear'], extra: true },
+  ],
+  cancelJob: [{}, { jobId: '' }, { jobId: 'a b' }, { jobId: 3 }, { jobId: 'x', extra: 1 }],
   getCacheInfo: NO_PARAMETERS,
   setCacheLimit: [{}, { bytes: -1 }, { bytes: 1.5 }, { bytes: '10' }, { bytes: 2 ** 60 }, { bytes: null }],
   clearCache: NO_PARAMETERS,

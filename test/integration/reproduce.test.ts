@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { ReproduceReport } from '../../app/engine/experiments/reproduce.js';
+import type { ReproduceReport } from '../../app/common/reproduce-report.js';
 import { cliBin } from '../helpers/paths.js';
 
 const run = promisify(execFile);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CkaEngine } from '../../app/engine/cka/engine.js';
-import { fileSources, readFileSide, selectLayers } from '../../app/engine/cka/layer-files.js';
+import { fileSources, readFileSide, selectLayers } from '../../app/engine/activations/layer-files.js';
 import { packedLength } from '../../app/engine/cka/packed.js';
 import type { LayerSource } from '../../app/engine/cka/types.js';
 import { readNpy, writeNpy } from '../../app/engine/io/npy.js';

@@ -5,18 +5,75 @@
  * .npy files; only A compares A with itself. With --json the result document is written to OUT
  * (one object, or an array for several measures); otherwise a compact table is printed.
  */
-import { join } from 'node:path';
 import type { Command } from 'commander';
+import type { ComparedSide, ComparisonResult, JobProgress, SimilarityMatrix } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
-import { appInfo } from '../../api/app-info.js';
-import { defaultDataDir } from '../../api/data-dir.js';
-import { writeFileAtomic } from '../../engine/io/atomic.js';
-import { compareFiles, type CompareDocument } from '../../engine/cka/compare-files.js';
-import { CkaEngine } from '../../engine/cka/engine.js';
-import { parseMeasure } from '../../engine/cka/measures.js';
-import type { CkaProgress, GramPrecision } from '../../engine/cka/types.js';
+import { writeFileAtomic } from '../../api/node-files.js';
+import { APP_NAME } from '../../api/app-info.js';
+import { createWorkbench } from '../../api/workbench.js';
 import type { CliContext } from '../context.js';
+import { runJob } from '../jobs.js';
 import { integerOption } from '../options.js';
+
+/** One side of a compare document: what was given, and where its activations came from. */
+interface SideDocument {
+  path: string;
+  kind: ComparedSide['kind'];
+  sha256?: string;
+  model?: { path: string; sha256: string };
+  probe?: { spec: string; hash: string; n: number };
+  layers: { tensor: string; name: string }[];
+}
+
+/**
+ * What `compare --json` writes per measure: the result's matrix with both sides' provenance and
+ * the app version (an array of them for several measures).
+ */
+export interface CompareDocument extends Omit<SimilarityMatrix, 'rows' | 'cols' | 'form' | 'timingsMs'> {
+  rows: SideDocument;
+  cols: SideDocument;
+  form?: SimilarityMatrix['form'];
+  timings: Record<string, number>;
+  /** Minibatch CKA: batches used and examples of the last partial batch left out. */
+  batches?: { count: number; size: number; droppedExamples: number; shuffleSeed?: number };
+  app: { name: string; version: string; onnxruntime: string };
+}
+
+function sideDocument(side: ComparedSide, layers: SideDocument['layers']): SideDocument {
+  return {
+    path: side.path,
+    kind: side.kind,
+    ...(side.model ? { sha256: side.model.sha256, model: side.model } : {}),
+    ...(side.probe ? { probe: side.probe } : {}),
+    layers,
+  };
+}
+
+export function compareDocuments(result: ComparisonResult): CompareDocument[] {
+  const app = { name: APP_NAME, version: result.provenance.appVersion, onnxruntime: result.provenance.onnxruntime };
+  return result.matrices.map((m) => {
+    const { rows, cols, form, timingsMs, ...matrix } = m;
+    const p = m.measure.params;
+    return {
+      ...matrix,
+      rows: sideDocument(result.sides[rows.model]!, rows.layers),
+      cols: sideDocument(result.sides[cols.model]!, cols.layers),
+      ...(form ? { form } : {}),
+      timings: timingsMs ?? {},
+      ...(m.measure.name === 'minibatch' && p.batches !== undefined
+        ? {
+            batches: {
+              count: p.batches,
+              size: p.batchSize!,
+              droppedExamples: p.droppedExamples ?? 0,
+              ...(p.shuffleSeed !== undefined ? { shuffleSeed: p.shuffleSeed } : {}),
+            },
+          }
+        : {}),
+      app,
+    };
+  });
+}
 
 interface CompareOptions {
   measure: string[];
@@ -75,9 +132,9 @@ export function formatCompareTable(doc: CompareDocument): string {
   return lines.join('\n');
 }
 
-function progressPrinter(): ((p: CkaProgress) => void) | undefined {
+function progressPrinter(): ((p: JobProgress) => void) | undefined {
   if (!process.stderr.isTTY) return undefined;
-  return (p) => process.stderr.write(`\r${p.stage} ${p.done}/${p.total}${p.layer ? ` (${p.layer})` : ''}\x1b[K`);
+  return (p) => process.stderr.write(`\r${p.message}\x1b[K`);
 }
 
 export function registerCompare(program: Command, context: CliContext): void {
@@ -106,54 +163,58 @@ export function registerCompare(program: Command, context: CliContext): void {
     .option('--threads <t>', 'worker threads (default: the machine’s cores)')
     .option('--precision <p>', 'Gram precision: auto, float32 or float64', 'auto')
     .option('--memory-budget <mib>', 'memory exact CKA may use, in MiB')
-    .option('--cache <dir>', 'activation cache for models (default: the app data directory)')
+    .option('--cache <dir>', "activation cache for models (default: the app's data directory)")
     .option('--json <out>', 'write the result document to this file instead of printing a table')
     .action(async (a: string, b: string | undefined, options: CompareOptions) => {
-      const measures = (options.measure.length > 0 ? options.measure : ['linear']).map(parseMeasure);
-      const samples = integerOption(options.bootstrap, '--bootstrap', 2);
       const level = Number(options.level);
       if (!(level > 0 && level < 1))
         throw new WorkbenchError('BAD_INPUT', `--level must be between 0 and 1, got '${options.level}'`);
-      if (!['auto', 'float32', 'float64'].includes(options.precision ?? 'auto')) {
-        throw new WorkbenchError(
-          'BAD_INPUT',
-          `--precision must be auto, float32 or float64, got '${options.precision}'`,
-        );
+      const precision = options.precision ?? 'auto';
+      if (precision !== 'auto' && precision !== 'float32' && precision !== 'float64') {
+        throw new WorkbenchError('BAD_INPUT', `--precision must be auto, float32 or float64, got '${precision}'`);
       }
+      for (const side of b === undefined ? [a] : [a, b]) {
+        if (side.toLowerCase().endsWith('.onnx') && options.probe === undefined) {
+          throw new WorkbenchError(
+            'BAD_INPUT',
+            `${side}: comparing models needs --probe (the examples to run them on)`,
+          );
+        }
+      }
+      const samples = integerOption(options.bootstrap, '--bootstrap', 2);
       const budgetMiB = integerOption(options.memoryBudget, '--memory-budget', 1);
       const threads = integerOption(options.threads, '--threads', 1);
-      const engine = new CkaEngine({
-        ...(threads !== undefined ? { threads } : {}),
-        ...(budgetMiB !== undefined ? { memoryBudgetBytes: budgetMiB * 2 ** 20 } : {}),
-        precision: (options.precision ?? 'auto') as GramPrecision,
-      });
-      const info = appInfo();
+      const api =
+        options.cache === undefined
+          ? context.api
+          : createWorkbench({ trustCaller: true, activationCacheDir: options.cache });
       const onProgress = progressPrinter();
       try {
-        const docs = await compareFiles(
-          engine,
-          {
+        const result = await runJob(api, onProgress, (jobId) =>
+          api.compareLayers({
             a,
             ...(b !== undefined ? { b } : {}),
             ...(options.probe !== undefined ? { probe: options.probe } : {}),
             ...(options.layers !== undefined ? { layers: options.layers } : {}),
-            measures,
-            activationCacheDir: options.cache ?? join(defaultDataDir(), 'activations'),
+            measures: options.measure.length > 0 ? options.measure : ['linear'],
             ...(samples !== undefined
               ? { bootstrap: { samples, seed: integerOption(options.seed, '--seed', 0)!, level } }
               : {}),
-          },
-          { name: info.name, version: info.version, onnxruntime: info.onnxruntime },
-          onProgress ? { onProgress } : {},
+            ...(threads !== undefined ? { threads } : {}),
+            ...(budgetMiB !== undefined ? { memoryBudgetMiB: budgetMiB } : {}),
+            precision,
+            jobId,
+          }),
         );
         if (onProgress) process.stderr.write('\r\x1b[K');
+        const docs = compareDocuments(result);
         if (options.json !== undefined) {
           await writeFileAtomic(options.json, `${JSON.stringify(docs.length === 1 ? docs[0] : docs, null, 1)}\n`);
         } else {
           context.print(docs.map(formatCompareTable).join('\n\n'));
         }
       } finally {
-        await engine.close();
+        if (api !== context.api) await api.close();
       }
     });
 }

@@ -7,16 +7,13 @@
  */
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
+import type { ExtractionSummary, ImageProbeOptions, JobProgress } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
-import { ActivationEngine } from '../../engine/activations/engine.js';
-import { ExtractDirSink } from '../../engine/activations/extract-dir.js';
-import { DEFAULT_SELECTION } from '../../engine/activations/prepare.js';
-import type { ExtractionProgress, ExtractionResult } from '../../engine/activations/types.js';
-import { LAYER_PRESETS } from '../../engine/onnx/layer-selection.js';
-import { IMAGENET_MEAN, IMAGENET_STD, parseImageSize, type ImageOptions } from '../../engine/probe/spec.js';
+import { formatShape } from '../../common/format.js';
+import { DEFAULT_LAYER_SELECTION, LAYER_SELECTION_HELP } from '../../common/layer-selections.js';
 import type { CliContext } from '../context.js';
+import { runJob } from '../jobs.js';
 import { integerOption } from '../options.js';
-import { formatShape } from '../output.js';
 
 interface ExtractOptions {
   probe: string;
@@ -33,18 +30,27 @@ interface ExtractOptions {
   json?: boolean;
 }
 
-function numberList(text: string | undefined, what: string): number[] | undefined {
+function numberList(text: string | undefined, what: string): number[] | 'imagenet' | undefined {
   if (text === undefined) return undefined;
-  if (text === 'imagenet') return what === 'mean' ? IMAGENET_MEAN : IMAGENET_STD;
+  if (text === 'imagenet') return 'imagenet';
   const values = text.split(',').map((v) => Number(v.trim()));
   if (values.some((v) => !Number.isFinite(v)))
     throw new WorkbenchError('BAD_INPUT', `--${what} must be numbers, got '${text}'`);
   return values;
 }
 
-function imageOptions(o: ExtractOptions): ImageOptions {
-  const options: ImageOptions = {};
-  if (o.imageSize !== undefined) options.size = parseImageSize('--image-size', o.imageSize);
+function imageSize(text: string): [number, number] {
+  const parts = text.toLowerCase().split('x');
+  const sizes = parts.map((p) => Number(p));
+  if (parts.length > 2 || sizes.some((v) => !/^\d+$/.test(String(v)) || !Number.isSafeInteger(v) || v < 1)) {
+    throw new WorkbenchError('BAD_INPUT', `--image-size must be HxW or one number, got '${text}'`);
+  }
+  return [sizes[0]!, sizes[1] ?? sizes[0]!];
+}
+
+function imageOptions(o: ExtractOptions): ImageProbeOptions {
+  const options: ImageProbeOptions = {};
+  if (o.imageSize !== undefined) options.size = imageSize(o.imageSize);
   if (o.imageMode !== undefined) {
     if (o.imageMode !== 'gray' && o.imageMode !== 'rgb')
       throw new WorkbenchError('BAD_INPUT', `--image-mode must be gray or rgb`);
@@ -63,7 +69,7 @@ function imageOptions(o: ExtractOptions): ImageOptions {
 }
 
 /** A bar on a terminal, a line per ~second otherwise. */
-function progressReporter(): { update(p: ExtractionProgress): void; stop(): void } {
+function progressReporter(): { update(p: JobProgress): void; stop(): void } {
   if (process.stderr.isTTY) {
     const bar = new SingleBar({
       format: 'extracting [{bar}] {value}/{total} examples · {rate} ex/s · eta {eta_formatted}',
@@ -73,9 +79,9 @@ function progressReporter(): { update(p: ExtractionProgress): void; stop(): void
     let started = false;
     return {
       update(p) {
-        if (!started) bar.start(p.n, 0, { rate: '…' });
+        if (!started) bar.start(p.total, 0, { rate: '…' });
         started = true;
-        bar.update(p.examplesDone, { rate: Math.round(p.examplesPerSecond) });
+        bar.update(p.done, { rate: Math.round(p.examplesPerSecond ?? 0) });
       },
       stop: () => started && bar.stop(),
     };
@@ -84,17 +90,15 @@ function progressReporter(): { update(p: ExtractionProgress): void; stop(): void
   return {
     update(p) {
       const now = performance.now();
-      if (now - last < 1000 && p.examplesDone < p.n) return;
+      if (now - last < 1000 && p.done < p.total) return;
       last = now;
-      process.stderr.write(
-        `extract: batch ${p.batchesDone}/${p.batchesTotal}, ${p.examplesDone}/${p.n} examples, ${Math.round(p.examplesPerSecond)} examples/s\n`,
-      );
+      process.stderr.write(`extract: ${p.message}, ${Math.round(p.examplesPerSecond ?? 0)} examples/s\n`);
     },
     stop: () => undefined,
   };
 }
 
-export function formatExtractResult(result: ExtractionResult, dir: string): string {
+export function formatExtractResult(result: ExtractionSummary, dir: string): string {
   const lines = [
     `wrote ${result.layers.length} layer(s) × ${result.probe.n} examples to ${dir} (manifest.json) in ${result.seconds.toFixed(1)} s, ${Math.round(result.examplesPerSecond)} examples/s`,
     ...result.layers.map((l) => `  ${l.name}  ${l.op}  ${formatShape(l.shape)}  ${l.features} features`),
@@ -112,13 +116,7 @@ export function registerExtract(program: Command, context: CliContext): void {
     .description('run a model on a probe set and write per-layer activations (.npy) and a manifest')
     .argument('<model>', 'an ONNX model file')
     .requiredOption('--probe <spec>', 'fashion-mnist:N, npy:PATH, npz:PATH[:KEY], images:DIR or random:N[:SEED]')
-    .option(
-      '--layers <selection>',
-      `all, op:TYPE[,TYPE], tensor or layer names (comma separated), or ${Object.entries(LAYER_PRESETS)
-        .map(([p, what]) => `preset:${p} (${what})`)
-        .join(', ')}`,
-      DEFAULT_SELECTION,
-    )
+    .option('--layers <selection>', LAYER_SELECTION_HELP, DEFAULT_LAYER_SELECTION)
     .requiredOption('--out <dir>', 'directory for manifest.json and the .npy files')
     .option('--batch <n>', 'examples per forward pass (default: chosen from memory)')
     .option('--exact', 'no onnxruntime graph optimisations (slower; outputs bit-identical to the untouched model)')
@@ -130,34 +128,29 @@ export function registerExtract(program: Command, context: CliContext): void {
     .option('--allow-nonfinite', 'report NaN/Inf activations as warnings instead of failing')
     .option('--json', 'print the result as JSON')
     .action(async (model: string, options: ExtractOptions) => {
-      const engine = new ActivationEngine();
-      const controller = new AbortController();
-      const onSigint = () => controller.abort();
-      process.once('SIGINT', onSigint);
       const progress = progressReporter();
+      const batchSize = integerOption(options.batch, '--batch', 1);
       try {
-        const result = await engine.extract(
-          {
-            model,
-            probe: options.probe,
-            layers: options.layers,
-            imageOptions: imageOptions(options),
-            optimization: options.exact ? 'exact' : 'fast',
-          },
-          {
-            sinks: [new ExtractDirSink(options.out)],
-            batchSize: integerOption(options.batch, '--batch', 1),
-            signal: controller.signal,
-            onProgress: (p) => progress.update(p),
-            nonFinite: options.allowNonfinite ? 'report' : 'error',
-          },
+        const result = await runJob(
+          context.api,
+          (p) => progress.update(p),
+          (jobId) =>
+            context.api.extractActivations({
+              model,
+              probe: options.probe,
+              layers: options.layers,
+              out: options.out,
+              image: imageOptions(options),
+              optimization: options.exact ? 'exact' : 'fast',
+              nonFinite: options.allowNonfinite ? 'report' : 'error',
+              ...(batchSize !== undefined ? { batchSize } : {}),
+              jobId,
+            }),
         );
         progress.stop();
         context.print(options.json ? JSON.stringify(result, null, 2) : formatExtractResult(result, options.out));
       } finally {
         progress.stop();
-        process.off('SIGINT', onSigint);
-        await engine.close();
       }
     });
 }

@@ -12,12 +12,8 @@ import { WorkbenchError } from '../../common/errors.js';
 import type { Workbench } from '../../api/workbench.js';
 import { heatmapSvg } from '../../engine/experiments/export/svg.js';
 import { fileStem } from '../../engine/experiments/export/export-result.js';
-import {
-  buildReproduceReport,
-  reproduceSummaryMarkdown,
-  type ReproduceReport,
-} from '../../engine/experiments/reproduce.js';
-import { writeFileAtomic } from '../../engine/io/atomic.js';
+import { buildReproduceReport, reproduceSummaryMarkdown, type ReproduceReport } from '../../common/reproduce-report.js';
+import { writeFileAtomic } from '../../api/node-files.js';
 import type { CliContext } from '../context.js';
 import { integerOption } from '../options.js';
 import { table } from '../output.js';

@@ -9,8 +9,7 @@ import type { Command } from 'commander';
 import type { ExperimentResult, ExperimentSpec, RunDetails, RunProgress } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { createWorkbench, type Workbench } from '../../api/workbench.js';
-import { probePath } from '../../engine/experiments/spec.js';
-import { parseProbeSpec } from '../../engine/probe/spec.js';
+import { probeDataPath } from '../../api/specs.js';
 import type { CliContext } from '../context.js';
 
 export function addDataDirOption(command: Command): Command {
@@ -24,7 +23,7 @@ export async function withApi<T>(
   work: (api: Workbench) => Promise<T>,
 ): Promise<T> {
   if (dataDir === undefined) return work(context.api);
-  const api = createWorkbench({ dataDir: resolve(dataDir) });
+  const api = createWorkbench({ dataDir: resolve(dataDir), trustCaller: true });
   try {
     return await work(api);
   } finally {
@@ -43,7 +42,7 @@ export async function openSpecFiles(api: Workbench, spec: ExperimentSpec): Promi
     const { sha256 } = await api.openModel({ path: model.path });
     models.push(model.sha256 ? model : { ...model, sha256 });
   }
-  if (probePath(parseProbeSpec(spec.probe))) await api.openProbe({ spec: spec.probe, model: spec.models[0]!.path });
+  if (probeDataPath(spec.probe)) await api.openProbe({ spec: spec.probe, model: spec.models[0]!.path });
   return { ...spec, models };
 }
 

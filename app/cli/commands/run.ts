@@ -9,8 +9,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExperimentSpec } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
-import { parseExperimentSpec } from '../../engine/experiments/spec.js';
-import { writeFileAtomic } from '../../engine/io/atomic.js';
+import { writeFileAtomic } from '../../api/node-files.js';
+import { parseExperimentSpec } from '../../api/specs.js';
 import type { CliContext } from '../context.js';
 import { addDataDirOption, checkRunDone, describeResult, runSpecToEnd, withApi } from './run-support.js';
 

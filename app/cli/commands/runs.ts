@@ -9,7 +9,7 @@
 import type { Command } from 'commander';
 import type { ExportRequest, RunStatus } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
-import { writeFileAtomic } from '../../engine/io/atomic.js';
+import { writeFileAtomic } from '../../api/node-files.js';
 import type { CliContext } from '../context.js';
 import { integerOption } from '../options.js';
 import { table } from '../output.js';

@@ -8,8 +8,8 @@
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExperimentResult, ExperimentSpec } from '../../common/contract.js';
-import { measureLabel } from '../../engine/experiments/matrices.js';
-import { writeFileAtomic } from '../../engine/io/atomic.js';
+import { measureLabel } from '../../common/measures.js';
+import { writeFileAtomic } from '../../api/node-files.js';
 import type { CliContext } from '../context.js';
 import { table } from '../output.js';
 import { absoluteProbeSpec } from './run.js';

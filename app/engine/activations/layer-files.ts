@@ -1,14 +1,13 @@
 /**
- * A comparison side from files: a directory written by `extract` (manifest.json + one
- * [n, features] float32 .npy per layer, issue 3 §5), a folder of .npy files (one layer each, in
- * natural file-name order), or a single .npy file. Reading the manifest is ours; writing it is the
- * activation engine's.
+ * Activations recorded in files, as one side of a comparison: a directory written by `extract`
+ * (manifest.json + one [n, features] float32 .npy per layer; extract-dir.ts writes it), a folder of
+ * .npy files (one layer each, in natural file-name order), or a single .npy file.
  */
 import { promises as fs } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { WorkbenchError } from '../../common/errors.js';
-import type { LayerSource } from './types.js';
+import type { LayerSource } from '../cka/types.js';
 
 const manifestSchema = z.object({
   model: z.object({ path: z.string(), sha256: z.string() }),
@@ -155,6 +154,7 @@ export function selectLayers(side: FileSide, selector: string | undefined): Laye
   return side.layers.filter((l) => wanted.includes(l.tensor) || wanted.includes(l.name));
 }
 
+/** The layers as CKA sources read from their .npy files. */
 export function fileSources(layers: readonly LayerFileEntry[]): LayerSource[] {
   return layers.map((l) => ({ kind: 'npy', layer: { tensor: l.tensor, name: l.name }, path: l.path }));
 }

@@ -8,5 +8,4 @@ export type { LayerGram } from './grams.js';
 export type { MinibatchStream, StreamLayer } from './minibatch-stream.js';
 export type { ResolvedSource } from './sources.js';
 export { describeMeasure, measureKey, parseMeasure } from './measures.js';
-export { fileSources, readFileSide, selectLayers, type FileSide, type LayerFileEntry } from './layer-files.js';
 export type * from './types.js';

@@ -1,80 +1,86 @@
 /**
- * `compare` on files: two sides, each an ONNX model (run on the probe set through the activation
- * engine's on-disk cache: only layers not cached yet are extracted), a directory written by
- * `extract`, a folder of .npy files or a single .npy file (layer-files.ts); checked to share a
- * probe set, compared by the CKA engine, and written as the result document of issue 4 (measure,
- * n, rows/cols with provenance, matrix with nulls and their reasons, intervals, timings, app
- * version).
+ * A one-off comparison of two sides, kept in no history: each side an ONNX model (run on the probe
+ * set through the activation cache: only layers not cached yet are extracted), a directory written
+ * by `extract`, a folder of .npy files or one .npy file. The sides must share their examples; the
+ * CKA engine compares them, and the result has the same matrices a run's result has.
  */
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
+import type { ComparedSide, ComparisonResult, CompareRequest, JobProgress, LayerRef } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
-import { ActivationEngine } from '../activations/engine.js';
-import type { CkaEngine } from './engine.js';
-import { fileSources, readFileSide, selectLayers, type FileSide } from './layer-files.js';
-import type { BootstrapOptions, CkaResult, LayerRef, MeasureSpec, RunOptions } from './types.js';
+import { ActivationEngine, type ActivationEngineOptions } from '../activations/engine.js';
+import { fileSources, readFileSide, selectLayers, type LayerFileEntry } from '../activations/layer-files.js';
+import type { CkaEngine } from '../cka/engine.js';
+import { parseMeasure } from '../cka/measures.js';
+import { similarityMatrix } from './matrices.js';
 
-export interface CompareFilesRequest {
-  a: string;
-  /** Omitted: A against itself. */
-  b?: string;
-  /** The probe spec the sides must have been extracted with (checked against the manifests). */
-  probe?: string;
-  layers?: string;
-  measures: MeasureSpec[];
-  bootstrap?: BootstrapOptions;
-  /** Root of the activation cache used for ONNX model sides. */
-  activationCacheDir?: string;
+export type SideProgress = Omit<JobProgress, 'jobId'>;
+
+export interface CompareSidesOptions {
+  cka: CkaEngine;
+  /** Root of the activation cache for model sides, and how their runner starts. */
+  activations: Pick<ActivationEngineOptions, 'cacheDir' | 'modelsDir' | 'runnerOptions'>;
+  app: { version: string; onnxruntime: string };
+  signal?: AbortSignal;
+  onProgress?: (progress: SideProgress) => void;
 }
 
-export interface SideDocument {
-  /** The model, directory or file given. */
-  path: string;
-  kind: FileSide['kind'] | 'model';
-  /** The model's sha256, when the side was extracted from a model. */
-  sha256?: string;
-  model?: { path: string; sha256: string };
-  probe?: { spec: string; hash: string; n: number };
-  layers: LayerRef[];
+interface Side extends Omit<ComparedSide, 'layers'> {
+  layers: LayerFileEntry[];
 }
 
-export interface CompareDocument extends Omit<CkaResult, 'rows' | 'cols'> {
-  rows: SideDocument;
-  cols: SideDocument;
-  app: { name: string; version: string; onnxruntime: string };
-}
-
-function isModel(path: string): boolean {
+export function isModelPath(path: string): boolean {
   return path.toLowerCase().endsWith('.onnx');
 }
-
-type Side = Omit<FileSide, 'kind'> & { kind: SideDocument['kind'] };
 
 /** A model side: its selected layers from the activation cache, extracting what is missing. */
 async function modelSide(
   activations: ActivationEngine,
   path: string,
-  request: CompareFilesRequest,
-  run: RunOptions,
+  request: CompareRequest,
+  options: CompareSidesOptions,
 ): Promise<Side> {
   if (request.probe === undefined) {
-    throw new WorkbenchError('BAD_INPUT', `${path}: comparing models needs --probe (the examples to run them on)`);
+    throw new WorkbenchError('BAD_INPUT', `${path}: comparing a model needs a probe set (the examples to run it on)`, {
+      field: 'probe',
+    });
   }
   const cached = await activations.cached(
     { model: path, probe: request.probe, ...(request.layers !== undefined ? { layers: request.layers } : {}) },
     {
-      ...(run.signal ? { signal: run.signal } : {}),
-      onProgress: (p) => run.onProgress?.({ stage: 'load', done: p.examplesDone, total: p.n, layer: path }),
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (p) =>
+        options.onProgress?.({
+          stage: 'extract',
+          done: p.examplesDone,
+          total: p.n,
+          message: `extracting ${basename(path)}: batch ${p.batchesDone}/${p.batchesTotal}, ${p.examplesDone}/${p.n} examples`,
+          examplesPerSecond: p.examplesPerSecond,
+        }),
     },
   );
   return {
     path: resolve(path),
     kind: 'model',
+    label: basename(path),
     model: cached.model,
     probe: cached.probe,
     layers: cached.layers.map((l) => ({ tensor: l.tensor, name: l.name, op: l.op, path: l.path })),
   };
 }
 
+async function fileSide(path: string, layers: string | undefined): Promise<Side> {
+  const side = await readFileSide(path);
+  return {
+    path: side.path,
+    kind: side.kind,
+    label: basename(side.path),
+    ...(side.model ? { model: side.model } : {}),
+    ...(side.probe ? { probe: side.probe } : {}),
+    layers: selectLayers(side, layers),
+  };
+}
+
+/** Both sides must hold the same examples: the requested probe set, and one probe hash. */
 function checkProbes(a: Side, b: Side, probe: string | undefined): void {
   for (const side of [a, b]) {
     if (probe !== undefined && side.probe && side.probe.spec !== probe) {
@@ -92,30 +98,17 @@ function checkProbes(a: Side, b: Side, probe: string | undefined): void {
   }
 }
 
-function sideDocument(side: Side, layers: LayerRef[]): SideDocument {
-  return {
-    path: side.path,
-    kind: side.kind,
-    ...(side.model ? { sha256: side.model.sha256, model: side.model } : {}),
-    ...(side.probe ? { probe: side.probe } : {}),
-    layers,
-  };
+function comparedSide(side: Side, layers: LayerRef[]): ComparedSide {
+  return { ...side, layers };
 }
 
-export async function compareFiles(
-  engine: CkaEngine,
-  request: CompareFilesRequest,
-  app: CompareDocument['app'],
-  run: RunOptions = {},
-): Promise<CompareDocument[]> {
-  const needsModels = isModel(request.a) || (request.b !== undefined && isModel(request.b));
-  if (needsModels && !request.activationCacheDir) {
-    throw new WorkbenchError('INTERNAL', 'comparing models needs an activation cache directory');
-  }
-  const activations = needsModels ? new ActivationEngine({ cacheDir: request.activationCacheDir! }) : null;
-  const readSide = async (path: string): Promise<Side> =>
-    isModel(path) ? modelSide(activations!, path, request, run) : readFileSide(path);
-  const select = (side: Side) => (side.kind === 'model' ? side.layers : selectLayers(side as FileSide, request.layers));
+export async function compareSides(request: CompareRequest, options: CompareSidesOptions): Promise<ComparisonResult> {
+  const startedAt = new Date();
+  const measures = request.measures.map(parseMeasure);
+  const needsModels = isModelPath(request.a) || (request.b !== undefined && isModelPath(request.b));
+  const activations = needsModels ? new ActivationEngine(options.activations) : null;
+  const readSide = (path: string) =>
+    isModelPath(path) ? modelSide(activations!, path, request, options) : fileSide(path, request.layers);
   let sideA: Side;
   let sideB: Side;
   try {
@@ -125,17 +118,34 @@ export async function compareFiles(
     await activations?.close();
   }
   checkProbes(sideA, sideB, request.probe);
-  const layersA = select(sideA);
-  const layersB = request.b !== undefined ? select(sideB) : layersA;
-  const rows = fileSources(layersA);
-  const results = await engine.compare(rows, request.b !== undefined ? fileSources(layersB) : null, request.measures, {
-    ...run,
+  const self = request.b === undefined;
+  const rows = fileSources(sideA.layers);
+  const results = await options.cka.compare(rows, self ? null : fileSources(sideB.layers), measures, {
+    ...(options.signal ? { signal: options.signal } : {}),
+    onProgress: (p) =>
+      options.onProgress?.({
+        stage: p.stage,
+        done: p.done,
+        total: p.total,
+        message: `${p.stage} ${p.done}/${p.total}${p.layer ? ` (${p.layer})` : ''}`,
+      }),
     ...(request.bootstrap ? { bootstrap: request.bootstrap } : {}),
   });
-  return results.map((result) => ({
-    ...result,
-    rows: sideDocument(sideA, result.rows),
-    cols: sideDocument(sideB, result.cols),
-    app,
-  }));
+  const matrices = results.map((r) =>
+    similarityMatrix(r, { model: 0, label: sideA.label }, { model: self ? 0 : 1, label: sideB.label }, true),
+  );
+  const timingsMs = results[0] ? { ...results[0].timings } : {};
+  return {
+    sides: self
+      ? [comparedSide(sideA, matrices[0]?.rows.layers ?? [])]
+      : [comparedSide(sideA, matrices[0]?.rows.layers ?? []), comparedSide(sideB, matrices[0]?.cols.layers ?? [])],
+    matrices,
+    provenance: {
+      appVersion: options.app.version,
+      onnxruntime: options.app.onnxruntime,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      timingsMs,
+    },
+  };
 }

@@ -4,12 +4,18 @@
  * so the (B, A) matrix of a computed (A, B) pair is its transpose, intervals included).
  */
 import type { MatrixSide, MeasureInfo, SimilarityMatrix } from '../../common/contract.js';
+export { measureLabel } from '../../common/measures.js';
 import type { CkaResult } from '../cka/types.js';
 
+/**
+ * The CKA core's result as a result's matrix. `detail` keeps how it was computed (form, timings,
+ * the plain percentile interval and the bootstrap bias); run results leave them out.
+ */
 export function similarityMatrix(
   result: CkaResult,
   rows: Omit<MatrixSide, 'layers'>,
   cols: Omit<MatrixSide, 'layers'>,
+  detail = false,
 ): SimilarityMatrix {
   const measure: MeasureInfo = { name: result.measure.name, params: { ...result.measure.params } };
   if (result.batches) {
@@ -25,13 +31,12 @@ export function similarityMatrix(
     undefined: result.undefined.map(({ row, col, reason }) => ({ row, col, reason })),
   };
   if (result.ci) {
-    matrix.ci = {
-      lo: result.ci.lo,
-      hi: result.ci.hi,
-      level: result.ci.level,
-      samples: result.ci.samples,
-      seed: result.ci.seed,
-    };
+    const { lo, hi, level, samples, seed } = result.ci;
+    matrix.ci = detail ? structuredClone(result.ci) : { lo, hi, level, samples, seed };
+  }
+  if (detail) {
+    matrix.form = result.form;
+    matrix.timingsMs = { ...result.timings };
   }
   return matrix;
 }
@@ -55,15 +60,6 @@ export function transposeMatrix(m: SimilarityMatrix): SimilarityMatrix {
     out.ci = { ...m.ci, lo: transposeGrid(m.ci.lo, cols), hi: transposeGrid(m.ci.hi, cols) };
   }
   return out;
-}
-
-/** A stable text for a measure (`linear`, `rbf(threshold=0.4)`) to group matrices by. */
-export function measureLabel(measure: MeasureInfo): string {
-  const params = Object.entries(measure.params)
-    .filter(([k]) => k !== 'batches' && k !== 'droppedExamples')
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-  return params ? `${measure.name}(${params})` : measure.name;
 }
 
 /**

@@ -36,7 +36,7 @@ const modelRefSchema = z
   })
   .strict();
 
-const measureSchema = z
+export const measureSchema = z
   .string()
   .min(1)
   .max(64)
@@ -48,19 +48,32 @@ const measureSchema = z
     }
   });
 
-const layerSelectionSchema = z.string().trim().min(1, 'a layer selection is required').max(100_000);
+export const layerSelectionSchema = z.string().trim().min(1, 'a layer selection is required').max(100_000);
+
+export const probeSpecSchema = z
+  .string()
+  .min(1)
+  .max(8192)
+  .superRefine((text, ctx) => {
+    try {
+      parseProbeSpec(text);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  });
+
+export const bootstrapSchema = z
+  .object({
+    samples: z.number().int().min(2).max(100_000),
+    seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    level: z.number().gt(0).lt(1).optional(),
+  })
+  .strict();
 
 const optionsSchema = z
   .object({
     batchSize: z.number().int().min(1).max(65_536).optional(),
-    bootstrap: z
-      .object({
-        samples: z.number().int().min(2).max(100_000),
-        seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-        level: z.number().gt(0).lt(1).optional(),
-      })
-      .strict()
-      .optional(),
+    bootstrap: bootstrapSchema.optional(),
     threads: z.number().int().min(1).max(256).optional(),
     memoryBudgetMiB: z
       .number()
@@ -76,17 +89,7 @@ export const experimentSpecSchema = z
     name: z.string().trim().min(1, 'an experiment needs a name').max(200),
     kind: z.enum(['pair', 'self', 'seeds', 'family']),
     models: z.array(modelRefSchema).min(1, 'an experiment needs at least one model').max(64),
-    probe: z
-      .string()
-      .min(1)
-      .max(8192)
-      .superRefine((text, ctx) => {
-        try {
-          parseProbeSpec(text);
-        } catch (err) {
-          ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        }
-      }),
+    probe: probeSpecSchema,
     layers: z.union([layerSelectionSchema, z.array(layerSelectionSchema).min(1).max(64)]),
     measures: z
       .array(measureSchema)

@@ -1,0 +1,42 @@
+/**
+ * One-off calls that take long (extractActivations, compareLayers): each runs under an abort
+ * signal that cancelJob can fire by the jobId its request gave, and reports progress as `job`
+ * events. A jobId is unique among the calls running at once.
+ */
+import type { JobProgress, WorkbenchEvent } from '../common/contract.js';
+import { WorkbenchError } from '../common/errors.js';
+
+export class Jobs {
+  private readonly running = new Map<string, AbortController>();
+  private anonymous = 0;
+
+  constructor(private readonly emit: (event: WorkbenchEvent) => void) {}
+
+  /** Runs `work` as job `jobId` (or an unnamed one), with a signal and a progress reporter. */
+  async run<T>(
+    jobId: string | undefined,
+    work: (signal: AbortSignal, progress: (p: Omit<JobProgress, 'jobId'>) => void) => Promise<T>,
+  ): Promise<T> {
+    const id = jobId ?? `job-${++this.anonymous}`;
+    if (this.running.has(id)) throw new WorkbenchError('BAD_INPUT', `a job named '${id}' is already running`);
+    const controller = new AbortController();
+    this.running.set(id, controller);
+    try {
+      return await work(controller.signal, (p) => this.emit({ type: 'job', progress: { jobId: id, ...p } }));
+    } finally {
+      this.running.delete(id);
+    }
+  }
+
+  cancel(jobId: string): boolean {
+    const controller = this.running.get(jobId);
+    if (!controller) return false;
+    controller.abort();
+    return true;
+  }
+
+  /** Stops every running job (the workbench is closing). */
+  cancelAll(): void {
+    for (const controller of this.running.values()) controller.abort();
+  }
+}

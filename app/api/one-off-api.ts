@@ -1,0 +1,121 @@
+/**
+ * API methods for one-off work kept in no history: extracting a model's activations into a folder,
+ * and comparing two sides (models, extract folders, .npy files). Both check every path against the
+ * file-access policy, run as jobs (progress events, cancelJob), and own their engines for the call.
+ */
+import type { ImageProbeOptions, WorkbenchApi } from '../common/contract.js';
+import { ActivationEngine } from '../engine/activations/engine.js';
+import { ExtractDirSink } from '../engine/activations/extract-dir.js';
+import { CkaEngine } from '../engine/cka/engine.js';
+import { compareSides, isModelPath } from '../engine/experiments/compare-sides.js';
+import { probePath } from '../engine/experiments/spec.js';
+import { IMAGENET_MEAN, IMAGENET_STD, parseProbeSpec, type ImageOptions } from '../engine/probe/spec.js';
+import type { ModelRunnerOptions } from '../engine/runner/model-runner.js';
+import type { FileAccessPolicy } from './file-access.js';
+import type { Jobs } from './jobs.js';
+
+export interface OneOffDeps {
+  policy: FileAccessPolicy;
+  jobs: Jobs;
+  /** Where model sides' activations are cached. */
+  activationCacheDir: string;
+  modelsDir: string;
+  app: { version: string; onnxruntime: string };
+  runnerOptions: ModelRunnerOptions;
+  /** CKA worker threads when the request names none. */
+  threads?: number;
+}
+
+type OneOffMethods = Pick<WorkbenchApi, 'extractActivations' | 'compareLayers' | 'cancelJob'>;
+
+function imageOptions(image: ImageProbeOptions | undefined): ImageOptions {
+  if (!image) return {};
+  const channels = (v: number[] | 'imagenet' | undefined, imagenet: number[]) => (v === 'imagenet' ? imagenet : v);
+  const mean = channels(image.mean, IMAGENET_MEAN);
+  const std = channels(image.std, IMAGENET_STD);
+  return {
+    ...(image.size ? { size: image.size } : {}),
+    ...(image.mode ? { mode: image.mode } : {}),
+    ...(image.layout ? { layout: image.layout } : {}),
+    ...(mean ? { mean } : {}),
+    ...(std ? { std } : {}),
+  };
+}
+
+export function oneOffMethods(deps: OneOffDeps): OneOffMethods {
+  const { policy } = deps;
+
+  async function checkProbe(spec: string): Promise<void> {
+    const path = probePath(parseProbeSpec(spec));
+    if (path) await policy.check(path.path, path.kind === 'dir' ? 'probe folder' : 'probe file');
+  }
+
+  return {
+    async extractActivations(request) {
+      await policy.check(request.model, 'model');
+      await checkProbe(request.probe);
+      const out = await policy.checkOutput(request.out);
+      return deps.jobs.run(request.jobId, async (signal, progress) => {
+        const engine = new ActivationEngine({ runnerOptions: deps.runnerOptions, modelsDir: deps.modelsDir });
+        try {
+          return await engine.extract(
+            {
+              model: request.model,
+              probe: request.probe,
+              ...(request.layers !== undefined ? { layers: request.layers } : {}),
+              imageOptions: imageOptions(request.image),
+              optimization: request.optimization ?? 'fast',
+            },
+            {
+              sinks: [new ExtractDirSink(out)],
+              signal,
+              nonFinite: request.nonFinite ?? 'error',
+              ...(request.batchSize !== undefined ? { batchSize: request.batchSize } : {}),
+              onProgress: (p) =>
+                progress({
+                  stage: 'extract',
+                  done: p.examplesDone,
+                  total: p.n,
+                  message: `batch ${p.batchesDone}/${p.batchesTotal}, ${p.examplesDone}/${p.n} examples`,
+                  examplesPerSecond: p.examplesPerSecond,
+                }),
+            },
+          );
+        } finally {
+          await engine.close();
+        }
+      });
+    },
+
+    async compareLayers(request) {
+      const sides = request.b === undefined ? [request.a] : [request.a, request.b];
+      for (const side of sides) await policy.check(side, isModelPath(side) ? 'model' : 'activations folder or file');
+      if (request.probe !== undefined) await checkProbe(request.probe);
+      return deps.jobs.run(request.jobId, async (signal, progress) => {
+        const threads = request.threads ?? deps.threads;
+        const cka = new CkaEngine({
+          ...(threads !== undefined ? { threads } : {}),
+          ...(request.memoryBudgetMiB !== undefined ? { memoryBudgetBytes: request.memoryBudgetMiB * 2 ** 20 } : {}),
+          precision: request.precision ?? 'auto',
+        });
+        try {
+          return await compareSides(request, {
+            cka,
+            activations: {
+              cacheDir: deps.activationCacheDir,
+              modelsDir: deps.modelsDir,
+              runnerOptions: deps.runnerOptions,
+            },
+            app: deps.app,
+            signal,
+            onProgress: progress,
+          });
+        } finally {
+          await cka.close();
+        }
+      });
+    },
+
+    cancelJob: async ({ jobId }) => ({ cancelled: deps.jobs.cancel(jobId) }),
+  };
+}
