@@ -1,34 +1,81 @@
 /**
- * Import rules of the architecture (../shared/ARCHITECTURE.md): one direction, no cycles.
- * renderer → API types only; shells (main/, app/server, app/cli) → app/; app/ never imports a
- * shell, Electron, Svelte or the server.
+ * Import rules of the architecture (ARCHITECTURE.md): layers import downwards only, and neither
+ * files nor folders form cycles.
+ *
+ *   renderer ─────────────────────────┐
+ *   shells: app/cli, app/server, main ┤→ app/common
+ *   app/api ──→ app/engine ───────────┘
+ *
+ * - app/common imports nothing outside itself (no npm packages, no Node built-ins either);
+ * - app/engine imports only app/common (and npm packages, never Electron or the views');
+ * - app/api imports the engine and app/common;
+ * - the shells import app/api and app/common, never the engine nor each other;
+ * - the renderer imports only app/common.
  */
 module.exports = {
   forbidden: [
     { name: 'no-cycles', severity: 'error', from: {}, to: { circular: true } },
     {
-      name: 'renderer-sees-only-api-types',
+      name: 'no-folder-cycles',
+      comment: 'Two folders that import each other are one module cut in two: merge them or split the shared part out.',
+      severity: 'error',
+      scope: 'folder',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'common-imports-nothing',
+      severity: 'error',
+      from: { path: '^app/common/' },
+      to: { pathNot: '^app/common/' },
+    },
+    {
+      name: 'engine-imports-only-common',
+      severity: 'error',
+      from: { path: '^app/engine/' },
+      to: { path: '^(app/(api|cli|server)|main|renderer)/' },
+    },
+    {
+      name: 'api-imports-engine-and-common',
+      severity: 'error',
+      from: { path: '^app/api/' },
+      to: { path: '^(app/(cli|server)|main|renderer)/' },
+    },
+    {
+      name: 'shells-import-api-and-common',
+      severity: 'error',
+      from: { path: '^(app/(cli|server)|main)/' },
+      to: { path: '^(app/engine|renderer)/' },
+    },
+    {
+      name: 'shells-are-separate',
+      severity: 'error',
+      from: { path: '^app/cli/' },
+      to: { path: '^(app/server|main)/' },
+    },
+    {
+      name: 'server-is-its-own-shell',
+      severity: 'error',
+      from: { path: '^app/server/' },
+      to: { path: '^(app/cli|main)/' },
+    },
+    {
+      name: 'electron-shell-is-its-own-shell',
+      severity: 'error',
+      from: { path: '^main/' },
+      to: { path: '^app/(cli|server)/' },
+    },
+    {
+      name: 'renderer-imports-only-common',
       severity: 'error',
       from: { path: '^renderer/' },
-      to: { path: '^(app|main)/', pathNot: '^app/api/contract\\.ts$' },
+      to: { path: '^(app|main)/', pathNot: '^app/common/' },
     },
     {
-      name: 'engine-is-not-a-shell',
-      severity: 'error',
-      from: { path: '^app/(engine|api)/' },
-      to: { path: '^(main|renderer)/|^app/(server|cli)/' },
-    },
-    {
-      name: 'engine-has-no-ui-deps',
+      name: 'app-has-no-ui-deps',
       severity: 'error',
       from: { path: '^app/' },
       to: { path: 'node_modules/(electron|svelte|chart\\.js|chartjs-chart-matrix)/' },
-    },
-    {
-      name: 'server-and-cli-are-separate-shells',
-      severity: 'error',
-      from: { path: '^app/server/' },
-      to: { path: '^app/cli/', pathNot: '^app/cli/output\\.ts$' },
     },
   ],
   options: {
