@@ -175,8 +175,7 @@ export type WorkbenchApi = {
 };
 
 /* ------------------------------------------------------------------------------------------------
- * Experiments (issue 6) — the data types the runner produces and the views consume. The API
- * methods over them are added to `ApiMethods` as they are implemented.
+ * Experiments — the data types the runner produces and the views consume.
  * --------------------------------------------------------------------------------------------- */
 
 /** `linear`, `rbf:T` (threshold T, e.g. `rbf:0.4`), `debiased`, `minibatch:B` (batch size B). */

@@ -1,6 +1,6 @@
 /**
- * The activation directory format (issue 3 §5), written by `extract --out DIR` and used by the
- * activation cache; app/engine/cka/layer-files.ts reads it:
+ * The activation directory format, written by `extract --out DIR` and used by the
+ * activation cache; activations/layer-files.ts reads it:
  *
  *   DIR/manifest.json   { model: {path, sha256}, probe: {spec, hash, n},
  *                         layers: [{tensor, name, op, shape, features, file}] }

@@ -1,5 +1,5 @@
 /**
- * NaN/±Inf detection per layer (issue 8 §3): counted while rows stream past, so a broken layer is
+ * NaN/±Inf detection per layer: counted while rows stream past, so a broken layer is
  * named instead of silently poisoning every similarity computed from it.
  */
 import { WorkbenchError } from '../../common/errors.js';

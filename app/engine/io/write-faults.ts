@@ -1,5 +1,5 @@
 /**
- * A seam for disk faults (issue 8 §4): tests arm a rule that makes the cache's file writes fail
+ * A seam for disk faults: tests arm a rule that makes the cache's file writes fail
  * the way a full disk does — part of the data written, then ENOSPC — at the file and the byte
  * they choose. The app never arms it; unarmed, a write pays one null check.
  *

@@ -1,6 +1,6 @@
 /**
  * Entry point of the model-runner process: where untrusted models are loaded and run, so that an
- * onnxruntime crash ends this process and not the app (issue 8 §1). Started by
+ * onnxruntime crash ends this process and not the app. Started by
  * ./runner-process.ts through a ProcessLauncher: a Node child process (`fork`, IPC with
  * `serialization: 'advanced'`) or an Electron utilityProcess (`process.parentPort`).
  *
