@@ -29,7 +29,7 @@ import type { PairMoments } from '../compute/bootstrap-moments.js';
 import type { ComputeDType } from '../compute/onnx-graph.js';
 import type { ComputePool } from '../compute/pool.js';
 import { sharedFloat32, sharedFloat64 } from '../compute/shared-memory.js';
-import type { CenteredKernelView } from './centering.js';
+import type { CentredKernelView } from './centring.js';
 import { bootstrapCounts } from './rng.js';
 import type { BootstrapOptions, ConfidenceIntervals, RunOptions } from './types.js';
 
@@ -120,7 +120,7 @@ interface LayerMomentsShared {
 /** Moments of every layer and every needed pair, for one kernel (biased-centred views). */
 export async function kernelMoments(
   pool: ComputePool,
-  views: readonly (CenteredKernelView | null)[],
+  views: readonly (CentredKernelView | null)[],
   cells: CellIndex,
   n: number,
   options: Required<BootstrapOptions>,

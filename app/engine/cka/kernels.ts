@@ -8,7 +8,7 @@
  */
 import type { ComputePool } from '../compute/pool.js';
 import { sharedFloat64 } from '../compute/shared-memory.js';
-import type { CenteredKernelView, CenteringMode } from './centering.js';
+import type { CentredKernelView, CentringMode } from './centring.js';
 import { shiftFromSummary, type KernelSummary } from './centred-traces.js';
 import { gramProblem, type LayerGram } from './grams.js';
 import type { KernelRecipe } from './measures.js';
@@ -95,13 +95,13 @@ export async function rbfKernels(
 }
 
 /** Centred views of a kernel set (for materialising centred kernels, e.g. in the bootstrap). */
-export async function centeredViews(
+export async function centredViews(
   pool: ComputePool,
   set: KernelSet,
   n: number,
-  mode: CenteringMode,
+  mode: CentringMode,
   signal?: AbortSignal,
-): Promise<(CenteredKernelView | null)[]> {
+): Promise<(CentredKernelView | null)[]> {
   const summaries = await summariesOf(pool, set, n, signal);
   return set.bases.map((base, i) =>
     base ? { base, n, shift: shiftFromSummary(summaries[i]!, mode), zeroDiagonal: mode === 'unbiased' } : null,

@@ -73,23 +73,23 @@ export function describeMeasure(measure: MeasureSpec): MeasureInfo {
 /** The kernel and centring a Gram-based measure needs. */
 export interface KernelRecipe {
   kernel: { kind: 'linear' } | { kind: 'rbf'; threshold: number };
-  centering: 'biased' | 'unbiased';
+  centring: 'biased' | 'unbiased';
 }
 
 export function kernelRecipe(measure: MeasureSpec): KernelRecipe {
   switch (measure.name) {
     case 'linear':
-      return { kernel: { kind: 'linear' }, centering: 'biased' };
+      return { kernel: { kind: 'linear' }, centring: 'biased' };
     case 'rbf':
-      return { kernel: { kind: 'rbf', threshold: measure.threshold }, centering: 'biased' };
+      return { kernel: { kind: 'rbf', threshold: measure.threshold }, centring: 'biased' };
     case 'debiased':
       return {
         kernel:
           measure.rbfThreshold === undefined ? { kind: 'linear' } : { kind: 'rbf', threshold: measure.rbfThreshold },
-        centering: 'unbiased',
+        centring: 'unbiased',
       };
     case 'minibatch':
-      return { kernel: { kind: 'linear' }, centering: 'unbiased' };
+      return { kernel: { kind: 'linear' }, centring: 'unbiased' };
   }
 }
 

@@ -9,7 +9,7 @@
  *
  * The O(n²s) products run in onnxruntime on full n×n kernels materialised into reused buffers.
  */
-import { materializeCenteredFull, type CenteredKernelView } from '../cka/centering.js';
+import { materialiseCentredFull, type CentredKernelView } from '../cka/centring.js';
 import { bootstrapLayerGraph, bootstrapPairGraph } from './graphs.js';
 import type { ComputeDType } from './onnx-graph.js';
 import { computeSession, runInto, tensor } from './ort-sessions.js';
@@ -34,7 +34,7 @@ function ctorOf(dtype: ComputeDType) {
   return dtype === 'float64' ? Float64Array : Float32Array;
 }
 
-function kernelDiagonal(view: CenteredKernelView): Float64Array {
+function kernelDiagonal(view: CentredKernelView): Float64Array {
   const { base, n, shift, zeroDiagonal } = view;
   const diag = new Float64Array(n);
   let k = 0;
@@ -47,7 +47,7 @@ function kernelDiagonal(view: CenteredKernelView): Float64Array {
 
 /** KW (written to `kwOut`, shared) and the per-layer moments. */
 export async function layerMoments(
-  view: CenteredKernelView,
+  view: CentredKernelView,
   weights: Float32Array | Float64Array,
   samples: number,
   dtype: ComputeDType,
@@ -57,7 +57,7 @@ export async function layerMoments(
 ): Promise<LayerMoments> {
   const n = view.n;
   const Ctor = ctorOf(dtype);
-  const kernel = materializeCenteredFull(view, workspace.get('bootK', Ctor, n * n));
+  const kernel = materialiseCentredFull(view, workspace.get('bootK', Ctor, n * n));
   const w = workspace.get('bootW', Ctor, n * samples);
   w.set(weights);
   const kw = workspace.get('bootKW', Ctor, n * samples);
@@ -81,9 +81,9 @@ export async function layerMoments(
 
 /** Pair moments of one row kernel K against each of `cols` (K materialised once). */
 export async function pairMoments(
-  rowView: CenteredKernelView,
+  rowView: CentredKernelView,
   rowKW: Float32Array | Float64Array,
-  cols: readonly { view: CenteredKernelView; kw: Float32Array | Float64Array }[],
+  cols: readonly { view: CentredKernelView; kw: Float32Array | Float64Array }[],
   weights: Float32Array | Float64Array,
   samples: number,
   dtype: ComputeDType,
@@ -92,7 +92,7 @@ export async function pairMoments(
 ): Promise<PairMoments[]> {
   const n = rowView.n;
   const Ctor = ctorOf(dtype);
-  const kernelK = materializeCenteredFull(rowView, workspace.get('bootK', Ctor, n * n));
+  const kernelK = materialiseCentredFull(rowView, workspace.get('bootK', Ctor, n * n));
   const w = workspace.get('bootW', Ctor, n * samples);
   w.set(weights);
   const kwK = workspace.get('bootKW', Ctor, n * samples);
@@ -105,7 +105,7 @@ export async function pairMoments(
   const diagK = kernelDiagonal(rowView);
   const results: PairMoments[] = [];
   for (const col of cols) {
-    materializeCenteredFull(col.view, kernelL);
+    materialiseCentredFull(col.view, kernelL);
     kwL.set(col.kw);
     await runInto(
       session,

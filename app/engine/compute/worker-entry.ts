@@ -18,7 +18,7 @@ import { Workspace } from './workspace.js';
 
 const workspace = new Workspace();
 
-function centerPackedInPlace(packed: Float64Array, n: number, shift: Float64Array): void {
+function centrePackedInPlace(packed: Float64Array, n: number, shift: Float64Array): void {
   let k = 0;
   for (let i = 0; i < n; i++) {
     const si = shift[i]!;
@@ -52,7 +52,7 @@ async function handle(task: ComputeTask): Promise<TaskResults[ComputeTask['kind'
           const kernel = rbfKernelFromDistances(distances, t, median, task.kernelsOut[i]);
           // Stored double-centred (HKH, exact up to rounding): small values keep the raw traces
           // of the stacked product free of cancellation.
-          centerPackedInPlace(kernel, task.n, shiftFromSummary(kernelSummary(kernel, task.n), 'biased'));
+          centrePackedInPlace(kernel, task.n, shiftFromSummary(kernelSummary(kernel, task.n), 'biased'));
         });
       }
       return { medianSquaredDistance: median };
