@@ -11,7 +11,7 @@ import { WorkbenchError } from '../../common/errors.js';
 import { ActivationEngine } from '../activations/engine.js';
 import type { CkaEngine } from './engine.js';
 import { fileSources, readFileSide, selectLayers, type FileSide } from './layer-files.js';
-import type { BootstrapOptions, CkaResult, LayerRef, MeasureSpec, RunOptions } from './types.js';
+import type { BootstrapOptions, CkaResult, LayerRef, Measure, RunOptions } from './types.js';
 
 export interface CompareFilesRequest {
   a: string;
@@ -20,7 +20,7 @@ export interface CompareFilesRequest {
   /** The probe spec the sides must have been extracted with (checked against the manifests). */
   probe?: string;
   layers?: string;
-  measures: MeasureSpec[];
+  measures: Measure[];
   bootstrap?: BootstrapOptions;
   /** Root of the activation cache used for ONNX model sides. */
   activationCacheDir?: string;

@@ -19,7 +19,7 @@ import { compareLinearFeatureSpace, featureFormIsCheaper } from './features.js';
 import { loadGram, saveGram } from './gram-cache.js';
 import { computeLayerGrams, type LayerGram } from './grams.js';
 import { checkMemoryBudget, compareStageBytes, defaultMemoryBudget, gramStageBytes } from './memory.js';
-import { compareMinibatch, distinctSources, type MinibatchMeasure } from './minibatch.js';
+import { compareMinibatch, distinctSources } from './minibatch.js';
 import { MinibatchStream, type StreamLayer } from './minibatch-stream.js';
 import { checkSameExamples, resolveSource, type ResolvedSource } from './sources.js';
 import type {
@@ -28,7 +28,8 @@ import type {
   CkaResult,
   GramPrecision,
   LayerSource,
-  MeasureSpec,
+  Measure,
+  MinibatchMeasure,
   RunOptions,
 } from './types.js';
 
@@ -99,7 +100,7 @@ export class CkaEngine {
   compareGrams(
     rows: readonly LayerGram[],
     cols: readonly LayerGram[] | null,
-    measures: readonly MeasureSpec[],
+    measures: readonly Measure[],
     options: RunOptions & { bootstrap?: BootstrapOptions } = {},
   ): Promise<CkaResult[]> {
     return compareGrams(this.pool, rows, cols ?? rows, measures, {
@@ -140,7 +141,7 @@ export class CkaEngine {
   async compare(
     rowSources: readonly LayerSource[],
     colSources: readonly LayerSource[] | null,
-    measures: readonly MeasureSpec[],
+    measures: readonly Measure[],
     options: CompareOptions = {},
   ): Promise<CkaResult[]> {
     if (measures.length === 0) throw new WorkbenchError('BAD_INPUT', 'no measure to compute');
@@ -153,7 +154,7 @@ export class CkaEngine {
     const loadMs = performance.now() - started;
     const { distinct, rowIndex, colIndex } = distinctSources(rows, cols);
     const exact = measures.filter((m) => m.name !== 'minibatch');
-    const results = new Map<MeasureSpec, CkaResult>();
+    const results = new Map<Measure, CkaResult>();
 
     if (exact.length > 0) {
       const onlyLinear = exact.every((m) => m.name === 'linear');

@@ -17,7 +17,7 @@ import { centredViews, linearKernels, rbfKernels, recipeKernelKey, summariesOf, 
 import { describeMeasure, kernelRecipe } from './measures.js';
 import { checkMemoryBudget, compareStageBytes } from './memory.js';
 import { distinctSources } from './minibatch.js';
-import type { BootstrapOptions, CkaResult, MeasureSpec, RunOptions } from './types.js';
+import type { BootstrapOptions, CkaResult, Measure, RunOptions } from './types.js';
 
 export interface CompareGramsOptions extends RunOptions {
   bootstrap?: BootstrapOptions;
@@ -44,7 +44,7 @@ export async function compareGrams(
   pool: ComputePool,
   rows: readonly LayerGram[],
   cols: readonly LayerGram[],
-  measures: readonly MeasureSpec[],
+  measures: readonly Measure[],
   options: CompareGramsOptions,
 ): Promise<CkaResult[]> {
   const started = performance.now();

@@ -15,9 +15,17 @@ import { WorkbenchError } from '../../common/errors.js';
 import type { ComputePool } from '../compute/pool.js';
 import { sharedFloat32, sharedFloat64 } from '../compute/shared-memory.js';
 import { cancelled } from '../compute/pool.js';
-import { distinctSources, type MinibatchMeasure } from './minibatch.js';
+import { distinctSources } from './minibatch.js';
 import { MinibatchSums } from './minibatch-sums.js';
-import type { ActivationArray, BootstrapOptions, CkaResult, GramPrecision, LayerRef, RunOptions } from './types.js';
+import type {
+  ActivationArray,
+  BootstrapOptions,
+  CkaResult,
+  GramPrecision,
+  LayerRef,
+  MinibatchMeasure,
+  RunOptions,
+} from './types.js';
 
 export interface StreamLayer {
   layer: LayerRef;

@@ -13,7 +13,7 @@ import type { BatchProducts } from '../compute/minibatch-batch.js';
 import { batchResampledCka, intervalsFromSamples, withDefaults } from './bootstrap.js';
 import { ckaFromTraces, constantReason, nonFiniteReason } from './cka-matrix.js';
 import { describeMeasure } from './measures.js';
-import type { BootstrapOptions, CkaResult, LayerRef, MeasureSpec } from './types.js';
+import type { BootstrapOptions, CkaResult, LayerRef, MinibatchMeasure } from './types.js';
 
 export class MinibatchSums {
   private readonly perBatch: Float64Array[] = [];
@@ -37,7 +37,7 @@ export class MinibatchSums {
   }
 
   result(
-    measure: Extract<MeasureSpec, { name: 'minibatch' }>,
+    measure: MinibatchMeasure,
     rowIndex: readonly number[],
     colIndex: readonly number[],
     batchCount: number,

@@ -10,9 +10,7 @@ import type { ComputePool } from '../compute/pool.js';
 import { MinibatchSums } from './minibatch-sums.js';
 import { seededPermutation } from './rng.js';
 import { checkSameExamples, type ResolvedSource } from './sources.js';
-import type { BootstrapOptions, CkaResult, GramPrecision, MeasureSpec, RunOptions } from './types.js';
-
-export type MinibatchMeasure = Extract<MeasureSpec, { name: 'minibatch' }>;
+import type { BootstrapOptions, CkaResult, GramPrecision, MinibatchMeasure, RunOptions } from './types.js';
 
 export interface MinibatchOptions extends RunOptions {
   bootstrap?: BootstrapOptions;

@@ -23,14 +23,19 @@ export type LayerSource =
   /** Row batches in example order (each [rows, features]); consumed once. */
   | { kind: 'stream'; layer: LayerRef; features: number; batches: AsyncIterable<ActivationArray> };
 
-/** Which similarity to compute. */
-export type MeasureSpec =
+/**
+ * Which similarity to compute: a measure parsed from its text form (the contract's `MeasureSpec`,
+ * e.g. `'rbf:0.5'`; measures.ts parses it).
+ */
+export type Measure =
   | { name: 'linear' }
   | { name: 'rbf'; threshold: number }
   /** Debiased CKA: HSIC₁ (U-centring); the kernel is linear unless an RBF threshold is given. */
   | { name: 'debiased'; rbfThreshold?: number }
   /** Minibatch CKA (Nguyen et al. 2021), linear kernel, HSIC₁ summed over batches of `batchSize`. */
   | { name: 'minibatch'; batchSize: number; shuffleSeed?: number };
+
+export type MinibatchMeasure = Extract<Measure, { name: 'minibatch' }>;
 
 export interface BootstrapOptions {
   /** Number of resamples. */

@@ -6,7 +6,7 @@
  */
 import type { CkaEngine } from '../cka/engine.js';
 import type { LayerGram } from '../cka/grams.js';
-import type { BootstrapOptions, CkaResult, MeasureSpec, RunOptions } from '../cka/types.js';
+import type { BootstrapOptions, CkaResult, Measure, RunOptions } from '../cka/types.js';
 import { sliceResult } from './matrices.js';
 import type { PlannedPair } from './plan.js';
 
@@ -31,7 +31,7 @@ function offsets(models: readonly number[], layers: (m: number) => number): Map<
 export async function compareGramPairs(
   cka: CkaEngine,
   pairs: readonly PlannedPair[],
-  measures: readonly MeasureSpec[],
+  measures: readonly Measure[],
   grams: (models: readonly number[]) => Promise<LayerGram[][]>,
   run: RunOptions & { bootstrap?: BootstrapOptions },
 ): Promise<CkaResult[][]> {
