@@ -25,13 +25,32 @@
  * pairs); `intervalsFromSamples` reports the plain percentile interval and the one recentred on
  * the estimate by the bootstrap bias estimate.
  */
-import type { PairMoments } from '../compute/bootstrap-moments.js';
 import type { ComputeDType } from '../compute/onnx-graph.js';
 import type { ComputePool } from '../compute/pool.js';
 import { sharedFloat32, sharedFloat64 } from '../compute/shared-memory.js';
 import type { CentredKernelView } from './centring.js';
 import { bootstrapCounts } from './rng.js';
 import type { BootstrapOptions, ConfidenceIntervals, RunOptions } from './types.js';
+
+/** Per layer and resample t: quad_t = w_tᵀ K w_t and diag_t = Σᵢ w_ti K_ii. */
+export interface LayerMoments {
+  quad: Float64Array;
+  diag: Float64Array;
+}
+
+/** Per pair and resample t: the terms of the resampled HSIC that need both kernels. */
+export interface PairMoments {
+  /** w_tᵀ (K∘L) w_t */
+  hadamard: Float64Array;
+  /** Σᵢ w_ti (Kw_t)ᵢ (Lw_t)ᵢ */
+  cross: Float64Array;
+  /** Σᵢ w_ti K_ii L_ii */
+  diagProduct: Float64Array;
+  /** Σᵢ wᵢ K_ii (Lw)ᵢ */
+  diagKTimesLw: Float64Array;
+  /** Σᵢ wᵢ L_ii (Kw)ᵢ */
+  diagLTimesKw: Float64Array;
+}
 
 export interface CellIndex {
   rowIndex: readonly number[];
@@ -111,9 +130,7 @@ export function withDefaults(options: BootstrapOptions): Required<BootstrapOptio
   return { samples: options.samples, seed: options.seed, level };
 }
 
-interface LayerMomentsShared {
-  quad: Float64Array;
-  diag: Float64Array;
+interface LayerMomentsShared extends LayerMoments {
   kw: Float32Array | Float64Array;
 }
 
@@ -196,8 +213,8 @@ export async function kernelMoments(
 export function resampledTrace(
   mode: 'biased' | 'unbiased',
   n: number,
-  k: LayerMomentsShared,
-  l: LayerMomentsShared,
+  k: LayerMoments,
+  l: LayerMoments,
   p: PairMoments,
   t: number,
 ): number {

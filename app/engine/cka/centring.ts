@@ -72,6 +72,27 @@ export function centredView(base: Float64Array, n: number, mode: CentringMode): 
   return { base, n, shift: centringShift(base, n, mode), zeroDiagonal: mode === 'unbiased' };
 }
 
+/** Applies a shift to a packed kernel in place: K(i, j) −= shift[i] + shift[j] (diagonal included). */
+export function centrePackedInPlace(packed: Float64Array, n: number, shift: Float64Array): void {
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const si = shift[i]!;
+    for (let j = i; j < n; j++, k++) packed[k]! -= si + shift[j]!;
+  }
+}
+
+/** The centred kernel's diagonal (zero for U-centring). */
+export function centredDiagonal(view: CentredKernelView): Float64Array {
+  const { base, n, shift, zeroDiagonal } = view;
+  const diag = new Float64Array(n);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    diag[i] = zeroDiagonal ? 0 : base[k]! - 2 * shift[i]!;
+    k += n - i;
+  }
+  return diag;
+}
+
 /** Writes the centred kernel as a packed matrix. */
 export function materialiseCentred(
   view: CentredKernelView,

@@ -3,14 +3,13 @@
  * and every pair a layer takes part in starts from its `LayerGram`; Grams can be spilled to and
  * loaded from a cache directory (gram-cache.ts).
  */
-import type { NonFiniteValue } from '../compute/gram.js';
 import type { ComputeDType } from '../compute/onnx-graph.js';
 import type { ComputePool } from '../compute/pool.js';
 import { sharedFloat64 } from '../compute/shared-memory.js';
 import { constantReason, nonFiniteReason } from './cka-matrix.js';
 import { packedLength } from './packed.js';
 import type { ResolvedSource } from './sources.js';
-import type { GramPrecision, LayerRef, RunOptions } from './types.js';
+import type { GramPrecision, LayerRef, NonFiniteValue, RunOptions } from './types.js';
 
 export interface LayerGram {
   layer: LayerRef;

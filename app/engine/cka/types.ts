@@ -13,6 +13,16 @@ export type { LayerRef, MeasureInfo, UndefinedCell };
 export type ActivationArray = Float32Array | Float64Array;
 
 /**
+ * The first NaN/±Inf activation of a layer (example and feature indices). A Gram that overflowed
+ * float32 without a non-finite input is reported as example = feature = −1, value = Infinity.
+ */
+export interface NonFiniteValue {
+  example: number;
+  feature: number;
+  value: number;
+}
+
+/**
  * Where a layer's activations come from. `array` data backed by a SharedArrayBuffer is read by the
  * workers in place; other arrays are copied once into shared memory.
  */

@@ -9,40 +9,15 @@
  *
  * The O(n²s) products run in onnxruntime on full n×n kernels materialised into reused buffers.
  */
-import { materialiseCentredFull, type CentredKernelView } from '../cka/centring.js';
+import type { LayerMoments, PairMoments } from '../cka/bootstrap.js';
+import { centredDiagonal, materialiseCentredFull, type CentredKernelView } from '../cka/centring.js';
 import { bootstrapLayerGraph, bootstrapPairGraph } from './graphs.js';
 import type { ComputeDType } from './onnx-graph.js';
 import { computeSession, runInto, tensor } from './ort-sessions.js';
 import type { Workspace } from './workspace.js';
 
-export interface LayerMoments {
-  quad: Float64Array;
-  diag: Float64Array;
-}
-
-export interface PairMoments {
-  hadamard: Float64Array;
-  cross: Float64Array;
-  diagProduct: Float64Array;
-  /** Σᵢ wᵢ K_ii (Lw)ᵢ */
-  diagKTimesLw: Float64Array;
-  /** Σᵢ wᵢ L_ii (Kw)ᵢ */
-  diagLTimesKw: Float64Array;
-}
-
 function ctorOf(dtype: ComputeDType) {
   return dtype === 'float64' ? Float64Array : Float32Array;
-}
-
-function kernelDiagonal(view: CentredKernelView): Float64Array {
-  const { base, n, shift, zeroDiagonal } = view;
-  const diag = new Float64Array(n);
-  let k = 0;
-  for (let i = 0; i < n; i++) {
-    diag[i] = zeroDiagonal ? 0 : base[k]! - 2 * shift[i]!;
-    k += n - i;
-  }
-  return diag;
 }
 
 /** KW (written to `kwOut`, shared) and the per-layer moments. */
@@ -69,7 +44,7 @@ export async function layerMoments(
     { KW: tensor(kw, [n, samples]), quad: tensor(quad, [samples]) },
   );
   kwOut.set(kw);
-  const diagonal = kernelDiagonal(view);
+  const diagonal = centredDiagonal(view);
   const diag = new Float64Array(samples);
   for (let i = 0; i < n; i++) {
     const kii = diagonal[i]!;
@@ -102,7 +77,7 @@ export async function pairMoments(
   const hadamard = workspace.get('bootHadamard', Ctor, samples);
   const cross = workspace.get('bootCross', Ctor, samples);
   const session = await computeSession(`bootstrap_pair_${dtype}`, () => bootstrapPairGraph(dtype), intraOpThreads);
-  const diagK = kernelDiagonal(rowView);
+  const diagK = centredDiagonal(rowView);
   const results: PairMoments[] = [];
   for (const col of cols) {
     materialiseCentredFull(col.view, kernelL);
@@ -118,7 +93,7 @@ export async function pairMoments(
       },
       { hadamard: tensor(hadamard, [samples]), cross: tensor(cross, [samples]) },
     );
-    const diagL = kernelDiagonal(col.view);
+    const diagL = centredDiagonal(col.view);
     const diagProduct = new Float64Array(samples);
     const diagKTimesLw = new Float64Array(samples);
     const diagLTimesKw = new Float64Array(samples);

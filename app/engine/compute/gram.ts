@@ -16,16 +16,11 @@
  * Runs inside a worker thread (onnxruntime's run() blocks its thread).
  */
 import { packedRowStart } from '../cka/packed.js';
+import type { NonFiniteValue } from '../cka/types.js';
 import { centreColumnsGraph, gemmTransBGraph } from './graphs.js';
 import type { ComputeDType } from './onnx-graph.js';
 import { computeSession, runInto, tensor } from './ort-sessions.js';
 import type { Workspace } from './workspace.js';
-
-export interface NonFiniteValue {
-  example: number;
-  feature: number;
-  value: number;
-}
 
 export interface GramFlags {
   /** Every example has the same activations: the centred Gram is zero and CKA is undefined. */

@@ -5,8 +5,9 @@
  */
 import { centredTraces, kernelSummary, type KernelSummary } from '../cka/centred-traces.js';
 import { packedLength } from '../cka/packed.js';
+import type { NonFiniteValue } from '../cka/types.js';
 import { loadActivations, type ActivationInput, type RowSelection } from './activations-in.js';
-import { centredGramInto, type NonFiniteValue } from './gram.js';
+import { centredGramInto } from './gram.js';
 import { stackedPackedProducts } from './hsic-stack.js';
 import type { ComputeDType } from './onnx-graph.js';
 import type { Workspace } from './workspace.js';

@@ -2,10 +2,10 @@
  * The messages between the CKA engine and its worker threads. Arrays in tasks are either shared
  * memory (Grams, kernels, weights: every thread sees the same bytes) or small copies.
  */
+import type { LayerMoments, PairMoments } from '../cka/bootstrap.js';
 import type { CentredKernelView } from '../cka/centring.js';
 import type { KernelSummary } from '../cka/centred-traces.js';
 import type { ActivationInput, RowSelection } from './activations-in.js';
-import type { LayerMoments, PairMoments } from './bootstrap-moments.js';
 import type { FeatureProducts } from './feature-products.js';
 import type { GramFlags } from './gram.js';
 import type { BatchProducts } from './minibatch-batch.js';
