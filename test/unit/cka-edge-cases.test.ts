@@ -5,9 +5,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { WorkbenchError } from '../../app/common/errors.js';
-import { CkaEngine } from '../../app/engine/cka/engine.js';
 import { Mulberry32 } from '../../app/engine/cka/rng.js';
-import type { CkaProgress, LayerSource, Measure } from '../../app/engine/cka/types.js';
+import { CkaEngine, type CkaProgress, type LayerSource, type Measure } from '../../app/engine/similarity/index.js';
 
 function uniform(length: number, seed: number): Float64Array {
   const rng = new Mulberry32(seed);

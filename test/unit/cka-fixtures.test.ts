@@ -6,8 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CkaEngine } from '../../app/engine/cka/engine.js';
-import type { CkaResult, LayerSource, Measure } from '../../app/engine/cka/types.js';
+import { CkaEngine, type CkaResult, type LayerSource, type Measure } from '../../app/engine/similarity/index.js';
 
 const dir = fileURLToPath(new URL('../fixtures/cka/', import.meta.url));
 

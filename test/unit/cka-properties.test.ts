@@ -5,9 +5,8 @@
  * as n grows.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { CkaEngine } from '../../app/engine/cka/engine.js';
 import { Mulberry32 } from '../../app/engine/cka/rng.js';
-import type { LayerSource, Measure } from '../../app/engine/cka/types.js';
+import { CkaEngine, type LayerSource, type Measure } from '../../app/engine/similarity/index.js';
 
 function gaussian(rng: Mulberry32): () => number {
   return () => {

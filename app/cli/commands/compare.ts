@@ -12,9 +12,7 @@ import { appInfo } from '../../api/app-info.js';
 import { defaultDataDir } from '../../api/data-dir.js';
 import { writeFileAtomic } from '../../engine/io/atomic.js';
 import { compareFiles, type CompareDocument } from '../../engine/cka/compare-files.js';
-import { CkaEngine } from '../../engine/cka/engine.js';
-import { parseMeasure } from '../../engine/cka/measures.js';
-import type { CkaProgress, GramPrecision } from '../../engine/cka/types.js';
+import { CkaEngine, parseMeasure, type CkaProgress, type GramPrecision } from '../../engine/similarity/index.js';
 import type { CliContext } from '../context.js';
 import { integerOption } from '../options.js';
 

@@ -9,9 +9,8 @@
 import { resolve } from 'node:path';
 import { WorkbenchError } from '../../common/errors.js';
 import { ActivationEngine } from '../activations/engine.js';
-import type { CkaEngine } from './engine.js';
 import { fileSources, readFileSide, selectLayers, type FileSide } from './layer-files.js';
-import type { BootstrapOptions, CkaResult, LayerRef, Measure, RunOptions } from './types.js';
+import type { BootstrapOptions, CkaEngine, CkaResult, LayerRef, Measure, RunOptions } from '../similarity/index.js';
 
 export interface CompareFilesRequest {
   a: string;

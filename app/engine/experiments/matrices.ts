@@ -4,7 +4,7 @@
  * so the (B, A) matrix of a computed (A, B) pair is its transpose, intervals included).
  */
 import type { MatrixSide, MeasureInfo, SimilarityMatrix } from '../../common/contract.js';
-import type { CkaResult } from '../cka/types.js';
+import type { CkaResult } from '../similarity/index.js';
 
 export function similarityMatrix(
   result: CkaResult,

@@ -16,7 +16,7 @@
  */
 import type { ExperimentKind, ExperimentSpec } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
-import type { Measure, MinibatchMeasure } from '../cka/types.js';
+import type { Measure, MinibatchMeasure } from '../similarity/index.js';
 import type { PreparedModel } from './prepare-models.js';
 import { specMeasures } from './spec.js';
 

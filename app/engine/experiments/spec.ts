@@ -7,8 +7,7 @@
 import { z } from 'zod';
 import type { ExperimentKind, ExperimentSpec } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
-import { parseMeasure } from '../cka/measures.js';
-import type { Measure } from '../cka/types.js';
+import { parseMeasure, type Measure } from '../similarity/index.js';
 import { parseProbeSpec, type ProbeSpec } from '../probe/spec.js';
 
 const MODEL_COUNT: Record<ExperimentKind, { min: number; max: number; text: string }> = {

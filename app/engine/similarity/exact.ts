@@ -1,23 +1,32 @@
 /**
  * Exact CKA from stored Grams: rows × cols matrices for several measures in one call. Each
  * distinct layer's kernel is derived once, and all pairs of all measures using that kernel come
- * from one stacked product over the distinct layers (hsic.ts), centred per measure in O(n) per
- * pair (centred-traces.ts).
+ * from one stacked product over the distinct layers (kernels.ts), centred per measure in O(n) per
+ * pair (cka/centred-traces.ts), then divided into CKA (cka/cka-matrix.ts).
  */
 import { WorkbenchError } from '../../common/errors.js';
+import { intervalsFromSamples, resampledCka, withDefaults } from '../cka/bootstrap.js';
+import { MIN_EXAMPLES } from '../cka/centring.js';
+import { centredTraces } from '../cka/centred-traces.js';
+import { ckaFromTraces } from '../cka/cka-matrix.js';
+import { describeMeasure, kernelRecipe } from '../cka/measures.js';
+import type { BootstrapOptions, CkaResult, Measure } from '../cka/types.js';
 import type { ComputeDType } from '../compute/onnx-graph.js';
 import type { ComputePool } from '../compute/pool.js';
-import { intervalsFromSamples, kernelMoments, resampledCka, withDefaults } from './bootstrap.js';
-import { MIN_EXAMPLES } from './centring.js';
-import { ckaFromTraces } from './cka-matrix.js';
+import { kernelMoments } from './bootstrap.js';
 import type { LayerGram } from './grams.js';
-import { centredTraces } from './centred-traces.js';
-import { pairwisePackedProducts } from './hsic.js';
-import { centredViews, linearKernels, rbfKernels, recipeKernelKey, summariesOf, type KernelSet } from './kernels.js';
-import { describeMeasure, kernelRecipe } from './measures.js';
+import {
+  centredViews,
+  linearKernels,
+  pairwisePackedProducts,
+  rbfKernels,
+  recipeKernelKey,
+  summariesOf,
+  type KernelSet,
+} from './kernels.js';
 import { checkMemoryBudget, compareStageBytes } from './memory.js';
-import { distinctSources } from './minibatch.js';
-import type { BootstrapOptions, CkaResult, Measure, RunOptions } from './types.js';
+import { distinctSources } from './sources.js';
+import type { RunOptions } from './types.js';
 
 export interface CompareGramsOptions extends RunOptions {
   bootstrap?: BootstrapOptions;

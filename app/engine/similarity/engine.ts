@@ -13,25 +13,17 @@
  *   await engine.close();
  */
 import { WorkbenchError } from '../../common/errors.js';
+import type { BootstrapOptions, CkaResult, Measure, MinibatchMeasure } from '../cka/types.js';
 import { ComputePool, defaultThreads } from '../compute/pool.js';
 import { compareGrams } from './exact.js';
 import { compareLinearFeatureSpace, featureFormIsCheaper } from './features.js';
 import { loadGram, saveGram } from './gram-cache.js';
 import { computeLayerGrams, type LayerGram } from './grams.js';
 import { checkMemoryBudget, compareStageBytes, defaultMemoryBudget, gramStageBytes } from './memory.js';
-import { compareMinibatch, distinctSources } from './minibatch.js';
+import { compareMinibatch } from './minibatch.js';
 import { MinibatchStream, type StreamLayer } from './minibatch-stream.js';
-import { checkSameExamples, resolveSource, type ResolvedSource } from './sources.js';
-import type {
-  BootstrapOptions,
-  CkaEngineOptions,
-  CkaResult,
-  GramPrecision,
-  LayerSource,
-  Measure,
-  MinibatchMeasure,
-  RunOptions,
-} from './types.js';
+import { checkSameExamples, distinctSources, resolveSource, type ResolvedSource } from './sources.js';
+import type { CkaEngineOptions, GramPrecision, LayerSource, RunOptions } from './types.js';
 
 export interface CompareOptions extends RunOptions {
   bootstrap?: BootstrapOptions;

@@ -8,11 +8,11 @@
  * Batches are added up in batch order at the end, whatever order they finished in, so results do
  * not depend on thread timing; the per-batch traces also feed the batch bootstrap.
  */
+import { batchResampledCka, intervalsFromSamples, withDefaults } from '../cka/bootstrap.js';
+import { ckaFromTraces, constantReason, nonFiniteReason } from '../cka/cka-matrix.js';
+import { describeMeasure } from '../cka/measures.js';
+import type { BootstrapOptions, CkaResult, LayerRef, MinibatchMeasure, NonFiniteValue } from '../cka/types.js';
 import type { BatchProducts } from '../compute/minibatch-batch.js';
-import { batchResampledCka, intervalsFromSamples, withDefaults } from './bootstrap.js';
-import { ckaFromTraces, constantReason, nonFiniteReason } from './cka-matrix.js';
-import { describeMeasure } from './measures.js';
-import type { BootstrapOptions, CkaResult, LayerRef, MinibatchMeasure, NonFiniteValue } from './types.js';
 
 export class MinibatchSums {
   private readonly perBatch: Float64Array[] = [];
