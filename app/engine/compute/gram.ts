@@ -5,8 +5,8 @@
  *    energy (estimated from a sample of rows): then Kc = XcXcᵀ = HXXᵀH and float32 rounding is
  *    relative to the centred values. Otherwise (e.g. ReLU or normalised activations, where it
  *    costs more than a tenth of the Gram) X itself is used: XXᵀ differs from HXXᵀH only by
- *    a·1ᵀ + 1·aᵀ + c terms, which the exact float64 centrings remove anyway (centring.ts,
- *    centred-traces.ts), at most doubling the relative rounding;
+ *    a·1ᵀ + 1·aᵀ + c terms, which the exact float64 centrings remove anyway (cka/centring.ts,
+ *    cka/centred-traces.ts), at most doubling the relative rounding;
  * 2. the upper triangle of XXᵀ in column blocks: block b is X[b.start:] · X[cols_b]ᵀ, one Gemm on
  *    views of the same buffer, whose narrow operand (the block's rows) is the one the GEMM packs;
  *    by symmetry its lower part is the upper triangle's rows b.start… (T blocks compute (T+1)/2T

@@ -91,7 +91,7 @@ export function bootstrapLayerGraph(dtype: ComputeDType): GraphSpec {
 
 /**
  * Bootstrap, per pair: hadamard = wᵀ(K∘L)w and cross = Σᵢ wᵢ (Kw)ᵢ (Lw)ᵢ per resample — the
- * two terms of the resampled HSIC that need the pair (see bootstrap.ts).
+ * two terms of the resampled HSIC that need the pair (see cka/bootstrap.ts).
  */
 export function bootstrapPairGraph(dtype: ComputeDType): GraphSpec {
   return {

@@ -1,7 +1,8 @@
 /**
  * Worker side of minibatch CKA: one batch of b examples for every layer. Each layer's b×b Gram is
  * computed (centred, packed — gram.ts), and all layers' ⟨Ũ_a, Ũ_b⟩ come from one stacked product
- * (hsic-stack.ts) U-centred in O(b) per pair (centred-traces.ts). Memory is O(layers · b²) whatever n is.
+ * (hsic-stack.ts) U-centred in O(b) per pair (cka/centred-traces.ts). Memory is O(layers · b²)
+ * whatever n is.
  */
 import { centredTraces, kernelSummary, type KernelSummary } from '../cka/centred-traces.js';
 import { packedLength } from '../cka/packed.js';

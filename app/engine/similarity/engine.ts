@@ -1,6 +1,6 @@
 /**
- * The CKA core's public face. One engine owns a pool of worker threads (each with its own
- * onnxruntime sessions); its methods only plan work and add up small results.
+ * The CKA engine (exported by index.ts). One engine owns a pool of worker threads, each with its
+ * own onnxruntime sessions (../compute); its methods only plan work and add up small results.
  *
  *   const engine = new CkaEngine({ threads: 2 });
  *   // once per (model, probe): Grams, kept and reused for every pair and measure
