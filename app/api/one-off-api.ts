@@ -6,7 +6,7 @@
 import type { ImageProbeOptions, WorkbenchApi } from '../common/contract.js';
 import { ActivationEngine } from '../engine/activations/engine.js';
 import { ExtractDirSink } from '../engine/activations/extract-dir.js';
-import { CkaEngine } from '../engine/cka/engine.js';
+import { CkaEngine } from '../engine/similarity/index.js';
 import { compareSides, isModelPath } from '../engine/experiments/compare-sides.js';
 import { probePath } from '../engine/experiments/spec.js';
 import { IMAGENET_MEAN, IMAGENET_STD, parseProbeSpec, type ImageOptions } from '../engine/probe/spec.js';

@@ -19,11 +19,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CkaEngine } from '../../app/engine/cka/engine.js';
-import type { CkaResult, LayerSource } from '../../app/engine/cka/types.js';
 import { gramBlockSize } from '../../app/engine/compute/gram.js';
 import { toShared } from '../../app/engine/compute/shared-memory.js';
 import { readNpy } from '../../app/engine/io/npy.js';
+import { CkaEngine, type CkaResult, type LayerSource } from '../../app/engine/similarity/index.js';
 
 const L = 10;
 const N = Number(process.env.CKA_BENCH_N ?? 2000);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { JobProgress } from '../../app/common/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
 import { fileSources, readFileSide } from '../../app/engine/activations/layer-files.js';
-import { CkaEngine } from '../../app/engine/cka/engine.js';
+import { CkaEngine } from '../../app/engine/similarity/index.js';
 import { removeTempDataDirs, tempDataDir } from '../helpers/experiments.js';
 import { tinyCnn } from '../helpers/paths.js';
 

@@ -9,11 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CkaEngine } from '../../app/engine/cka/engine.js';
 import { fileSources, readFileSide, selectLayers } from '../../app/engine/activations/layer-files.js';
 import { packedLength } from '../../app/engine/cka/packed.js';
-import type { LayerSource } from '../../app/engine/cka/types.js';
 import { readNpy, writeNpy } from '../../app/engine/io/npy.js';
+import { CkaEngine, type LayerSource } from '../../app/engine/similarity/index.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/cka/', import.meta.url));
 const expected = JSON.parse(readFileSync(`${fixtures}expected.json`, 'utf8')) as {

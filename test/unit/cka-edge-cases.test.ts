@@ -5,9 +5,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { WorkbenchError } from '../../app/common/errors.js';
-import { CkaEngine } from '../../app/engine/cka/engine.js';
 import { Mulberry32 } from '../../app/engine/cka/rng.js';
-import type { CkaProgress, LayerSource, MeasureSpec } from '../../app/engine/cka/types.js';
+import { CkaEngine, type CkaProgress, type LayerSource, type Measure } from '../../app/engine/similarity/index.js';
 
 function uniform(length: number, seed: number): Float64Array {
   const rng = new Mulberry32(seed);
@@ -32,7 +31,7 @@ async function rejection(promise: Promise<unknown>): Promise<WorkbenchError> {
   throw new Error('expected the promise to reject');
 }
 
-const allMeasures: MeasureSpec[] = [
+const allMeasures: Measure[] = [
   { name: 'linear' },
   { name: 'rbf', threshold: 0.5 },
   { name: 'debiased' },
@@ -50,7 +49,7 @@ describe('CKA edge cases', () => {
   async function alone(
     row: LayerSource,
     col: LayerSource,
-    measures: MeasureSpec[],
+    measures: Measure[],
     options: { linearForm?: 'gram' | 'features' } = {},
   ): Promise<number[]> {
     const results = await engine.compare([row], [col], measures, options);
@@ -70,7 +69,7 @@ describe('CKA edge cases', () => {
   it('a constant layer gives null cells with the reason, other cells stay numbers', async () => {
     const constant = layer('dead_relu', new Float32Array(n * 8).fill(0.25), n, 8);
     for (const form of ['gram', 'features'] as const) {
-      const measures: MeasureSpec[] = form === 'gram' ? allMeasures : [{ name: 'linear' }];
+      const measures: Measure[] = form === 'gram' ? allMeasures : [{ name: 'linear' }];
       const results = await engine.compare([good, constant], [other], measures, { linearForm: form });
       const reference = await alone(good, other, measures, { linearForm: form });
       for (const [i, r] of results.entries()) {

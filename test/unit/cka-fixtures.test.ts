@@ -6,8 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CkaEngine } from '../../app/engine/cka/engine.js';
-import type { CkaResult, LayerSource, MeasureSpec } from '../../app/engine/cka/types.js';
+import { CkaEngine, type CkaResult, type LayerSource, type Measure } from '../../app/engine/similarity/index.js';
 
 const dir = fileURLToPath(new URL('../fixtures/cka/', import.meta.url));
 
@@ -47,7 +46,7 @@ function expectMatrix(actual: (number | null)[][], reference: number[][], tolera
   });
 }
 
-const exactMeasures: [string, MeasureSpec][] = [
+const exactMeasures: [string, Measure][] = [
   ['linear', { name: 'linear' }],
   ['rbf0.5', { name: 'rbf', threshold: 0.5 }],
   ['rbf2', { name: 'rbf', threshold: 2 }],
@@ -115,7 +114,7 @@ describe.each([
   it('matches minibatch CKA in probe order and in a seeded shuffled order, with the partial batch dropped', async () => {
     const rows = expected.wide.rows.map(npy);
     const cols = expected.wide.cols.map(npy);
-    const cases: [string, MeasureSpec][] = [
+    const cases: [string, Measure][] = [
       ['minibatch8', { name: 'minibatch', batchSize: 8 }],
       ['minibatch10', { name: 'minibatch', batchSize: 10 }],
       ['minibatch8Shuffled7', { name: 'minibatch', batchSize: 8, shuffleSeed: 7 }],

@@ -8,11 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { percentileOfSorted } from '../../app/engine/cka/bootstrap.js';
 import {
-  centeredInnerProduct,
-  centeredView,
-  materializeCentered,
-  materializeCenteredFull,
-} from '../../app/engine/cka/centering.js';
+  centredInnerProduct,
+  centredView,
+  materialiseCentred,
+  materialiseCentredFull,
+} from '../../app/engine/cka/centring.js';
 import { centredTraces, kernelSummary, shiftFromSummary } from '../../app/engine/cka/centred-traces.js';
 import { parseMeasure } from '../../app/engine/cka/measures.js';
 import {
@@ -47,7 +47,7 @@ function randomSymmetric(n: number, rng: Mulberry32): Float64Array {
 }
 
 /** H K H with H = I − 11ᵀ/n, as matrix products. */
-function doubleCenteredReference(full: Float64Array, n: number): Float64Array {
+function doubleCentredReference(full: Float64Array, n: number): Float64Array {
   const h = (i: number, j: number) => (i === j ? 1 : 0) - 1 / n;
   const hk = new Float64Array(n * n);
   for (let i = 0; i < n; i++)
@@ -59,7 +59,7 @@ function doubleCenteredReference(full: Float64Array, n: number): Float64Array {
 }
 
 /** U-centring (Székely & Rizzo 2014) written out entry by entry. */
-function uCenteredReference(full: Float64Array, n: number): Float64Array {
+function uCentredReference(full: Float64Array, n: number): Float64Array {
   const off = (i: number, j: number) => (i === j ? 0 : full[i * n + j]!);
   const rowSum = (i: number) => Array.from({ length: n }, (_, j) => off(i, j)).reduce((a, b) => a + b, 0);
   let total = 0;
@@ -119,17 +119,17 @@ describe('centring views', () => {
   const packed = packSymmetric(full, n);
 
   it('biased centring equals H K H', () => {
-    const reference = doubleCenteredReference(full, n);
-    const view = centeredView(packed, n, 'biased');
-    const fullOut = materializeCenteredFull(view, new Float64Array(n * n));
+    const reference = doubleCentredReference(full, n);
+    const view = centredView(packed, n, 'biased');
+    const fullOut = materialiseCentredFull(view, new Float64Array(n * n));
     fullOut.forEach((v, e) => expect(v).toBeCloseTo(reference[e]!, 13));
-    const packedOut = materializeCentered(view);
+    const packedOut = materialiseCentred(view);
     packedOut.forEach((v, k) => expect(v).toBeCloseTo(packSymmetric(reference, n)[k]!, 13));
   });
 
   it('U-centring equals the entrywise formula, zero diagonal included', () => {
-    const reference = uCenteredReference(full, n);
-    const fullOut = materializeCenteredFull(centeredView(packed, n, 'unbiased'), new Float64Array(n * n));
+    const reference = uCentredReference(full, n);
+    const fullOut = materialiseCentredFull(centredView(packed, n, 'unbiased'), new Float64Array(n * n));
     fullOut.forEach((v, e) => expect(v).toBeCloseTo(reference[e]!, 13));
   });
 
@@ -138,8 +138,8 @@ describe('centring views', () => {
     for (let i = 0; i < n; i++)
       for (let j = 0; j < n; j++) shifted[i * n + j]! += 0.7 * i - 0.2 * j + (0.7 * j - 0.2 * i) + 3;
     for (const mode of ['biased', 'unbiased'] as const) {
-      const a = materializeCenteredFull(centeredView(packed, n, mode), new Float64Array(n * n));
-      const b = materializeCenteredFull(centeredView(packSymmetric(shifted, n), n, mode), new Float64Array(n * n));
+      const a = materialiseCentredFull(centredView(packed, n, mode), new Float64Array(n * n));
+      const b = materialiseCentredFull(centredView(packSymmetric(shifted, n), n, mode), new Float64Array(n * n));
       a.forEach((v, e) => expect(v).toBeCloseTo(b[e]!, 12));
     }
   });
@@ -154,18 +154,18 @@ describe('centring views', () => {
     }
     const summaries = [kernelSummary(packed, n), kernelSummary(packedOther, n)];
     for (const mode of ['biased', 'unbiased'] as const) {
-      const a = centeredView(packed, n, mode);
-      const b = centeredView(packedOther, n, mode);
+      const a = centredView(packed, n, mode);
+      const b = centredView(packedOther, n, mode);
       shiftFromSummary(summaries[0]!, mode).forEach((v, i) => expect(v).toBeCloseTo(a.shift[i]!, 14));
-      const fa = materializeCenteredFull(a, new Float64Array(n * n));
-      const fb = materializeCenteredFull(b, new Float64Array(n * n));
+      const fa = materialiseCentredFull(a, new Float64Array(n * n));
+      const fb = materialiseCentredFull(b, new Float64Array(n * n));
       let trace = 0;
       let selfA = 0;
       for (let e = 0; e < n * n; e++) {
         trace += fa[e]! * fb[e]!;
         selfA += fa[e]! * fa[e]!;
       }
-      expect(centeredInnerProduct(a, b)).toBeCloseTo(trace, 12);
+      expect(centredInnerProduct(a, b)).toBeCloseTo(trace, 12);
       const traces = centredTraces(Float64Array.from([rawSelfA, raw, raw, 0]), summaries, mode);
       expect(traces[1]).toBeCloseTo(trace, 12);
       expect(traces[2]).toBeCloseTo(trace, 12);
@@ -174,7 +174,7 @@ describe('centring views', () => {
   });
 
   it('refuses U-centring below 4 examples', () => {
-    expect(() => centeredView(packSymmetric(randomSymmetric(3, new Mulberry32(4)), 3), 3, 'unbiased')).toThrow(
+    expect(() => centredView(packSymmetric(randomSymmetric(3, new Mulberry32(4)), 3), 3, 'unbiased')).toThrow(
       /at least 4 examples/,
     );
   });

@@ -5,9 +5,8 @@
  * as n grows.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { CkaEngine } from '../../app/engine/cka/engine.js';
 import { Mulberry32 } from '../../app/engine/cka/rng.js';
-import type { LayerSource, MeasureSpec } from '../../app/engine/cka/types.js';
+import { CkaEngine, type LayerSource, type Measure } from '../../app/engine/similarity/index.js';
 
 function gaussian(rng: Mulberry32): () => number {
   return () => {
@@ -55,7 +54,7 @@ const layer = (name: string, data: Float64Array, n: number, features: number): L
   features,
 });
 
-const measures: MeasureSpec[] = [
+const measures: Measure[] = [
   { name: 'linear' },
   { name: 'rbf', threshold: 0.5 },
   { name: 'rbf', threshold: 1 },

@@ -4,7 +4,7 @@
  * non-finite and constant checks, and the stacked HSIC product.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { centeredInnerProduct, centeredView, materializeCentered } from '../../app/engine/cka/centering.js';
+import { centredInnerProduct, centredView, materialiseCentred } from '../../app/engine/cka/centring.js';
 import { centredTraces, kernelSummary } from '../../app/engine/cka/centred-traces.js';
 import { packedIndex, packedLength } from '../../app/engine/cka/packed.js';
 import { Mulberry32 } from '../../app/engine/cka/rng.js';
@@ -66,7 +66,7 @@ describe('compute graphs in onnxruntime', () => {
       const flags = await centredGramInto(x, n, p, precision, packed, workspace, 2);
       expect(flags).toEqual({ constant: false, nonFinite: null });
       // as stored (columns centred in the Gram's precision) and after the exact float64 centring view
-      const exact = materializeCentered(centeredView(packed, n, 'biased'));
+      const exact = materialiseCentred(centredView(packed, n, 'biased'));
       for (const gram of [packed, exact]) {
         let maxError = 0;
         for (let i = 0; i < n; i += 7) {
@@ -131,10 +131,10 @@ describe('compute graphs in onnxruntime', () => {
     const summaries = grams.map((g) => kernelSummary(g, n));
     for (const mode of ['biased', 'unbiased'] as const) {
       const traces = centredTraces(products, summaries, mode);
-      const views = grams.map((g) => centeredView(g, n, mode));
+      const views = grams.map((g) => centredView(g, n, mode));
       for (let a = 0; a < 4; a++) {
         for (let b = 0; b < 4; b++) {
-          const reference = centeredInnerProduct(views[a]!, views[b]!);
+          const reference = centredInnerProduct(views[a]!, views[b]!);
           expect(Math.abs(traces[a * 4 + b]! - reference)).toBeLessThan(1e-9 * Math.abs(reference) + 1e-9);
         }
       }

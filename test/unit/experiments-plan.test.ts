@@ -1,7 +1,7 @@
 /** Specs, the planner's pairs and steps, and the matrix bookkeeping (blocks of a many-pair result, transposes). */
 import { describe, expect, it } from 'vitest';
 import type { ExperimentSpec } from '../../app/common/contract.js';
-import type { CkaResult } from '../../app/engine/cka/types.js';
+import type { CkaResult } from '../../app/engine/similarity/index.js';
 import { similarityMatrix, sliceResult, transposeMatrix } from '../../app/engine/experiments/matrices.js';
 import { layerFeatures, pairsOf, planExperiment } from '../../app/engine/experiments/plan.js';
 import type { PreparedModel } from '../../app/engine/experiments/prepare-models.js';

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LayerGram } from '../../app/engine/cka/grams.js';
+import type { LayerGram } from '../../app/engine/similarity/index.js';
 import { activationKey } from '../../app/engine/store/cache-index.js';
 import { Store } from '../../app/engine/store/store.js';
 import { removeTempDataDirs, tempDataDir } from '../helpers/experiments.js';

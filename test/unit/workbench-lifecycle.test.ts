@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createWorkbench } from '../../app/api/workbench.js';
-import { CkaEngine } from '../../app/engine/cka/engine.js';
+import { CkaEngine } from '../../app/engine/similarity/index.js';
 import { ExperimentService } from '../../app/engine/experiments/service.js';
 import { Store } from '../../app/engine/store/store.js';
 import { removeTempDataDirs, tempDataDir } from '../helpers/experiments.js';

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { WorkbenchError } from '../../common/errors.js';
-import type { LayerSource } from '../cka/types.js';
+import type { LayerSource } from '../similarity/index.js';
 
 const manifestSchema = z.object({
   model: z.object({ path: z.string(), sha256: z.string() }),

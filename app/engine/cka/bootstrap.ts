@@ -25,13 +25,34 @@
  * pairs); `intervalsFromSamples` reports the plain percentile interval and the one recentred on
  * the estimate by the bootstrap bias estimate.
  */
-import type { PairMoments } from '../compute/bootstrap-moments.js';
-import type { ComputeDType } from '../compute/onnx-graph.js';
-import type { ComputePool } from '../compute/pool.js';
-import { sharedFloat32, sharedFloat64 } from '../compute/shared-memory.js';
-import type { CenteredKernelView } from './centering.js';
 import { bootstrapCounts } from './rng.js';
-import type { BootstrapOptions, ConfidenceIntervals, RunOptions } from './types.js';
+import type { BootstrapOptions, ConfidenceIntervals } from './types.js';
+
+/** Per layer and resample t: quad_t = w_tᵀ K w_t and diag_t = Σᵢ w_ti K_ii. */
+export interface LayerMoments {
+  quad: Float64Array;
+  diag: Float64Array;
+}
+
+/** Per pair and resample t: the terms of the resampled HSIC that need both kernels. */
+export interface PairMoments {
+  /** w_tᵀ (K∘L) w_t */
+  hadamard: Float64Array;
+  /** Σᵢ w_ti (Kw_t)ᵢ (Lw_t)ᵢ */
+  cross: Float64Array;
+  /** Σᵢ w_ti K_ii L_ii */
+  diagProduct: Float64Array;
+  /** Σᵢ wᵢ K_ii (Lw)ᵢ */
+  diagKTimesLw: Float64Array;
+  /** Σᵢ wᵢ L_ii (Kw)ᵢ */
+  diagLTimesKw: Float64Array;
+}
+
+/** The moments of every layer and of every pair a matrix needs, for one kernel. */
+export interface BootstrapMoments {
+  layers: readonly (LayerMoments | null)[];
+  pair: (a: number, b: number) => PairMoments | null;
+}
 
 export interface CellIndex {
   rowIndex: readonly number[];
@@ -111,93 +132,12 @@ export function withDefaults(options: BootstrapOptions): Required<BootstrapOptio
   return { samples: options.samples, seed: options.seed, level };
 }
 
-interface LayerMomentsShared {
-  quad: Float64Array;
-  diag: Float64Array;
-  kw: Float32Array | Float64Array;
-}
-
-/** Moments of every layer and every needed pair, for one kernel (biased-centred views). */
-export async function kernelMoments(
-  pool: ComputePool,
-  views: readonly (CenteredKernelView | null)[],
-  cells: CellIndex,
-  n: number,
-  options: Required<BootstrapOptions>,
-  dtype: ComputeDType,
-  run: RunOptions,
-): Promise<{ layers: (LayerMomentsShared | null)[]; pair: (a: number, b: number) => PairMoments | null }> {
-  const samples = options.samples;
-  const counts = bootstrapCounts(n, samples, options.seed);
-  const weights =
-    dtype === 'float64'
-      ? sharedFloat64(counts.length, 'bootstrap weights')
-      : sharedFloat32(counts.length, 'bootstrap weights');
-  weights.set(counts);
-
-  const layers = await Promise.all(
-    views.map(async (view) => {
-      if (!view) return null;
-      const kw =
-        dtype === 'float64'
-          ? sharedFloat64(n * samples, 'bootstrap products')
-          : sharedFloat32(n * samples, 'bootstrap products');
-      const m = await pool.run<'bootstrapLayer'>(
-        { kind: 'bootstrapLayer', view, weights, samples, dtype, kwOut: kw, intraOpThreads: 1 },
-        run.signal,
-      );
-      return { ...m, kw };
-    }),
-  );
-
-  // Pairs needed: every cell and every layer with itself, each unordered pair once.
-  const partners = new Map<number, Set<number>>();
-  const need = (a: number, b: number) => {
-    if (!views[a] || !views[b]) return;
-    const [x, y] = a <= b ? [a, b] : [b, a];
-    if (!partners.has(x)) partners.set(x, new Set());
-    partners.get(x)!.add(y);
-  };
-  for (const a of cells.rowIndex) for (const b of cells.colIndex) need(a, b);
-  views.forEach((_, u) => need(u, u));
-
-  const pairs = new Map<string, PairMoments>();
-  let done = 0;
-  const groups = [...partners.entries()];
-  await Promise.all(
-    groups.map(async ([a, set]) => {
-      const cols = [...set];
-      const results = await pool.run<'bootstrapPairs'>(
-        {
-          kind: 'bootstrapPairs',
-          rowView: views[a]!,
-          rowKW: layers[a]!.kw,
-          cols: cols.map((b) => ({ view: views[b]!, kw: layers[b]!.kw })),
-          weights,
-          samples,
-          dtype,
-          intraOpThreads: 1,
-        },
-        run.signal,
-      );
-      cols.forEach((b, i) => pairs.set(`${a},${b}`, results[i]!));
-      run.onProgress?.({ stage: 'bootstrap', done: ++done, total: groups.length });
-    }),
-  );
-  const pair = (a: number, b: number): PairMoments | null => {
-    if (a <= b) return pairs.get(`${a},${b}`) ?? null;
-    const m = pairs.get(`${b},${a}`);
-    return m ? { ...m, diagKTimesLw: m.diagLTimesKw, diagLTimesKw: m.diagKTimesLw } : null;
-  };
-  return { layers, pair };
-}
-
 /** Resampled tr(K'HL'H) (biased) or n(n−3)·HSIC₁ (unbiased) for resample t. */
 export function resampledTrace(
   mode: 'biased' | 'unbiased',
   n: number,
-  k: LayerMomentsShared,
-  l: LayerMomentsShared,
+  k: LayerMoments,
+  l: LayerMoments,
   p: PairMoments,
   t: number,
 ): number {
@@ -215,7 +155,7 @@ export function resampledTrace(
 export function resampledCka(
   mode: 'biased' | 'unbiased',
   n: number,
-  moments: Awaited<ReturnType<typeof kernelMoments>>,
+  moments: BootstrapMoments,
   cells: CellIndex,
   samples: number,
 ): Float64Array[][] {

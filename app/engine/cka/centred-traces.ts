@@ -1,6 +1,6 @@
 /**
  * Centred traces tr(ÃB̃) from raw ones. Both centrings only shift rows and columns
- * (centering.ts: Ã_ij = A_ij − s_i − s_j, with a zero diagonal for U-centring), so expanding the
+ * (centring.ts: Ã_ij = A_ij − s_i − s_j, with a zero diagonal for U-centring), so expanding the
  * product leaves one O(n²) term per pair — the raw Σ A_ij B_ij, which the stacked product computes
  * for all pairs at once — plus O(n) terms from each kernel's diagonal and row sums:
  *
@@ -11,7 +11,7 @@
  * Packed storage gives tr(AB) = 2 Σ_{i≤j} A_ij B_ij − Σᵢ AᵢᵢBᵢᵢ. Stored kernels are (nearly)
  * centred already, so the correction terms are small and nothing cancels badly in float64.
  */
-import { shiftFromRowSums, type CenteringMode } from './centering.js';
+import { shiftFromRowSums, type CentringMode } from './centring.js';
 
 export interface KernelSummary {
   n: number;
@@ -39,13 +39,13 @@ export function kernelSummary(packed: Float64Array, n: number): KernelSummary {
 }
 
 /** The row sums the centring uses: full (biased) or off-diagonal (U-centring). */
-function centringRowSums(summary: KernelSummary, mode: CenteringMode): Float64Array {
+function centringRowSums(summary: KernelSummary, mode: CentringMode): Float64Array {
   if (mode === 'biased') return summary.rowSums;
   return summary.rowSums.map((r, i) => r - summary.diag[i]!);
 }
 
-/** The shift vector of a centring (centering.ts), from the summary. */
-export function shiftFromSummary(summary: KernelSummary, mode: CenteringMode): Float64Array {
+/** The shift vector of a centring (centring.ts), from the summary. */
+export function shiftFromSummary(summary: KernelSummary, mode: CentringMode): Float64Array {
   return shiftFromRowSums(centringRowSums(summary, mode), summary.n, mode);
 }
 
@@ -56,7 +56,7 @@ export function shiftFromSummary(summary: KernelSummary, mode: CenteringMode): F
 export function centredTraces(
   packedProducts: Float64Array,
   summaries: readonly (KernelSummary | null)[],
-  mode: CenteringMode,
+  mode: CentringMode,
 ): Float64Array {
   const k = summaries.length;
   const out = new Float64Array(k * k);

@@ -8,8 +8,7 @@
  * non-finite, undefined kernel) or a self term is ≤ 0: a square root of a negative or zero HSIC is
  * never taken. Debiased CKA itself may be negative; that value is reported as it is.
  */
-import type { NonFiniteValue } from '../compute/gram.js';
-import type { LayerRef, UndefinedCell } from './types.js';
+import type { LayerRef, NonFiniteValue, UndefinedCell } from './types.js';
 
 export function nonFiniteReason(layer: LayerRef, where: NonFiniteValue): string {
   if (where.feature < 0) {

@@ -1,6 +1,6 @@
 /** Measures by name: parsing the CLI/spec form (`linear`, `rbf:0.5`, `debiased`, `minibatch:100`) and describing them. */
 import { WorkbenchError } from '../../common/errors.js';
-import type { MeasureInfo, MeasureSpec } from './types.js';
+import type { Measure, MeasureInfo } from './types.js';
 
 const FORMS = 'linear, rbf:T (e.g. rbf:0.5), debiased, debiased-rbf:T, minibatch:B (e.g. minibatch:100)';
 
@@ -12,7 +12,7 @@ function positiveNumber(text: string | undefined, what: string, spec: string): n
   return value;
 }
 
-export function parseMeasure(spec: string): MeasureSpec {
+export function parseMeasure(spec: string): Measure {
   const [name, arg, extra] = spec.trim().split(':');
   switch (name) {
     case 'linear':
@@ -48,7 +48,7 @@ export function parseMeasure(spec: string): MeasureSpec {
  * The measure as results name it: numeric parameters only (the contract's MeasureInfo). Minibatch
  * results add `batches` and `droppedExamples` to these.
  */
-export function describeMeasure(measure: MeasureSpec): MeasureInfo {
+export function describeMeasure(measure: Measure): MeasureInfo {
   switch (measure.name) {
     case 'linear':
       return { name: 'linear', params: {} };
@@ -73,27 +73,27 @@ export function describeMeasure(measure: MeasureSpec): MeasureInfo {
 /** The kernel and centring a Gram-based measure needs. */
 export interface KernelRecipe {
   kernel: { kind: 'linear' } | { kind: 'rbf'; threshold: number };
-  centering: 'biased' | 'unbiased';
+  centring: 'biased' | 'unbiased';
 }
 
-export function kernelRecipe(measure: MeasureSpec): KernelRecipe {
+export function kernelRecipe(measure: Measure): KernelRecipe {
   switch (measure.name) {
     case 'linear':
-      return { kernel: { kind: 'linear' }, centering: 'biased' };
+      return { kernel: { kind: 'linear' }, centring: 'biased' };
     case 'rbf':
-      return { kernel: { kind: 'rbf', threshold: measure.threshold }, centering: 'biased' };
+      return { kernel: { kind: 'rbf', threshold: measure.threshold }, centring: 'biased' };
     case 'debiased':
       return {
         kernel:
           measure.rbfThreshold === undefined ? { kind: 'linear' } : { kind: 'rbf', threshold: measure.rbfThreshold },
-        centering: 'unbiased',
+        centring: 'unbiased',
       };
     case 'minibatch':
-      return { kernel: { kind: 'linear' }, centering: 'unbiased' };
+      return { kernel: { kind: 'linear' }, centring: 'unbiased' };
   }
 }
 
-export function measureKey(measure: MeasureSpec): string {
+export function measureKey(measure: Measure): string {
   const info = describeMeasure(measure);
   return `${info.name}(${Object.entries(info.params)
     .map(([k, v]) => `${k}=${v}`)

@@ -6,7 +6,13 @@
  * with the diagonal's n zeros included in the median, exactly as the demo's `np.median(sq_distances)`
  * over the full matrix (for an even count, the mean of the two middle values). Squared distances
  * come from the (centred) Gram: d(i, j) = g_ii + g_jj − 2 g_ij, clamped at 0 against rounding.
+ *
+ * The kernels are stored double-centred (HKH, exact up to rounding): their values are then small,
+ * which keeps the raw traces of the stacked HSIC product free of cancellation; either centring
+ * applied later gives the same result as on the raw kernel (centring.ts).
  */
+import { centrePackedInPlace } from './centring.js';
+import { kernelSummary, shiftFromSummary } from './centred-traces.js';
 import { packedLength, packedRowStart } from './packed.js';
 
 /** Squared distances, packed like the Gram (diagonal 0). */
@@ -90,4 +96,27 @@ export function rbfKernelFromDistances(
   const scale = -1 / (2 * threshold * threshold * medianDistance);
   for (let k = 0; k < distances.length; k++) out[k] = Math.exp(distances[k]! * scale);
   return out;
+}
+
+/**
+ * RBF kernels of one Gram for several thresholds, each written double-centred into `kernelsOut[i]`
+ * (packed). Returns the median squared distance m; when m is not > 0 the bandwidth is undefined
+ * and nothing is written. `distances` is scratch of n(n+1)/2 values.
+ */
+export function centredRbfKernels(
+  gram: Float64Array,
+  n: number,
+  thresholds: readonly number[],
+  kernelsOut: readonly Float64Array[],
+  distances: Float64Array = new Float64Array(packedLength(n)),
+): number {
+  squaredDistancesFromGram(gram, n, distances);
+  const median = medianSquaredDistance(distances, n);
+  if (median > 0) {
+    thresholds.forEach((t, i) => {
+      const kernel = rbfKernelFromDistances(distances, t, median, kernelsOut[i]);
+      centrePackedInPlace(kernel, n, shiftFromSummary(kernelSummary(kernel, n), 'biased'));
+    });
+  }
+  return median;
 }

@@ -1,6 +1,7 @@
 /**
- * Public types of the CKA core: what goes in (layer sources, measures, options) and what comes
- * out (similarity matrices with their undefined cells, intervals and timings).
+ * The measures and results of CKA: which similarity (a parsed measure) and what comes out
+ * (similarity matrices with their undefined cells, intervals and timings). What goes in and how
+ * a run is driven (sources, progress, options) is the engine's: ../similarity/types.ts.
  */
 
 import type { LayerRef, MeasureInfo, UndefinedCell } from '../../common/contract.js';
@@ -9,28 +10,29 @@ import type { LayerRef, MeasureInfo, UndefinedCell } from '../../common/contract
  * name and numeric parameters; a matrix cell without a number and why — the contract's types. */
 export type { LayerRef, MeasureInfo, UndefinedCell };
 
-/** Activations of one layer: n examples (rows) × features, row-major. */
-export type ActivationArray = Float32Array | Float64Array;
+/**
+ * The first NaN/±Inf activation of a layer (example and feature indices). A Gram that overflowed
+ * float32 without a non-finite input is reported as example = feature = −1, value = Infinity.
+ */
+export interface NonFiniteValue {
+  example: number;
+  feature: number;
+  value: number;
+}
 
 /**
- * Where a layer's activations come from. `array` data backed by a SharedArrayBuffer is read by the
- * workers in place; other arrays are copied once into shared memory.
+ * Which similarity to compute: a measure parsed from its text form (the contract's `MeasureSpec`,
+ * e.g. `'rbf:0.5'`; measures.ts parses it).
  */
-export type LayerSource =
-  | { kind: 'array'; layer: LayerRef; data: ActivationArray; n: number; features: number }
-  /** A `.npy` file [n, features] (or [n, ...] — flattened per example), float32 or float64. */
-  | { kind: 'npy'; layer: LayerRef; path: string }
-  /** Row batches in example order (each [rows, features]); consumed once. */
-  | { kind: 'stream'; layer: LayerRef; features: number; batches: AsyncIterable<ActivationArray> };
-
-/** Which similarity to compute. */
-export type MeasureSpec =
+export type Measure =
   | { name: 'linear' }
   | { name: 'rbf'; threshold: number }
   /** Debiased CKA: HSIC₁ (U-centring); the kernel is linear unless an RBF threshold is given. */
   | { name: 'debiased'; rbfThreshold?: number }
   /** Minibatch CKA (Nguyen et al. 2021), linear kernel, HSIC₁ summed over batches of `batchSize`. */
   | { name: 'minibatch'; batchSize: number; shuffleSeed?: number };
+
+export type MinibatchMeasure = Extract<Measure, { name: 'minibatch' }>;
 
 export interface BootstrapOptions {
   /** Number of resamples. */
@@ -84,34 +86,4 @@ export interface CkaResult {
   /** How HSIC was computed: from Grams or (linear CKA, few features) from feature cross-products. */
   form: 'gram' | 'features' | 'minibatch';
   timings: CkaTimings;
-}
-
-export type CkaStage = 'load' | 'grams' | 'kernels' | 'hsic' | 'bootstrap' | 'minibatch';
-
-export interface CkaProgress {
-  stage: CkaStage;
-  done: number;
-  total: number;
-  /** The layer the last finished unit belonged to, if any. */
-  layer?: string;
-}
-
-export interface RunOptions {
-  signal?: AbortSignal;
-  onProgress?: (progress: CkaProgress) => void;
-}
-
-/** Precision of the Gram stage; HSIC sums and centring always accumulate in float64. */
-export type GramPrecision = 'auto' | 'float32' | 'float64';
-
-export interface CkaEngineOptions {
-  /** Threads for the whole engine (workers × intra-op threads ≤ threads). Default: the machine's cores. */
-  threads?: number;
-  /** Bytes exact mode may hold (Grams, kernels, bootstrap matrices). Default: half the free memory, at most 16 GiB. */
-  memoryBudgetBytes?: number;
-  /**
-   * `auto` computes Grams in float32 for float32 activations and float64 for float64 ones;
-   * float32 Grams are the fast path (error ~1e-7 relative per entry), float64 the exact one.
-   */
-  precision?: GramPrecision;
 }

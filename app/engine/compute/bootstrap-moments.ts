@@ -9,45 +9,20 @@
  *
  * The O(n²s) products run in onnxruntime on full n×n kernels materialised into reused buffers.
  */
-import { materializeCenteredFull, type CenteredKernelView } from '../cka/centering.js';
+import type { LayerMoments, PairMoments } from '../cka/bootstrap.js';
+import { centredDiagonal, materialiseCentredFull, type CentredKernelView } from '../cka/centring.js';
 import { bootstrapLayerGraph, bootstrapPairGraph } from './graphs.js';
 import type { ComputeDType } from './onnx-graph.js';
 import { computeSession, runInto, tensor } from './ort-sessions.js';
 import type { Workspace } from './workspace.js';
 
-export interface LayerMoments {
-  quad: Float64Array;
-  diag: Float64Array;
-}
-
-export interface PairMoments {
-  hadamard: Float64Array;
-  cross: Float64Array;
-  diagProduct: Float64Array;
-  /** Σᵢ wᵢ K_ii (Lw)ᵢ */
-  diagKTimesLw: Float64Array;
-  /** Σᵢ wᵢ L_ii (Kw)ᵢ */
-  diagLTimesKw: Float64Array;
-}
-
 function ctorOf(dtype: ComputeDType) {
   return dtype === 'float64' ? Float64Array : Float32Array;
 }
 
-function kernelDiagonal(view: CenteredKernelView): Float64Array {
-  const { base, n, shift, zeroDiagonal } = view;
-  const diag = new Float64Array(n);
-  let k = 0;
-  for (let i = 0; i < n; i++) {
-    diag[i] = zeroDiagonal ? 0 : base[k]! - 2 * shift[i]!;
-    k += n - i;
-  }
-  return diag;
-}
-
 /** KW (written to `kwOut`, shared) and the per-layer moments. */
 export async function layerMoments(
-  view: CenteredKernelView,
+  view: CentredKernelView,
   weights: Float32Array | Float64Array,
   samples: number,
   dtype: ComputeDType,
@@ -57,7 +32,7 @@ export async function layerMoments(
 ): Promise<LayerMoments> {
   const n = view.n;
   const Ctor = ctorOf(dtype);
-  const kernel = materializeCenteredFull(view, workspace.get('bootK', Ctor, n * n));
+  const kernel = materialiseCentredFull(view, workspace.get('bootK', Ctor, n * n));
   const w = workspace.get('bootW', Ctor, n * samples);
   w.set(weights);
   const kw = workspace.get('bootKW', Ctor, n * samples);
@@ -69,7 +44,7 @@ export async function layerMoments(
     { KW: tensor(kw, [n, samples]), quad: tensor(quad, [samples]) },
   );
   kwOut.set(kw);
-  const diagonal = kernelDiagonal(view);
+  const diagonal = centredDiagonal(view);
   const diag = new Float64Array(samples);
   for (let i = 0; i < n; i++) {
     const kii = diagonal[i]!;
@@ -81,9 +56,9 @@ export async function layerMoments(
 
 /** Pair moments of one row kernel K against each of `cols` (K materialised once). */
 export async function pairMoments(
-  rowView: CenteredKernelView,
+  rowView: CentredKernelView,
   rowKW: Float32Array | Float64Array,
-  cols: readonly { view: CenteredKernelView; kw: Float32Array | Float64Array }[],
+  cols: readonly { view: CentredKernelView; kw: Float32Array | Float64Array }[],
   weights: Float32Array | Float64Array,
   samples: number,
   dtype: ComputeDType,
@@ -92,7 +67,7 @@ export async function pairMoments(
 ): Promise<PairMoments[]> {
   const n = rowView.n;
   const Ctor = ctorOf(dtype);
-  const kernelK = materializeCenteredFull(rowView, workspace.get('bootK', Ctor, n * n));
+  const kernelK = materialiseCentredFull(rowView, workspace.get('bootK', Ctor, n * n));
   const w = workspace.get('bootW', Ctor, n * samples);
   w.set(weights);
   const kwK = workspace.get('bootKW', Ctor, n * samples);
@@ -102,10 +77,10 @@ export async function pairMoments(
   const hadamard = workspace.get('bootHadamard', Ctor, samples);
   const cross = workspace.get('bootCross', Ctor, samples);
   const session = await computeSession(`bootstrap_pair_${dtype}`, () => bootstrapPairGraph(dtype), intraOpThreads);
-  const diagK = kernelDiagonal(rowView);
+  const diagK = centredDiagonal(rowView);
   const results: PairMoments[] = [];
   for (const col of cols) {
-    materializeCenteredFull(col.view, kernelL);
+    materialiseCentredFull(col.view, kernelL);
     kwL.set(col.kw);
     await runInto(
       session,
@@ -118,7 +93,7 @@ export async function pairMoments(
       },
       { hadamard: tensor(hadamard, [samples]), cross: tensor(cross, [samples]) },
     );
-    const diagL = kernelDiagonal(col.view);
+    const diagL = centredDiagonal(col.view);
     const diagProduct = new Float64Array(samples);
     const diagKTimesLw = new Float64Array(samples);
     const diagLTimesKw = new Float64Array(samples);

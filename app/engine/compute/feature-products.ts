@@ -4,9 +4,9 @@
  * concatenated into F [n, Σp] and one product C = FᵀF gives every pair's cross-covariance as a
  * block; HSIC(a, b) = Σ C_ab² (float64). Cheaper than Grams when Σp is small against n.
  */
+import type { NonFiniteValue } from '../cka/types.js';
 import { activationShape, loadActivations, type ActivationInput } from './activations-in.js';
 import { gemmTransAGraph } from './graphs.js';
-import type { NonFiniteValue } from './gram.js';
 import type { ComputeDType } from './onnx-graph.js';
 import { computeSession, runInto, tensor } from './ort-sessions.js';
 import type { Workspace } from './workspace.js';

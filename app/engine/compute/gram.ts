@@ -5,8 +5,8 @@
  *    energy (estimated from a sample of rows): then Kc = XcXcᵀ = HXXᵀH and float32 rounding is
  *    relative to the centred values. Otherwise (e.g. ReLU or normalised activations, where it
  *    costs more than a tenth of the Gram) X itself is used: XXᵀ differs from HXXᵀH only by
- *    a·1ᵀ + 1·aᵀ + c terms, which the exact float64 centrings remove anyway (centering.ts,
- *    centred-traces.ts), at most doubling the relative rounding;
+ *    a·1ᵀ + 1·aᵀ + c terms, which the exact float64 centrings remove anyway (cka/centring.ts,
+ *    cka/centred-traces.ts), at most doubling the relative rounding;
  * 2. the upper triangle of XXᵀ in column blocks: block b is X[b.start:] · X[cols_b]ᵀ, one Gemm on
  *    views of the same buffer, whose narrow operand (the block's rows) is the one the GEMM packs;
  *    by symmetry its lower part is the upper triangle's rows b.start… (T blocks compute (T+1)/2T
@@ -16,16 +16,11 @@
  * Runs inside a worker thread (onnxruntime's run() blocks its thread).
  */
 import { packedRowStart } from '../cka/packed.js';
-import { centerColumnsGraph, gemmTransBGraph } from './graphs.js';
+import type { NonFiniteValue } from '../cka/types.js';
+import { centreColumnsGraph, gemmTransBGraph } from './graphs.js';
 import type { ComputeDType } from './onnx-graph.js';
 import { computeSession, runInto, tensor } from './ort-sessions.js';
 import type { Workspace } from './workspace.js';
-
-export interface NonFiniteValue {
-  example: number;
-  feature: number;
-  value: number;
-}
 
 export interface GramFlags {
   /** Every example has the same activations: the centred Gram is zero and CKA is undefined. */
@@ -111,8 +106,8 @@ export async function centredGramInto(
   const share = meanEnergyShare(x, n, p);
   if (input !== precision || !(share <= CENTRE_ABOVE_SHARE)) {
     const centring = await computeSession(
-      `center_${input}_${precision}`,
-      () => centerColumnsGraph(input, precision),
+      `centre_${input}_${precision}`,
+      () => centreColumnsGraph(input, precision),
       intraOpThreads,
     );
     rows = workspace.get('centred', Ctor, n * p);

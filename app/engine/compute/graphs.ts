@@ -11,7 +11,7 @@ const ELEM = { float32: 1, float64: 11 } as const;
  * product: (X − 1μᵀ)(X − 1μᵀ)ᵀ = HXXᵀH), optionally cast to the Gram's precision; also returns
  * the column means μ.
  */
-export function centerColumnsGraph(input: ComputeDType, output: ComputeDType): GraphSpec {
+export function centreColumnsGraph(input: ComputeDType, output: ComputeDType): GraphSpec {
   const nodes: GraphSpec['nodes'][number][] = [];
   let x = 'X';
   if (input !== output && output === 'float64') {
@@ -27,7 +27,7 @@ export function centerColumnsGraph(input: ComputeDType, output: ComputeDType): G
     nodes.push({ op: 'Cast', inputs: ['centred'], outputs: ['Xc'], attributes: { to: { int: ELEM.float32 } } });
   const work: ComputeDType = input === 'float64' || output === 'float64' ? 'float64' : 'float32';
   return {
-    name: `center_columns_${input}_${output}`,
+    name: `centre_columns_${input}_${output}`,
     inputs: [{ name: 'X', dtype: input, dims: ['n', 'p'] }],
     outputs: [
       { name: 'Xc', dtype: output, dims: ['n', 'p'] },
@@ -91,7 +91,7 @@ export function bootstrapLayerGraph(dtype: ComputeDType): GraphSpec {
 
 /**
  * Bootstrap, per pair: hadamard = wᵀ(K∘L)w and cross = Σᵢ wᵢ (Kw)ᵢ (Lw)ᵢ per resample — the
- * two terms of the resampled HSIC that need the pair (see bootstrap.ts).
+ * two terms of the resampled HSIC that need the pair (see cka/bootstrap.ts).
  */
 export function bootstrapPairGraph(dtype: ComputeDType): GraphSpec {
   return {

@@ -1,5 +1,5 @@
 /**
- * The stacked product behind all pairwise HSIC values. Stack k packed kernels (packed.ts) as the
+ * The stacked product behind all pairwise HSIC values. Stack k packed kernels (cka/packed.ts) as the
  * rows of S (k × n(n+1)/2); then (S·Sᵀ)_ab = Σ_{i≤j} A_ij B_ij for every pair at once, from which
  * tr(AB) = 2 (S·Sᵀ)_ab − Σᵢ AᵢᵢBᵢᵢ and the centred traces follow in O(n) (cka/centred-traces.ts) —
  * half the bytes of stacking full n×n matrices, and one product per kernel for every centring.

@@ -1,12 +1,14 @@
 /**
  * Worker side of minibatch CKA: one batch of b examples for every layer. Each layer's b×b Gram is
  * computed (centred, packed — gram.ts), and all layers' ⟨Ũ_a, Ũ_b⟩ come from one stacked product
- * (hsic-stack.ts) U-centred in O(b) per pair (centred-traces.ts). Memory is O(layers · b²) whatever n is.
+ * (hsic-stack.ts) U-centred in O(b) per pair (cka/centred-traces.ts). Memory is O(layers · b²)
+ * whatever n is.
  */
 import { centredTraces, kernelSummary, type KernelSummary } from '../cka/centred-traces.js';
 import { packedLength } from '../cka/packed.js';
+import type { NonFiniteValue } from '../cka/types.js';
 import { loadActivations, type ActivationInput, type RowSelection } from './activations-in.js';
-import { centredGramInto, type NonFiniteValue } from './gram.js';
+import { centredGramInto } from './gram.js';
 import { stackedPackedProducts } from './hsic-stack.js';
 import type { ComputeDType } from './onnx-graph.js';
 import type { Workspace } from './workspace.js';

@@ -2,10 +2,10 @@
  * The messages between the CKA engine and its worker threads. Arrays in tasks are either shared
  * memory (Grams, kernels, weights: every thread sees the same bytes) or small copies.
  */
-import type { CenteredKernelView } from '../cka/centering.js';
+import type { LayerMoments, PairMoments } from '../cka/bootstrap.js';
+import type { CentredKernelView } from '../cka/centring.js';
 import type { KernelSummary } from '../cka/centred-traces.js';
 import type { ActivationInput, RowSelection } from './activations-in.js';
-import type { LayerMoments, PairMoments } from './bootstrap-moments.js';
 import type { FeatureProducts } from './feature-products.js';
 import type { GramFlags } from './gram.js';
 import type { BatchProducts } from './minibatch-batch.js';
@@ -29,7 +29,7 @@ export type ComputeTask =
   | { kind: 'stack'; packed: Float64Array[]; start: number; end: number; intraOpThreads: number }
   | {
       kind: 'bootstrapLayer';
-      view: CenteredKernelView;
+      view: CentredKernelView;
       weights: Float32Array | Float64Array;
       samples: number;
       dtype: ComputeDType;
@@ -38,9 +38,9 @@ export type ComputeTask =
     }
   | {
       kind: 'bootstrapPairs';
-      rowView: CenteredKernelView;
+      rowView: CentredKernelView;
       rowKW: Float32Array | Float64Array;
-      cols: { view: CenteredKernelView; kw: Float32Array | Float64Array }[];
+      cols: { view: CentredKernelView; kw: Float32Array | Float64Array }[];
       weights: Float32Array | Float64Array;
       samples: number;
       dtype: ComputeDType;

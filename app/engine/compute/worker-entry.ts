@@ -4,8 +4,8 @@
  */
 import type { WorkbenchErrorData } from '../../common/contract.js';
 import { toErrorData } from '../../common/errors.js';
-import { kernelSummary, shiftFromSummary } from '../cka/centred-traces.js';
-import { medianSquaredDistance, rbfKernelFromDistances, squaredDistancesFromGram } from '../cka/rbf.js';
+import { kernelSummary } from '../cka/centred-traces.js';
+import { centredRbfKernels } from '../cka/rbf.js';
 import { loadActivations } from './activations-in.js';
 import { layerMoments, pairMoments } from './bootstrap-moments.js';
 import { featureProducts } from './feature-products.js';
@@ -17,14 +17,6 @@ import type { ComputeTask, TaskResults } from './tasks.js';
 import { Workspace } from './workspace.js';
 
 const workspace = new Workspace();
-
-function centerPackedInPlace(packed: Float64Array, n: number, shift: Float64Array): void {
-  let k = 0;
-  for (let i = 0; i < n; i++) {
-    const si = shift[i]!;
-    for (let j = i; j < n; j++, k++) packed[k]! -= si + shift[j]!;
-  }
-}
 
 /** Scratch kept between tasks is trimmed to this size after each task. */
 const KEEP_SCRATCH_BYTES = 512 * 2 ** 20;
@@ -41,21 +33,10 @@ async function handle(task: ComputeTask): Promise<TaskResults[ComputeTask['kind'
     case 'summary':
       return kernelSummary(task.packed, task.n);
     case 'rbf': {
-      const distances = squaredDistancesFromGram(
-        task.gram,
-        task.n,
-        workspace.get('distances', Float64Array, task.gram.length),
-      );
-      const median = medianSquaredDistance(distances, task.n);
-      if (median > 0) {
-        task.thresholds.forEach((t, i) => {
-          const kernel = rbfKernelFromDistances(distances, t, median, task.kernelsOut[i]);
-          // Stored double-centred (HKH, exact up to rounding): small values keep the raw traces
-          // of the stacked product free of cancellation.
-          centerPackedInPlace(kernel, task.n, shiftFromSummary(kernelSummary(kernel, task.n), 'biased'));
-        });
-      }
-      return { medianSquaredDistance: median };
+      const distances = workspace.get('distances', Float64Array, task.gram.length);
+      return {
+        medianSquaredDistance: centredRbfKernels(task.gram, task.n, task.thresholds, task.kernelsOut, distances),
+      };
     }
     case 'stack':
       return stackedPackedProducts(task.packed, task.start, task.end, workspace, task.intraOpThreads);

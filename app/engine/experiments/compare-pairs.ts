@@ -4,9 +4,7 @@
  * ones included) are derived once and every HSIC comes from one stacked product; each pair's
  * matrix is then a block of the big one. The same Gram object on both sides is one layer.
  */
-import type { CkaEngine } from '../cka/engine.js';
-import type { LayerGram } from '../cka/grams.js';
-import type { BootstrapOptions, CkaResult, MeasureSpec, RunOptions } from '../cka/types.js';
+import type { BootstrapOptions, CkaEngine, CkaResult, LayerGram, Measure, RunOptions } from '../similarity/index.js';
 import { sliceResult } from './matrices.js';
 import type { PlannedPair } from './plan.js';
 
@@ -31,7 +29,7 @@ function offsets(models: readonly number[], layers: (m: number) => number): Map<
 export async function compareGramPairs(
   cka: CkaEngine,
   pairs: readonly PlannedPair[],
-  measures: readonly MeasureSpec[],
+  measures: readonly Measure[],
   grams: (models: readonly number[]) => Promise<LayerGram[][]>,
   run: RunOptions & { bootstrap?: BootstrapOptions },
 ): Promise<CkaResult[][]> {

@@ -9,7 +9,7 @@ import type { ComparedSide, ComparisonResult, CompareRequest, JobProgress, Layer
 import { WorkbenchError } from '../../common/errors.js';
 import { ActivationEngine, type ActivationEngineOptions } from '../activations/engine.js';
 import { fileSources, readFileSide, selectLayers, type LayerFileEntry } from '../activations/layer-files.js';
-import type { CkaEngine } from '../cka/engine.js';
+import type { CkaEngine } from '../similarity/index.js';
 import { parseMeasure } from '../cka/measures.js';
 import { similarityMatrix } from './matrices.js';
 

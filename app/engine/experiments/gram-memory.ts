@@ -5,7 +5,7 @@
  * pair needs it again.
  */
 import { WorkbenchError } from '../../common/errors.js';
-import type { LayerGram } from '../cka/grams.js';
+import type { LayerGram } from '../similarity/index.js';
 import type { GramId, GramStore } from '../store/gram-store.js';
 
 export class GramMemory {

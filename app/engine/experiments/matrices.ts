@@ -5,7 +5,7 @@
  */
 import type { MatrixSide, MeasureInfo, SimilarityMatrix } from '../../common/contract.js';
 export { measureLabel } from '../../common/measures.js';
-import type { CkaResult } from '../cka/types.js';
+import type { CkaResult } from '../similarity/index.js';
 
 /**
  * The CKA core's result as a result's matrix. `detail` keeps how it was computed (form, timings,

@@ -5,8 +5,7 @@
  * derived once) when their Grams fit the memory budget, pair by pair otherwise, and recorded for
  * later runs.
  */
-import type { CkaResult, CkaProgress } from '../cka/types.js';
-import { measureKey } from '../cka/measures.js';
+import { measureKey, type CkaProgress, type CkaResult } from '../similarity/index.js';
 import { pairKey } from '../store/pair-results.js';
 import { compareGramPairs } from './compare-pairs.js';
 import type { PlannedPair } from './plan.js';

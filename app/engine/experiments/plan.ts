@@ -16,7 +16,7 @@
  */
 import type { ExperimentKind, ExperimentSpec } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
-import type { MeasureSpec } from '../cka/types.js';
+import type { Measure, MinibatchMeasure } from '../similarity/index.js';
 import type { PreparedModel } from './prepare-models.js';
 import { specMeasures } from './spec.js';
 
@@ -38,8 +38,8 @@ export interface ExperimentPlan {
   kind: ExperimentKind;
   models: PreparedModel[];
   n: number;
-  exact: { text: string; measure: MeasureSpec }[];
-  minibatch: { text: string; measure: MeasureSpec & { name: 'minibatch' } }[];
+  exact: { text: string; measure: Measure }[];
+  minibatch: { text: string; measure: MinibatchMeasure }[];
   needsGrams: boolean;
   steps: PlanStep[];
   /** Sum of every estimate, seconds. */
@@ -81,7 +81,7 @@ export function planExperiment(spec: ExperimentSpec, models: PreparedModel[]): E
   const measures = specMeasures(spec);
   const exact = measures.filter((m) => m.measure.name !== 'minibatch');
   const minibatch = measures.filter(
-    (m): m is { text: string; measure: MeasureSpec & { name: 'minibatch' } } => m.measure.name === 'minibatch',
+    (m): m is { text: string; measure: MinibatchMeasure } => m.measure.name === 'minibatch',
   );
   const n = models[0]!.probe.n;
   checkProbeSize(n, measures, models[0]!.probe.spec);
@@ -119,7 +119,7 @@ export function planExperiment(spec: ExperimentSpec, models: PreparedModel[]): E
  * minibatch:B one batch of B — checked before any work, so a probe too small for a measure fails
  * the run in its first seconds instead of after the extraction.
  */
-export function checkProbeSize(n: number, measures: readonly { text: string; measure: MeasureSpec }[], probe: string) {
+export function checkProbeSize(n: number, measures: readonly { text: string; measure: Measure }[], probe: string) {
   for (const { text, measure } of measures) {
     const needed = measure.name === 'debiased' ? 4 : measure.name === 'minibatch' ? Math.max(4, measure.batchSize) : 2;
     if (n < needed) {

@@ -7,8 +7,7 @@ import type { ExperimentSpec, RunProgress, RunWork } from '../../common/contract
 import { WorkbenchError } from '../../common/errors.js';
 import type { ActivationCache, CachedLayer } from '../activations/cache.js';
 import type { ActivationEngine } from '../activations/engine.js';
-import type { CkaEngine } from '../cka/engine.js';
-import type { LayerSource } from '../cka/types.js';
+import type { CkaEngine, LayerSource } from '../similarity/index.js';
 import type { GramId } from '../store/gram-store.js';
 import type { Store } from '../store/store.js';
 import type { GramMemory } from './gram-memory.js';

@@ -9,7 +9,7 @@ import type { ExperimentOptions, RunInfo, RunProgress, WorkbenchEvent } from '..
 import { WorkbenchError, toErrorData } from '../../common/errors.js';
 import { ActivationCache } from '../activations/cache.js';
 import { ActivationEngine } from '../activations/engine.js';
-import { CkaEngine } from '../cka/engine.js';
+import { CkaEngine } from '../similarity/index.js';
 import type { ProcessLauncher } from '../runner/launcher.js';
 import type { RunnerTimeouts } from '../runner/model-runner.js';
 import { runInfo, type RunRecord } from '../store/history.js';

@@ -7,8 +7,7 @@
 import { z } from 'zod';
 import type { ExperimentKind, ExperimentSpec } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
-import { parseMeasure } from '../cka/measures.js';
-import type { MeasureSpec } from '../cka/types.js';
+import { parseMeasure, type Measure } from '../similarity/index.js';
 import { parseProbeSpec, type ProbeSpec } from '../probe/spec.js';
 
 const MODEL_COUNT: Record<ExperimentKind, { min: number; max: number; text: string }> = {
@@ -138,7 +137,7 @@ export function layerSelectionOf(spec: ExperimentSpec, model: number): string {
   return Array.isArray(spec.layers) ? spec.layers[model]! : spec.layers;
 }
 
-export function specMeasures(spec: ExperimentSpec): { text: string; measure: MeasureSpec }[] {
+export function specMeasures(spec: ExperimentSpec): { text: string; measure: Measure }[] {
   return spec.measures.map((text) => ({ text, measure: parseMeasure(text) }));
 }
 

@@ -7,8 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { loadGram, saveGram } from '../cka/gram-cache.js';
-import type { LayerGram } from '../cka/grams.js';
+import { loadGram, saveGram, type LayerGram } from '../similarity/index.js';
 import { entryFiles, gramKey, type CacheIndex } from './cache-index.js';
 
 export interface GramId {

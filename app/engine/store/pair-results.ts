@@ -5,7 +5,7 @@
  * the new ones. They are small (layers × layers values) and live in the database.
  */
 import { createHash } from 'node:crypto';
-import type { CkaResult } from '../cka/types.js';
+import type { CkaResult } from '../similarity/index.js';
 import type { Db } from './database.js';
 
 export interface PairKeyParts {

@@ -1,18 +1,19 @@
 /**
- * The kernels a measure needs, derived from the stored Grams: the linear kernel is the Gram
- * itself; an RBF kernel (rbf.ts) is computed once per layer and threshold from the Gram's
- * distances and stored double-centred; each kernel's diagonal and row sums (from which either
- * centring follows, centred-traces.ts) are computed once. All the O(n²) work runs in the pool.
+ * The kernels a measure needs, derived from the stored Grams, and what every pair of them needs:
+ * the linear kernel is the Gram itself; an RBF kernel (cka/rbf.ts) is computed once per layer and
+ * threshold from the Gram's distances and stored double-centred; each kernel's diagonal and row
+ * sums (from which either centring follows, cka/centred-traces.ts) are computed once; the raw
+ * products of all pairs come from one stacked product. All the O(n²) work runs in the pool.
  * Summaries of Grams are cached for the Gram's lifetime; RBF kernels live as long as the caller
  * holds the returned set.
  */
+import type { CentredKernelView, CentringMode } from '../cka/centring.js';
+import { shiftFromSummary, type KernelSummary } from '../cka/centred-traces.js';
+import type { KernelRecipe } from '../cka/measures.js';
+import { packedLength } from '../cka/packed.js';
 import type { ComputePool } from '../compute/pool.js';
 import { sharedFloat64 } from '../compute/shared-memory.js';
-import type { CenteredKernelView, CenteringMode } from './centering.js';
-import { shiftFromSummary, type KernelSummary } from './centred-traces.js';
 import { gramProblem, type LayerGram } from './grams.js';
-import type { KernelRecipe } from './measures.js';
-import { packedLength } from './packed.js';
 import type { RunOptions } from './types.js';
 
 export interface KernelSet {
@@ -95,13 +96,13 @@ export async function rbfKernels(
 }
 
 /** Centred views of a kernel set (for materialising centred kernels, e.g. in the bootstrap). */
-export async function centeredViews(
+export async function centredViews(
   pool: ComputePool,
   set: KernelSet,
   n: number,
-  mode: CenteringMode,
+  mode: CentringMode,
   signal?: AbortSignal,
-): Promise<(CenteredKernelView | null)[]> {
+): Promise<(CentredKernelView | null)[]> {
   const summaries = await summariesOf(pool, set, n, signal);
   return set.bases.map((base, i) =>
     base ? { base, n, shift: shiftFromSummary(summaries[i]!, mode), zeroDiagonal: mode === 'unbiased' } : null,
@@ -110,4 +111,47 @@ export async function centeredViews(
 
 export function recipeKernelKey(recipe: KernelRecipe): string {
   return recipe.kernel.kind === 'linear' ? 'linear' : `rbf:${recipe.kernel.threshold}`;
+}
+
+/**
+ * All pairwise raw products Σ_{i≤j} A_ij B_ij of a set of packed kernels from one stacked product
+ * (compute/hsic-stack.ts), its packed columns split into one contiguous range per thread. Partial
+ * sums are added in range order, so the result does not depend on which thread finished first.
+ * cka/centred-traces.ts turns them into centred traces for either centring.
+ * @returns k×k row-major products; rows/columns of null kernels are 0.
+ */
+export async function pairwisePackedProducts(
+  pool: ComputePool,
+  kernels: readonly (Float64Array | null)[],
+  n: number,
+  run: RunOptions,
+): Promise<Float64Array> {
+  const k = kernels.length;
+  const present = kernels.map((v, i) => (v ? i : -1)).filter((i) => i >= 0);
+  const stacked = present.map((i) => kernels[i]!);
+  const products = new Float64Array(k * k);
+  if (stacked.length === 0) return products;
+  const total = packedLength(n);
+  const ranges = Math.max(1, Math.min(pool.threads, Math.ceil(total / 65536)));
+  const step = Math.ceil(total / ranges);
+  let done = 0;
+  const partials = await Promise.all(
+    Array.from({ length: ranges }, async (_, r) => {
+      const start = r * step;
+      const end = Math.min(total, start + step);
+      const partial = await pool.run<'stack'>(
+        { kind: 'stack', packed: stacked, start, end, intraOpThreads: 1 },
+        run.signal,
+      );
+      run.onProgress?.({ stage: 'hsic', done: ++done, total: ranges });
+      return partial;
+    }),
+  );
+  const s = stacked.length;
+  for (const partial of partials) {
+    for (let a = 0; a < s; a++) {
+      for (let b = 0; b < s; b++) products[present[a]! * k + present[b]!]! += partial[a * s + b]!;
+    }
+  }
+  return products;
 }

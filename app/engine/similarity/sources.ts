@@ -5,11 +5,11 @@
  * streams without this — see minibatch-stream.ts).
  */
 import { WorkbenchError } from '../../common/errors.js';
-import type { ActivationInput } from '../compute/activations-in.js';
-import { npyRowsAndFeatures } from '../compute/activations-in.js';
+import type { LayerRef } from '../cka/types.js';
+import { npyRowsAndFeatures, type ActivationInput } from '../compute/activations-in.js';
 import { sharedFloat32, sharedFloat64, toShared } from '../compute/shared-memory.js';
 import { readNpyHeader } from '../io/npy.js';
-import type { ActivationArray, LayerRef, LayerSource } from './types.js';
+import type { ActivationArray, LayerSource } from './types.js';
 
 export interface ResolvedSource {
   layer: LayerRef;
@@ -125,4 +125,15 @@ export function checkSameExamples(
   }
   if (!reference) throw new WorkbenchError('BAD_INPUT', 'no layers to compare');
   return reference.n;
+}
+
+/** Distinct items (by identity: layers, sources, Grams) and each row's/column's index among them. */
+export function distinctSources<T>(rows: readonly T[], cols: readonly T[]) {
+  const distinct: T[] = [];
+  const indexOf = (s: T) => {
+    let i = distinct.indexOf(s);
+    if (i < 0) i = distinct.push(s) - 1;
+    return i;
+  };
+  return { distinct, rowIndex: rows.map(indexOf), colIndex: cols.map(indexOf) };
 }

@@ -1,17 +1,17 @@
 /**
  * Spilling Grams to a cache directory and loading them back: `NAME.npy` holds the packed centred
- * Gram (float64, shape [n(n+1)/2], the upper triangle row by row — see packed.ts; half the bytes
+ * Gram (float64, shape [n(n+1)/2], the upper triangle row by row — see cka/packed.ts; half the bytes
  * of the full matrix; `numpy` users unpack it with `np.triu_indices(n)`), and `NAME.json` its
  * metadata. Both are written atomically; the .json is written last, so a Gram is only found once
  * complete.
  */
 import { promises as fs } from 'node:fs';
 import { WorkbenchError } from '../../common/errors.js';
+import { packedLength } from '../cka/packed.js';
+import { sharedFloat64 } from '../compute/shared-memory.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readNpyHeader, writeNpy } from '../io/npy.js';
-import { sharedFloat64 } from '../compute/shared-memory.js';
 import type { LayerGram } from './grams.js';
-import { packedLength } from './packed.js';
 
 const FORMAT = 'cka-workbench/packed-centred-gram@1';
 

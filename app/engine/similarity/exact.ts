@@ -1,23 +1,32 @@
 /**
  * Exact CKA from stored Grams: rows × cols matrices for several measures in one call. Each
  * distinct layer's kernel is derived once, and all pairs of all measures using that kernel come
- * from one stacked product over the distinct layers (hsic.ts), centred per measure in O(n) per
- * pair (centred-traces.ts).
+ * from one stacked product over the distinct layers (kernels.ts), centred per measure in O(n) per
+ * pair (cka/centred-traces.ts), then divided into CKA (cka/cka-matrix.ts).
  */
 import { WorkbenchError } from '../../common/errors.js';
+import { intervalsFromSamples, resampledCka, withDefaults } from '../cka/bootstrap.js';
+import { MIN_EXAMPLES } from '../cka/centring.js';
+import { centredTraces } from '../cka/centred-traces.js';
+import { ckaFromTraces } from '../cka/cka-matrix.js';
+import { describeMeasure, kernelRecipe } from '../cka/measures.js';
+import type { BootstrapOptions, CkaResult, Measure } from '../cka/types.js';
 import type { ComputeDType } from '../compute/onnx-graph.js';
 import type { ComputePool } from '../compute/pool.js';
-import { intervalsFromSamples, kernelMoments, resampledCka, withDefaults } from './bootstrap.js';
-import { MIN_EXAMPLES } from './centering.js';
-import { ckaFromTraces } from './cka-matrix.js';
+import { kernelMoments } from './bootstrap.js';
 import type { LayerGram } from './grams.js';
-import { centredTraces } from './centred-traces.js';
-import { pairwisePackedProducts } from './hsic.js';
-import { centeredViews, linearKernels, rbfKernels, recipeKernelKey, summariesOf, type KernelSet } from './kernels.js';
-import { describeMeasure, kernelRecipe } from './measures.js';
+import {
+  centredViews,
+  linearKernels,
+  pairwisePackedProducts,
+  rbfKernels,
+  recipeKernelKey,
+  summariesOf,
+  type KernelSet,
+} from './kernels.js';
 import { checkMemoryBudget, compareStageBytes } from './memory.js';
-import { distinctSources } from './minibatch.js';
-import type { BootstrapOptions, CkaResult, MeasureSpec, RunOptions } from './types.js';
+import { distinctSources } from './sources.js';
+import type { RunOptions } from './types.js';
 
 export interface CompareGramsOptions extends RunOptions {
   bootstrap?: BootstrapOptions;
@@ -44,7 +53,7 @@ export async function compareGrams(
   pool: ComputePool,
   rows: readonly LayerGram[],
   cols: readonly LayerGram[],
-  measures: readonly MeasureSpec[],
+  measures: readonly Measure[],
   options: CompareGramsOptions,
 ): Promise<CkaResult[]> {
   const started = performance.now();
@@ -54,7 +63,7 @@ export async function compareGrams(
   for (const m of measures) {
     if (m.name === 'minibatch')
       throw new WorkbenchError('BAD_INPUT', 'minibatch CKA is computed from activations, not from stored Grams');
-    const mode = kernelRecipe(m).centering;
+    const mode = kernelRecipe(m).centring;
     if (n < MIN_EXAMPLES[mode]) {
       throw new WorkbenchError(
         'BAD_INPUT',
@@ -101,7 +110,7 @@ export async function compareGrams(
     const key = recipeKernelKey(recipe);
     const set = kernelSets.get(key)!;
     const [summaries, products] = await Promise.all([summariesOf(pool, set, n, options.signal), productsOf(key)]);
-    const traces = centredTraces(products, summaries, recipe.centering);
+    const traces = centredTraces(products, summaries, recipe.centring);
     const { matrix, undefined: undefinedCells } = ckaFromTraces(
       traces,
       distinct.length,
@@ -127,11 +136,11 @@ export async function compareGrams(
     for (const key of new Set(recipes.map(recipeKernelKey))) {
       const bootstrapStart = performance.now();
       const set = kernelSets.get(key)!;
-      const views = await centeredViews(pool, set, n, 'biased', options.signal);
+      const views = await centredViews(pool, set, n, 'biased', options.signal);
       const moments = await kernelMoments(pool, views, { rowIndex, colIndex }, n, bootstrap, bootstrapDtype, options);
       recipes.forEach((recipe, m) => {
         if (recipeKernelKey(recipe) !== key) return;
-        const samples = resampledCka(recipe.centering, n, moments, { rowIndex, colIndex }, bootstrap.samples);
+        const samples = resampledCka(recipe.centring, n, moments, { rowIndex, colIndex }, bootstrap.samples);
         results[m]!.ci = intervalsFromSamples(samples, results[m]!.matrix, bootstrap, 'examples');
         results[m]!.timings.bootstrap = performance.now() - bootstrapStart;
       });

@@ -5,14 +5,13 @@
  * thread, whatever n is.
  */
 import { WorkbenchError } from '../../common/errors.js';
+import { seededPermutation } from '../cka/rng.js';
+import type { BootstrapOptions, CkaResult, MinibatchMeasure } from '../cka/types.js';
 import type { ActivationInput, RowSelection } from '../compute/activations-in.js';
 import type { ComputePool } from '../compute/pool.js';
 import { MinibatchSums } from './minibatch-sums.js';
-import { seededPermutation } from './rng.js';
-import { checkSameExamples, type ResolvedSource } from './sources.js';
-import type { BootstrapOptions, CkaResult, GramPrecision, MeasureSpec, RunOptions } from './types.js';
-
-export type MinibatchMeasure = Extract<MeasureSpec, { name: 'minibatch' }>;
+import { checkSameExamples, distinctSources, type ResolvedSource } from './sources.js';
+import type { GramPrecision, RunOptions } from './types.js';
 
 export interface MinibatchOptions extends RunOptions {
   bootstrap?: BootstrapOptions;
@@ -34,17 +33,6 @@ export function batchPlan(n: number, measure: MinibatchMeasure): { batchCount: n
     );
   const batchCount = Math.floor(n / b);
   return { batchCount, droppedExamples: n - batchCount * b };
-}
-
-/** Distinct items (by identity: layers, sources, Grams) and each row's/column's index among them. */
-export function distinctSources<T>(rows: readonly T[], cols: readonly T[]) {
-  const distinct: T[] = [];
-  const indexOf = (s: T) => {
-    let i = distinct.indexOf(s);
-    if (i < 0) i = distinct.push(s) - 1;
-    return i;
-  };
-  return { distinct, rowIndex: rows.map(indexOf), colIndex: cols.map(indexOf) };
 }
 
 export async function compareMinibatch(

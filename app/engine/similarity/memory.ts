@@ -4,7 +4,7 @@
  */
 import { totalmem } from 'node:os';
 import { WorkbenchError } from '../../common/errors.js';
-import { packedLength } from './packed.js';
+import { packedLength } from '../cka/packed.js';
 
 const GiB = 2 ** 30;
 

@@ -22,9 +22,9 @@
 import { WorkbenchError } from '../../common/errors.js';
 import { packedLength, packedRowSums } from './packed.js';
 
-export type CenteringMode = 'biased' | 'unbiased';
+export type CentringMode = 'biased' | 'unbiased';
 
-export interface CenteredKernelView {
+export interface CentredKernelView {
   /** The kernel, packed upper triangle (see packed.ts). */
   base: Float64Array;
   n: number;
@@ -35,9 +35,9 @@ export interface CenteredKernelView {
 }
 
 /** The smallest n each centring is defined for (HSIC₁ divides by n(n−3)). */
-export const MIN_EXAMPLES: Record<CenteringMode, number> = { biased: 2, unbiased: 4 };
+export const MIN_EXAMPLES: Record<CentringMode, number> = { biased: 2, unbiased: 4 };
 
-export function centeringShift(base: Float64Array, n: number, mode: CenteringMode): Float64Array {
+export function centringShift(base: Float64Array, n: number, mode: CentringMode): Float64Array {
   if (n < MIN_EXAMPLES[mode]) {
     throw new WorkbenchError(
       'BAD_INPUT',
@@ -52,9 +52,9 @@ export function centeringShift(base: Float64Array, n: number, mode: CenteringMod
 /**
  * The shift vector from the row sums the centring uses: full row sums m·n for biased centring
  * (shift_i = m_i − m̄/2), off-diagonal ones r for U-centring (shift_i = r_i/(n−2) − Σr/(2(n−1)(n−2))).
- * No check of n: callers that need one do it ({@link centeringShift}).
+ * No check of n: callers that need one do it ({@link centringShift}).
  */
-export function shiftFromRowSums(rowSums: Float64Array, n: number, mode: CenteringMode): Float64Array {
+export function shiftFromRowSums(rowSums: Float64Array, n: number, mode: CentringMode): Float64Array {
   let total = 0;
   for (let i = 0; i < n; i++) total += rowSums[i]!;
   const shift = new Float64Array(n);
@@ -68,13 +68,34 @@ export function shiftFromRowSums(rowSums: Float64Array, n: number, mode: Centeri
   return shift;
 }
 
-export function centeredView(base: Float64Array, n: number, mode: CenteringMode): CenteredKernelView {
-  return { base, n, shift: centeringShift(base, n, mode), zeroDiagonal: mode === 'unbiased' };
+export function centredView(base: Float64Array, n: number, mode: CentringMode): CentredKernelView {
+  return { base, n, shift: centringShift(base, n, mode), zeroDiagonal: mode === 'unbiased' };
+}
+
+/** Applies a shift to a packed kernel in place: K(i, j) −= shift[i] + shift[j] (diagonal included). */
+export function centrePackedInPlace(packed: Float64Array, n: number, shift: Float64Array): void {
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const si = shift[i]!;
+    for (let j = i; j < n; j++, k++) packed[k]! -= si + shift[j]!;
+  }
+}
+
+/** The centred kernel's diagonal (zero for U-centring). */
+export function centredDiagonal(view: CentredKernelView): Float64Array {
+  const { base, n, shift, zeroDiagonal } = view;
+  const diag = new Float64Array(n);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    diag[i] = zeroDiagonal ? 0 : base[k]! - 2 * shift[i]!;
+    k += n - i;
+  }
+  return diag;
 }
 
 /** Writes the centred kernel as a packed matrix. */
-export function materializeCentered(
-  view: CenteredKernelView,
+export function materialiseCentred(
+  view: CentredKernelView,
   out: Float64Array = new Float64Array(packedLength(view.n)),
 ): Float64Array {
   const { base, n, shift, zeroDiagonal } = view;
@@ -89,7 +110,7 @@ export function materializeCentered(
 }
 
 /** Writes the centred kernel as a full n×n row-major matrix (float32 or float64). */
-export function materializeCenteredFull<T extends Float32Array | Float64Array>(view: CenteredKernelView, out: T): T {
+export function materialiseCentredFull<T extends Float32Array | Float64Array>(view: CentredKernelView, out: T): T {
   const { base, n, shift, zeroDiagonal } = view;
   let k = 0;
   for (let i = 0; i < n; i++) {
@@ -110,7 +131,7 @@ export function materializeCenteredFull<T extends Float32Array | Float64Array>(v
  * ⟨A, B⟩_F = tr(AB) of two centred views, computed directly in float64 (O(n²)). The engine's
  * stacked product does the same for all pairs at once; this is for single pairs and small n.
  */
-export function centeredInnerProduct(a: CenteredKernelView, b: CenteredKernelView): number {
+export function centredInnerProduct(a: CentredKernelView, b: CentredKernelView): number {
   const n = a.n;
   let diagonal = 0;
   let offDiagonal = 0;

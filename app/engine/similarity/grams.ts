@@ -3,14 +3,14 @@
  * and every pair a layer takes part in starts from its `LayerGram`; Grams can be spilled to and
  * loaded from a cache directory (gram-cache.ts).
  */
-import type { NonFiniteValue } from '../compute/gram.js';
+import { constantReason, nonFiniteReason } from '../cka/cka-matrix.js';
+import { packedLength } from '../cka/packed.js';
+import type { LayerRef, NonFiniteValue } from '../cka/types.js';
 import type { ComputeDType } from '../compute/onnx-graph.js';
 import type { ComputePool } from '../compute/pool.js';
 import { sharedFloat64 } from '../compute/shared-memory.js';
-import { constantReason, nonFiniteReason } from './cka-matrix.js';
-import { packedLength } from './packed.js';
 import type { ResolvedSource } from './sources.js';
-import type { GramPrecision, LayerRef, RunOptions } from './types.js';
+import type { GramPrecision, RunOptions } from './types.js';
 
 export interface LayerGram {
   layer: LayerRef;
@@ -22,7 +22,7 @@ export interface LayerGram {
   precision: ComputeDType;
   /**
    * The linear Gram of the column-centred activations, XcXcᵀ ≈ HXXᵀH, packed upper triangle
-   * (packed.ts), float64, in shared memory: n(n+1)/2 values. Exact up to the rounding of the
+   * (cka/packed.ts), float64, in shared memory: n(n+1)/2 values. Exact up to the rounding of the
    * column means, whose a·1ᵀ + 1·aᵀ residual every centring view removes exactly. All zeros when
    * the layer is unusable (see `constant`, `nonFinite`).
    */

@@ -1,6 +1,6 @@
 /**
- * The CKA core's public face. One engine owns a pool of worker threads (each with its own
- * onnxruntime sessions); its methods only plan work and add up small results.
+ * The CKA engine (exported by index.ts). One engine owns a pool of worker threads, each with its
+ * own onnxruntime sessions (../compute); its methods only plan work and add up small results.
  *
  *   const engine = new CkaEngine({ threads: 2 });
  *   // once per (model, probe): Grams, kept and reused for every pair and measure
@@ -13,24 +13,17 @@
  *   await engine.close();
  */
 import { WorkbenchError } from '../../common/errors.js';
+import type { BootstrapOptions, CkaResult, Measure, MinibatchMeasure } from '../cka/types.js';
 import { ComputePool, defaultThreads } from '../compute/pool.js';
 import { compareGrams } from './exact.js';
 import { compareLinearFeatureSpace, featureFormIsCheaper } from './features.js';
 import { loadGram, saveGram } from './gram-cache.js';
 import { computeLayerGrams, type LayerGram } from './grams.js';
 import { checkMemoryBudget, compareStageBytes, defaultMemoryBudget, gramStageBytes } from './memory.js';
-import { compareMinibatch, distinctSources, type MinibatchMeasure } from './minibatch.js';
+import { compareMinibatch } from './minibatch.js';
 import { MinibatchStream, type StreamLayer } from './minibatch-stream.js';
-import { checkSameExamples, resolveSource, type ResolvedSource } from './sources.js';
-import type {
-  BootstrapOptions,
-  CkaEngineOptions,
-  CkaResult,
-  GramPrecision,
-  LayerSource,
-  MeasureSpec,
-  RunOptions,
-} from './types.js';
+import { checkSameExamples, distinctSources, resolveSource, type ResolvedSource } from './sources.js';
+import type { CkaEngineOptions, GramPrecision, LayerSource, RunOptions } from './types.js';
 
 export interface CompareOptions extends RunOptions {
   bootstrap?: BootstrapOptions;
@@ -99,7 +92,7 @@ export class CkaEngine {
   compareGrams(
     rows: readonly LayerGram[],
     cols: readonly LayerGram[] | null,
-    measures: readonly MeasureSpec[],
+    measures: readonly Measure[],
     options: RunOptions & { bootstrap?: BootstrapOptions } = {},
   ): Promise<CkaResult[]> {
     return compareGrams(this.pool, rows, cols ?? rows, measures, {
@@ -140,7 +133,7 @@ export class CkaEngine {
   async compare(
     rowSources: readonly LayerSource[],
     colSources: readonly LayerSource[] | null,
-    measures: readonly MeasureSpec[],
+    measures: readonly Measure[],
     options: CompareOptions = {},
   ): Promise<CkaResult[]> {
     if (measures.length === 0) throw new WorkbenchError('BAD_INPUT', 'no measure to compute');
@@ -153,7 +146,7 @@ export class CkaEngine {
     const loadMs = performance.now() - started;
     const { distinct, rowIndex, colIndex } = distinctSources(rows, cols);
     const exact = measures.filter((m) => m.name !== 'minibatch');
-    const results = new Map<MeasureSpec, CkaResult>();
+    const results = new Map<Measure, CkaResult>();
 
     if (exact.length > 0) {
       const onlyLinear = exact.every((m) => m.name === 'linear');

@@ -2,14 +2,14 @@
  * Linear CKA in feature space (compute/feature-products.ts) for layers with few features: no
  * Grams at all, one cross-covariance product for every pair. `featureFormIsCheaper` decides.
  */
+import { WorkbenchError } from '../../common/errors.js';
+import { constantReason, ckaFromTraces, nonFiniteReason } from '../cka/cka-matrix.js';
+import { describeMeasure } from '../cka/measures.js';
+import type { CkaResult } from '../cka/types.js';
 import type { ComputeDType } from '../compute/onnx-graph.js';
 import type { ComputePool } from '../compute/pool.js';
-import { constantReason, ckaFromTraces, nonFiniteReason } from './cka-matrix.js';
-import { distinctSources } from './minibatch.js';
-import { describeMeasure } from './measures.js';
-import { checkSameExamples, type ResolvedSource } from './sources.js';
-import type { CkaResult, GramPrecision, RunOptions } from './types.js';
-import { WorkbenchError } from '../../common/errors.js';
+import { checkSameExamples, distinctSources, type ResolvedSource } from './sources.js';
+import type { GramPrecision, RunOptions } from './types.js';
 
 /** Σp² (one n×Σp by Σp product) against the Grams' Σ n²p/2 (plus their n² HSIC stack). */
 export function featureFormIsCheaper(n: number, featureCounts: readonly number[]): boolean {

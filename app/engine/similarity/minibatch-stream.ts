@@ -12,12 +12,12 @@
  * Probe order is batch order (a seeded shuffle needs random access: use compareMinibatch).
  */
 import { WorkbenchError } from '../../common/errors.js';
-import type { ComputePool } from '../compute/pool.js';
+import type { BootstrapOptions, CkaResult, LayerRef, MinibatchMeasure } from '../cka/types.js';
+import { cancelled, type ComputePool } from '../compute/pool.js';
 import { sharedFloat32, sharedFloat64 } from '../compute/shared-memory.js';
-import { cancelled } from '../compute/pool.js';
-import { distinctSources, type MinibatchMeasure } from './minibatch.js';
 import { MinibatchSums } from './minibatch-sums.js';
-import type { ActivationArray, BootstrapOptions, CkaResult, GramPrecision, LayerRef, RunOptions } from './types.js';
+import { distinctSources } from './sources.js';
+import type { ActivationArray, GramPrecision, RunOptions } from './types.js';
 
 export interface StreamLayer {
   layer: LayerRef;

@@ -8,12 +8,11 @@
  * Batches are added up in batch order at the end, whatever order they finished in, so results do
  * not depend on thread timing; the per-batch traces also feed the batch bootstrap.
  */
-import type { NonFiniteValue } from '../compute/gram.js';
+import { batchResampledCka, intervalsFromSamples, withDefaults } from '../cka/bootstrap.js';
+import { ckaFromTraces, constantReason, nonFiniteReason } from '../cka/cka-matrix.js';
+import { describeMeasure } from '../cka/measures.js';
+import type { BootstrapOptions, CkaResult, LayerRef, MinibatchMeasure, NonFiniteValue } from '../cka/types.js';
 import type { BatchProducts } from '../compute/minibatch-batch.js';
-import { batchResampledCka, intervalsFromSamples, withDefaults } from './bootstrap.js';
-import { ckaFromTraces, constantReason, nonFiniteReason } from './cka-matrix.js';
-import { describeMeasure } from './measures.js';
-import type { BootstrapOptions, CkaResult, LayerRef, MeasureSpec } from './types.js';
 
 export class MinibatchSums {
   private readonly perBatch: Float64Array[] = [];
@@ -37,7 +36,7 @@ export class MinibatchSums {
   }
 
   result(
-    measure: Extract<MeasureSpec, { name: 'minibatch' }>,
+    measure: MinibatchMeasure,
     rowIndex: readonly number[],
     colIndex: readonly number[],
     batchCount: number,
