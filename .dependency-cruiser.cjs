@@ -7,7 +7,9 @@
  *   app/api ──→ app/engine ───────────┘
  *
  * - app/common imports nothing outside itself (no npm packages, no Node built-ins either);
- * - app/engine imports only app/common (and npm packages, never Electron or the views');
+ * - app/engine imports only app/common (and npm packages, never Electron or the views'); inside
+ *   it, cka/ (the math) imports nothing else, compute/ (worker threads) imports cka/, and
+ *   similarity/ (the CKA engine) drives both;
  * - app/api imports the engine and app/common;
  * - the shells import app/api and app/common, never the engine nor each other;
  * - the renderer imports only app/common.
@@ -34,6 +36,19 @@ module.exports = {
       severity: 'error',
       from: { path: '^app/engine/' },
       to: { path: '^(app/(api|cli|server)|main|renderer)/' },
+    },
+    {
+      name: 'cka-is-pure-math',
+      comment: 'cka/ holds the formulas: no threads, files, onnxruntime or other engine folders.',
+      severity: 'error',
+      from: { path: '^app/engine/cka/' },
+      to: { pathNot: '^app/(engine/cka|common)/' },
+    },
+    {
+      name: 'compute-is-below-the-similarity-engine',
+      severity: 'error',
+      from: { path: '^app/engine/compute/' },
+      to: { path: '^app/engine/(similarity|experiments|activations|store)/' },
     },
     {
       name: 'api-imports-engine-and-common',
