@@ -66,7 +66,7 @@ export function checkMemoryBudget(requiredBytes: number, budgetBytes: number, wh
     throw new WorkbenchError(
       'OUT_OF_MEMORY',
       `${what} needs about ${formatBytes(requiredBytes)}, over the memory budget of ${formatBytes(budgetBytes)}: ` +
-        `use minibatch CKA (e.g. --measure minibatch:256), fewer layers or examples, or raise the budget`,
+        `use minibatch CKA (e.g. the measure minibatch:256), fewer layers or examples, or raise the budget`,
       { requiredBytes, budgetBytes },
     );
   }
