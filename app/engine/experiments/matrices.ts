@@ -4,6 +4,7 @@
  * so the (B, A) matrix of a computed (A, B) pair is its transpose, intervals included).
  */
 import type { MatrixSide, MeasureInfo, SimilarityMatrix } from '../../common/contract.js';
+import { measureKey } from '../../common/figures/names.js';
 import type { CkaResult } from '../cka/types.js';
 
 export function similarityMatrix(
@@ -57,14 +58,8 @@ export function transposeMatrix(m: SimilarityMatrix): SimilarityMatrix {
   return out;
 }
 
-/** A stable text for a measure (`linear`, `rbf(threshold=0.4)`) to group matrices by. */
-export function measureLabel(measure: MeasureInfo): string {
-  const params = Object.entries(measure.params)
-    .filter(([k]) => k !== 'batches' && k !== 'droppedExamples')
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-  return params ? `${measure.name}(${params})` : measure.name;
-}
+/** A stable text for a measure (`linear`, `rbf(threshold=0.4)`) to group matrices by; exports name files with it too. */
+export const measureLabel: (measure: MeasureInfo) => string = measureKey;
 
 /**
  * The block [rowStart, rowEnd) × [colStart, colEnd) of a result computed for many pairs at once
