@@ -4,9 +4,9 @@
  * and the difference A − B of a matching pair with its summary. Pure: tested without a page.
  */
 import type { ExperimentResult } from '@common/contract.js';
-import { modelLetter } from './model-names.js';
-import { describeMeasure, heatmapFromSeeds, heatmapFromSimilarity, type HeatmapData } from '../charts/heatmap-data.js';
-import { UNIT_RANGE, finiteRange, valuesOf, type ValueRange } from './color-scale.js';
+import { describeMeasure, modelLetter } from '@common/figures/names.js';
+import { heatmapFromSeeds, heatmapFromSimilarity, type HeatmapData } from '../charts/heatmap-data.js';
+import { UNIT_RANGE, finiteRange, valuesOf, type ValueRange } from '@common/figures/color-scale.js';
 
 export interface MatrixChoice {
   /** Stable within a result: `m3` (matrices[3]) or `s1` (seeds[1] mean). */
