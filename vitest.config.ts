@@ -1,6 +1,9 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Renderer modules under unit test import app/common by the renderer's alias.
+  resolve: { alias: { '@common': fileURLToPath(new URL('./app/common', import.meta.url)) } },
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',

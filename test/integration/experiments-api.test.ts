@@ -299,7 +299,7 @@ describe('experiments through the API', () => {
     expect(lines).toHaveLength(4);
     expect(lines[0]).toBe(
       [
-        'rows: A · plain-d1-s0.onnx \\ columns: B · plain-d2-s0.onnx',
+        'rows: model A: plain-d1-s0.onnx \\ columns: model B: plain-d2-s0.onnx',
         ...result!.models[1]!.layers.map((l) => l.name),
       ].join(','),
     );
@@ -316,7 +316,7 @@ describe('experiments through the API', () => {
     expect(Array.from(values)).toEqual(result!.matrices[2]!.matrix.flat());
     const svg = await api.exportRun({ runId: pairRun.id, format: 'svg' });
     expect(svg.data).toMatch(/^<svg /);
-    expect(svg.data).toContain('rows: A · plain-d1-s0.onnx');
+    expect(svg.data).toContain('rows: model A: plain-d1-s0.onnx');
     for (const l of result!.models[1]!.layers) expect(svg.data).toContain(`>${l.name}</text>`);
 
     const seedsRun = runs.find((r) => r.kind === 'seeds' && r.name === kindSpecs.seeds.name)!;

@@ -2,8 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ExperimentResult } from '../../app/common/contract.js';
 import { parseNpy } from '../../app/engine/io/npy.js';
-import { csvText, exportResult, fileStem } from '../../app/engine/experiments/export/export-result.js';
-import { colourRange } from '../../app/engine/experiments/export/svg.js';
+import { csvText } from '../../app/common/figures/csv.js';
+import { fileStem } from '../../app/common/figures/names.js';
+import { exportResult } from '../../app/engine/experiments/export/export-result.js';
 
 const layersA = [
   { tensor: 'a0', name: '=cmd|calc' },
@@ -51,7 +52,7 @@ describe('exports', () => {
     const file = exportResult(result, { runId: 'r', format: 'csv' });
     expect(file.fileName).toBe('my_run_A_B-a-vs-b-linear.csv');
     expect(file.data.split('\n')).toEqual([
-      'rows: A · a.onnx \\ columns: B · b.onnx,<script>,b1,b2',
+      'rows: model A: a.onnx \\ columns: model B: b.onnx,<script>,b1,b2',
       "'=cmd|calc,0.1234567890123456,,1",
       '"block ""2"", relu",0,0.5,-0.25',
       '',
@@ -67,14 +68,15 @@ describe('exports', () => {
     expect(Array.from(array.data as Float64Array)).toEqual([0.1234567890123456, NaN, 1, 0, 0.5, -0.25]);
   });
 
-  it('SVG: escaped labels, axis titles, hatched undefined cells, a scale that covers negative values', () => {
+  it('SVG: escaped labels, axis titles, hatched undefined cells, values outside the scale said to be clamped', () => {
     const svg = exportResult(result, { runId: 'r', format: 'svg' }).data;
     expect(svg).toContain('&#60;script&#62;');
     expect(svg).not.toContain('<script>');
-    expect(svg).toContain('rows: A · a.onnx');
-    expect(svg).toContain('columns: B · b.onnx');
+    expect(svg).toContain('rows: model A: a.onnx');
+    expect(svg).toContain('columns: model B: b.onnx');
     expect(svg.match(/url\(#undefined-cell\)/g)).toHaveLength(1);
-    expect(colourRange(result.matrices[0]!.matrix)).toEqual([-0.25, 1]);
+    // −0.25 lies below the [0, 1] scale the page uses by default: drawn in the end colour, and said so.
+    expect(svg).toContain('values outside are clamped');
   });
 
   it('JSON is the whole result; a missing matrix or summary is NOT_FOUND', () => {
@@ -85,6 +87,6 @@ describe('exports', () => {
     expect(() => exportResult(result, { runId: 'r', format: 'csv', seeds: { measure: 0, statistic: 'mean' } })).toThrow(
       /no seeds summary/,
     );
-    expect(fileStem('../../etc/passwd')).toBe('etc_passwd');
+    expect(fileStem('../../etc/passwd', 'result')).toBe('etc_passwd');
   });
 });

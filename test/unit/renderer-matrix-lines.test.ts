@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  bestMatchPerRow,
-  columnOf,
-  diagonalMatchFraction,
-  diagonalOf,
-  rowMaxima,
-  rowOf,
-} from '../../renderer/src/lib/matrix-lines.js';
+import { columnOf, diagonalMatchFraction, diagonalOf, rowMaxima, rowOf } from '../../renderer/src/lib/matrix-lines.js';
+import { bestMatchPerRow } from '../../app/common/figures/best-match.js';
 
 // 3 × 4, row-major; row 1 has a tie, row 2 is undefined throughout.
 const values = Float64Array.from([0.2, 0.9, 0.1, 0.3, 0.5, 0.7, 0.7, NaN, NaN, NaN, NaN, NaN]);

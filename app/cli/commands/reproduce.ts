@@ -10,8 +10,8 @@ import type { ExperimentPreset, ExperimentResult } from '../../common/contract.j
 import { APP_VERSION } from '../../api/app-info.js';
 import { WorkbenchError } from '../../common/errors.js';
 import type { Workbench } from '../../api/workbench.js';
-import { heatmapSvg } from '../../engine/experiments/export/svg.js';
-import { fileStem } from '../../engine/experiments/export/export-result.js';
+import { heatmapSvg } from '../../common/figures/heatmap-svg.js';
+import { fileStem } from '../../common/figures/names.js';
 import { buildReproduceReport, reproduceSummaryMarkdown, type ReproduceReport } from '../../common/reproduce-report.js';
 import { writeFileAtomic } from '../../api/node-files.js';
 import type { CliContext } from '../context.js';
@@ -53,13 +53,11 @@ function figureFiles(report: ReproduceReport, sanity: ExperimentResult): { name:
     return {
       name: `sanity-${fileStem(row.measure)}.svg`,
       svg: heatmapSvg({
-        matrix: s.mean,
-        rowLabels: layers,
-        colLabels: layers,
-        rowTitle: 'model i (any seed)',
-        colTitle: 'model j (another seed)',
+        values: s.mean,
+        rows: { title: 'model i (any seed)', labels: layers },
+        cols: { title: 'model j (another seed)', labels: layers },
         title: `Seeds, ${row.measure}: mean CKA, accuracy ${(row.accuracy * 100).toFixed(1)}% — ${seedsLabel}`,
-        colorbarLabel: `${row.measure} CKA`,
+        valueLabel: `${row.measure} CKA`,
       }),
     };
   });
@@ -68,13 +66,11 @@ function figureFiles(report: ReproduceReport, sanity: ExperimentResult): { name:
     return {
       name: `depth-${fileStem(f.label)}.svg`,
       svg: heatmapSvg({
-        matrix: f.matrix,
-        rowLabels: layers,
-        colLabels: layers,
-        rowTitle: f.label,
-        colTitle: f.label,
+        values: f.matrix,
+        rows: { title: f.label, labels: layers },
+        cols: { title: f.label, labels: layers },
         title: `${f.label}: linear CKA between its layers (last half mean ${f.lastHalfMeanOffDiagonal.toFixed(3)})`,
-        colorbarLabel: 'linear CKA',
+        valueLabel: 'linear CKA',
       }),
     };
   });

@@ -4,7 +4,6 @@
  * so the (B, A) matrix of a computed (A, B) pair is its transpose, intervals included).
  */
 import type { MatrixSide, MeasureInfo, SimilarityMatrix } from '../../common/contract.js';
-export { measureLabel } from '../../common/measures.js';
 import type { CkaResult } from '../similarity/index.js';
 
 /**

@@ -12,7 +12,7 @@
  *   the representations). A layer whose row has no defined value counts as a miss.
  */
 import type { MeasureInfo, SeedsSummary, SimilarityMatrix } from '../../common/contract.js';
-import { measureLabel } from './matrices.js';
+import { measureLabel } from '../../common/measures.js';
 
 export interface SeedsLayout {
   /** Layers per model (all models have the same number). */

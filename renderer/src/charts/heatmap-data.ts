@@ -3,8 +3,8 @@
  * seeds experiment, …): two labelled axes, a row-major grid of values with NaN where a value is
  * undefined, the reasons for those, and optional intervals and spreads for the tooltip.
  */
-import type { MeasureInfo, ResultModel, SeedsSummary, SimilarityMatrix } from '@common/contract.js';
-import { modelTitle } from '../lib/model-names.js';
+import type { ResultModel, SeedsSummary, SimilarityMatrix } from '@common/contract.js';
+import { seedsFigure, similarityFigure, type FigureAxis, type SeedsStatistic } from '@common/figures/matrix-figure.js';
 
 export interface HeatmapAxis {
   /** Which model this axis shows, e.g. "model A: resnet18.onnx". */
@@ -26,7 +26,7 @@ export interface HeatmapData {
   interval: { lo: Float64Array; hi: Float64Array; level: number; samples: number } | null;
   /** A spread shown with each value (seeds: the standard deviation over pairs). */
   spread: { values: Float64Array; label: string } | null;
-  /** What a value is, e.g. "linear CKA". */
+  /** What a value is, e.g. "linear CKA" (the colour bar's label). */
   measure: string;
   /** Examples the values are computed over, where one number applies. */
   n: number | null;
@@ -34,21 +34,6 @@ export interface HeatmapData {
 
 export const rowCount = (data: HeatmapData): number => data.rows.labels.length;
 export const colCount = (data: HeatmapData): number => data.cols.labels.length;
-
-export function describeMeasure(measure: MeasureInfo): string {
-  switch (measure.name) {
-    case 'linear':
-      return 'linear CKA';
-    case 'debiased':
-      return 'debiased CKA';
-    case 'rbf':
-      return measure.params.threshold === undefined ? 'RBF CKA' : `RBF CKA (threshold ${measure.params.threshold})`;
-    case 'minibatch':
-      return measure.params.batchSize === undefined
-        ? 'minibatch CKA'
-        : `minibatch CKA (batch ${measure.params.batchSize})`;
-  }
-}
 
 /** A rows × cols grid of numbers and nulls as a flat Float64Array with NaN for null. */
 export function flattenGrid(grid: readonly (readonly (number | null)[])[], rows: number, cols: number): Float64Array {
@@ -63,14 +48,16 @@ export function flattenGrid(grid: readonly (readonly (number | null)[])[], rows:
   return flat;
 }
 
+/** Titles and names come from the figure the exports draw, so screen and files say the same. */
 export function heatmapFromSimilarity(matrix: SimilarityMatrix): HeatmapData {
+  const figure = similarityFigure(matrix);
   const rows = matrix.rows.layers.length;
   const cols = matrix.cols.layers.length;
   const reasons = new Map<number, string>();
   for (const cell of matrix.undefined) reasons.set(cell.row * cols + cell.col, cell.reason);
   return {
-    rows: axisOf(matrix.rows.model, matrix.rows.label, matrix.rows.layers),
-    cols: axisOf(matrix.cols.model, matrix.cols.label, matrix.cols.layers),
+    rows: axisOf(figure.rows, matrix.rows.layers),
+    cols: axisOf(figure.cols, matrix.cols.layers),
     values: flattenGrid(matrix.matrix, rows, cols),
     reasons,
     interval: matrix.ci
@@ -82,40 +69,52 @@ export function heatmapFromSimilarity(matrix: SimilarityMatrix): HeatmapData {
         }
       : null,
     spread: null,
-    measure: describeMeasure(matrix.measure),
+    measure: figure.valueLabel,
     n: matrix.n,
   };
 }
 
 /**
- * The mean over all ordered pairs of seed models (i, j ≠ i): rows are layers of model i, columns
- * layers of model j, both named as in model A (the seeds share one architecture).
+ * The mean (or the standard deviation) over all ordered pairs of seed models (i, j ≠ i): rows are
+ * layers of model i, columns layers of model j, both named as in model A (the seeds share one
+ * architecture). The mean carries the standard deviation for the tooltip.
  */
-export function heatmapFromSeeds(summary: SeedsSummary, models: readonly ResultModel[], n: number): HeatmapData {
-  const reference = models[0];
-  if (!reference) throw new Error('a seeds result needs at least one model');
-  const size = reference.layers.length;
-  const labels = reference.layers.map((l) => l.name);
-  const ids = reference.layers.map((l) => l.tensor);
-  const values = flattenGrid(summary.mean, size, size);
+export function heatmapFromSeeds(
+  summary: SeedsSummary,
+  models: readonly ResultModel[],
+  n: number,
+  statistic: SeedsStatistic = 'mean',
+): HeatmapData {
+  const figure = seedsFigure({ summary, models, n, statistic });
+  const layers = models[0]!.layers;
+  const size = layers.length;
+  const mean = flattenGrid(summary.mean, size, size);
+  const std = flattenGrid(summary.std, size, size);
+  const values = statistic === 'mean' ? mean : std;
   const reasons = new Map<number, string>();
   values.forEach((v, i) => {
-    if (Number.isNaN(v)) reasons.set(i, 'undefined for every pair of seeds (e.g. a constant layer)');
+    if (!Number.isNaN(v)) return;
+    reasons.set(
+      i,
+      Number.isNaN(mean[i]!)
+        ? 'undefined for every pair of seeds (e.g. a constant layer)'
+        : 'no spread for this pair of layers',
+    );
   });
   return {
-    rows: { title: `seed i, each of ${models.length} (layers of ${reference.label})`, labels, ids },
-    cols: { title: 'seed j, every other seed (same layers)', labels, ids },
+    rows: axisOf(figure.rows, layers),
+    cols: axisOf(figure.cols, layers),
     values,
     reasons,
     interval: null,
-    spread: { values: flattenGrid(summary.std, size, size), label: 'std over pairs' },
-    measure: `mean ${describeMeasure(summary.measure)}`,
+    spread: statistic === 'mean' ? { values: std, label: 'std over pairs' } : null,
+    measure: figure.valueLabel,
     n,
   };
 }
 
-function axisOf(model: number, label: string, layers: readonly { tensor: string; name: string }[]): HeatmapAxis {
-  return { title: modelTitle(model, label), labels: layers.map((l) => l.name), ids: layers.map((l) => l.tensor) };
+function axisOf(axis: FigureAxis, layers: readonly { tensor: string }[]): HeatmapAxis {
+  return { title: axis.title, labels: axis.labels, ids: layers.map((l) => l.tensor) };
 }
 
 /** Four decimals: CKA values differ meaningfully in the second or third. */
@@ -144,22 +143,5 @@ export function transposeHeatmap(data: HeatmapData): HeatmapData {
     reasons,
     interval: data.interval ? { ...data.interval, lo: swap(data.interval.lo), hi: swap(data.interval.hi) } : null,
     spread: data.spread ? { ...data.spread, values: swap(data.spread.values) } : null,
-  };
-}
-
-/** The spread of a heatmap (seeds: the std over pairs) as a heatmap of its own. */
-export function spreadHeatmap(data: HeatmapData): HeatmapData | null {
-  if (!data.spread) return null;
-  const reasons = new Map<number, string>();
-  data.spread.values.forEach((v, i) => {
-    if (Number.isNaN(v)) reasons.set(i, data.reasons.get(i) ?? 'no spread for this pair of layers');
-  });
-  return {
-    ...data,
-    values: data.spread.values,
-    reasons,
-    interval: null,
-    spread: null,
-    measure: `${data.spread.label} of ${data.measure}`,
   };
 }

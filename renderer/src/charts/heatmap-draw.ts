@@ -6,10 +6,9 @@
  * Cells come from a cell image: one pixel per cell (ImageData), scaled up with smoothing off, so a
  * 200 × 200 matrix is one drawImage call.
  */
-import { colorIndex, type ValueRange } from '../lib/color-scale.js';
-import { MARKER_FILL, MARKER_RING, NULL_FILL, NULL_HATCH } from '../lib/heatmap-style.js';
-import type { ColormapTable } from './colormap.js';
-import { hexToRgb } from './colormap.js';
+import { colorIndex, type ValueRange } from '@common/figures/color-scale.js';
+import { MARKER_FILL, MARKER_RING, NULL_FILL, NULL_HATCH } from '@common/figures/heatmap-style.js';
+import { hexToRgb, type ColormapTable } from '@common/figures/colormaps.js';
 import { labelIndices, visibleCells, type CellPosition, type GridSize, type HeatmapView } from './heatmap-view.js';
 
 export const LABEL_FONT = "11px system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', sans-serif";

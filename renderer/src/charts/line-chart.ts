@@ -14,7 +14,7 @@ import {
   Tooltip,
   type ChartDataset,
 } from 'chart.js';
-import type { ValueRange } from '../lib/color-scale.js';
+import type { ValueRange } from '@common/figures/color-scale.js';
 import { formatValue } from './heatmap-data.js';
 import type { HeatmapTheme } from './heatmap-draw.js';
 

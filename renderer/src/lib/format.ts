@@ -4,9 +4,8 @@ export function formatShape(shape: Dim[] | null): string {
   return shape ? `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]` : '—';
 }
 
-export function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
-}
+/** Counts are grouped as the figures' titles group them: "12,345". */
+export { formatCount } from '@common/figures/names.js';
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;

@@ -1,48 +1,39 @@
-/** The numbers of a heatmap as files: CSV (a table people open in a spreadsheet) and JSON. */
+/**
+ * What the page's exports of a heatmap hold. The figure (SVG, and the PNG drawn from it) and the
+ * CSV come from the same figure code as the engine's `runs export`, so a figure saved here and
+ * one exported by the engine are the same file.
+ */
+import { matrixCsv } from '@common/figures/csv.js';
+import { heatmapSvg, type HeatmapSvgInput, type HeatmapSvgOptions } from '@common/figures/heatmap-svg.js';
+import { figureTitle } from '@common/figures/matrix-figure.js';
 import type { HeatmapData } from '../charts/heatmap-data.js';
 
-/**
- * rows × cols with a header row of column layer names and a first column of row layer names; the
- * corner cell says which model is which axis. Values are written in full precision (they parse
- * back to the same doubles); undefined cells are empty.
- */
-export function heatmapToCsv(data: Pick<HeatmapData, 'rows' | 'cols' | 'values'>): string {
+/** The heatmap on screen as the figure's inputs. */
+export function heatmapFigure(data: HeatmapData): HeatmapSvgInput {
+  const rows = data.rows.labels.length;
   const cols = data.cols.labels.length;
-  const lines = [[`rows: ${data.rows.title} \\ columns: ${data.cols.title}`, ...data.cols.labels].map(csvText)];
-  data.rows.labels.forEach((label, r) => {
-    const cells = [csvText(label)];
-    for (let c = 0; c < cols; c++) {
-      const v = data.values[r * cols + c]!;
-      cells.push(Number.isNaN(v) ? '' : String(v));
-    }
-    lines.push(cells);
-  });
-  return lines.map((cells) => cells.join(',')).join('\n') + '\n';
+  const values = Array.from({ length: rows }, (_, r) =>
+    Array.from(data.values.subarray(r * cols, (r + 1) * cols), (v) => (Number.isNaN(v) ? null : v)),
+  );
+  return {
+    values,
+    rows: { title: data.rows.title, labels: data.rows.labels },
+    cols: { title: data.cols.title, labels: data.cols.labels },
+    title: figureTitle(data.measure, data.n),
+    valueLabel: data.measure,
+  };
 }
 
-/**
- * A text cell, quoted when it holds a separator, quote or line break. Layer names come from model
- * files, i.e. from strangers: one that starts like a spreadsheet formula gets a leading apostrophe
- * so a spreadsheet shows it instead of evaluating it.
- */
-export function csvText(text: string): string {
-  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
-  return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+/** The figure as SVG with the view's colours, scale and markers. */
+export function heatmapFigureSvg(data: HeatmapData, view: HeatmapSvgOptions): string {
+  return heatmapSvg(heatmapFigure(data), view);
+}
+
+/** The numbers as CSV: layer names on both axes, which model is which in the corner. */
+export function heatmapToCsv(data: HeatmapData): string {
+  return matrixCsv(heatmapFigure(data));
 }
 
 export function toJson(value: unknown): string {
   return JSON.stringify(value, null, 2) + '\n';
-}
-
-/**
- * A file name stem from free text: letters, digits, dot, dash and underscore only, never starting
- * with a dot (a hidden file). The engine's exports name files the same way (export-result.ts;
- * the renderer cannot import it: a test keeps the two equal).
- */
-export function fileStem(text: string, fallback = 'matrix'): string {
-  const stem = text
-    .replace(/\.onnx\b/gi, '')
-    .replace(/[^A-Za-z0-9._-]+/g, '_')
-    .replace(/^[_.]+|_+$/g, '');
-  return stem.slice(0, 120) || fallback;
 }

@@ -1,23 +1,8 @@
 /**
  * One-dimensional readings of a row-major similarity grid (NaN = undefined): a row, a column, the
- * diagonal, and each row's best match — the numbers behind the line plots and the overlay.
+ * diagonal, and how rows' best matches fall — the numbers behind the line plots.
  */
-
-/** For each row, the column with the highest value (the first on ties); −1 when the row has none. */
-export function bestMatchPerRow(values: Float64Array, rows: number, cols: number): Int32Array {
-  const best = new Int32Array(rows).fill(-1);
-  for (let r = 0; r < rows; r++) {
-    let top = -Infinity;
-    for (let c = 0; c < cols; c++) {
-      const v = values[r * cols + c]!;
-      if (v > top) {
-        top = v;
-        best[r] = c;
-      }
-    }
-  }
-  return best;
-}
+import { bestMatchPerRow } from '@common/figures/best-match.js';
 
 export function rowOf(values: Float64Array, cols: number, row: number): Float64Array {
   return values.slice(row * cols, (row + 1) * cols);

@@ -4,9 +4,10 @@
  * and the difference A − B of a matching pair with its summary. Pure: tested without a page.
  */
 import type { ExperimentResult } from '@common/contract.js';
-import { modelLetter } from './model-names.js';
-import { describeMeasure, heatmapFromSeeds, heatmapFromSimilarity, type HeatmapData } from '../charts/heatmap-data.js';
-import { UNIT_RANGE, finiteRange, valuesOf, type ValueRange } from './color-scale.js';
+import { modelLetter } from '@common/figures/names.js';
+import { measureTitle } from '@common/measures.js';
+import { heatmapFromSeeds, heatmapFromSimilarity, type HeatmapData } from '../charts/heatmap-data.js';
+import { UNIT_RANGE, finiteRange, valuesOf, type ValueRange } from '@common/figures/color-scale.js';
 
 export interface MatrixChoice {
   /** Stable within a result: `m3` (matrices[3]) or `s1` (seeds[1] mean). */
@@ -20,7 +21,7 @@ export interface MatrixChoice {
 export function matrixChoices(result: ExperimentResult): MatrixChoice[] {
   const choices: MatrixChoice[] = [];
   (result.seeds ?? []).forEach((summary, i) => {
-    const measure = describeMeasure(summary.measure);
+    const measure = measureTitle(summary.measure);
     choices.push({
       key: `s${i}`,
       label: `mean over seeds · ${measure}`,
@@ -29,7 +30,7 @@ export function matrixChoices(result: ExperimentResult): MatrixChoice[] {
     });
   });
   result.matrices.forEach((matrix, i) => {
-    const measure = describeMeasure(matrix.measure);
+    const measure = measureTitle(matrix.measure);
     const sides =
       matrix.rows.model === matrix.cols.model
         ? `${modelLetter(matrix.rows.model)} × itself`

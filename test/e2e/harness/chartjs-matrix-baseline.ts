@@ -5,8 +5,8 @@
 import { Chart, LinearScale, Tooltip } from 'chart.js';
 import { MatrixController, MatrixElement } from 'chartjs-chart-matrix';
 import type { SimilarityMatrix } from '../../../app/common/contract.js';
-import { colormapTable } from '../../../renderer/src/charts/colormap.js';
-import { colorIndex, UNIT_RANGE } from '../../../renderer/src/lib/color-scale.js';
+import { colormapTable } from '../../../app/common/figures/colormaps.js';
+import { colorIndex, UNIT_RANGE } from '../../../app/common/figures/color-scale.js';
 
 Chart.register(MatrixController, MatrixElement, LinearScale, Tooltip);
 

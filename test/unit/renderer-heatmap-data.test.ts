@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SimilarityMatrix } from '../../app/common/contract.js';
 import { heatmapFromSimilarity, transposeHeatmap } from '../../renderer/src/charts/heatmap-data.js';
-import { csvText, fileStem, heatmapToCsv } from '../../renderer/src/lib/matrix-export.js';
 
 const matrix: SimilarityMatrix = {
   measure: { name: 'rbf', params: { threshold: 0.4 } },
@@ -29,32 +28,6 @@ const matrix: SimilarityMatrix = {
   ],
   undefined: [{ row: 0, col: 1, reason: 'constant layer' }],
 };
-
-describe('matrix export', () => {
-  it('writes CSV that parses back to the same doubles and names', () => {
-    const csv = heatmapToCsv(heatmapFromSimilarity(matrix));
-    const lines = csv.trimEnd().split('\n');
-    expect(lines[0]).toBe('rows: model A: a.onnx \\ columns: model B: b.onnx,"say ""hi""",fc,out');
-    expect(lines[1]).toBe(`"conv, 1",${0.1 + 0.2},,-0.015625`);
-    // A name that a spreadsheet would evaluate is written as text.
-    expect(lines[2]).toBe("'=SUM(A1),1,0.123456789012345,1e-17");
-    expect(Number(lines[1]!.split(',')[2])).toBe(0.30000000000000004);
-  });
-
-  it('quotes only where needed and defuses formula-like text', () => {
-    expect(csvText('layer1.relu')).toBe('layer1.relu');
-    expect(csvText('a,b')).toBe('"a,b"');
-    expect(csvText('+1')).toBe("'+1");
-    expect(csvText('@x,y')).toBe('"\'@x,y"');
-  });
-
-  it('makes safe file names', () => {
-    expect(fileStem('resnet18.onnx-vs-my net/v2.onnx-linear')).toBe('resnet18-vs-my_net_v2-linear');
-    expect(fileStem('../../etc')).toBe('etc');
-    expect(fileStem('.hidden net.onnx')).toBe('hidden_net');
-    expect(fileStem('???')).toBe('matrix');
-  });
-});
 
 describe('heatmap data', () => {
   it('flattens a similarity matrix with NaN for null and keeps the reasons', () => {

@@ -7,8 +7,8 @@ import {
   hasValuesOutside,
   niceTicks,
   valuesOf,
-} from '../../renderer/src/lib/color-scale.js';
-import { colormapTable } from '../../renderer/src/charts/colormap.js';
+} from '../../app/common/figures/color-scale.js';
+import { colormapTable } from '../../app/common/figures/colormaps.js';
 
 describe('colour scale', () => {
   it('maps [lo, hi] onto entries 0..255 by rounding, clamping outside', () => {
@@ -49,7 +49,32 @@ describe('colour scale', () => {
   });
 });
 
+/** d3 writes sequential maps as `#rrggbb` and diverging ones as `rgb(r, g, b)`. */
+function d3Bytes(color: string): number[] {
+  const rgb = /^rgb\((\d+), (\d+), (\d+)\)$/.exec(color);
+  if (rgb) return rgb.slice(1).map(Number);
+  const n = Number.parseInt(color.slice(1), 16);
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
 describe('colormap tables', () => {
+  it('hold, entry for entry, what d3-scale-chromatic gives at i / 255', () => {
+    for (const [name, interpolate] of [
+      ['viridis', interpolateViridis],
+      ['magma', interpolateMagma],
+      ['blue-red', (t: number) => interpolateRdBu(1 - t)],
+    ] as const) {
+      const table = colormapTable(name);
+      expect(table.hex).toHaveLength(256);
+      expect(table.rgb).toHaveLength(256 * 3);
+      for (let i = 0; i < 256; i++) {
+        const bytes = d3Bytes(interpolate(i / 255));
+        expect([...table.rgb.subarray(i * 3, i * 3 + 3)], `${name} ${i}`).toEqual(bytes);
+        expect(table.hex[i], `${name} ${i}`).toBe(`#${bytes.map((v) => v.toString(16).padStart(2, '0')).join('')}`);
+      }
+    }
+  });
+
   it('are the 256 d3 colours, first to last', () => {
     for (const [name, interpolate] of [
       ['viridis', interpolateViridis],

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { interpolateViridis } from 'd3-scale-chromatic';
 import type { SimilarityMatrix } from '../../app/common/contract.js';
-import { matrixToSvg, svgMatrixFromSimilarity } from '../../renderer/src/lib/matrix-svg.js';
+import { heatmapSvg } from '../../app/common/figures/heatmap-svg.js';
+import { similarityFigure } from '../../app/common/figures/matrix-figure.js';
 
 const colors = Array.from({ length: 256 }, (_, i) => interpolateViridis(i / 255));
 
@@ -27,8 +28,11 @@ function cellRects(svg: string) {
   return [...group.matchAll(/<rect x="([\d.]+)" y="([\d.]+)" width="(\d+)" height="(\d+)" fill="([^"]+)"\/>/g)];
 }
 
-describe('matrixToSvg', () => {
-  const svg = matrixToSvg(svgMatrixFromSimilarity(matrix), { colors, bestMatch: true, title: 'linear CKA' });
+describe('heatmapSvg', () => {
+  const svg = heatmapSvg(
+    { ...similarityFigure(matrix), title: 'linear CKA' },
+    { colormap: 'viridis', bestMatch: true },
+  );
 
   it('draws one rect per cell in its colormap colour, undefined ones hatched', () => {
     const rects = cellRects(svg);
@@ -68,8 +72,6 @@ describe('matrixToSvg', () => {
   it('is well-formed and refuses a matrix that does not fit its labels', () => {
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.endsWith('</svg>')).toBe(true);
-    expect(() => matrixToSvg({ ...svgMatrixFromSimilarity(matrix), matrix: [[1, 2]] }, { colors })).toThrow(
-      /not 3 × 2/,
-    );
+    expect(() => heatmapSvg({ ...similarityFigure(matrix), values: [[1, 2]] })).toThrow(/not 3 × 2/);
   });
 });

@@ -1,7 +1,6 @@
 /**
- * Mapping values to colormap entries, and the value range a heatmap's colours span. Pure and
- * dependency-free: the SVG export and the canvas heatmap share it, so both give a value the same
- * colour.
+ * Mapping values to colormap entries, and the value range a heatmap's colours span: the SVG figure
+ * and the canvas heatmap share it, so both give a value the same colour.
  */
 
 /** [lo, hi]: the values the first and the last colormap entries stand for. */
