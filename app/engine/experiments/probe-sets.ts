@@ -83,6 +83,8 @@ export async function inputWithoutModel(probe: ProbeSpec): Promise<ModelInput> {
         'BAD_PROBE',
         `random:${probe.n} takes its example shape from a model: open it together with one`,
       );
+    case 'text':
+      throw new WorkbenchError('BAD_PROBE', `text:${probe.path} is tokenized for a model: open it together with one`);
   }
 }
 

@@ -156,6 +156,7 @@ export function probePath(probe: ProbeSpec): ProbePath | null {
   switch (probe.kind) {
     case 'npy':
     case 'npz':
+    case 'text':
       return { path: probe.path, kind: 'file' };
     case 'images':
       return { path: probe.dir, kind: 'dir' };
