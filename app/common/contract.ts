@@ -657,6 +657,8 @@ export interface CompareRequest {
   reduce?: ReduceSpec;
   /** `all`, `op:Relu,Conv`, tensor or layer names; for models also `preset:…` (default `preset:blocks`). */
   layers?: string;
+  /** B's own layer selection (default: `layers`): two architectures rarely share layer names. */
+  layersB?: string;
   measures: MeasureSpec[];
   bootstrap?: { samples: number; seed: number; level?: number };
   /** Worker threads of the CKA core (default: the machine's cores). */

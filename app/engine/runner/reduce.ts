@@ -1,0 +1,194 @@
+/**
+ * Reductions of a layer's batch output to rows, run inside the model-runner process so that only
+ * the rows cross the process boundary (`mean` of a [N, 197, 768] layer moves 1/197 of the bytes).
+ *
+ * Per example, in order:
+ * 1. regroup: a first axis of examples × k (e.g. batch × heads) becomes [examples, k, …], from
+ *    example-major rows (example i owns rows ik … ik+k−1) or head-major ones (row h·B + i);
+ * 2. sequence axes (those that follow the batch's token length) are masked — positions the mask
+ *    marks as padding become 0 — and padded with zeros to one length for the whole probe, so a
+ *    row does not depend on how far its batch was padded;
+ * 3. the reduction: every value (`all`); the mean over all axes but the channels (`spatial-mean`,
+ *    global average pooling); or along a token axis the mean over valid tokens, the first or last
+ *    valid token, or one row per valid token (`each`). Sums accumulate in float64.
+ */
+import { WorkbenchError } from '../../common/errors.js';
+import { halfToFloat } from '../io/half-float.js';
+import type { RunLayerPlan, RunReduceRequest, WireTensor } from './protocol.js';
+
+/** A float tensor's values as float32. */
+export function asFloat32(tensor: WireTensor): Float32Array {
+  const { data } = tensor;
+  if (tensor.type === 'float32') return data as Float32Array;
+  if (tensor.type === 'float64') return Float32Array.from(data as Float64Array);
+  if (tensor.type === 'float16') return Float32Array.from(data as Uint16Array, halfToFloat);
+  throw new WorkbenchError('UNSUPPORTED', `layer ${tensor.name} is ${tensor.type}; only float layers can be compared`);
+}
+
+const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+
+function stridesOf(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length).fill(1);
+  for (let i = shape.length - 2; i >= 0; i--) strides[i] = strides[i + 1]! * shape[i + 1]!;
+  return strides;
+}
+
+/** Features of one row under a plan, for an example shape (sequence axes at any length). */
+export function planFeatures(plan: RunLayerPlan, exampleShape: readonly number[]): number {
+  const shape = exampleShape.map((d, i) => (plan.seqAxes.includes(i) ? plan.padTo : d));
+  switch (plan.reduce.kind) {
+    case 'all':
+      return product(shape);
+    case 'spatial-mean':
+      return shape[plan.reduce.channelAxis]!;
+    case 'token':
+      return product(shape) / shape[plan.reduce.axis]!;
+  }
+}
+
+interface Example {
+  /** Values of the example's tensor (regrouped), row-major in `shape`. */
+  values: Float32Array;
+  shape: number[];
+}
+
+/** Example `e`'s tensor from a batch output (regrouped when the plan says so). */
+function exampleOf(data: Float32Array, dims: readonly number[], plan: RunLayerPlan, e: number, rows: number): Example {
+  const rest = dims.slice(1);
+  if (!plan.group) {
+    const size = product(rest);
+    return { values: data.subarray(e * size, (e + 1) * size), shape: rest };
+  }
+  const { k, order } = plan.group;
+  const size = product(rest);
+  if (order === 'example') return { values: data.subarray(e * k * size, (e + 1) * k * size), shape: [k, ...rest] };
+  const values = new Float32Array(k * size);
+  for (let h = 0; h < k; h++) values.set(data.subarray((h * rows + e) * size, (h * rows + e + 1) * size), h * size);
+  return { values, shape: [k, ...rest] };
+}
+
+/**
+ * The example with masked sequence positions zeroed and sequence axes resized to `padTo`; also
+ * whether each position of `axis` (a token axis) is a valid token.
+ */
+function normalise(
+  example: Example,
+  plan: RunLayerPlan,
+  mask: Uint8Array | null,
+  maskOffset: number,
+): { values: Float32Array; shape: number[] } {
+  if (plan.seqAxes.length === 0) return example;
+  const source = example.shape;
+  const shape = source.map((d, i) => (plan.seqAxes.includes(i) ? plan.padTo : d));
+  const out = new Float32Array(product(shape));
+  const target = stridesOf(shape);
+  const rank = source.length;
+  const index = new Array<number>(rank).fill(0);
+  const total = product(source);
+  const isSeq = source.map((_, i) => plan.seqAxes.includes(i));
+  for (let i = 0; i < total; i++) {
+    let keep = true;
+    let at = 0;
+    for (let a = 0; a < rank; a++) {
+      const p = index[a]!;
+      if (isSeq[a] && (p >= plan.padTo || (mask !== null && mask[maskOffset + p] === 0))) keep = false;
+      at += p * target[a]!;
+    }
+    if (keep) out[at] = example.values[i]!;
+    for (let a = rank - 1; a >= 0; a--) {
+      if (++index[a]! < source[a]!) break;
+      index[a] = 0;
+    }
+  }
+  return { values: out, shape };
+}
+
+/** Applies `plan` to one fetched output: [rows, features] float32. */
+export function reduceOutput(tensor: WireTensor, plan: RunLayerPlan, request: RunReduceRequest): WireTensor {
+  const data = asFloat32(tensor);
+  const dims = tensor.dims;
+  const batchRows = plan.group ? dims[0]! / plan.group.k : dims[0]!;
+  if (!Number.isInteger(batchRows) || batchRows < request.examples) {
+    throw new WorkbenchError(
+      'RUNTIME',
+      `layer ${tensor.name} came out as [${dims.join(', ')}]; ${request.examples} examples${plan.group ? ` × ${plan.group.k}` : ''} were expected`,
+    );
+  }
+  const length = request.length ?? 0;
+  const chunks: Float32Array[] = [];
+  let features = -1;
+  for (let e = 0; e < request.examples; e++) {
+    const example = normalise(exampleOf(data, dims, plan, e, batchRows), plan, request.mask, e * length);
+    const rows = reduceExample(example, plan, request.mask, e * length, length);
+    features = rows.features;
+    chunks.push(rows.values);
+  }
+  if (features < 0) features = 0;
+  const total = chunks.reduce((a, c) => a + c.length, 0);
+  const out = new Float32Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return { name: tensor.name, type: 'float32', dims: [features === 0 ? 0 : total / features, features], data: out };
+}
+
+function reduceExample(
+  x: { values: Float32Array; shape: number[] },
+  plan: RunLayerPlan,
+  mask: Uint8Array | null,
+  maskOffset: number,
+  length: number,
+): { values: Float32Array; features: number } {
+  const reduce = plan.reduce;
+  if (reduce.kind === 'all') return { values: x.values.slice(), features: x.values.length };
+  if (reduce.kind === 'spatial-mean') {
+    const c = reduce.channelAxis;
+    const channels = x.shape[c]!;
+    const inner = product(x.shape.slice(c + 1));
+    const sums = new Float64Array(channels);
+    for (let i = 0; i < x.values.length; i++) sums[Math.floor(i / inner) % channels]! += x.values[i]!;
+    const per = x.values.length / channels;
+    return { values: Float32Array.from(sums, (s) => s / per), features: channels };
+  }
+  const t = reduce.axis;
+  const pre = product(x.shape.slice(0, t));
+  const tokens = x.shape[t]!;
+  const post = product(x.shape.slice(t + 1));
+  const features = pre * post;
+  const sequence = plan.seqAxes.includes(t);
+  const valid: number[] = [];
+  for (let p = 0; p < tokens; p++) {
+    if (!sequence || (p < length && (mask === null || mask[maskOffset + p] !== 0))) valid.push(p);
+  }
+  const pick = (p: number, out: Float32Array, at: number) => {
+    for (let i = 0; i < pre; i++)
+      out.set(x.values.subarray((i * tokens + p) * post, (i * tokens + p + 1) * post), at + i * post);
+  };
+  switch (reduce.pick) {
+    case 'mean': {
+      const sums = new Float64Array(features);
+      for (const p of valid) {
+        for (let i = 0; i < pre; i++) {
+          const base = (i * tokens + p) * post;
+          for (let j = 0; j < post; j++) sums[i * post + j]! += x.values[base + j]!;
+        }
+      }
+      const count = Math.max(1, valid.length);
+      return { values: Float32Array.from(sums, (s) => s / count), features };
+    }
+    case 'first':
+    case 'last': {
+      const out = new Float32Array(features);
+      const p = reduce.pick === 'first' ? valid[0] : valid[valid.length - 1];
+      if (p !== undefined) pick(p, out, 0);
+      return { values: out, features };
+    }
+    case 'each': {
+      const out = new Float32Array(valid.length * features);
+      valid.forEach((p, r) => pick(p, out, r * features));
+      return { values: out, features };
+    }
+  }
+}
