@@ -8,6 +8,7 @@ import type { ModelEntry, ModelSummary, ProbeInfo, ProbeSetEntry, WorkbenchApi }
 import { WorkbenchError } from '../common/errors.js';
 import type { FileAccessPolicy } from './file-access.js';
 import { realPathOf } from './file-access.js';
+import { calibrateModelFile } from '../engine/activations/model-calibration.js';
 import { inspectModelFile } from '../engine/runner/inspect-model.js';
 import type { ModelRunner } from '../engine/runner/model-runner.js';
 import type { ModelInput } from '../engine/probe/model-input.js';
@@ -27,7 +28,7 @@ export interface LibraryDeps {
 
 type LibraryMethods = Pick<
   WorkbenchApi,
-  'inspectModel' | 'openModel' | 'listModels' | 'listProbes' | 'openProbe' | 'listPresets'
+  'inspectModel' | 'openModel' | 'listModels' | 'listProbes' | 'openProbe' | 'calibrateModel' | 'listPresets'
 >;
 
 async function sizeOf(path: string): Promise<number | null> {
@@ -172,6 +173,11 @@ export function libraryMethods(deps: LibraryDeps): LibraryMethods {
         });
       }
       return info;
+    },
+
+    async calibrateModel({ path }) {
+      const real = await policy.check(path, 'model');
+      return calibrateModelFile(deps.runner(), real);
     },
 
     listPresets: async () => listPresets(deps.modelsDir),

@@ -47,6 +47,7 @@ export const requestSchemas = {
       maskInput: maskInputSchema.optional(),
     })
     .strict(),
+  calibrateModel: z.object({ path: filePath }).strict(),
   listPresets: none,
 
   createExperiment: z.object({ spec: experimentSpecSchema }).strict(),

@@ -60,6 +60,13 @@ export interface LayerInfo {
   /** Position of the producing node in topological order. */
   index: number;
   isGraphOutput: boolean;
+  /**
+   * `none` when onnxruntime's shapes already show that its first axis is not the examples (a
+   * fixed size other than the batch's, e.g. a stacked [3, batch, …]): selecting it gets it listed
+   * as omitted, with `splitReason`. Real splits (batch × heads) come from calibrateModel.
+   */
+  split?: 'none';
+  splitReason?: string;
 }
 
 /**
@@ -73,6 +80,8 @@ export interface CalibratedLayer {
   tensor: string;
   split: 'examples' | 'grouped' | 'none';
   groups?: number;
+  /** The examples are on this axis (a stacked [3, batch, …]), not the first. */
+  batchAxis?: number;
   /** One example's shape as the calibration saw it (after regrouping); `seq` marks axes that follow the sequence length. */
   shape: (number | 'seq')[] | null;
   reason?: string;
@@ -146,6 +155,11 @@ export interface ApiMethods {
    * the tokenizer's (text probes: `tokenizer`, else the one beside the model).
    */
   openProbe: { request: OpenProbeRequest; response: ProbeInfo };
+  /**
+   * Runs two small batches of synthetic inputs through the model to learn how each catalogue
+   * layer splits into examples and its real per-example shape (the catalogue's `?` sizes).
+   */
+  calibrateModel: { request: { path: string }; response: ModelCalibration };
   /** The paper's experiments on the shipped zoo, ready to create. */
   listPresets: { request: Record<string, never>; response: ExperimentPreset[] };
 

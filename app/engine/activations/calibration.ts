@@ -6,7 +6,9 @@
  * - first axis 2k, then 3k (the same k ≥ 2): examples × k, e.g. batch × attention heads. One
  *   example run alone tells whether example i owns rows ik…ik+k−1 or rows h·B + i; the layer is
  *   then regrouped to [examples, k, …]. Neither: it is left out, with the reason;
- * - anything else (a stacked [3, batch, …], a scalar): left out, with the reason;
+ * - another axis 2, then 3 (a stacked [3, batch, …], a sequence-first [T, batch, d]): the examples
+ *   are taken from that axis;
+ * - anything else (a scalar, [3, batch·heads, …]): left out, with the reason;
  * - for token probes the two batches are padded to different lengths where the probe allows, so
  *   the axes that follow the token length are seen moving (else: axes of the batch's length).
  *
@@ -45,6 +47,8 @@ export interface CalibrationJob {
   explicit: boolean;
   model: { path: string; sha256: string };
   signal?: AbortSignal | undefined;
+  /** A limit per calibration batch below the runner's own. */
+  timeoutMs?: number;
 }
 
 export interface CalibrationResult {
@@ -63,7 +67,9 @@ interface Ran {
 const CALIBRATION_SIZES = [2, 3];
 
 /** Runs the calibration batches through every selected layer. */
-async function runCalibration(job: CalibrationJob): Promise<Ran[]> {
+async function runCalibration(
+  job: Pick<CalibrationJob, 'session' | 'feeds' | 'fixedBatch' | 'layers' | 'signal' | 'timeoutMs'>,
+): Promise<Ran[]> {
   const { feeds, fixedBatch } = job;
   const fetch = job.layers.map((l) => l.tensor);
   const ran: Ran[] = [];
@@ -89,6 +95,7 @@ async function runCalibration(job: CalibrationJob): Promise<Ran[]> {
     const outputs = await job.session.run(batch.feeds, fetch, {
       signal: job.signal,
       doing: `running calibration batch ${ran.length + 1}`,
+      ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
     });
     ran.push({ rows, count, length: batch.length, outputs });
     start += count;
@@ -96,8 +103,9 @@ async function runCalibration(job: CalibrationJob): Promise<Ran[]> {
   return ran;
 }
 
-type Split =
-  { kind: 'examples' | 'grouped'; k: number; shape: number[]; seqAxes: number[] } | { kind: 'none'; reason: string };
+export type Split =
+  | { kind: 'examples' | 'grouped'; k: number; shape: number[]; seqAxes: number[]; batchAxis: number | null }
+  | { kind: 'none'; reason: string };
 
 /** How one layer's outputs split into examples across the calibration batches. */
 function splitOf(index: number, ran: readonly Ran[], sequence: boolean, fixedBatch: boolean): Split {
@@ -105,6 +113,32 @@ function splitOf(index: number, ran: readonly Ran[], sequence: boolean, fixedBat
   const observed = seen.map((s) => `[${s.dims.join(', ')}] for ${s.rows}`).join(', ');
   if (seen.some((s) => s.dims.length === 0)) return { kind: 'none', reason: `it is a scalar (${observed} example(s))` };
   let k = 1;
+  let batchAxis: number | null = null;
+  // The examples on another axis: it follows the batch in every run (which needs two batch sizes).
+  const rank0 = seen[0]!.dims.length;
+  if (!seen.every((s) => s.dims[0] === s.rows) && !fixedBatch && seen.length > 1) {
+    for (let a = 1; a < rank0 && batchAxis === null; a++) {
+      if (seen.every((s) => s.dims.length === rank0 && s.dims[a] === s.rows)) batchAxis = a;
+    }
+  }
+  if (batchAxis !== null) {
+    const moved = seen.map((s) => ({
+      ...s,
+      dims: [s.rows, ...s.dims.slice(0, batchAxis!), ...s.dims.slice(batchAxis! + 1)],
+    }));
+    const inner = splitOf(
+      0,
+      moved.map((m) => ({
+        rows: m.rows,
+        count: m.rows,
+        length: m.length,
+        outputs: [{ name: '', type: '', dims: m.dims, data: new Float32Array(0) }],
+      })),
+      sequence,
+      fixedBatch,
+    );
+    return inner.kind === 'none' ? inner : { ...inner, batchAxis };
+  }
   if (!seen.every((s) => s.dims[0] === s.rows)) {
     const ratio = seen[0]!.dims[0]! / seen[0]!.rows;
     const grouped =
@@ -138,8 +172,8 @@ function splitOf(index: number, ran: readonly Ran[], sequence: boolean, fixedBat
   }
   const shape = rests[0]!;
   return k > 1
-    ? { kind: 'grouped', k, shape: [k, ...shape], seqAxes: seqAxes.map((a) => a + 1) }
-    : { kind: 'examples', k: 1, shape, seqAxes };
+    ? { kind: 'grouped', k, shape: [k, ...shape], seqAxes: seqAxes.map((a) => a + 1), batchAxis: null }
+    : { kind: 'examples', k: 1, shape, seqAxes, batchAxis: null };
 }
 
 /** Close enough to be the same values computed in another batch. */
@@ -156,7 +190,7 @@ function same(a: Float32Array, b: Float32Array): boolean {
 
 /** For grouped layers: which rows belong to example 0, found by running it alone. */
 async function groupOrders(
-  job: CalibrationJob,
+  job: Pick<CalibrationJob, 'session' | 'feeds' | 'layers' | 'signal' | 'timeoutMs'>,
   first: Ran,
   grouped: number[],
 ): Promise<Map<number, 'example' | 'head' | null>> {
@@ -166,7 +200,11 @@ async function groupOrders(
   const outputs = await job.session.run(
     batch.feeds,
     grouped.map((i) => job.layers[i]!.tensor),
-    { signal: job.signal, doing: 'running calibration batch 3' },
+    {
+      signal: job.signal,
+      doing: 'running calibration batch 3',
+      ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
+    },
   );
   grouped.forEach((index, j) => {
     const alone = asFloat32(outputs[j]!);
@@ -184,15 +222,29 @@ async function groupOrders(
   return orders;
 }
 
-export async function calibrate(job: CalibrationJob): Promise<CalibrationResult> {
+/** How every layer splits into examples (and, for grouped ones, which rows are whose). */
+export async function analyseSplits(
+  job: Pick<CalibrationJob, 'session' | 'feeds' | 'fixedBatch' | 'layers' | 'signal' | 'timeoutMs'>,
+): Promise<{
+  splits: Split[];
+  orders: Map<number, 'example' | 'head' | null>;
+  lengths: (number | null)[];
+  /** Each layer's element type as onnxruntime produced it. */
+  dtypes: string[];
+}> {
   const ran = await runCalibration(job);
-  const { feeds } = job;
-  const sequence = feeds.sequence !== null;
+  const sequence = job.feeds.sequence !== null;
   const splits = job.layers.map((_, i) => splitOf(i, ran, sequence, job.fixedBatch !== null));
   const grouped = splits.flatMap((s, i) => (s.kind === 'grouped' ? [i] : []));
   const orders = await groupOrders(job, ran[0]!, grouped);
+  return { splits, orders, lengths: ran.map((r) => r.length), dtypes: ran[0]!.outputs.map((o) => o.type) };
+}
+
+export async function calibrate(job: CalibrationJob): Promise<CalibrationResult> {
+  const { feeds } = job;
+  const { splits, orders, lengths, dtypes } = await analyseSplits(job);
+  const sequence = feeds.sequence !== null;
   const probe = { sequence, padTo: feeds.sequence?.maxLength ?? 0 };
-  const lengths = ran.map((r) => r.length);
   const layers: ExtractedLayer[] = [];
   const omitted: OmittedLayer[] = [];
   const leftOut = new LeftOutLayers({ shown: 3, separator: '; ' });
@@ -221,6 +273,7 @@ export async function calibrate(job: CalibrationJob): Promise<CalibrationResult>
       shape: split.shape,
       seqAxes: split.seqAxes,
       group,
+      batchAxis: split.batchAxis,
       op: layer.op,
       channel: layer.channel,
     };
@@ -249,7 +302,7 @@ export async function calibrate(job: CalibrationJob): Promise<CalibrationResult>
       op: layer.op,
       shape: planning.rowShape,
       features: planning.features,
-      dtype: ran[0]!.outputs[i]!.type,
+      dtype: dtypes[i]!,
       reduction,
       key: layerKey(layer.tensor, reduction),
       rows,
@@ -263,6 +316,15 @@ export async function calibrate(job: CalibrationJob): Promise<CalibrationResult>
     leftOut.requireKept(0, job.model.path, 'none of the selected layers can be extracted');
   }
   notes.push(...leftOut.notes());
+  const moved = layers.filter((l) => l.plan?.batchAxis !== undefined);
+  if (moved.length > 0) {
+    notes.push(
+      `took the examples from another axis than the first in ${moved.length} layer(s): ${moved
+        .slice(0, 3)
+        .map((l) => `${l.name} (axis ${l.plan!.batchAxis!})`)
+        .join(', ')}${moved.length > 3 ? ', …' : ''}`,
+    );
+  }
   const regrouped = layers.filter((l) => l.plan?.group);
   if (regrouped.length > 0) {
     notes.push(
@@ -272,7 +334,7 @@ export async function calibrate(job: CalibrationJob): Promise<CalibrationResult>
         .join(', ')}${regrouped.length > 3 ? ', …' : ''}`,
     );
   }
-  if (sequence && new Set(lengths).size === 1 && ran.length > 1 && !feeds.sequence!.fixedLength) {
+  if (sequence && new Set(lengths).size === 1 && lengths.length > 1 && !feeds.sequence!.fixedLength) {
     notes.push(`every calibration batch had ${lengths[0]} tokens: axes of that length were taken to follow the tokens`);
   }
   return { layers, omitted, notes };

@@ -29,6 +29,8 @@ export interface LayerFacts {
   /** Axes of `shape` that follow the token length. */
   seqAxes: number[];
   group: { k: number; order: 'example' | 'head' } | null;
+  /** The examples are on this axis of the raw output (≥ 1), not the first. */
+  batchAxis: number | null;
   op: string;
   /** The graph's channel axis of the tensor (batch axis included), if it traces one. */
   channel: ChannelAxis | null;
@@ -66,7 +68,7 @@ function tokenAxis(facts: LayerFacts, probe: ProbeFacts): number | null {
 
 /** The channel axis of one example (batch removed) when the graph's layout fits the real shape. */
 function spatialChannelAxis(facts: LayerFacts): number | null {
-  if (!facts.channel || facts.group || facts.shape.length < 2) return null;
+  if (!facts.channel || facts.group || facts.batchAxis !== null || facts.shape.length < 2) return null;
   const axis = facts.channel.axis - 1;
   if (axis < 0 || axis >= facts.shape.length) return null;
   if (facts.channel.channels !== null && facts.shape[axis] !== facts.channel.channels) return null;
@@ -76,9 +78,10 @@ function spatialChannelAxis(facts: LayerFacts): number | null {
 export function planLayer(facts: LayerFacts, reduction: Reduction, probe: ProbeFacts): LayerPlanning {
   const seqAxes = facts.seqAxes;
   const padded = facts.shape.map((d, i) => (seqAxes.includes(i) ? probe.padTo : d));
-  const trivial = seqAxes.length === 0 && !facts.group;
+  const trivial = seqAxes.length === 0 && !facts.group && facts.batchAxis === null;
   const make = (reduce: RunLayerPlan['reduce']): RunLayerPlan => ({
     ...(facts.group ? { group: facts.group } : {}),
+    ...(facts.batchAxis !== null ? { batchAxis: facts.batchAxis } : {}),
     seqAxes,
     padTo: probe.padTo,
     reduce,

@@ -302,7 +302,10 @@ function keepPerExample(
       });
       continue;
     }
-    if (meta && meta.isTensor && splitsPerExample(shape, batchDim)) {
+    // A fixed first axis other than the batch's may still hold the examples on another axis
+    // (a stacked [3, batch, …]): calibration looks, unless every axis is fixed.
+    const free = shape !== null && shape.slice(1).some((d) => typeof d !== 'number');
+    if (meta && meta.isTensor && (splitsPerExample(shape, batchDim) || free)) {
       kept.push(layer);
       continue;
     }

@@ -209,7 +209,7 @@ export class RunnerSession {
   async run(
     feeds: WireTensor[],
     fetch: string[],
-    options: CallOptions & { doing?: string; reduce?: RunReduceRequest } = {},
+    options: CallOptions & { doing?: string; reduce?: RunReduceRequest; timeoutMs?: number } = {},
   ): Promise<WireTensor[]> {
     if (this.closed) throw new WorkbenchError('INTERNAL', `${this.modelPath}: the session is closed`);
     if (this.process.generation !== this.generation) {
@@ -227,7 +227,7 @@ export class RunnerSession {
           ...(options.reduce ? { reduce: options.reduce } : {}),
         },
         {
-          timeoutMs: this.runner.timeouts.runMs,
+          timeoutMs: Math.min(options.timeoutMs ?? Infinity, this.runner.timeouts.runMs),
           signal: options.signal,
           model: this.modelPath,
           doing: options.doing ?? 'running the model',

@@ -64,6 +64,8 @@ export interface ValueMeta {
 export interface RunLayerPlan {
   /** The first axis is examples × k: regroup to [examples, k, …] (`example`: example i owns rows ik…ik+k−1; `head`: row h·B + i). */
   group?: { k: number; order: 'example' | 'head' };
+  /** The examples are on this axis (≥ 1) instead of the first: an example is the tensor without it. */
+  batchAxis?: number;
   /** Axes of one example's (regrouped) tensor that follow the token length: masked, and padded to `padTo`. */
   seqAxes: number[];
   padTo: number;

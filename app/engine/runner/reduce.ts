@@ -4,7 +4,8 @@
  *
  * Per example, in order:
  * 1. regroup: a first axis of examples × k (e.g. batch × heads) becomes [examples, k, …], from
- *    example-major rows (example i owns rows ik … ik+k−1) or head-major ones (row h·B + i);
+ *    example-major rows (example i owns rows ik … ik+k−1) or head-major ones (row h·B + i); examples
+ *    on another axis (a stacked [3, batch, …], a sequence-first [T, batch, d]) are taken from it;
  * 2. sequence axes (those that follow the batch's token length) are masked — positions the mask
  *    marks as padding become 0 — and padded with zeros to one length for the whole probe, so a
  *    row does not depend on how far its batch was padded;
@@ -54,6 +55,15 @@ interface Example {
 
 /** Example `e`'s tensor from a batch output (regrouped when the plan says so). */
 function exampleOf(data: Float32Array, dims: readonly number[], plan: RunLayerPlan, e: number, rows: number): Example {
+  if (plan.batchAxis !== undefined) {
+    const a = plan.batchAxis;
+    const outer = product(dims.slice(0, a));
+    const inner = product(dims.slice(a + 1));
+    const values = new Float32Array(outer * inner);
+    for (let o = 0; o < outer; o++)
+      values.set(data.subarray((o * rows + e) * inner, (o * rows + e + 1) * inner), o * inner);
+    return { values, shape: [...dims.slice(0, a), ...dims.slice(a + 1)] };
+  }
   const rest = dims.slice(1);
   if (!plan.group) {
     const size = product(rest);
@@ -107,7 +117,8 @@ function normalise(
 export function reduceOutput(tensor: WireTensor, plan: RunLayerPlan, request: RunReduceRequest): WireTensor {
   const data = asFloat32(tensor);
   const dims = tensor.dims;
-  const batchRows = plan.group ? dims[0]! / plan.group.k : dims[0]!;
+  const batchRows =
+    plan.batchAxis !== undefined ? dims[plan.batchAxis]! : plan.group ? dims[0]! / plan.group.k : dims[0]!;
   if (!Number.isInteger(batchRows) || batchRows < request.examples) {
     throw new WorkbenchError(
       'RUNTIME',
