@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import type { ComparisonResult } from '../../app/common/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
 import { removeTempDataDirs, runExperimentToEnd, tempDataDir } from '../helpers/experiments.js';
-import { fixturesDir } from '../helpers/paths.js';
+import sharp from 'sharp';
+import { readNpy } from '../../app/engine/io/npy.js';
+import { fixturesDir, repoRoot } from '../helpers/paths.js';
 
 const views = join(fixturesDir, 'views');
 const read = (file: string) =>
@@ -72,6 +74,22 @@ describe('two input pipelines of the same images', () => {
     expect(maxDifference(result, mean.matrix)).toBeLessThan(1e-5);
     // The matrix one gets by taking axis 1 for the channels everywhere is far from it.
     expect(maxDifference(result, mean.wrongIfAxis1Everywhere!.matrix)).toBeGreaterThan(0.05);
+  });
+
+  it('one folder of images feeds each model at its own size, channels and layout', async () => {
+    const dir = tempDataDir('ckawb-images-');
+    const pixels = (await readNpy(join(repoRoot, 'models', 'probe', 'fashion-mnist-test-5000-images.npy')))
+      .data as Uint8Array;
+    for (let i = 0; i < 12; i++) {
+      await sharp(Buffer.from(pixels.subarray(i * 784, (i + 1) * 784)), { raw: { width: 28, height: 28, channels: 1 } })
+        .png()
+        .toFile(join(dir, `img${String(i).padStart(2, '0')}.png`));
+    }
+    const result = await api.compareLayers({ a, b, probe: `images:${dir}`, layers: 'op:Relu', measures: ['linear'] });
+    const [specA, specB] = result.sides.map((s) => s.probe!.spec);
+    expect(specA).toMatch(/size=28x28&mode=gray.*layout=nchw$/);
+    expect(specB).toMatch(/size=32x32&mode=gray.*layout=nhwc$/);
+    expect(result.matrices[0]!.n).toBe(12);
   });
 
   it('different probe sets are refused unless declared views; views must hold as many examples', async () => {

@@ -137,7 +137,10 @@ function checkProbes(a: Side, b: Side, probe: string | undefined, probeB: string
       );
     }
   }
-  if (probeB !== undefined) {
+  // Two models opened the same spec each for its own inputs (an image folder at each one's size
+  // and layout, a text file through each one's tokenizer): the same examples, seen two ways.
+  const adapted = a.kind === 'model' && b.kind === 'model';
+  if (probeB !== undefined || adapted) {
     if (a.probe && b.probe && a.probe.n !== b.probe.n) {
       throw new WorkbenchError(
         'BAD_PROBE',
