@@ -125,7 +125,7 @@ export async function openTextFeeds(
   const truncated = encoded.filter((e) => e.truncated).length;
   const lengths = Int32Array.from(encoded, (e) => e.ids.length);
   const longest = Math.max(1, ...lengths);
-  const spec = `${base}?tokenizer=${encodeURIComponent(tokenizer.path)}${options.maxLength ? `&max_length=${options.maxLength}` : ''}`;
+  const spec = `${base}?tokenizer=${queryValue(tokenizer.path)}${options.maxLength ? `&max_length=${options.maxLength}` : ''}`;
   const hash = createHash('sha256').update(`${spec}\n${tokenizer.digest}\nlimit ${limit ?? '-'}\n`);
   hash.update(`ids ${roles.ids.name} mask ${roles.mask?.name ?? '-'} types ${roles.types?.name ?? '-'}\n`);
   const tokenization = createHash('sha256');
@@ -186,6 +186,11 @@ export async function openTextFeeds(
     },
     close: async () => undefined,
   };
+}
+
+/** A path as a query value: readable, with only the characters that would end it escaped. */
+function queryValue(path: string): string {
+  return path.replace(/[%&#?=]/g, (c) => encodeURIComponent(c));
 }
 
 function fromNumbers(values: Float64Array, dtype: FeedDType) {
