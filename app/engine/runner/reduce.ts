@@ -113,7 +113,27 @@ function normalise(
   return { values: out, shape };
 }
 
-/** Applies `plan` to one fetched output: [rows, features] float32. */
+/** Valid positions of a token axis for one example: all of them, or those the mask keeps. */
+function validPositions(
+  plan: RunLayerPlan,
+  axis: number,
+  tokens: number,
+  mask: Uint8Array | null,
+  maskOffset: number,
+  length: number,
+): number[] {
+  const sequence = plan.seqAxes.includes(axis);
+  const valid: number[] = [];
+  for (let p = 0; p < tokens; p++) {
+    if (!sequence || (p < length && (mask === null || mask[maskOffset + p] !== 0))) valid.push(p);
+  }
+  return valid;
+}
+
+/**
+ * Applies `plan` to one fetched output: [rows, features] float32, written into one buffer (rows
+ * are counted first), with one float64 scratch for the sums: no allocation per example.
+ */
 export function reduceOutput(tensor: WireTensor, plan: RunLayerPlan, request: RunReduceRequest): WireTensor {
   const data = asFloat32(tensor);
   const dims = tensor.dims;
@@ -126,80 +146,78 @@ export function reduceOutput(tensor: WireTensor, plan: RunLayerPlan, request: Ru
     );
   }
   const length = request.length ?? 0;
-  const chunks: Float32Array[] = [];
-  let features = -1;
-  for (let e = 0; e < request.examples; e++) {
-    const example = normalise(exampleOf(data, dims, plan, e, batchRows), plan, request.mask, e * length);
-    const rows = reduceExample(example, plan, request.mask, e * length, length);
-    features = rows.features;
-    chunks.push(rows.values);
-  }
-  if (features < 0) features = 0;
-  const total = chunks.reduce((a, c) => a + c.length, 0);
-  const out = new Float32Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return { name: tensor.name, type: 'float32', dims: [features === 0 ? 0 : total / features, features], data: out };
-}
-
-function reduceExample(
-  x: { values: Float32Array; shape: number[] },
-  plan: RunLayerPlan,
-  mask: Uint8Array | null,
-  maskOffset: number,
-  length: number,
-): { values: Float32Array; features: number } {
+  const mask = request.mask;
+  const examples = request.examples;
+  if (examples === 0) return { name: tensor.name, type: 'float32', dims: [0, 0], data: new Float32Array(0) };
+  // One example's (regrouped, padded) shape is the same for every example of the batch.
+  const rawShape = exampleOf(data, dims, plan, 0, batchRows).shape;
+  const shape = rawShape.map((d, i) => (plan.seqAxes.includes(i) ? plan.padTo : d));
+  const features = planFeatures(plan, rawShape);
   const reduce = plan.reduce;
-  if (reduce.kind === 'all') return { values: x.values.slice(), features: x.values.length };
-  if (reduce.kind === 'spatial-mean') {
-    const c = reduce.channelAxis;
-    const channels = x.shape[c]!;
-    const inner = product(x.shape.slice(c + 1));
-    const sums = new Float64Array(channels);
-    for (let i = 0; i < x.values.length; i++) sums[Math.floor(i / inner) % channels]! += x.values[i]!;
-    const per = x.values.length / channels;
-    return { values: Float32Array.from(sums, (s) => s / per), features: channels };
-  }
-  const t = reduce.axis;
-  const pre = product(x.shape.slice(0, t));
-  const tokens = x.shape[t]!;
-  const post = product(x.shape.slice(t + 1));
-  const features = pre * post;
-  const sequence = plan.seqAxes.includes(t);
-  const valid: number[] = [];
-  for (let p = 0; p < tokens; p++) {
-    if (!sequence || (p < length && (mask === null || mask[maskOffset + p] !== 0))) valid.push(p);
-  }
-  const pick = (p: number, out: Float32Array, at: number) => {
-    for (let i = 0; i < pre; i++)
-      out.set(x.values.subarray((i * tokens + p) * post, (i * tokens + p + 1) * post), at + i * post);
-  };
-  switch (reduce.pick) {
-    case 'mean': {
-      const sums = new Float64Array(features);
-      for (const p of valid) {
-        for (let i = 0; i < pre; i++) {
-          const base = (i * tokens + p) * post;
-          for (let j = 0; j < post; j++) sums[i * post + j]! += x.values[base + j]!;
+  const tokenAxis = reduce.kind === 'token' ? reduce.axis : -1;
+  const valid = Array.from({ length: examples }, (_, e) =>
+    reduce.kind === 'token' ? validPositions(plan, tokenAxis, shape[tokenAxis]!, mask, e * length, length) : [],
+  );
+  const rowsOf = (e: number) => (reduce.kind === 'token' && reduce.pick === 'each' ? valid[e]!.length : 1);
+  let rows = 0;
+  for (let e = 0; e < examples; e++) rows += rowsOf(e);
+  const out = new Float32Array(rows * features);
+  const sums = reduce.kind === 'all' ? null : new Float64Array(features);
+  let at = 0;
+  for (let e = 0; e < examples; e++) {
+    const x = normalise(exampleOf(data, dims, plan, e, batchRows), plan, mask, e * length);
+    const values = x.values;
+    if (reduce.kind === 'all') {
+      out.set(values, at);
+      at += features;
+      continue;
+    }
+    if (reduce.kind === 'spatial-mean') {
+      const c = reduce.channelAxis;
+      const channels = shape[c]!;
+      const inner = product(shape.slice(c + 1));
+      sums!.fill(0);
+      for (let i = 0; i < values.length; i++) sums![Math.floor(i / inner) % channels]! += values[i]!;
+      const per = values.length / channels;
+      for (let k = 0; k < channels; k++) out[at + k] = sums![k]! / per;
+      at += features;
+      continue;
+    }
+    const tokens = shape[tokenAxis]!;
+    const pre = product(shape.slice(0, tokenAxis));
+    const post = product(shape.slice(tokenAxis + 1));
+    const positions = valid[e]!;
+    const copyToken = (p: number) => {
+      for (let i = 0; i < pre; i++)
+        out.set(values.subarray((i * tokens + p) * post, (i * tokens + p + 1) * post), at + i * post);
+      at += features;
+    };
+    switch (reduce.pick) {
+      case 'mean': {
+        sums!.fill(0);
+        for (const p of positions) {
+          for (let i = 0; i < pre; i++) {
+            const base = (i * tokens + p) * post;
+            const to = i * post;
+            for (let j = 0; j < post; j++) sums![to + j]! += values[base + j]!;
+          }
         }
+        const count = Math.max(1, positions.length);
+        for (let f = 0; f < features; f++) out[at + f] = sums![f]! / count;
+        at += features;
+        break;
       }
-      const count = Math.max(1, valid.length);
-      return { values: Float32Array.from(sums, (s) => s / count), features };
-    }
-    case 'first':
-    case 'last': {
-      const out = new Float32Array(features);
-      const p = reduce.pick === 'first' ? valid[0] : valid[valid.length - 1];
-      if (p !== undefined) pick(p, out, 0);
-      return { values: out, features };
-    }
-    case 'each': {
-      const out = new Float32Array(valid.length * features);
-      valid.forEach((p, r) => pick(p, out, r * features));
-      return { values: out, features };
+      case 'first':
+      case 'last': {
+        const p = reduce.pick === 'first' ? positions[0] : positions[positions.length - 1];
+        if (p !== undefined) copyToken(p);
+        else at += features; // no valid token: a row of zeros
+        break;
+      }
+      case 'each':
+        for (const p of positions) copyToken(p);
+        break;
     }
   }
+  return { name: tensor.name, type: 'float32', dims: [rows, features], data: out };
 }
