@@ -61,7 +61,8 @@ interface Ran {
   rows: number;
   count: number;
   length: number | null;
-  outputs: WireTensor[];
+  /** Aligned with the job's layers; null for a layer the batch did not fetch (too large). */
+  outputs: (WireTensor | null)[];
 }
 
 const CALIBRATION_SIZES = [2, 3];
@@ -71,7 +72,9 @@ async function runCalibration(
   job: Pick<CalibrationJob, 'session' | 'feeds' | 'fixedBatch' | 'layers' | 'signal' | 'timeoutMs'>,
 ): Promise<Ran[]> {
   const { feeds, fixedBatch } = job;
-  const fetch = job.layers.map((l) => l.tensor);
+  // Layers the first batch shows to be too large per example are not fetched again: a layer of
+  // gigabytes per batch costs seconds to move, and its answer is already known.
+  let fetched = job.layers.map((_, i) => i);
   const ran: Ran[] = [];
   let start = 0;
   for (const size of fixedBatch ? [fixedBatch] : CALIBRATION_SIZES) {
@@ -92,23 +95,39 @@ async function runCalibration(
         ? previous + 1
         : 0;
     const batch = await feeds.read(start, count, { rows, minLength });
-    const outputs = await job.session.run(batch.feeds, fetch, {
-      signal: job.signal,
-      doing: `running calibration batch ${ran.length + 1}`,
-      ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
-    });
+    const results = await job.session.run(
+      batch.feeds,
+      fetched.map((i) => job.layers[i]!.tensor),
+      {
+        signal: job.signal,
+        doing: `running calibration batch ${ran.length + 1}`,
+        ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
+      },
+    );
+    const outputs: (WireTensor | null)[] = job.layers.map(() => null);
+    fetched.forEach((i, j) => (outputs[i] = results[j]!));
     ran.push({ rows, count, length: batch.length, outputs });
+    fetched = fetched.filter((i) => valuesPerRow(outputs[i]!, rows) <= MAX_VALUES_PER_EXAMPLE);
     start += count;
   }
   return ran;
 }
 
+function valuesPerRow(tensor: WireTensor, rows: number): number {
+  return tensor.dims.reduce((a, b) => a * b, 1) / Math.max(1, rows);
+}
+
 export type Split =
   | { kind: 'examples' | 'grouped'; k: number; shape: number[]; seqAxes: number[]; batchAxis: number | null }
-  | { kind: 'none'; reason: string };
+  | { kind: 'none'; reason: string }
+  | { kind: 'large'; values: number };
 
 /** How one layer's outputs split into examples across the calibration batches. */
 function splitOf(index: number, ran: readonly Ran[], sequence: boolean, fixedBatch: boolean): Split {
+  const first = ran[0]!.outputs[index]!;
+  if (ran.some((r) => r.outputs[index] === null) || valuesPerRow(first, ran[0]!.rows) > MAX_VALUES_PER_EXAMPLE) {
+    return { kind: 'large', values: valuesPerRow(first, ran[0]!.rows) };
+  }
   const seen = ran.map((r) => ({ dims: r.outputs[index]!.dims, rows: r.rows, length: r.length }));
   const observed = seen.map((s) => `[${s.dims.join(', ')}] for ${s.rows}`).join(', ');
   if (seen.some((s) => s.dims.length === 0)) return { kind: 'none', reason: `it is a scalar (${observed} example(s))` };
@@ -137,7 +156,7 @@ function splitOf(index: number, ran: readonly Ran[], sequence: boolean, fixedBat
       sequence,
       fixedBatch,
     );
-    return inner.kind === 'none' ? inner : { ...inner, batchAxis };
+    return inner.kind === 'none' || inner.kind === 'large' ? inner : { ...inner, batchAxis };
   }
   if (!seen.every((s) => s.dims[0] === s.rows)) {
     const ratio = seen[0]!.dims[0]! / seen[0]!.rows;
@@ -237,7 +256,7 @@ export async function analyseSplits(
   const splits = job.layers.map((_, i) => splitOf(i, ran, sequence, job.fixedBatch !== null));
   const grouped = splits.flatMap((s, i) => (s.kind === 'grouped' ? [i] : []));
   const orders = await groupOrders(job, ran[0]!, grouped);
-  return { splits, orders, lengths: ran.map((r) => r.length), dtypes: ran[0]!.outputs.map((o) => o.type) };
+  return { splits, orders, lengths: ran.map((r) => r.length), dtypes: ran[0]!.outputs.map((o) => o!.type) };
 }
 
 export async function calibrate(job: CalibrationJob): Promise<CalibrationResult> {
@@ -258,6 +277,10 @@ export async function calibrate(job: CalibrationJob): Promise<CalibrationResult>
   job.layers.forEach((layer, i) => {
     const split = splits[i]!;
     if (split.kind === 'none') return leave(layer, `${split.reason}, so it cannot be split per example`);
+    if (split.kind === 'large') {
+      const why = `it has ${formatValueCount(split.values)} per example; the workbench takes at most ${formatValueCount(MAX_VALUES_PER_EXAMPLE)}`;
+      return leave(layer, why, 'OUT_OF_MEMORY');
+    }
     let group: LayerFacts['group'] = null;
     if (split.kind === 'grouped') {
       const order = orders.get(i);

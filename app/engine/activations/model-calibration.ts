@@ -10,6 +10,7 @@ import { summarizeModel } from '../onnx/catalogue.js';
 import { checkExternalData } from '../onnx/external-data.js';
 import { loadModel } from '../onnx/model-file.js';
 import { outputsToAdd } from '../onnx/surgery.js';
+import { MAX_VALUES_PER_EXAMPLE, formatValueCount } from '../probe/source.js';
 import { syntheticFeeds } from '../probe/synthetic-feeds.js';
 import type { ModelRunner } from '../runner/model-runner.js';
 import { resolveModelTypes } from '../runner/model-types.js';
@@ -50,6 +51,14 @@ export async function calibrateModelFile(
         const layers: CalibratedLayer[] = summary.layers.map((l, i) => {
           const split = splits[i]!;
           if (split.kind === 'none') return { tensor: l.tensor, split: 'none', shape: null, reason: split.reason };
+          if (split.kind === 'large') {
+            return {
+              tensor: l.tensor,
+              split: 'none',
+              shape: null,
+              reason: `it has ${formatValueCount(split.values)} per example; the workbench takes at most ${formatValueCount(MAX_VALUES_PER_EXAMPLE)}`,
+            };
+          }
           const shape = split.shape.map((d, a) => (split.seqAxes.includes(a) ? ('seq' as const) : d));
           if (split.kind === 'examples') {
             return split.batchAxis === null
