@@ -3,8 +3,8 @@
  *
  * The layers come calibrated (calibration.ts): each with its runner plan — regrouping, masking,
  * the reduction — applied in the runner process, so only rows come back. The first two batches
- * have 2 and 3 examples, as calibration's, then batches of the batch size (by default chosen from
- * memory). Batches are pipelined: the next one already runs in the runner process while the host
+ * have 2 and 3 examples, as calibration's, and run one after the other; then batches of the batch
+ * size (by default chosen from memory) are pipelined: the next one already runs in the runner process while the host
  * hands the previous one to the sinks, with at most `inFlight` outstanding, so memory stays a few
  * batches whatever the probe size. A model with a fixed batch size B gets batches of B, the last
  * one padded with zero rows, which are dropped.
@@ -168,6 +168,7 @@ export async function runBatches(job: BatchLoopInput, options: BatchLoopOptions 
     const batchSize = fixedBatch ?? options.batchSize ?? defaultBatchSize(valuesPerExample, inFlight, n);
     const ranges: Range[] = [];
     let start = 0;
+    const firstBatches = fixedBatch ? 0 : FIRST_SIZES.length;
     for (const size of fixedBatch ? [] : FIRST_SIZES) {
       if (start >= n) break;
       ranges.push({ index: ranges.length, start, count: Math.min(size, n - start) });
@@ -186,6 +187,11 @@ export async function runBatches(job: BatchLoopInput, options: BatchLoopOptions 
     for (const sink of sinks) await sink.begin?.(info);
     const pending: Promise<RanBatch>[] = [];
     let next = 0;
+    // The first two batches (calibration's sizes) run one after the other, then the pipeline.
+    for (; next < Math.min(firstBatches, ranges.length); next++) {
+      throwIfAborted(signal);
+      await deliver(await runRange(ranges[next]!));
+    }
     const launch = () => {
       const promise = runRange(ranges[next++]!);
       promise.catch(() => undefined); // awaited in order below; this only marks it handled
