@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CompareRequest, ComparisonResult, Reduction } from '../../app/common/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
-import { removeTempDataDirs, tempDataDir } from '../helpers/experiments.js';
+import { removeTempDataDirs, tempDataDir, zoo } from '../helpers/experiments.js';
 import { fixturesDir } from '../helpers/paths.js';
 
 const text = join(fixturesDir, 'text');
@@ -109,6 +109,30 @@ describe('a text file through the tokenizer', () => {
   );
 });
 
+describe('the catalogue, calibrated before any run', () => {
+  it('marks batch × heads layers and layers that are not per example, with real per-example shapes', async () => {
+    const vit = await api.calibrateModel({ path: zoo('vit-s0') });
+    const at = (c: typeof vit, tensor: string) => c.layers.find((l) => l.tensor === tensor)!;
+    expect(at(vit, '/blocks.0/attn/softmax/Softmax_output_0')).toEqual({
+      tensor: '/blocks.0/attn/softmax/Softmax_output_0',
+      split: 'grouped',
+      groups: 4,
+      shape: [4, 17, 17],
+    });
+    expect(at(vit, '/blocks.0/attn/Reshape_1_output_0')).toMatchObject({ split: 'none', shape: null });
+    expect(at(vit, '/blocks.0/attn/Transpose_output_0')).toMatchObject({ split: 'examples', batchAxis: 1 });
+    const encoder = await api.calibrateModel({ path: join(text, 'text_encoder.onnx') });
+    expect(at(encoder, '/blocks.0/Add_1_output_0')).toEqual({
+      tensor: '/blocks.0/Add_1_output_0',
+      split: 'examples',
+      shape: ['seq', 32],
+    });
+    expect(at(encoder, '/blocks.0/attn/softmax/Softmax_output_0').shape).toEqual([4, 'seq', 'seq']);
+    expect(at(encoder, '/embed/pos/Gather_output_0')).toMatchObject({ split: 'none' });
+    expect(encoder.inputs).toMatch(/input_ids: token id 1 of 5 and 6 tokens; attention_mask: ones/);
+  });
+});
+
 describe('bad input: one line with a code', () => {
   const encoder = join(text, 'text_encoder.onnx');
   const request = { a: encoder, layers: 'last_hidden_state', measures: ['linear'], reduce: 'mean' as const };
@@ -128,6 +152,17 @@ describe('bad input: one line with a code', () => {
     ).rejects.toMatchObject({
       code: 'BAD_PROBE',
       message: expect.stringMatching(/is float64 and the model input 'input_ids' takes int64/),
+    });
+  });
+
+  it('a mask input the model does not have is named', async () => {
+    await expect(
+      api.compareLayers({ ...request, probe: `npz:${join(text, 'probe_tokens.npz')}`, maskInput: 'padding_mask' }),
+    ).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: expect.stringMatching(
+        /the mask input 'padding_mask' is not an input of the model \(inputs: input_ids, attention_mask\)/,
+      ),
     });
   });
 
