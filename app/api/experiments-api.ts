@@ -14,6 +14,7 @@ import { exportResult } from '../engine/experiments/export/export-result.js';
 import { assembleResult } from '../engine/experiments/results.js';
 import type { ExperimentService } from '../engine/experiments/service.js';
 import { parseExperimentSpec, specPaths } from '../engine/experiments/spec.js';
+import { tokenizerFile } from '../engine/probe/tokenizer.js';
 import { runInfo, type ExperimentRecord } from '../engine/store/history.js';
 import type { Store } from '../engine/store/store.js';
 
@@ -43,11 +44,13 @@ type ExperimentMethods = Pick<
   | 'clearCache'
 >;
 
-/** Throws FORBIDDEN unless every model and the probe's data are allowed. */
+/** Throws FORBIDDEN unless every model, the probes' data and the tokenizers named are allowed. */
 async function checkSpecPaths(policy: FileAccessPolicy, spec: ExperimentSpec): Promise<string[]> {
   const paths = specPaths(spec);
   const models = await Promise.all(paths.models.map((p) => policy.check(p, 'model')));
-  if (paths.probe) await policy.check(paths.probe.path, paths.probe.kind === 'dir' ? 'probe folder' : 'probe file');
+  for (const probe of paths.probes)
+    await policy.check(probe.path, probe.kind === 'dir' ? 'probe folder' : 'probe file');
+  for (const tokenizer of paths.tokenizers) await policy.check(tokenizerFile(tokenizer), 'tokenizer');
   return models;
 }
 

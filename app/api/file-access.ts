@@ -13,7 +13,7 @@ import { promises as fs } from 'node:fs';
 import { basename, resolve, sep } from 'node:path';
 import { WorkbenchError, toWorkbenchError } from '../common/errors.js';
 
-export type AccessPurpose = 'model' | 'probe file' | 'probe folder' | 'activations folder or file';
+export type AccessPurpose = 'model' | 'probe file' | 'probe folder' | 'tokenizer' | 'activations folder or file';
 
 export interface FileAccessOptions {
   /** Directories whose contents are always allowed (the app's own). */
@@ -128,7 +128,9 @@ export class FileAccessPolicy {
         ? 'open it first (Open model, drop it on the window, or upload it)'
         : purpose === 'activations folder or file'
           ? 'only activations inside the workbench data directory can be compared from here'
-          : 'open it first as a probe set';
+          : purpose === 'tokenizer'
+            ? 'choose it as the tokenizer of a text probe first'
+            : 'open it first as a probe set';
     return new WorkbenchError('FORBIDDEN', `${path}: not a ${purpose} you opened in the workbench; ${how}`);
   }
 }

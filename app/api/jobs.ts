@@ -3,6 +3,7 @@
  * signal that cancelJob can fire by the jobId its request gave, and reports progress as `job`
  * events. A jobId is unique among the calls running at once.
  */
+import { setMaxListeners } from 'node:events';
 import type { JobProgress, WorkbenchEvent } from '../common/contract.js';
 import { WorkbenchError } from '../common/errors.js';
 
@@ -20,6 +21,8 @@ export class Jobs {
     const id = jobId ?? `job-${++this.anonymous}`;
     if (this.running.has(id)) throw new WorkbenchError('BAD_INPUT', `a job named '${id}' is already running`);
     const controller = new AbortController();
+    // The CKA core and the runner listen on it per task: many listeners, no leak.
+    setMaxListeners(0, controller.signal);
     this.running.set(id, controller);
     try {
       return await work(controller.signal, (p) => this.emit({ type: 'job', progress: { jobId: id, ...p } }));

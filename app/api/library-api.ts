@@ -8,10 +8,12 @@ import type { ModelEntry, ModelSummary, ProbeInfo, ProbeSetEntry, WorkbenchApi }
 import { WorkbenchError } from '../common/errors.js';
 import type { FileAccessPolicy } from './file-access.js';
 import { realPathOf } from './file-access.js';
+import { calibrateModelFile } from '../engine/activations/model-calibration.js';
 import { inspectModelFile } from '../engine/runner/inspect-model.js';
 import type { ModelRunner } from '../engine/runner/model-runner.js';
 import type { ModelInput } from '../engine/probe/model-input.js';
 import { parseProbeSpec } from '../engine/probe/spec.js';
+import { tokenizerFile } from '../engine/probe/tokenizer.js';
 import { listPresets, readZoo } from '../engine/experiments/presets.js';
 import { builtInProbes, openProbeInfo, probeLabel } from '../engine/experiments/probe-sets.js';
 import { probePath } from '../engine/experiments/spec.js';
@@ -26,7 +28,7 @@ export interface LibraryDeps {
 
 type LibraryMethods = Pick<
   WorkbenchApi,
-  'inspectModel' | 'openModel' | 'listModels' | 'listProbes' | 'openProbe' | 'listPresets'
+  'inspectModel' | 'openModel' | 'listModels' | 'listProbes' | 'openProbe' | 'calibrateModel' | 'listPresets'
 >;
 
 async function sizeOf(path: string): Promise<number | null> {
@@ -101,8 +103,15 @@ export function libraryMethods(deps: LibraryDeps): LibraryMethods {
 
     async listProbes() {
       const store = await deps.store();
-      const opened: ProbeSetEntry[] = store.library.list('probe').map((item) => {
-        const detail = item.detail as { spec?: string; kind?: ProbeSetEntry['kind']; n?: number; hash?: string };
+      const opened: ProbeSetEntry[] = store.library.list('probe').flatMap((item) => {
+        const detail = item.detail as {
+          spec?: string;
+          kind?: ProbeSetEntry['kind'] | 'tokenizer';
+          n?: number;
+          hash?: string;
+        };
+        // Tokenizers are remembered beside the probes (so later sessions may use them), not listed.
+        if (detail.kind === 'tokenizer') return [];
         const kind = detail.kind ?? 'npy';
         return {
           spec: detail.spec ?? `${kind}:${item.path}`,
@@ -118,25 +127,39 @@ export function libraryMethods(deps: LibraryDeps): LibraryMethods {
       return [...(await builtInProbes(deps.modelsDir)), ...opened];
     },
 
-    async openProbe({ spec, model }) {
-      let input: ModelInput | null = null;
+    async openProbe({ spec, model, tokenizer, maskInput }) {
+      let inputs: ModelInput[] | null = null;
+      let modelPath: string | undefined;
       if (model !== undefined) {
-        const real = await policy.check(model, 'model');
-        // Inputs are the file's; onnxruntime (a session exposing every tensor) is asked for the
-        // input only when the file leaves its type, or its shape beyond the batch axis, open.
-        let inputs = (await inspectModelFile(real, { runner: null })).inputs;
-        if (inputs.length === 1 && !declaresExampleShape(inputs[0]!)) {
-          inputs = (await inspectModelFile(real, { runner: deps.runner() })).inputs;
+        modelPath = await policy.check(model, 'model');
+        // Inputs are the file's; onnxruntime (a session exposing every tensor) is asked for them
+        // only when the file leaves a type, or a shape beyond the batch axis, open.
+        let declared = (await inspectModelFile(modelPath, { runner: null })).inputs;
+        if (declared.length === 0 || !declared.every(declaresExampleShape)) {
+          declared = (await inspectModelFile(modelPath, { runner: deps.runner() })).inputs;
         }
-        if (inputs.length !== 1) {
-          throw new WorkbenchError(
-            'UNSUPPORTED',
-            `${model}: the model has ${inputs.length} inputs; probe sets feed models with one input`,
-          );
-        }
-        input = { name: inputs[0]!.name, shape: inputs[0]!.shape ?? [null], dtype: inputs[0]!.dtype };
+        if (declared.length === 0) throw new WorkbenchError('BAD_MODEL', `${model}: the model has no inputs`);
+        inputs = declared.map((i) => ({ name: i.name, shape: i.shape ?? [null], dtype: i.dtype }));
       }
-      const info: ProbeInfo = await openProbeInfo(spec, input, deps.modelsDir);
+      // Naming a tokenizer here is opening it: later requests may name it too.
+      if (tokenizer !== undefined) policy.allow(await realPathOf(tokenizerFile(tokenizer)));
+      const info: ProbeInfo = await openProbeInfo(spec, inputs, {
+        modelsDir: deps.modelsDir,
+        ...(modelPath !== undefined ? { modelPath } : {}),
+        ...(tokenizer !== undefined ? { tokenizer } : {}),
+        ...(maskInput !== undefined ? { maskInput } : {}),
+      });
+      if (info.tokenizer) {
+        const real = await realPathOf(info.tokenizer.path);
+        policy.allow(real);
+        (await deps.store()).library.remember({
+          path: real,
+          kind: 'probe',
+          sha256: null,
+          sizeBytes: await sizeOf(real),
+          detail: { kind: 'tokenizer' },
+        });
+      }
       const path = probePath(parseProbeSpec(spec));
       if (path) {
         const real = await realPathOf(path.path);
@@ -152,18 +175,26 @@ export function libraryMethods(deps: LibraryDeps): LibraryMethods {
       return info;
     },
 
+    async calibrateModel({ path }) {
+      const real = await policy.check(path, 'model');
+      return calibrateModelFile(deps.runner(), real);
+    },
+
     listPresets: async () => listPresets(deps.modelsDir),
   };
 }
 
 /**
- * The file gives the input's element type and its shape, every axis after the batch a fixed size,
- * written as onnxruntime would report it (it reports a negative size or an empty name as unknown).
+ * The file gives the input's element type and its shape, every axis after the batch a fixed size
+ * (or, for a token input [batch, seq], a named one), written as onnxruntime would report it (it
+ * reports a negative size or an empty name as unknown).
  */
 function declaresExampleShape(input: ModelSummary['inputs'][number]): boolean {
   const { dtype, shape } = input;
   if (dtype === 'unknown' || shape === null || shape.length === 0) return false;
   const [batch, ...example] = shape;
-  const batchAsOrt = batch === null || (typeof batch === 'number' ? batch >= 0 : batch !== '');
-  return batchAsOrt && example.every((d) => typeof d === 'number' && d >= 0);
+  const named = (d: unknown) => (typeof d === 'number' ? d >= 0 : typeof d === 'string' && d !== '');
+  const batchAsOrt = batch === null || named(batch);
+  const tokens = example.length === 1 && !dtype.startsWith('float') && named(example[0]);
+  return batchAsOrt && (tokens || example.every((d) => typeof d === 'number' && d >= 0));
 }

@@ -3,7 +3,9 @@
  * and comparing two sides (models, extract folders, .npy files). Both check every path against the
  * file-access policy, run as jobs (progress events, cancelJob), and own their engines for the call.
  */
-import type { ImageProbeOptions, WorkbenchApi } from '../common/contract.js';
+import type { ExtractionSummary, ImageProbeOptions, WorkbenchApi } from '../common/contract.js';
+import type { ExtractionResult } from '../engine/activations/types.js';
+import { tokenizerFile } from '../engine/probe/tokenizer.js';
 import { ActivationEngine } from '../engine/activations/engine.js';
 import { ExtractDirSink } from '../engine/activations/extract-dir.js';
 import { CkaEngine } from '../engine/similarity/index.js';
@@ -42,29 +44,61 @@ function imageOptions(image: ImageProbeOptions | undefined): ImageOptions {
   };
 }
 
+/** The engine's result in the contract's form (the runner plans and cache keys stay inside). */
+export function extractionSummary(result: ExtractionResult): ExtractionSummary {
+  return {
+    model: result.model,
+    probe: result.probe,
+    layers: result.layers.map((l) => ({
+      tensor: l.tensor,
+      name: l.name,
+      op: l.op,
+      shape: l.shape,
+      features: l.features,
+      dtype: l.dtype,
+      ...(l.reduction !== 'flatten' ? { reduction: l.reduction } : {}),
+      ...(l.rows !== result.probe.n ? { rows: l.rows } : {}),
+    })),
+    nonFinite: result.nonFinite,
+    batchSize: result.batchSize,
+    batches: result.batches,
+    seconds: result.seconds,
+    examplesPerSecond: result.examplesPerSecond,
+    notes: result.notes,
+    ...(result.omitted.length > 0 ? { omitted: result.omitted } : {}),
+  };
+}
+
 export function oneOffMethods(deps: OneOffDeps): OneOffMethods {
   const { policy } = deps;
 
-  async function checkProbe(spec: string): Promise<void> {
-    const path = probePath(parseProbeSpec(spec));
+  /** The probe's data and the tokenizers it or the request names must be allowed. */
+  async function checkProbe(spec: string, tokenizer?: string): Promise<void> {
+    const parsed = parseProbeSpec(spec);
+    const path = probePath(parsed);
     if (path) await policy.check(path.path, path.kind === 'dir' ? 'probe folder' : 'probe file');
+    if (parsed.kind === 'text' && parsed.tokenizer) await policy.check(tokenizerFile(parsed.tokenizer), 'tokenizer');
+    if (tokenizer !== undefined) await policy.check(tokenizerFile(tokenizer), 'tokenizer');
   }
 
   return {
     async extractActivations(request) {
       await policy.check(request.model, 'model');
-      await checkProbe(request.probe);
+      await checkProbe(request.probe, request.tokenizer);
       const out = await policy.checkOutput(request.out);
       return deps.jobs.run(request.jobId, async (signal, progress) => {
         const engine = new ActivationEngine({ runnerOptions: deps.runnerOptions, modelsDir: deps.modelsDir });
         try {
-          return await engine.extract(
+          const result = await engine.extract(
             {
               model: request.model,
               probe: request.probe,
               ...(request.layers !== undefined ? { layers: request.layers } : {}),
               imageOptions: imageOptions(request.image),
               optimization: request.optimization ?? 'fast',
+              ...(request.reduce !== undefined ? { reduce: request.reduce } : {}),
+              ...(request.tokenizer !== undefined ? { tokenizer: request.tokenizer } : {}),
+              ...(request.maskInput !== undefined ? { maskInput: request.maskInput } : {}),
             },
             {
               sinks: [new ExtractDirSink(out)],
@@ -81,6 +115,7 @@ export function oneOffMethods(deps: OneOffDeps): OneOffMethods {
                 }),
             },
           );
+          return extractionSummary(result);
         } finally {
           await engine.close();
         }
@@ -90,7 +125,9 @@ export function oneOffMethods(deps: OneOffDeps): OneOffMethods {
     async compareLayers(request) {
       const sides = request.b === undefined ? [request.a] : [request.a, request.b];
       for (const side of sides) await policy.check(side, isModelPath(side) ? 'model' : 'activations folder or file');
-      if (request.probe !== undefined) await checkProbe(request.probe);
+      if (request.probe !== undefined) await checkProbe(request.probe, request.tokenizer);
+      if (request.probeB !== undefined) await checkProbe(request.probeB, request.tokenizerB);
+      else if (request.tokenizerB !== undefined) await policy.check(tokenizerFile(request.tokenizerB), 'tokenizer');
       return deps.jobs.run(request.jobId, async (signal, progress) => {
         const threads = request.threads ?? deps.threads;
         const cka = new CkaEngine({

@@ -10,8 +10,10 @@ import {
   experimentSpecSchema,
   filePathSchema as filePath,
   layerSelectionSchema,
+  maskInputSchema,
   measureSchema,
   probeSpecSchema,
+  reduceSpecSchema,
 } from '../engine/experiments/spec.js';
 
 const none = z.object({}).strict();
@@ -38,8 +40,14 @@ export const requestSchemas = {
   openModel: z.object({ path: filePath }).strict(),
   listProbes: none,
   openProbe: z
-    .object({ spec: z.string().min(1, 'a probe spec is required').max(8192), model: filePath.optional() })
+    .object({
+      spec: z.string().min(1, 'a probe spec is required').max(8192),
+      model: filePath.optional(),
+      tokenizer: filePath.optional(),
+      maskInput: maskInputSchema.optional(),
+    })
     .strict(),
+  calibrateModel: z.object({ path: filePath }).strict(),
   listPresets: none,
 
   createExperiment: z.object({ spec: experimentSpecSchema }).strict(),
@@ -86,6 +94,9 @@ export const requestSchemas = {
       optimization: z.enum(['fast', 'exact']).optional(),
       image: imageOptions.optional(),
       nonFinite: z.enum(['error', 'report']).optional(),
+      reduce: reduceSpecSchema.optional(),
+      tokenizer: filePath.optional(),
+      maskInput: maskInputSchema.optional(),
       jobId: jobId.optional(),
     })
     .strict(),
@@ -94,7 +105,13 @@ export const requestSchemas = {
       a: filePath,
       b: filePath.optional(),
       probe: probeSpecSchema.optional(),
+      probeB: probeSpecSchema.optional(),
+      tokenizer: filePath.optional(),
+      tokenizerB: filePath.optional(),
+      maskInput: maskInputSchema.optional(),
+      reduce: reduceSpecSchema.optional(),
       layers: layerSelectionSchema.optional(),
+      layersB: layerSelectionSchema.optional(),
       measures: z.array(measureSchema).min(1, 'name at least one measure').max(16),
       bootstrap: bootstrapSchema.optional(),
       threads: z.number().int().min(1).max(256).optional(),

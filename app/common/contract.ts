@@ -60,6 +60,41 @@ export interface LayerInfo {
   /** Position of the producing node in topological order. */
   index: number;
   isGraphOutput: boolean;
+  /**
+   * `none` when onnxruntime's shapes already show that its first axis is not the examples (a
+   * fixed size other than the batch's, e.g. a stacked [3, batch, …]): selecting it gets it listed
+   * as omitted, with `splitReason`. Real splits (batch × heads) come from calibrateModel.
+   */
+  split?: 'none';
+  splitReason?: string;
+}
+
+/**
+ * How a layer's activations split into examples, as two small calibration batches (2 and 3
+ * examples of synthetic inputs) showed: `examples` — the first axis is the examples; `grouped` —
+ * the first axis is examples × `groups` (e.g. batch × attention heads), regrouped to
+ * [examples, groups, …] before comparing; `none` — neither, so the layer cannot be compared
+ * (`reason` says why).
+ */
+export interface CalibratedLayer {
+  tensor: string;
+  split: 'examples' | 'grouped' | 'none';
+  groups?: number;
+  /** The examples are on this axis (a stacked [3, batch, …]), not the first. */
+  batchAxis?: number;
+  /** One example's shape as the calibration saw it (after regrouping); `seq` marks axes that follow the sequence length. */
+  shape: (number | 'seq')[] | null;
+  reason?: string;
+}
+
+export interface ModelCalibration {
+  path: string;
+  sha256: string;
+  /** Per catalogue layer, in catalogue order. */
+  layers: CalibratedLayer[];
+  /** What the calibration fed (e.g. "random float32 [2|3, 1, 28, 28]", "token ids, lengths 5 and 6"). */
+  inputs: string;
+  notes: string[];
 }
 
 export interface OpsetInfo {
@@ -115,8 +150,16 @@ export interface ApiMethods {
   openModel: { request: { path: string }; response: ModelSummary };
   /** Built-in probe sets and the probe files/folders opened before. */
   listProbes: { request: Record<string, never>; response: ProbeSetEntry[] };
-  /** Opens a probe spec (against `model`'s input when given), checks it and allows its path. */
-  openProbe: { request: { spec: string; model?: string }; response: ProbeInfo };
+  /**
+   * Opens a probe spec (against `model`'s inputs when given), checks it and allows its path, and
+   * the tokenizer's (text probes: `tokenizer`, else the one beside the model).
+   */
+  openProbe: { request: OpenProbeRequest; response: ProbeInfo };
+  /**
+   * Runs two small batches of synthetic inputs through the model to learn how each catalogue
+   * layer splits into examples and its real per-example shape (the catalogue's `?` sizes).
+   */
+  calibrateModel: { request: { path: string }; response: ModelCalibration };
   /** The paper's experiments on the shipped zoo, ready to create. */
   listPresets: { request: Record<string, never>; response: ExperimentPreset[] };
 
@@ -193,6 +236,38 @@ export interface ModelRef {
   sha256?: string;
   /** What the views call this model (defaults to the file name). */
   label?: string;
+  /**
+   * This model's own view of the examples (its size, layout, normalisation or tokenizer): a probe
+   * spec that replaces the experiment's `probe` for this model. It must give as many examples, in
+   * the same order; giving it declares the two probe sets views of the same examples.
+   */
+  probe?: string;
+  /** Text probes: this model's tokenizer.json (or its folder); default: the one beside the model. */
+  tokenizer?: string;
+  /** The input that marks valid tokens (1) and padding (0); default `attention_mask` when the model has it. */
+  maskInput?: string;
+  /** This model's reductions (they win over the experiment's `reduce`). */
+  reduce?: ReduceSpec;
+}
+
+/**
+ * How a layer's activations become one row per example (or per token):
+ * - `flatten`: every value, in the tensor's own layout (the default);
+ * - `mean`: the mean over tokens (valid ones, by the attention mask) or over spatial positions
+ *   (global average pooling, NCHW or NHWC by the graph);
+ * - `first`: the first (valid) token, e.g. CLS; `last`: the last valid token (decoder LMs);
+ * - `tokens`: every valid token is a row, so n is the number of valid tokens.
+ */
+export type Reduction = 'flatten' | 'mean' | 'first' | 'last' | 'tokens';
+
+/** One reduction for every layer, or a default with exceptions by tensor or layer name. */
+export type ReduceSpec = Reduction | { default?: Reduction; layers?: Record<string, Reduction> };
+
+/** A selected layer that is not in the result, and why. */
+export interface OmittedLayer {
+  tensor: string;
+  name: string;
+  reason: string;
 }
 
 export type ExperimentKind = 'pair' | 'self' | 'seeds' | 'family';
@@ -218,12 +293,16 @@ export interface ExperimentSpec {
   /** One layer selection for every model (`all`, `op:Relu`, `preset:blocks`, tensor names), or one per model. */
   layers: string | string[];
   measures: MeasureSpec[];
+  /** How layers become rows (default `flatten`); a model's own `reduce` wins. */
+  reduce?: ReduceSpec;
   options?: ExperimentOptions;
 }
 
 export interface LayerRef {
   tensor: string;
   name: string;
+  /** How its activations became rows; left out: `flatten`. */
+  reduction?: Reduction;
 }
 
 /** One axis of a similarity matrix: which model (or extract directory) and which of its layers. */
@@ -294,6 +373,10 @@ export interface ResultModel {
   sha256: string;
   label: string;
   layers: LayerRef[];
+  /** The probe this model ran on (its own view, or the experiment's probe). */
+  probe?: { spec: string; hash: string; n: number };
+  /** Selected layers that are not in the matrices, with the reason. */
+  omitted?: OmittedLayer[];
 }
 
 export interface ExperimentResult {
@@ -374,7 +457,7 @@ export interface ModelEntry {
 export interface ProbeSetEntry {
   /** A spec to put in an experiment (`fashion-mnist:1000`, `npy:/data/x.npy`, …). */
   spec: string;
-  kind: 'fashion-mnist' | 'random' | 'npy' | 'npz' | 'images';
+  kind: 'fashion-mnist' | 'random' | 'npy' | 'npz' | 'images' | 'text';
   label: string;
   description: string;
   builtIn: boolean;
@@ -386,20 +469,41 @@ export interface ProbeSetEntry {
   openedAt?: string;
 }
 
+export interface OpenProbeRequest {
+  spec: string;
+  /** The model whose inputs the probe must feed. */
+  model?: string;
+  /** Text probes: a tokenizer.json (or its folder); default: the one beside the model. */
+  tokenizer?: string;
+  /** The input that marks valid tokens (default `attention_mask`). */
+  maskInput?: string;
+}
+
+export interface ProbeInput {
+  name: string;
+  dtype: DType;
+  /** One example's shape; `null` for a sequence axis padded per batch. */
+  shape: (number | null)[];
+}
+
 export interface ProbeInfo {
   /** Canonical spec: absolute paths, options resolved. */
   spec: string;
   kind: ProbeSetEntry['kind'];
   n: number;
-  /** One example's shape as fed to the model. */
+  /** One example's shape as fed to the model (its first input's). */
   exampleShape: number[];
+  /** Every input the probe feeds (models with several inputs, token inputs). */
+  inputs?: ProbeInput[];
+  /** Text probes: the tokenizer used and the longest example in tokens. */
+  tokenizer?: { path: string; maxLength: number | null; longest: number };
   /** sha256 over the spec and every data file it reads. */
   hash: string;
   notes: string[];
 }
 
 export interface ExperimentPreset {
-  id: 'seeds-sanity' | 'depth-family';
+  id: 'seeds-sanity' | 'depth-family' | 'vit-vs-cnn';
   title: string;
   description: string;
   spec: ExperimentSpec;
@@ -496,6 +600,12 @@ export interface ExtractRequest {
   image?: ImageProbeOptions;
   /** NaN/±Inf activations: fail (default) or report them. */
   nonFinite?: 'error' | 'report';
+  /** How layers become rows (default `flatten`). */
+  reduce?: ReduceSpec;
+  /** Text probes: a tokenizer.json (or its folder); default: the one beside the model. */
+  tokenizer?: string;
+  /** The input that marks valid tokens (default `attention_mask`). */
+  maskInput?: string;
   /** Names the call for progress events and cancelJob. */
   jobId?: string;
 }
@@ -511,6 +621,10 @@ export interface ExtractedLayer {
   features: number;
   /** Element type onnxruntime produced; rows are always written as float32. */
   dtype: string;
+  /** How the activations became rows (left out: `flatten`). */
+  reduction?: Reduction;
+  /** Rows written: the examples, or the valid tokens for `tokens`. */
+  rows?: number;
 }
 
 export interface NonFiniteCount {
@@ -532,6 +646,8 @@ export interface ExtractionSummary {
   examplesPerSecond: number;
   /** Things a person should know: skipped files, layers left out because they do not split per example. */
   notes: string[];
+  /** Selected layers that were not extracted, with the reason. */
+  omitted?: OmittedLayer[];
 }
 
 export interface CompareRequest {
@@ -541,8 +657,22 @@ export interface CompareRequest {
   b?: string;
   /** The probe set models run on; folders must have been extracted with it. */
   probe?: string;
+  /**
+   * B's own view of the same examples (B's size, layout, normalisation or tokenizer); giving it
+   * declares the two probe sets views of the same examples. Example counts must match.
+   */
+  probeB?: string;
+  /** Text probes: A's tokenizer (and B's unless `tokenizerB`); default: the one beside each model. */
+  tokenizer?: string;
+  tokenizerB?: string;
+  /** The input that marks valid tokens (default `attention_mask`). */
+  maskInput?: string;
+  /** How layers become rows (default `flatten`). */
+  reduce?: ReduceSpec;
   /** `all`, `op:Relu,Conv`, tensor or layer names; for models also `preset:…` (default `preset:blocks`). */
   layers?: string;
+  /** B's own layer selection (default: `layers`): two architectures rarely share layer names. */
+  layersB?: string;
   measures: MeasureSpec[];
   bootstrap?: { samples: number; seed: number; level?: number };
   /** Worker threads of the CKA core (default: the machine's cores). */
@@ -563,6 +693,8 @@ export interface ComparedSide {
   model?: { path: string; sha256: string };
   probe?: { spec: string; hash: string; n: number };
   layers: LayerRef[];
+  /** Selected layers that are not in the matrices, with the reason. */
+  omitted?: OmittedLayer[];
 }
 
 export interface ComparisonResult {

@@ -1,12 +1,15 @@
 /**
- * The paper's two findings on the shipped zoo, as numbers (Kornblith et al. 2019):
+ * The paper's two findings on the shipped zoo, as numbers (Kornblith et al. 2019), and the ViT
+ * against the CNN (the question of Raghu et al. 2021):
  *
  * - Table 2, the sanity check: over every pair of seed models and each measure, the fraction of
  *   layers whose most similar layer in the other network is the corresponding one (both
  *   directions, logits excluded) — taken from the seeds run's summaries;
  * - Figure 3, the depth pathology: each depth's linear-CKA self-similarity matrix, summarised by
  *   the mean off-diagonal CKA among the last half of its layers and the longest run of
- *   consecutive layers that are all at least {@link BLOCK_THRESHOLD} similar to each other.
+ *   consecutive layers that are all at least {@link BLOCK_THRESHOLD} similar to each other;
+ * - ViT vs CNN: the transformer's layers × the CNN's layers, and for each transformer layer the
+ *   CNN layer it resembles most.
  */
 import type { ExperimentResult, LayerRef, SimilarityMatrix } from './contract.js';
 import { WorkbenchError } from './errors.js';
@@ -44,6 +47,20 @@ export interface DepthFigure {
   largestBlock: { first: number; last: number; size: number };
 }
 
+export interface VitVsCnn {
+  runId: string;
+  /** The transformer (rows) and the CNN (columns). */
+  models: [string, string];
+  /** How both were reduced to one row per example. */
+  reduction: string;
+  rows: LayerRef[];
+  cols: LayerRef[];
+  /** Linear CKA, transformer layers × CNN layers. */
+  matrix: (number | null)[][];
+  /** Per transformer layer, the CNN layer most similar to it. */
+  bestMatch: { layer: string; match: string; value: number }[];
+}
+
 export interface ReproduceReport {
   version: 1;
   appVersion: string;
@@ -51,6 +68,34 @@ export interface ReproduceReport {
   probe: { spec: string; hash: string; n: number };
   sanity: { runId: string; models: string[]; layers: LayerRef[]; rows: SanityRow[] };
   depth: { runId: string; blockThreshold: number; figures: DepthFigure[] };
+  vitVsCnn?: VitVsCnn;
+}
+
+/** The ViT vs CNN run's matrix and each transformer layer's best match among the CNN's layers. */
+export function vitVsCnnSection(run: { runId: string; result: ExperimentResult }): VitVsCnn {
+  const m = run.result.matrices.find((x) => x.measure.name === 'linear');
+  if (!m || run.result.partial)
+    throw new WorkbenchError('INTERNAL', 'the ViT vs CNN run has no complete linear matrix');
+  const reductions = [...new Set([...m.rows.layers, ...m.cols.layers].map((l) => l.reduction ?? 'flatten'))];
+  return {
+    runId: run.runId,
+    models: [run.result.models[m.rows.model]!.label, run.result.models[m.cols.model]!.label],
+    reduction: reductions.join('/'),
+    rows: m.rows.layers,
+    cols: m.cols.layers,
+    matrix: m.matrix,
+    bestMatch: m.rows.layers.map((layer, r) => {
+      let best = -1;
+      m.matrix[r]!.forEach((v, c) => {
+        if (v !== null && (best < 0 || v > (m.matrix[r]![best] as number))) best = c;
+      });
+      return {
+        layer: layer.name,
+        match: best >= 0 ? m.cols.layers[best]!.name : '—',
+        value: best >= 0 ? (m.matrix[r]![best] as number) : NaN,
+      };
+    }),
+  };
 }
 
 function offDiagonalMean(matrix: (number | null)[][], from: number, to: number): number {
@@ -188,8 +233,22 @@ export function reproduceSummaryMarkdown(report: ReproduceReport): string {
     '',
     describeDepthTrend(report.depth.figures),
     '',
+    ...(report.vitVsCnn ? vitVsCnnMarkdown(report.vitVsCnn) : []),
   ];
   return lines.join('\n');
+}
+
+function vitVsCnnMarkdown(v: VitVsCnn): string[] {
+  return [
+    '## ViT vs CNN (Raghu et al. 2021)',
+    '',
+    `Linear CKA between the layers of ${v.models[0]} (rows) and ${v.models[1]} (columns), both reduced by ${v.reduction} (the transformer's tokens, the CNN's spatial positions). For each transformer layer, the CNN layer it resembles most:`,
+    '',
+    '| transformer layer | most similar CNN layer | CKA |',
+    '| --- | --- | ---: |',
+    ...v.bestMatch.map((b) => `| ${b.layer} | ${b.match} | ${b.value.toFixed(3)} |`),
+    '',
+  ];
 }
 
 function describeDepthTrend(figures: DepthFigure[]): string {

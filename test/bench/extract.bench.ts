@@ -13,6 +13,11 @@
  * Set EXTRACT_BENCH_MODELS=a.onnx,b.onnx (and EXTRACT_BENCH_PROBE) to bench other models.
  * Each figure is the median of 3 runs after a warm-up. Then peak memory of one extraction of
  * 2,000 and of 20,000 random examples (fresh runner each), which must not grow with n.
+ *
+ * Then the zoo's ViT (models/zoo/vit-s0.onnx, fashion-mnist:5000): its blocks' residual sums and
+ * attention maps ([batch·4, 17, 17], regrouped) extracted as they are (`flatten`) and averaged over
+ * the 17 tokens (`mean`), reduced in the runner process: bytes that cross the process boundary and
+ * time, against plain inference through the runner.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -167,12 +172,66 @@ async function benchMemory(modelPath: string): Promise<void> {
   }
 }
 
+/** A sink that counts the bytes of the rows it is handed (what crossed the process boundary). */
+class ByteSink implements ActivationSink {
+  bytes = 0;
+  write(batch: { data: Float32Array }) {
+    this.bytes += batch.data.byteLength;
+  }
+}
+
+async function benchReductions(engine: ActivationEngine): Promise<void> {
+  const model = join(root, 'models', 'zoo', 'vit-s0.onnx');
+  if (!existsSync(model) || process.env.EXTRACT_BENCH_MODELS) return;
+  const probe = 'fashion-mnist:5000';
+  const blocks = [0, 1, 2, 3].flatMap((k) => [
+    `/blocks.${k}/Add_output_0`,
+    `/blocks.${k}/Add_1_output_0`,
+    `/blocks.${k}/attn/softmax/Softmax_output_0`,
+  ]);
+  const layers = ['/embed/Add_output_0', ...blocks].join(',');
+  const { facts } = await readModelBytes(model);
+  const runnerProbe = await openProbe(probe, { name: 'input', shape: ['batch', 1, 28, 28], dtype: 'float32' });
+  const n = runnerProbe.n;
+  const plain = await median(() =>
+    engine.runner.withSession({ model: { path: facts.path, sha256: facts.sha256 } }, async (s) => {
+      for (let start = 0; start < n; start += BATCH) {
+        const count = Math.min(BATCH, n - start);
+        const data = await runnerProbe.read(start, count);
+        await s.run([{ name: 'input', type: 'float32', dims: [count, 1, 28, 28], data }], ['logits']);
+      }
+    }),
+  );
+  await runnerProbe.close();
+  console.log(
+    `\nvit-s0.onnx on ${probe}: n = ${n}, batch ${BATCH}, 13 layers (embedding, 8 residual sums [17, 64], 4 attention maps [4, 17, 17] regrouped)`,
+  );
+  console.log(`  ${'plain inference, runner process'.padEnd(34)} ${plain.toFixed(0).padStart(7)} ms`);
+  const moved: Record<string, number> = {};
+  for (const reduce of ['flatten', 'mean'] as const) {
+    const sink = new ByteSink();
+    const ms = await median(async () => {
+      sink.bytes = 0;
+      await engine.extract({ model, probe, layers, reduce }, { sinks: [sink], batchSize: BATCH });
+    });
+    moved[reduce] = sink.bytes;
+    console.log(
+      `  ${`extract, reduce ${reduce}`.padEnd(34)} ${ms.toFixed(0).padStart(7)} ms  ×${(ms / plain).toFixed(2)} vs runner  ` +
+        `${(sink.bytes / 2 ** 20).toFixed(1).padStart(7)} MiB moved`,
+    );
+  }
+  console.log(
+    `  mean moves ${(moved.mean! / moved.flatten!).toFixed(4)} of flatten's bytes (1/17 = ${(1 / 17).toFixed(4)})`,
+  );
+}
+
 export default async function main(): Promise<void> {
   const jobs = workload();
   console.log(`${availableParallelism()} cores; onnxruntime-node ${ort.env.versions.common}`);
   const engine = new ActivationEngine();
   try {
     for (const { model, probe } of jobs) await benchModel(engine, model, probe);
+    await benchReductions(engine);
   } finally {
     await engine.close();
   }

@@ -36,8 +36,13 @@ const names = (list: 'library-recent' | 'library-zoo') =>
 
 describe('model library', () => {
   it('lists the shipped models, as zoo.json names them', async () => {
-    const zoo = JSON.parse(readFileSync(join(repoRoot, 'models/zoo.json'), 'utf8')) as { models: { file: string }[] };
-    await expect.poll(() => names('library-zoo')).toEqual(zoo.models.map((m) => m.file.split('/').pop()));
+    const zoo = JSON.parse(readFileSync(join(repoRoot, 'models/zoo.json'), 'utf8')) as {
+      models: { file: string }[];
+      transformers: { file: string }[];
+    };
+    await expect
+      .poll(() => names('library-zoo'))
+      .toEqual([...zoo.models, ...zoo.transformers].map((m) => m.file.split('/').pop()));
   });
 
   it('lists the models opened before, newest first, across a reload, as the engine keeps them', async () => {

@@ -172,9 +172,11 @@ let pairResult: ExperimentResult;
 
 describe('a new user’s path', () => {
   it('opens two shipped models from the library and adds them to an experiment', async () => {
-    const shipped = (
-      JSON.parse(readFileSync(join(repoRoot, 'models/zoo.json'), 'utf8')) as { models: { file: string }[] }
-    ).models;
+    const zooJson = JSON.parse(readFileSync(join(repoRoot, 'models/zoo.json'), 'utf8')) as {
+      models: { file: string }[];
+      transformers: { file: string }[];
+    };
+    const shipped = [...zooJson.models, ...zooJson.transformers];
     await expect
       .poll(() => page.$$eval('[data-testid="library-zoo"] li .file', (s) => s.map((e) => e.textContent)))
       .toEqual(shipped.map((m) => m.file.split('/').pop()));

@@ -169,20 +169,28 @@ describe('extraction', () => {
     });
   });
 
-  it('leaves out of `all` the tensors that are not per example, and refuses them by name', async () => {
+  it('takes the examples from another axis when they are there, lists the rest as omitted, and refuses them by name', async () => {
     const attention = join(models, 'tiny_attention.onnx');
-    const result = await engine.extract({ model: attention, probe: 'random:5', layers: 'all' });
-    const tensors = result.layers.map((l) => l.tensor);
-    expect(tensors).toContain('/ln1/LayerNormalization_output_0');
-    expect(tensors).not.toContain('/seq_first_norm/LayerNormalization_output_0');
-    expect(tensors).not.toContain('/attn/Transpose_output_0'); // [3, batch, heads, seq, dim]
+    const sink = new RecordingSink();
+    const result = await engine.extract({ model: attention, probe: 'random:5', layers: 'all' }, { sinks: [sink] });
+    const layer = (t: string) => result.layers.find((l) => l.tensor === t);
+    expect(layer('/ln1/LayerNormalization_output_0')).toBeDefined();
+    // [8, batch, 32] and the stacked q/k/v [3, batch, 4, 8, 8]: the examples are their second axis.
+    expect(layer('/seq_first_norm/LayerNormalization_output_0')).toMatchObject({ shape: [8, 32] });
+    expect(layer('/attn/Transpose_output_0')).toMatchObject({ shape: [3, 4, 8, 8] });
+    // /Transpose is [8, batch, 32] = /Add_1 [batch, 8, 32] with its first axes swapped: its
+    // examples taken from axis 1 are /Add_1's rows exactly.
+    expect(sink.rows.get('/Transpose_output_0')).toEqual(sink.rows.get('/Add_1_output_0'));
+    // Scalars (the softmax scale) are left out, each with its reason.
+    const scalars = result.omitted.filter((o) => /it is a scalar/.test(o.reason));
+    expect(scalars.map((o) => o.tensor)).toContain('/attn/Cast_2_output_0');
     expect(result.notes.some((n) => n.startsWith('left out '))).toBe(true);
     await expect(
-      engine.extract({ model: attention, probe: 'random:5', layers: '/attn/Transpose_output_0' }),
+      engine.extract({ model: attention, probe: 'random:5', layers: '/attn/Cast_2_output_0' }),
     ).rejects.toMatchObject({
       code: 'BAD_INPUT',
       message: expect.stringMatching(
-        /layer 'attn#2' \(tensor \/attn\/Transpose_output_0\) has shape \[3, batch, 4, 8, 8\]: its first axis is not the examples .* so it cannot be split per example$/,
+        /tensor \/attn\/Cast_2_output_0\): it is a scalar .* so it cannot be split per example$/,
       ),
     });
   });

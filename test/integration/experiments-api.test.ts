@@ -236,7 +236,7 @@ describe('experiments through the API', () => {
   it("offers the zoo, the built-in probe and the paper's two presets, which run as shipped", async () => {
     const models = await api.listModels({});
     expect(models.filter((m) => m.origin === 'zoo').map((m) => m.fileName)).toEqual(
-      expect.arrayContaining(['plain-d4-s0.onnx', 'plain-d8-s0.onnx', 'plain-d1-s3.onnx']),
+      expect.arrayContaining(['plain-d4-s0.onnx', 'plain-d8-s0.onnx', 'plain-d1-s3.onnx', 'vit-s0.onnx']),
     );
     const opened = models.find((m) => m.path.endsWith('plain-d2-s0.onnx'))!;
     expect(opened).toMatchObject({ origin: 'opened', available: true });
@@ -255,6 +255,7 @@ describe('experiments through the API', () => {
     expect(presets.map((p) => [p.id, p.available, p.spec.kind, p.spec.models.length])).toEqual([
       ['seeds-sanity', true, 'seeds', 5],
       ['depth-family', true, 'family', 4],
+      ['vit-vs-cnn', true, 'pair', 2],
     ]);
     expect(presets[1]!.spec.models.map((m) => m.label)).toEqual([
       'plain-d1-s0',

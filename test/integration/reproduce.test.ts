@@ -98,5 +98,31 @@ describe('cka-workbench reproduce', () => {
     expect(summary).toContain(`| linear | ${(linear.accuracy * 100).toFixed(1)}% | 16.7% | 99.3% |`);
     for (const f of report.depth.figures) expect(summary).toContain(f.lastHalfMeanOffDiagonal.toFixed(3));
     expect(stdout).toMatch(/sanity check on 5 seeds, 6 layers, fashion-mnist:300/);
+
+    // ViT vs CNN: the transformer's embedding, two residual sums per block and its pooled token
+    // against the CNN's five layers, averaged over tokens / positions; best matches recomputed here.
+    const vit = report.vitVsCnn!;
+    expect(vit.models).toEqual(['vit-s0', 'plain-d1-s0']);
+    expect(vit.reduction).toBe('mean');
+    expect(vit.rows.map((l) => l.name)).toEqual([
+      'embed.add',
+      ...[0, 1, 2, 3].flatMap((k) => [`blocks.${k}.add`, `blocks.${k}.add_1`]),
+      'pool',
+    ]);
+    expect(vit.cols.map((l) => l.name)).toEqual([
+      'stage1.block0.relu',
+      'pool1',
+      'stage2.block0.relu',
+      'pool2',
+      'stage3.block0.relu',
+    ]);
+    expect(vit.matrix.flat().every((v) => typeof v === 'number' && v > 0 && v <= 1 + 1e-9)).toBe(true);
+    vit.bestMatch.forEach((b, r) => {
+      const row = vit.matrix[r] as number[];
+      expect(b.value).toBe(Math.max(...row));
+      expect(b.match).toBe(vit.cols[row.indexOf(b.value)]!.name);
+    });
+    expect(files).toContain('vit-vs-cnn.svg');
+    expect(summary).toContain('## ViT vs CNN (Raghu et al. 2021)');
   }, 300_000);
 });

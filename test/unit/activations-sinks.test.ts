@@ -54,8 +54,15 @@ const info = (layers: [string, string, number[]][], n: number, probeHash = 'p'.r
     shape,
     features: shape.reduce((a, b) => a * b, 1),
     dtype: 'float32',
+    reduction: 'flatten' as const,
+    key: tensor,
+    rows: n,
+    plan: null,
+    rowsPerExample: 1,
+    rawValues: shape.reduce((a, b) => a * b, 1),
   })),
 });
+const wanted = (n: number, ...keys: string[]) => keys.map((key) => ({ key, rows: n }));
 
 async function feed(sink: ExtractDirSink, what: ExtractionInfo): Promise<void> {
   await sink.begin(what);
@@ -117,19 +124,19 @@ describe('activation cache', () => {
     const cache = new ActivationCache(tmp());
     const m = 'm'.repeat(64);
     const p = 'p'.repeat(64);
-    expect((await cache.lookup(m, p, 4, ['/a'])).size).toBe(0);
+    expect((await cache.lookup(m, p, 4, wanted(4, '/a'))).size).toBe(0);
     await feed(cache.sink(m, p), info([['/a', 'a', [2]]], 4));
     await feed(cache.sink(m, p), info([['/b', 'b', [3]]], 4));
-    const found = await cache.lookup(m, p, 4, ['/a', '/b', '/c']);
+    const found = await cache.lookup(m, p, 4, wanted(4, '/a', '/b', '/c'));
     expect([...found.keys()].sort()).toEqual(['/a', '/b']);
     expect((await readNpy(found.get('/b')!.path)).header.shape).toEqual([4, 3]);
     // Another n, or another probe hash, is another entry.
-    expect((await cache.lookup(m, p, 5, ['/a'])).size).toBe(0);
-    expect((await cache.lookup(m, 'q'.repeat(64), 4, ['/a'])).size).toBe(0);
+    expect((await cache.lookup(m, p, 5, wanted(5, '/a'))).size).toBe(0);
+    expect((await cache.lookup(m, 'q'.repeat(64), 4, wanted(4, '/a'))).size).toBe(0);
     // A file that does not hold what the manifest says is not a hit.
     const { writeFileSync } = await import('node:fs');
     writeFileSync(found.get('/a')!.path, 'truncated');
-    expect([...(await cache.lookup(m, p, 4, ['/a', '/b'])).keys()]).toEqual(['/b']);
+    expect([...(await cache.lookup(m, p, 4, wanted(4, '/a', '/b'))).keys()]).toEqual(['/b']);
   });
 });
 

@@ -30,9 +30,15 @@ function model(index: number, layers: number): PreparedModel {
       op: 'Relu',
       dtype: 'float32',
       shape: ['batch', 4, 2, 2],
+      reduction: 'flatten' as const,
+      key: `t${i}`,
+      rows: 100,
+      features: 16,
     })),
+    omitted: [],
     outputs: new Set(),
     probe: { spec: 'fashion-mnist:100', hash: 'h', n: 100 },
+    probeSpec: 'fashion-mnist:100',
   };
 }
 
@@ -63,13 +69,24 @@ describe('experiment specs', () => {
     );
   });
 
-  it('lists the paths a spec reads', () => {
+  it("lists the paths a spec reads: models, probes (a model's own view too) and tokenizers", () => {
     expect(specPaths({ ...base, probe: 'images:/data/photos?size=32' })).toEqual({
       models: ['/a.onnx', '/b.onnx', '/c.onnx'],
-      probe: { path: '/data/photos', kind: 'dir' },
+      probes: [{ path: '/data/photos', kind: 'dir' }],
+      tokenizers: [],
     });
-    expect(specPaths({ ...base, probe: 'npz:/d/x.npz:images' }).probe).toEqual({ path: '/d/x.npz', kind: 'file' });
-    expect(specPaths(base).probe).toBeNull();
+    expect(specPaths({ ...base, probe: 'npz:/d/x.npz:images' }).probes).toEqual([{ path: '/d/x.npz', kind: 'file' }]);
+    expect(specPaths(base).probes).toEqual([]);
+    const views = specPaths({
+      ...base,
+      models: [
+        { path: '/a.onnx', probe: 'text:/t/s.txt?tokenizer=/t/bpe.json' },
+        { path: '/b.onnx', tokenizer: '/t/wp.json' },
+        { path: '/c.onnx' },
+      ],
+    });
+    expect(views.probes).toEqual([{ path: '/t/s.txt', kind: 'file' }]);
+    expect(views.tokenizers).toEqual(['/t/wp.json', '/t/bpe.json']);
   });
 });
 

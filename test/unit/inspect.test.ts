@@ -91,6 +91,11 @@ describe('layer names', () => {
     ['/stage1/block0/relu/Relu_1', 'Relu', 'stage1.block0.relu_1'],
     ['/0/Conv', 'Conv', '0.Conv'],
     ['/Add', 'Add', 'Add'],
+    ['/blocks.0/Add', 'Add', 'blocks.0.add'],
+    ['/blocks.0/Add_1', 'Add', 'blocks.0.add_1'],
+    ['/layer1/layer1.0/Add', 'Add', 'layer1.0.add'],
+    ['/blocks.0/mlp/act/Mul_1', 'Mul', 'blocks.0.mlp.act.mul_1'],
+    ['/res/add/Add', 'Add', 'res.add'],
     ['/blocks/blocks.0/attn/Softmax', 'Softmax', 'blocks.0.attn'],
     ['StatefulPartitionedCall/model/conv2d/Relu', 'Relu', 'StatefulPartitionedCall.model.conv2d'],
     ['conv1', 'Conv', 'conv1'],
@@ -133,11 +138,14 @@ describe('inspect with shapes from onnxruntime (runner process)', () => {
     expect(s.layers.find((l) => l.tensor === '/stage1/conv/Conv_output_0')!.shape).toBeNull();
   });
 
-  it('leaves out tensors that do not split per example, and resolves external-data models', async () => {
+  it('marks tensors that do not split per example, and resolves external-data models', async () => {
     const attention = await inspectModelFile(join(fixtures, 'tiny_attention.onnx'));
-    const tensors = attention.layers.map((l) => l.tensor);
-    expect(tensors).not.toContain('/seq_first_norm/LayerNormalization_output_0'); // [8, batch, 32]
-    expect(tensors).toContain('/ln1/LayerNormalization_output_0');
+    const layer = (t: string) => attention.layers.find((l) => l.tensor === t);
+    expect(layer('/seq_first_norm/LayerNormalization_output_0')).toMatchObject({
+      split: 'none',
+      splitReason: 'its first axis is 8, not the examples (batch)',
+    }); // [8, batch, 32]
+    expect(layer('/ln1/LayerNormalization_output_0')!.split).toBeUndefined();
     const external = await inspectModelFile(join(fixtures, 'tiny_cnn_external.onnx'));
     expect(external.usesExternalData).toBe(true);
     expect(external.layers.map((l) => l.shape)).toEqual(expected.layers.map((l) => l.shape));

@@ -49,6 +49,34 @@ describe('building a spec from the form', () => {
     if (built.ok) expect(parseExperimentSpec(built.spec)).toEqual(built.spec);
   });
 
+  it('a model’s own probe and tokenizer, a text probe and a reduction: a spec the API takes, and back', () => {
+    const draft = pairDraft();
+    draft.probe = { ...draft.probe, source: 'text', path: '/data/sentences.txt' };
+    draft.models[0]!.tokenizer = ' /tok/wordpiece.json ';
+    draft.models[1]!.probe = { ...emptyDraft().probe, source: 'file', path: '/data/b.npz', key: '' };
+    draft.reduce = 'mean';
+    const built = buildSpec(draft, {});
+    expect(built.ok).toBe(true);
+    if (!built.ok) return;
+    expect(built.spec).toMatchObject({
+      probe: 'text:/data/sentences.txt',
+      models: [
+        { path: zoo('plain-d1-s0'), tokenizer: '/tok/wordpiece.json' },
+        { path: zoo('plain-d2-s0'), label: 'deeper', probe: 'npz:/data/b.npz' },
+      ],
+      reduce: 'mean',
+    });
+    expect(parseExperimentSpec(built.spec)).toEqual(built.spec);
+    const back = draftFromSpec(built.spec);
+    expect(buildSpec(back.draft, back.selections)).toEqual(built);
+    // A model's own probe that is not filled in yet stops the form, naming the model.
+    draft.models[1]!.probe = { ...emptyDraft().probe, source: 'folder', path: '' };
+    const problems = buildSpec(draft, {});
+    expect(problems.ok ? [] : problems.problems).toContain(
+      "deeper's own probe: give the path of a folder of PNG/JPEG images",
+    );
+  });
+
   it('keeps one selection per model when they differ, and all options', () => {
     const draft = pairDraft();
     draft.name = '  mine ';
@@ -141,7 +169,7 @@ describe('building a spec from the form', () => {
 describe('presets in the form', () => {
   it('round-trip: the form rebuilds each preset’s spec (labels, layers, measures, probe)', async () => {
     const presets = await listPresets(join(repoRoot, 'models'));
-    expect(presets.map((p) => p.id)).toEqual(['seeds-sanity', 'depth-family']);
+    expect(presets.map((p) => p.id)).toEqual(['seeds-sanity', 'depth-family', 'vit-vs-cnn']);
     for (const preset of presets) {
       const { draft, selections } = draftFromSpec(preset.spec);
       const built = buildSpec(draft, selections);

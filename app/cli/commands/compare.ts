@@ -1,13 +1,24 @@
 /**
- * `cka-workbench compare A [B] --probe SPEC --layers SEL --measure M [--bootstrap N --seed S]
- * [--threads T] [--json OUT]`: layer × layer CKA of two sides — ONNX models (run on the probe
- * set, through the activation cache), directories written by `extract`, folders of .npy files or
- * .npy files; only A compares A with itself. With --json the result document is written to OUT
- * (one object, or an array for several measures); otherwise a compact table is printed.
+ * `cka-workbench compare A [B] --probe SPEC [--probe-b SPEC] --layers SEL [--layers-b SEL]
+ * --measure M [--reduce R] [--bootstrap N --seed S] [--threads T] [--json OUT]`: layer × layer CKA
+ * of two sides — ONNX models (run on the probe set, through the activation cache), directories
+ * written by `extract`, folders of .npy files or .npy files; only A compares A with itself. B may
+ * see the same examples through its own probe (`--probe-b`: its size, layout, normalisation or
+ * tokenizer). With --json the result document is written to OUT (one object, or an array for
+ * several measures); otherwise a compact table is printed. Layers that could not be compared are
+ * listed with the reason either way (`omitted`).
  */
 import type { Command } from 'commander';
-import type { ComparedSide, ComparisonResult, JobProgress, SimilarityMatrix } from '../../common/contract.js';
+import type {
+  ComparedSide,
+  ComparisonResult,
+  JobProgress,
+  LayerRef,
+  OmittedLayer,
+  SimilarityMatrix,
+} from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { REDUCTION_HELP, reduceSpecFromFlags } from '../../common/reductions.js';
 import { writeFileAtomic } from '../../api/node-files.js';
 import { APP_NAME } from '../../api/app-info.js';
 import { createWorkbench } from '../../api/workbench.js';
@@ -22,7 +33,10 @@ interface SideDocument {
   sha256?: string;
   model?: { path: string; sha256: string };
   probe?: { spec: string; hash: string; n: number };
-  layers: { tensor: string; name: string }[];
+  /** Each layer's tensor, short name and reduction (left out: flatten). */
+  layers: LayerRef[];
+  /** Selected layers of this side that are not in the matrix, and why. */
+  omitted?: OmittedLayer[];
 }
 
 /**
@@ -36,6 +50,8 @@ export interface CompareDocument extends Omit<SimilarityMatrix, 'rows' | 'cols' 
   timings: Record<string, number>;
   /** Minibatch CKA: batches used and examples of the last partial batch left out. */
   batches?: { count: number; size: number; droppedExamples: number; shuffleSeed?: number };
+  /** Every selected layer is in rows/cols or here, with the reason ('side': rows or cols). */
+  omitted: (OmittedLayer & { side: 'rows' | 'cols' })[];
   app: { name: string; version: string; onnxruntime: string };
 }
 
@@ -46,6 +62,7 @@ function sideDocument(side: ComparedSide, layers: SideDocument['layers']): SideD
     ...(side.model ? { sha256: side.model.sha256, model: side.model } : {}),
     ...(side.probe ? { probe: side.probe } : {}),
     layers,
+    ...(side.omitted && side.omitted.length > 0 ? { omitted: side.omitted } : {}),
   };
 }
 
@@ -54,6 +71,10 @@ export function compareDocuments(result: ComparisonResult): CompareDocument[] {
   return result.matrices.map((m) => {
     const { rows, cols, form, timingsMs, ...matrix } = m;
     const p = m.measure.params;
+    const omittedOf = (side: ComparedSide, which: 'rows' | 'cols') =>
+      (side.omitted ?? []).map((o) => ({ side: which, ...o }));
+    const rowSide = result.sides[rows.model]!;
+    const colSide = result.sides[cols.model]!;
     return {
       ...matrix,
       rows: sideDocument(result.sides[rows.model]!, rows.layers),
@@ -70,6 +91,7 @@ export function compareDocuments(result: ComparisonResult): CompareDocument[] {
             },
           }
         : {}),
+      omitted: [...omittedOf(rowSide, 'rows'), ...(colSide === rowSide ? [] : omittedOf(colSide, 'cols'))],
       app,
     };
   });
@@ -78,7 +100,14 @@ export function compareDocuments(result: ComparisonResult): CompareDocument[] {
 interface CompareOptions {
   measure: string[];
   layers?: string;
+  layersB?: string;
   probe?: string;
+  probeB?: string;
+  tokenizer?: string;
+  tokenizerB?: string;
+  maskInput?: string;
+  reduce?: string;
+  reduceLayer: string[];
   bootstrap?: string;
   seed?: string;
   level?: string;
@@ -110,8 +139,10 @@ export function formatCompareTable(doc: CompareDocument): string {
   const params = Object.entries(doc.measure.params)
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
+  const reductions = [...new Set([...doc.rows.layers, ...doc.cols.layers].map((l) => l.reduction ?? 'flatten'))];
+  const reduced = reductions.length === 1 && reductions[0] === 'flatten' ? '' : `, reduced by ${reductions.join('/')}`;
   const lines = [
-    `${doc.measure.name} CKA${params ? ` (${params})` : ''}, n = ${doc.n}${doc.ci ? `, ${doc.ci.level * 100}% bootstrap intervals (${doc.ci.samples} resamples)` : ''}`,
+    `${doc.measure.name} CKA${params ? ` (${params})` : ''}, n = ${doc.n}${reductions.includes('tokens') ? ' tokens' : ''}${reduced}${doc.ci ? `, ${doc.ci.level * 100}% bootstrap intervals (${doc.ci.samples} resamples)` : ''}`,
     `rows: ${doc.rows.path}    columns: ${doc.cols.path}`,
     '',
     `${''.padEnd(rowWidth)}  ${doc.cols.layers.map((l) => shortName(l.name, colWidth).padStart(colWidth)).join('  ')}`,
@@ -129,7 +160,19 @@ export function formatCompareTable(doc: CompareDocument): string {
     const reasons = [...new Set(doc.undefined.map((u) => u.reason))];
     lines.push('', '— undefined:', ...reasons.map((r) => `  ${r}`));
   }
+  lines.push(...formatOmitted(doc.omitted));
   return lines.join('\n');
+}
+
+/** The layers left out, each with its reason (a side's name when both sides have some). */
+export function formatOmitted(omitted: CompareDocument['omitted']): string[] {
+  if (omitted.length === 0) return [];
+  const sides = new Set(omitted.map((o) => o.side)).size > 1;
+  return [
+    '',
+    `omitted (${omitted.length} selected layer${omitted.length === 1 ? '' : 's'} not compared):`,
+    ...omitted.map((o) => `  ${sides ? `${o.side}: ` : ''}${o.name} (${o.tensor}): ${o.reason}`),
+  ];
 }
 
 function progressPrinter(): ((p: JobProgress) => void) | undefined {
@@ -156,7 +199,22 @@ export function registerCompare(program: Command, context: CliContext): void {
       '--layers <sel>',
       'all, op:Relu,Conv, tensor or layer names (comma separated); for models also preset:… (default preset:blocks)',
     )
+    .option('--layers-b <sel>', "B's own layer selection (default: --layers)")
     .option('--probe <spec>', 'the probe set: models run on it, directories must have been extracted with it')
+    .option(
+      '--probe-b <spec>',
+      "B's own view of the same examples (its size, layout, normalisation or tokenizer); as many examples, same order",
+    )
+    .option('--reduce <r>', `how layers become rows: ${REDUCTION_HELP}`)
+    .option(
+      '--reduce-layer <name=r>',
+      'one layer’s own reduction (repeat for several)',
+      (v: string, all: string[]) => [...all, v],
+      [],
+    )
+    .option('--tokenizer <path>', "text probes: A's tokenizer.json (and B's; default: the one beside each model)")
+    .option('--tokenizer-b <path>', "text probes: B's tokenizer.json")
+    .option('--mask-input <name>', 'the input that marks valid tokens (default: attention_mask)')
     .option('--bootstrap <n>', 'percentile bootstrap intervals from N resamples')
     .option('--seed <s>', 'seed of the bootstrap resamples', '0')
     .option('--level <q>', 'coverage of the bootstrap intervals', '0.95')
@@ -173,6 +231,8 @@ export function registerCompare(program: Command, context: CliContext): void {
       if (precision !== 'auto' && precision !== 'float32' && precision !== 'float64') {
         throw new WorkbenchError('BAD_INPUT', `--precision must be auto, float32 or float64, got '${precision}'`);
       }
+      const reduce = reduceSpecFromFlags(options.reduce, options.reduceLayer);
+      if ('problem' in reduce) throw new WorkbenchError('BAD_INPUT', reduce.problem);
       for (const side of b === undefined ? [a] : [a, b]) {
         if (side.toLowerCase().endsWith('.onnx') && options.probe === undefined) {
           throw new WorkbenchError(
@@ -195,7 +255,13 @@ export function registerCompare(program: Command, context: CliContext): void {
             a,
             ...(b !== undefined ? { b } : {}),
             ...(options.probe !== undefined ? { probe: options.probe } : {}),
+            ...(options.probeB !== undefined ? { probeB: options.probeB } : {}),
             ...(options.layers !== undefined ? { layers: options.layers } : {}),
+            ...(options.layersB !== undefined ? { layersB: options.layersB } : {}),
+            ...(options.tokenizer !== undefined ? { tokenizer: options.tokenizer } : {}),
+            ...(options.tokenizerB !== undefined ? { tokenizerB: options.tokenizerB } : {}),
+            ...(options.maskInput !== undefined ? { maskInput: options.maskInput } : {}),
+            ...(reduce.spec !== undefined ? { reduce: reduce.spec } : {}),
             measures: options.measure.length > 0 ? options.measure : ['linear'],
             ...(samples !== undefined
               ? { bootstrap: { samples, seed: integerOption(options.seed, '--seed', 0)!, level } }
@@ -210,6 +276,9 @@ export function registerCompare(program: Command, context: CliContext): void {
         const docs = compareDocuments(result);
         if (options.json !== undefined) {
           await writeFileAtomic(options.json, `${JSON.stringify(docs.length === 1 ? docs[0] : docs, null, 1)}\n`);
+          // The file has the list too; a person running the command should not have to open it to learn of it.
+          const omitted = formatOmitted(docs[0]?.omitted ?? []);
+          if (omitted.length > 0) process.stderr.write(`${omitted.slice(1).join('\n')}\n`);
         } else {
           context.print(docs.map(formatCompareTable).join('\n\n'));
         }

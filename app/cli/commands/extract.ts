@@ -11,6 +11,7 @@ import type { ExtractionSummary, ImageProbeOptions, JobProgress } from '../../co
 import { WorkbenchError } from '../../common/errors.js';
 import { formatShape } from '../../common/format.js';
 import { DEFAULT_LAYER_SELECTION, LAYER_SELECTION_HELP } from '../../common/layer-selections.js';
+import { REDUCTION_HELP, reduceSpecFromFlags } from '../../common/reductions.js';
 import type { CliContext } from '../context.js';
 import { runJob } from '../jobs.js';
 import { integerOption } from '../options.js';
@@ -28,6 +29,10 @@ interface ExtractOptions {
   layout?: string;
   allowNonfinite?: boolean;
   json?: boolean;
+  reduce?: string;
+  reduceLayer: string[];
+  tokenizer?: string;
+  maskInput?: string;
 }
 
 function numberList(text: string | undefined, what: string): number[] | 'imagenet' | undefined {
@@ -101,12 +106,16 @@ function progressReporter(): { update(p: JobProgress): void; stop(): void } {
 export function formatExtractResult(result: ExtractionSummary, dir: string): string {
   const lines = [
     `wrote ${result.layers.length} layer(s) × ${result.probe.n} examples to ${dir} (manifest.json) in ${result.seconds.toFixed(1)} s, ${Math.round(result.examplesPerSecond)} examples/s`,
-    ...result.layers.map((l) => `  ${l.name}  ${l.op}  ${formatShape(l.shape)}  ${l.features} features`),
+    ...result.layers.map(
+      (l) =>
+        `  ${l.name}  ${l.op}  ${formatShape(l.shape)}  ${l.features} features${l.reduction ? `  (${l.reduction}${l.rows !== undefined ? `, ${l.rows} rows` : ''})` : ''}`,
+    ),
   ];
   for (const [tensor, c] of Object.entries(result.nonFinite)) {
     lines.push(`warning: ${tensor} has ${c.nan} NaN and ${c.inf} ±Inf values (first in example ${c.firstExample})`);
   }
   for (const note of result.notes) lines.push(`note: ${note}`);
+  for (const o of result.omitted ?? []) lines.push(`omitted: ${o.name} (${o.tensor}): ${o.reason}`);
   return lines.join('\n');
 }
 
@@ -115,7 +124,10 @@ export function registerExtract(program: Command, context: CliContext): void {
     .command('extract')
     .description('run a model on a probe set and write per-layer activations (.npy) and a manifest')
     .argument('<model>', 'an ONNX model file')
-    .requiredOption('--probe <spec>', 'fashion-mnist:N, npy:PATH, npz:PATH[:KEY], images:DIR or random:N[:SEED]')
+    .requiredOption(
+      '--probe <spec>',
+      'fashion-mnist:N, npy:PATH, npz:PATH[:KEY], images:DIR, text:FILE (.txt/.jsonl) or random:N[:SEED]',
+    )
     .option('--layers <selection>', LAYER_SELECTION_HELP, DEFAULT_LAYER_SELECTION)
     .requiredOption('--out <dir>', 'directory for manifest.json and the .npy files')
     .option('--batch <n>', 'examples per forward pass (default: chosen from memory)')
@@ -126,8 +138,19 @@ export function registerExtract(program: Command, context: CliContext): void {
     .option('--std <values>', 'images: per-channel std (or "imagenet")')
     .option('--layout <layout>', 'images: nchw or nhwc')
     .option('--allow-nonfinite', 'report NaN/Inf activations as warnings instead of failing')
+    .option('--reduce <r>', `how layers become rows: ${REDUCTION_HELP}`)
+    .option(
+      '--reduce-layer <name=r>',
+      'one layer’s own reduction (repeat for several)',
+      (v: string, all: string[]) => [...all, v],
+      [],
+    )
+    .option('--tokenizer <path>', 'text probes: the tokenizer.json (default: the one beside the model)')
+    .option('--mask-input <name>', 'the input that marks valid tokens (default: attention_mask)')
     .option('--json', 'print the result as JSON')
     .action(async (model: string, options: ExtractOptions) => {
+      const reduce = reduceSpecFromFlags(options.reduce, options.reduceLayer);
+      if ('problem' in reduce) throw new WorkbenchError('BAD_INPUT', reduce.problem);
       const progress = progressReporter();
       const batchSize = integerOption(options.batch, '--batch', 1);
       try {
@@ -143,6 +166,9 @@ export function registerExtract(program: Command, context: CliContext): void {
               image: imageOptions(options),
               optimization: options.exact ? 'exact' : 'fast',
               nonFinite: options.allowNonfinite ? 'report' : 'error',
+              ...(reduce.spec !== undefined ? { reduce: reduce.spec } : {}),
+              ...(options.tokenizer !== undefined ? { tokenizer: options.tokenizer } : {}),
+              ...(options.maskInput !== undefined ? { maskInput: options.maskInput } : {}),
               ...(batchSize !== undefined ? { batchSize } : {}),
               jobId,
             }),

@@ -1,10 +1,22 @@
-/** `cka-workbench inspect MODEL.onnx [--json]`: what a model is and which layers it offers. */
+/**
+ * `cka-workbench inspect MODEL.onnx [--calibrate] [--json]`: what a model is and which layers it
+ * offers; with --calibrate, each layer's real per-example shape and how it splits into examples,
+ * from two small batches of made-up inputs.
+ */
 import type { Command } from 'commander';
-import type { ModelSummary } from '../../common/contract.js';
+import type { CalibratedLayer, ModelCalibration, ModelSummary } from '../../common/contract.js';
 import type { CliContext } from '../context.js';
 import { formatBytes, formatShape, table } from '../output.js';
 
-export function formatModelSummary(s: ModelSummary): string {
+/** How a calibrated layer splits, in a few words. */
+export function splitText(c: CalibratedLayer | undefined): string {
+  if (!c) return '';
+  if (c.split === 'grouped') return `examples × ${c.groups} (regrouped)`;
+  if (c.split === 'none') return 'not per example (below)';
+  return c.batchAxis !== undefined ? `examples on axis ${c.batchAxis}` : '';
+}
+
+export function formatModelSummary(s: ModelSummary, calibration?: ModelCalibration): string {
   const opsets = s.opsets.map((o) => `${o.domain} ${o.version}`).join(', ');
   const tensors = (list: ModelSummary['inputs']) =>
     list.map((t) => `${t.name}  ${t.dtype}  ${formatShape(t.shape)}`).join('\n          ');
@@ -17,12 +29,38 @@ export function formatModelSummary(s: ModelSummary): string {
     '',
     `layers (${s.layers.length})`,
   ];
+  if (calibration) {
+    const marks = new Map(calibration.layers.map((c) => [c.tensor, c]));
+    const rows = s.layers.map((l, i) => {
+      const c = marks.get(l.tensor);
+      return [
+        String(i),
+        l.name,
+        l.op,
+        c?.shape ? `[example, ${c.shape.join(', ')}]` : formatShape(l.shape),
+        splitText(c),
+        l.tensor + (l.isGraphOutput ? '  (output)' : ''),
+      ];
+    });
+    const notes = [`calibrated on ${calibration.inputs || 'nothing'}`, ...calibration.notes].map((n) => `note: ${n}`);
+    const none = calibration.layers.filter((c) => c.split === 'none');
+    const reasons = none.map((c) => `  ${s.layers.find((l) => l.tensor === c.tensor)?.name ?? c.tensor}: ${c.reason}`);
+    return [
+      ...head,
+      table(['#', 'name', 'op', 'shape', 'split', 'tensor'], rows),
+      '',
+      ...notes,
+      ...(none.length > 0 ? ['not per example:', ...reasons] : []),
+    ].join('\n');
+  }
   const rows = s.layers.map((l, i) => [
     String(i),
     l.name,
     l.op,
     formatShape(l.shape),
-    l.tensor + (l.isGraphOutput ? '  (output)' : ''),
+    l.tensor +
+      (l.isGraphOutput ? '  (output)' : '') +
+      (l.split === 'none' ? `  (not per example: ${l.splitReason})` : ''),
   ]);
   return [...head, table(['#', 'name', 'op', 'shape', 'tensor'], rows)].join('\n');
 }
@@ -32,9 +70,15 @@ export function registerInspect(program: Command, context: CliContext): void {
     .command('inspect')
     .description('show a model: inputs, outputs, opset, producer, parameters and its layers')
     .argument('<model>', 'an ONNX model file')
+    .option('--calibrate', "run two small batches of made-up inputs: each layer's real shape and split")
     .option('--json', 'print JSON instead of a table')
-    .action(async (model: string, options: { json?: boolean }) => {
+    .action(async (model: string, options: { json?: boolean; calibrate?: boolean }) => {
       const summary = await context.api.inspectModel({ path: model });
-      context.print(options.json ? JSON.stringify(summary, null, 2) : formatModelSummary(summary));
+      const calibration = options.calibrate ? await context.api.calibrateModel({ path: model }) : undefined;
+      context.print(
+        options.json
+          ? JSON.stringify(calibration ? { ...summary, calibration } : summary, null, 2)
+          : formatModelSummary(summary, calibration),
+      );
     });
 }

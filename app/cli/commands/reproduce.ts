@@ -1,8 +1,8 @@
 /**
  * `cka-workbench reproduce [--out DIR]`: the paper's two findings on the shipped zoo — the seeds
- * sanity check (Table 2) and the depth pathology (Figure 3) — run as the app's two presets (so
- * the runs land in the history and the presets reuse them), then written as `report.json`, one
- * SVG heatmap per figure and `summary.md`.
+ * sanity check (Table 2) and the depth pathology (Figure 3) — and the ViT against the CNN (Raghu
+ * et al. 2021), run as the app's presets (so the runs land in the history and the presets reuse
+ * them), then written as `report.json`, one SVG heatmap per figure and `summary.md`.
  */
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -12,7 +12,12 @@ import { WorkbenchError } from '../../common/errors.js';
 import type { Workbench } from '../../api/workbench.js';
 import { heatmapSvg } from '../../common/figures/heatmap-svg.js';
 import { fileStem } from '../../common/figures/names.js';
-import { buildReproduceReport, reproduceSummaryMarkdown, type ReproduceReport } from '../../common/reproduce-report.js';
+import {
+  buildReproduceReport,
+  reproduceSummaryMarkdown,
+  vitVsCnnSection,
+  type ReproduceReport,
+} from '../../common/reproduce-report.js';
 import { writeFileAtomic } from '../../api/node-files.js';
 import type { CliContext } from '../context.js';
 import { integerOption } from '../options.js';
@@ -74,7 +79,22 @@ function figureFiles(report: ReproduceReport, sanity: ExperimentResult): { name:
       }),
     };
   });
-  return [...sanityFigures, ...depthFigures];
+  const vit = report.vitVsCnn;
+  const vitFigure = vit
+    ? [
+        {
+          name: 'vit-vs-cnn.svg',
+          svg: heatmapSvg({
+            values: vit.matrix,
+            rows: { title: vit.models[0]!, labels: vit.rows.map((l) => l.name) },
+            cols: { title: vit.models[1]!, labels: vit.cols.map((l) => l.name) },
+            title: `${vit.models[0]} vs ${vit.models[1]}: linear CKA, ${vit.reduction} over tokens / positions`,
+            valueLabel: 'linear CKA',
+          }),
+        },
+      ]
+    : [];
+  return [...sanityFigures, ...depthFigures, ...vitFigure];
 }
 
 function printedSummary(report: ReproduceReport, out: string): string {
@@ -97,6 +117,16 @@ function printedSummary(report: ReproduceReport, out: string): string {
       ]),
     ),
     '',
+    ...(report.vitVsCnn
+      ? [
+          `${report.vitVsCnn.models[0]} vs ${report.vitVsCnn.models[1]} (linear CKA, ${report.vitVsCnn.reduction}): most similar CNN layer`,
+          table(
+            ['transformer layer', 'CNN layer', 'CKA'],
+            report.vitVsCnn.bestMatch.map((b) => [b.layer, b.match, b.value.toFixed(3)]),
+          ),
+          '',
+        ]
+      : []),
     `wrote ${join(out, 'report.json')}, ${join(out, 'summary.md')} and the SVG figures`,
   ].join('\n');
 }
@@ -105,7 +135,9 @@ export function registerReproduce(program: Command, context: CliContext): void {
   addDataDirOption(
     program
       .command('reproduce')
-      .description("reproduce the paper's sanity check (Table 2) and depth pathology (Figure 3) on the shipped zoo")
+      .description(
+        "reproduce the paper's sanity check (Table 2) and depth pathology (Figure 3), and ViT vs CNN, on the shipped zoo",
+      )
       .option('--out <dir>', 'where to write report.json, summary.md and the SVG figures', 'reproduction')
       .option('--probe-size <n>', 'examples of the built-in Fashion-MNIST probe (default: the presets’ size)')
       .option('--quiet', 'no progress on stderr'),
@@ -123,6 +155,9 @@ export function registerReproduce(program: Command, context: CliContext): void {
       const sanity = await runPreset(api, find('seeds-sanity'), probeSize, quiet);
       const depth = await runPreset(api, find('depth-family'), probeSize, quiet);
       const report = buildReproduceReport(sanity, depth, APP_VERSION);
+      const vitPreset = find('vit-vs-cnn');
+      if (vitPreset.available) report.vitVsCnn = vitVsCnnSection(await runPreset(api, vitPreset, probeSize, quiet));
+      else if (!quiet) process.stderr.write(`skipped "${vitPreset.title}": missing ${vitPreset.missing.join(', ')}\n`);
       await writeFileAtomic(join(out, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
       await writeFileAtomic(join(out, 'summary.md'), reproduceSummaryMarkdown(report));
       for (const figure of figureFiles(report, sanity.result))

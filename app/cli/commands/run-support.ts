@@ -42,7 +42,17 @@ export async function openSpecFiles(api: Workbench, spec: ExperimentSpec): Promi
     const { sha256 } = await api.openModel({ path: model.path });
     models.push(model.sha256 ? model : { ...model, sha256 });
   }
-  if (probeDataPath(spec.probe)) await api.openProbe({ spec: spec.probe, model: spec.models[0]!.path });
+  // Each model's probe, opened for that model (a text probe with its tokenizer).
+  for (const [i, model] of spec.models.entries()) {
+    const probe = model.probe ?? spec.probe;
+    if (!probeDataPath(probe) || (i > 0 && model.probe === undefined && model.tokenizer === undefined)) continue;
+    await api.openProbe({
+      spec: probe,
+      model: model.path,
+      ...(model.tokenizer !== undefined ? { tokenizer: model.tokenizer } : {}),
+      ...(model.maskInput !== undefined ? { maskInput: model.maskInput } : {}),
+    });
+  }
   return { ...spec, models };
 }
 

@@ -1,26 +1,22 @@
 /**
  * The extraction loop: probe batches → the runner session → one row block per layer → sinks.
  *
- * Calibration: the first two batches have 2 and 3 examples (fewer if the probe is smaller). A
- * tensor is extracted only if its first axis is 2 and then 3 — the examples — and the rest of its
- * shape stays put; a stacked [3, batch, …] or merged [batch·heads, …] tensor cannot pass both by
- * coincidence. Layers that fail are left out with a note, or are an error when named explicitly.
- * The per-example sizes then give the default batch size. A job given the layers as calibration
- * already saw them (`calibrated`, from PreparedExtraction.open) keeps the same first batches but does
- * not check them again: the batches and the rows are the same as with the check. Afterwards batches are pipelined: the
- * next one already runs in the runner process while the host hands the previous one to the sinks,
- * with at most `inFlight` outstanding, so memory stays a few batches whatever the probe size.
- * A model with a fixed batch size B gets batches of B (no calibration needed: its shapes are
- * fixed), the last one zero-padded; padding rows are dropped.
+ * The layers come calibrated (calibration.ts): each with its runner plan — regrouping, masking,
+ * the reduction — applied in the runner process, so only rows come back. The first two batches
+ * have 2 and 3 examples, as calibration's, and run one after the other; then batches of the batch
+ * size (by default chosen from memory) are pipelined: the next one already runs in the runner process while the host
+ * hands the previous one to the sinks, with at most `inFlight` outstanding, so memory stays a few
+ * batches whatever the probe size. A model with a fixed batch size B gets batches of B, the last
+ * one padded with zero rows, which are dropped.
+ *
+ * Row offsets are per layer: one row per example, or one per valid token for `tokens`.
  */
 import { WorkbenchError } from '../../common/errors.js';
-import { halfToFloat } from '../io/half-float.js';
-import type { ModelInput } from '../probe/model-input.js';
-import { MAX_VALUES_PER_EXAMPLE, formatValueCount, type ProbeSource } from '../probe/source.js';
+import type { FeedSource } from '../probe/feeds.js';
 import type { RunnerSession } from '../runner/model-runner.js';
 import type { WireTensor } from '../runner/protocol.js';
+import { asFloat32 } from '../runner/reduce.js';
 import { defaultBatchSize } from './batch-size.js';
-import { LeftOutLayers } from './left-out.js';
 import { nonFiniteError, scanNonFinite } from './non-finite.js';
 import type {
   ActivationSink,
@@ -30,16 +26,11 @@ import type {
   ExtractionResult,
   NonFiniteCount,
 } from './types.js';
-
-export interface LayerToFetch {
-  tensor: string;
-  name: string;
-  op: string;
-}
+import type { OmittedLayer } from '../../common/contract.js';
 
 export interface BatchLoopOptions {
   sinks?: ActivationSink[];
-  /** Examples per run after calibration (default: chosen from memory). */
+  /** Examples per run after the first two batches (default: chosen from memory). */
   batchSize?: number;
   signal?: AbortSignal;
   onProgress?: (progress: ExtractionProgress) => void;
@@ -51,18 +42,14 @@ export interface BatchLoopOptions {
 
 export interface BatchLoopInput {
   session: RunnerSession;
-  input: ModelInput;
-  probe: ProbeSource;
-  layers: LayerToFetch[];
-  /** Layers were named one by one: one that does not split per example is an error, not a note. */
-  explicit: boolean;
+  feeds: FeedSource;
+  /** The model's fixed batch size, or null. */
+  fixedBatch: number | null;
+  /** The layers to extract, as calibration planned them. */
+  layers: readonly ExtractedLayer[];
   model: { path: string; sha256: string };
   notes: string[];
-  /**
-   * `layers` as an earlier calibration of the same session and probe saw them (same order): they
-   * are known to split per example, so the first batches are not checked again.
-   */
-  calibrated?: readonly ExtractedLayer[];
+  omitted: OmittedLayer[];
 }
 
 interface Range {
@@ -73,59 +60,77 @@ interface Range {
 
 interface RanBatch {
   range: Range;
-  /** Rows fed to the model (more than range.count when padded to a fixed batch). */
-  padded: number;
   outputs: WireTensor[];
 }
 
-const CALIBRATION_SIZES = [2, 3];
+const FIRST_SIZES = [2, 3];
 
 export async function runBatches(job: BatchLoopInput, options: BatchLoopOptions = {}): Promise<ExtractionResult> {
-  const { session, input, probe, model } = job;
+  const { session, feeds, model, layers, fixedBatch } = job;
   const sinks = options.sinks ?? [];
   const signal = options.signal;
   const inFlight = Math.max(1, options.inFlight ?? 2);
-  const n = probe.n;
-  const fixedBatch = typeof input.shape[0] === 'number' && input.shape[0] > 0 ? input.shape[0] : null;
+  const n = feeds.n;
   const notes = [...job.notes];
   if (fixedBatch !== null && options.batchSize !== undefined && options.batchSize !== fixedBatch) {
     notes.push(`the model takes batches of exactly ${fixedBatch}; batch size ${options.batchSize} was not used`);
   }
-  const perExample = probe.exampleShape.reduce((a, b) => a * b, 1);
   const started = performance.now();
   const nonFinite: Record<string, NonFiniteCount> = {};
-  let fetch = job.layers.map((l) => l.tensor);
-  let layers: ExtractedLayer[] = [];
+  const fetch = layers.map((l) => l.tensor);
+  const plans = layers.map((l) => l.plan);
+  const reduced = plans.some((p) => p !== null);
+  const rowOffsets = layers.map(() => 0);
   let batchesTotal = 0;
   let batchesDone = 0;
   let examplesDone = 0;
 
   const runRange = async (range: Range): Promise<RanBatch> => {
-    const padded = fixedBatch ?? range.count;
-    const values = await probe.read(range.start, range.count);
-    const data = padded === range.count ? values : padTo(values, padded * perExample);
-    const outputs = await session.run(
-      [{ name: input.name, type: 'float32', dims: [padded, ...probe.exampleShape], data }],
-      fetch,
-      { signal, doing: `running batch ${range.index + 1}${batchesTotal ? `/${batchesTotal}` : ''}` },
-    );
-    return { range, padded, outputs };
+    const rows = fixedBatch ?? range.count;
+    const batch = await feeds.read(range.start, range.count, { rows });
+    const outputs = await session.run(batch.feeds, fetch, {
+      signal,
+      doing: `running batch ${range.index + 1}${batchesTotal ? `/${batchesTotal}` : ''}`,
+      ...(reduced ? { reduce: { layers: plans, examples: range.count, mask: batch.mask, length: batch.length } } : {}),
+    });
+    return { range, outputs };
   };
 
-  /** Hands one batch's rows (of the kept layers: `outputs` in `layers` order) to the sinks. */
-  const deliver = async ({ range, padded, outputs }: RanBatch): Promise<void> => {
+  /** Rows a layer gives for examples [start, start + count). */
+  const rowsFor = (layer: ExtractedLayer, range: Range): number => {
+    if (layer.rowsPerExample !== 'valid') return range.count * layer.rowsPerExample;
+    let total = 0;
+    for (let i = range.start; i < range.start + range.count; i++) total += feeds.validTokens![i]!;
+    return total;
+  };
+
+  /** Hands one batch's rows to the sinks. */
+  const deliver = async ({ range, outputs }: RanBatch): Promise<void> => {
     for (const [i, tensor] of outputs.entries()) {
       const layer = layers[i]!;
-      const shape = tensor.dims.slice(1);
-      if (tensor.dims[0] !== padded || shape.join('x') !== layer.shape.join('x')) {
-        throw new WorkbenchError(
-          'RUNTIME',
-          `${model.path}: layer '${layer.name}' came out as [${tensor.dims.join(', ')}] for a batch of ${padded}, ` +
-            `after [${padded}, ${layer.shape.join(', ')}] was expected; its rows cannot form one array`,
-        );
+      const expectedRows = rowsFor(layer, range);
+      let data: Float32Array;
+      if (layer.plan === null) {
+        const batchRows = fixedBatch ?? range.count;
+        if (tensor.dims[0] !== batchRows || tensor.dims.slice(1).join('x') !== layer.shape.join('x')) {
+          throw new WorkbenchError(
+            'RUNTIME',
+            `${model.path}: layer '${layer.name}' came out as [${tensor.dims.join(', ')}] for a batch of ${batchRows}, ` +
+              `after [${batchRows}, ${layer.shape.join(', ')}] was expected; its rows cannot form one array`,
+          );
+        }
+        data = rowsOf(tensor, range.count * layer.features, model.path, layer);
+      } else {
+        if (tensor.dims[0] !== expectedRows || tensor.dims[1] !== layer.features) {
+          throw new WorkbenchError(
+            'RUNTIME',
+            `${model.path}: layer '${layer.name}' gave [${tensor.dims.join(', ')}] rows for examples ${range.start}…${range.start + range.count - 1}, ` +
+              `after [${expectedRows}, ${layer.features}] was expected`,
+          );
+        }
+        data = tensor.data as Float32Array;
       }
-      const data = rowsOf(tensor, range.count * layer.features, model.path, layer);
-      const count = scanNonFinite(data, layer.features, range.start, nonFinite[layer.tensor]);
+      const count = scanNonFinite(data, layer.features, rowOffsets[i]!, nonFinite[layer.tensor]);
       if (count) {
         nonFinite[layer.tensor] = count;
         if ((options.nonFinite ?? 'error') === 'error') throw nonFiniteError(layer, count, model.path);
@@ -133,11 +138,12 @@ export async function runBatches(job: BatchLoopInput, options: BatchLoopOptions 
       const batch = {
         layer: i,
         tensor: layer.tensor,
-        rowOffset: range.start,
-        rows: range.count,
+        rowOffset: rowOffsets[i]!,
+        rows: expectedRows,
         features: layer.features,
         data,
       };
+      rowOffsets[i]! += expectedRows;
       for (const sink of sinks) await sink.write(batch);
     }
     batchesDone++;
@@ -154,40 +160,38 @@ export async function runBatches(job: BatchLoopInput, options: BatchLoopOptions 
 
   try {
     throwIfAborted(signal);
-    // Calibration batches (one batch of B for fixed-batch models).
-    const calibration: RanBatch[] = [];
-    let start = 0;
-    for (const size of fixedBatch ? [fixedBatch] : CALIBRATION_SIZES) {
-      if (start >= n) break;
-      const count = Math.min(size, n - start);
-      calibration.push(await runRange({ index: calibration.length, start, count }));
-      start += count;
-    }
-    const kept = job.calibrated
-      ? job.calibrated.map(({ shape, dtype }, index) => ({ index, shape, dtype }))
-      : perExampleLayers(job, calibration, notes);
-    layers = kept.map(({ index, shape, dtype }) => ({
-      ...job.layers[index]!,
-      shape,
-      features: shape.reduce((a, b) => a * b, 1),
-      dtype,
-    }));
-    fetch = layers.map((l) => l.tensor);
-    const keptOutputs = (ran: RanBatch): RanBatch => ({ ...ran, outputs: kept.map((k) => ran.outputs[k.index]!) });
-    const valuesPerExample = perExample + layers.reduce((sum, l) => sum + l.features, 0);
+    const perExample = feeds.inputs.reduce(
+      (sum, input) => sum + input.exampleShape.reduce<number>((a, d) => a * (d ?? feeds.sequence?.capLength ?? 1), 1),
+      0,
+    );
+    const valuesPerExample = perExample + layers.reduce((sum, l) => sum + Math.max(l.rawValues, l.features), 0);
     const batchSize = fixedBatch ?? options.batchSize ?? defaultBatchSize(valuesPerExample, inFlight, n);
-    batchesTotal = calibration.length + Math.ceil((n - start) / batchSize);
-
-    const info: ExtractionInfo = { model, probe: { spec: probe.spec, hash: probe.hash, n }, layers };
-    for (const sink of sinks) await sink.begin?.(info);
-    for (const ran of calibration) await deliver(keptOutputs(ran));
-
     const ranges: Range[] = [];
-    for (let index = calibration.length; start < n; start += batchSize, index++) {
-      ranges.push({ index, start, count: Math.min(batchSize, n - start) });
+    let start = 0;
+    const firstBatches = fixedBatch ? 0 : FIRST_SIZES.length;
+    for (const size of fixedBatch ? [] : FIRST_SIZES) {
+      if (start >= n) break;
+      ranges.push({ index: ranges.length, start, count: Math.min(size, n - start) });
+      start += ranges[ranges.length - 1]!.count;
     }
+    for (; start < n; start += batchSize)
+      ranges.push({ index: ranges.length, start, count: Math.min(batchSize, n - start) });
+    batchesTotal = ranges.length;
+
+    const info: ExtractionInfo = {
+      model,
+      probe: { spec: feeds.spec, hash: feeds.hash, n },
+      layers: [...layers],
+      omitted: job.omitted,
+    };
+    for (const sink of sinks) await sink.begin?.(info);
     const pending: Promise<RanBatch>[] = [];
     let next = 0;
+    // The first two batches (calibration's sizes) run one after the other, then the pipeline.
+    for (; next < Math.min(firstBatches, ranges.length); next++) {
+      throwIfAborted(signal);
+      await deliver(await runRange(ranges[next]!));
+    }
     const launch = () => {
       const promise = runRange(ranges[next++]!);
       promise.catch(() => undefined); // awaited in order below; this only marks it handled
@@ -204,14 +208,15 @@ export async function runBatches(job: BatchLoopInput, options: BatchLoopOptions 
     const seconds = (performance.now() - started) / 1000;
     return {
       model,
-      probe: { spec: probe.spec, hash: probe.hash, n },
-      layers,
+      probe: { spec: feeds.spec, hash: feeds.hash, n },
+      layers: [...layers],
       nonFinite,
       batchSize,
       batches: batchesDone,
       seconds,
       examplesPerSecond: n / Math.max(seconds, 1e-9),
-      notes: [...notes, ...probe.notes],
+      notes: [...notes, ...feeds.notes],
+      omitted: job.omitted,
     };
   } catch (err) {
     const reason =
@@ -221,75 +226,18 @@ export async function runBatches(job: BatchLoopInput, options: BatchLoopOptions 
   }
 }
 
-/** Layers whose first axis was the batch in every calibration batch, with their per-example shape. */
-function perExampleLayers(
-  job: BatchLoopInput,
-  calibration: RanBatch[],
-  notes: string[],
-): { index: number; shape: number[]; dtype: string }[] {
-  const kept: { index: number; shape: number[]; dtype: string }[] = [];
-  const leftOut = new LeftOutLayers({ shown: 3, separator: '; ' });
-  job.layers.forEach((layer, index) => {
-    const seen = calibration.map((ran) => ({ dims: ran.outputs[index]!.dims, batch: ran.padded }));
-    const shape = seen[0]!.dims.slice(1);
-    const ok = seen.every(
-      ({ dims, batch }) => dims.length > 0 && dims[0] === batch && dims.slice(1).join('x') === shape.join('x'),
-    );
-    const values = shape.reduce((a, b) => a * b, 1);
-    if (ok && values > MAX_VALUES_PER_EXAMPLE) {
-      // A shape onnxruntime could not tell in advance, seen now: too large to extract.
-      const what = `layer '${layer.name}' (tensor ${layer.tensor}) has ${formatValueCount(values)} per example`;
-      if (job.explicit) {
-        throw new WorkbenchError(
-          'OUT_OF_MEMORY',
-          `${job.model.path}: ${what}; the workbench takes at most ${formatValueCount(MAX_VALUES_PER_EXAMPLE)}`,
-        );
-      }
-      leftOut.tooLarge.push(`${layer.name} [${shape.join(', ')}]`);
-      return;
-    }
-    if (ok) {
-      kept.push({ index, shape, dtype: calibration[0]!.outputs[index]!.type });
-      return;
-    }
-    const observed = seen.map(({ dims, batch }) => `[${dims.join(', ')}] for ${batch}`).join(', ');
-    if (job.explicit) {
-      throw new WorkbenchError(
-        'BAD_INPUT',
-        `${job.model.path}: layer '${layer.name}' (tensor ${layer.tensor}) came out as ${observed} example(s): ` +
-          'its first axis is not the examples, so it cannot be split per example',
-      );
-    }
-    leftOut.dropped.push(`${layer.name} (${observed})`);
-  });
-  leftOut.requireKept(kept.length, job.model.path, 'none of the selected layers has the examples as its first axis');
-  notes.push(...leftOut.notes());
-  return kept;
-}
-
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new WorkbenchError('CANCELLED', 'cancelled');
 }
 
-function padTo(values: Float32Array, length: number): Float32Array {
-  const out = new Float32Array(length);
-  out.set(values);
-  return out;
-}
-
 /** The first `length` values of a float tensor as float32 (converting float16/float64). */
 function rowsOf(tensor: WireTensor, length: number, modelPath: string, layer: ExtractedLayer): Float32Array {
-  const { data } = tensor;
-  if (tensor.type === 'float32') return (data as Float32Array).subarray(0, length);
-  if (tensor.type === 'float64') return Float32Array.from((data as Float64Array).subarray(0, length));
-  if (tensor.type === 'float16') {
-    const halves = data as Uint16Array;
-    const out = new Float32Array(length);
-    for (let i = 0; i < length; i++) out[i] = halfToFloat(halves[i]!);
-    return out;
+  if (!['float32', 'float64', 'float16'].includes(tensor.type)) {
+    throw new WorkbenchError(
+      'UNSUPPORTED',
+      `${modelPath}: layer '${layer.name}' is ${tensor.type}; only float layers can be extracted`,
+    );
   }
-  throw new WorkbenchError(
-    'UNSUPPORTED',
-    `${modelPath}: layer '${layer.name}' is ${tensor.type}; only float layers can be extracted`,
-  );
+  const values = tensor.type === 'float32' ? (tensor.data as Float32Array) : asFloat32(tensor);
+  return values.subarray(0, length);
 }

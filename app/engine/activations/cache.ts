@@ -1,14 +1,23 @@
 /**
  * The on-disk activation cache: one extract directory (./extract-dir.ts) per (model sha256, probe
- * hash) under `root`, one float32 `.npy` [n, features] per tensor, grown layer by layer. Keys are
+ * hash) under `root`, one float32 `.npy` [rows, features] per layer key (the tensor, with its
+ * reduction unless `flatten`: a layer's mean is another entry than its flattened values), grown
+ * layer by layer. Keys are
  * content hashes, so a changed model file or probe file is a different entry, never a stale hit.
- * An entry counts only if the manifest lists it and its file's header says [n, features] float32;
+ * An entry counts only if the manifest lists it and its file's header says [rows, features] float32;
  * temp files of interrupted writes are never listed, hence never read.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { readNpyHeader } from '../io/npy.js';
-import { ExtractDirSink, layerFileName, readExtractManifest, type ManifestLayer } from './extract-dir.js';
+import {
+  ExtractDirSink,
+  layerFileName,
+  manifestKey,
+  manifestRows,
+  readExtractManifest,
+  type ManifestLayer,
+} from './extract-dir.js';
 
 export interface CachedLayer extends ManifestLayer {
   /** Absolute path of the layer's .npy. */
@@ -22,12 +31,12 @@ export class ActivationCache {
     return join(this.root, modelSha256, probeHash);
   }
 
-  /** The cached layers among `tensors` (by tensor name); the others must be extracted. */
+  /** The cached layers among `wanted` (by key, with the rows they must have); the others must be extracted. */
   async lookup(
     modelSha256: string,
     probeHash: string,
     n: number,
-    tensors: readonly string[],
+    wanted: readonly { key: string; rows: number }[],
   ): Promise<Map<string, CachedLayer>> {
     const dir = this.dirFor(modelSha256, probeHash);
     const found = new Map<string, CachedLayer>();
@@ -41,13 +50,20 @@ export class ActivationCache {
       return found;
     }
     for (const layer of manifest.layers ?? []) {
-      if (!tensors.includes(layer.tensor)) continue;
+      const key = manifestKey(layer);
+      const want = wanted.find((w) => w.key === key);
+      if (!want || manifestRows(layer, n) !== want.rows) continue;
       const path = join(dir, layer.file);
       try {
         const header = await readNpyHeader(path);
         const [rows, features] = header.shape;
-        if (header.dtype === 'float32' && header.shape.length === 2 && rows === n && features === layer.features) {
-          found.set(layer.tensor, { ...layer, path });
+        if (
+          header.dtype === 'float32' &&
+          header.shape.length === 2 &&
+          rows === want.rows &&
+          features === layer.features
+        ) {
+          found.set(key, { ...layer, path });
         }
       } catch {
         // Missing or unreadable: extract it again.
@@ -60,9 +76,9 @@ export class ActivationCache {
   sink(modelSha256: string, probeHash: string): ExtractDirSink {
     return new ExtractDirSink(this.dirFor(modelSha256, probeHash), {
       merge: true,
-      // Stable per tensor (short names can change with the selection's neighbours; tensor names cannot).
+      // Stable per key (short names can change with the selection's neighbours; tensor names cannot).
       fileName: (layer, taken) =>
-        layerFileName(`${layer.name}-${createHash('sha256').update(layer.tensor).digest('hex').slice(0, 10)}`, taken),
+        layerFileName(`${layer.name}-${createHash('sha256').update(layer.key).digest('hex').slice(0, 10)}`, taken),
     });
   }
 }

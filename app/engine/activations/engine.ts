@@ -9,7 +9,8 @@
  *   await engine.close();
  */
 import { WorkbenchError } from '../../common/errors.js';
-import type { ProbeContext } from '../probe/open-probe.js';
+import type { OmittedLayer } from '../../common/contract.js';
+import type { FeedContext } from '../probe/open-feeds.js';
 import { ModelRunner, type ModelRunnerOptions } from '../runner/model-runner.js';
 import type { BatchLoopOptions } from './batch-loop.js';
 import { ActivationCache, type CachedLayer } from './cache.js';
@@ -31,9 +32,12 @@ export interface CachedActivations {
   probe: { spec: string; hash: string; n: number };
   /** In the selection's (topological) order. */
   layers: CachedLayer[];
+  /** Selected layers that cannot be extracted, and why. */
+  omitted: OmittedLayer[];
   /** Tensors that had to be extracted now (the rest were cache hits). */
   extracted: string[];
   result: ExtractionResult | null;
+  notes: string[];
 }
 
 export interface CacheOptions {
@@ -47,7 +51,7 @@ export class ActivationEngine {
   readonly runner: ModelRunner;
   private readonly ownsRunner: boolean;
   private readonly cache: ActivationCache | null;
-  private readonly probeContext: ProbeContext;
+  private readonly probeContext: FeedContext;
 
   constructor(options: ActivationEngineOptions = {}) {
     this.runner = options.runner ?? new ModelRunner(options.runnerOptions);
@@ -89,20 +93,32 @@ export class ActivationEngine {
     const job = await this.prepare(request, { signal: options.signal });
     try {
       const { model, probe } = job;
-      const tensors = job.layers.map((l) => l.tensor);
-      const hits = await cache.lookup(model.sha256, probe.hash, probe.n, tensors);
-      const missing = tensors.filter((t) => !hits.has(t));
+      const wanted = job.layers.map((l) => ({ key: l.key, rows: l.rows }));
+      const hits = await cache.lookup(model.sha256, probe.hash, probe.n, wanted);
+      const missing = job.layers.filter((l) => !hits.has(l.key));
       let result: ExtractionResult | null = null;
       if (missing.length > 0) {
-        result = await job.run({ ...options, tensors: missing, sinks: [cache.sink(model.sha256, probe.hash)] });
+        result = await job.run({
+          ...options,
+          keys: missing.map((l) => l.key),
+          sinks: [cache.sink(model.sha256, probe.hash)],
+        });
       }
-      const all = missing.length > 0 ? await cache.lookup(model.sha256, probe.hash, probe.n, tensors) : hits;
-      const layers = tensors.map((t) => {
-        const layer = all.get(t);
-        if (!layer) throw new WorkbenchError('INTERNAL', `activation cache: ${t} missing after extraction`);
+      const all = missing.length > 0 ? await cache.lookup(model.sha256, probe.hash, probe.n, wanted) : hits;
+      const layers = job.layers.map((l) => {
+        const layer = all.get(l.key);
+        if (!layer) throw new WorkbenchError('INTERNAL', `activation cache: ${l.key} missing after extraction`);
         return layer;
       });
-      return { model, probe: { spec: probe.spec, hash: probe.hash, n: probe.n }, layers, extracted: missing, result };
+      return {
+        model,
+        probe: { spec: probe.spec, hash: probe.hash, n: probe.n },
+        layers,
+        omitted: job.omitted,
+        extracted: missing.map((l) => l.tensor),
+        result,
+        notes: [...job.notes, ...probe.notes],
+      };
     } finally {
       await job.close();
     }

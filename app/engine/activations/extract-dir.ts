@@ -3,10 +3,13 @@
  * activation cache; activations/layer-files.ts reads it:
  *
  *   DIR/manifest.json   { model: {path, sha256}, probe: {spec, hash, n},
- *                         layers: [{tensor, name, op, shape, features, file}] }
- *   DIR/<file>.npy      float32 [n, features] per layer, `file` relative to DIR
+ *                         layers: [{tensor, name, op, shape, features, file,
+ *                                   reduction?, key?, rows?, tokenization?}], omitted? }
+ *   DIR/<file>.npy      float32 [rows, features] per layer, `file` relative to DIR
  *
- * `shape` is one example's shape (no batch axis); `features` its product. The manifest is written
+ * `shape` is one row's shape (one example's, without the batch axis, unless reduced); `features`
+ * its product; `rows` the examples (n, the default), or the valid tokens for `tokens`. `reduction`
+ * (default `flatten`) says how the activations became rows, `key` is the layer's id with it. The manifest is written
  * last and atomically, after every .npy is complete and renamed into place: a reader that finds
  * the manifest finds whole files. Replacing a directory's contents removes the old manifest first.
  */
@@ -15,6 +18,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { NpyRowWriter } from './npy-row-writer.js';
 import type { ActivationSink, ExtractedLayer, ExtractionInfo, LayerBatch } from './types.js';
+import type { OmittedLayer, Reduction } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 
 export interface ManifestLayer {
@@ -24,12 +28,41 @@ export interface ManifestLayer {
   shape: number[];
   features: number;
   file: string;
+  /** Left out: `flatten`. */
+  reduction?: Reduction;
+  /** Left out: the tensor. */
+  key?: string;
+  /** Left out: the probe's n. */
+  rows?: number;
+  tokenization?: string;
 }
 
 export interface ExtractManifest {
   model: { path: string; sha256: string };
   probe: { spec: string; hash: string; n: number };
   layers: ManifestLayer[];
+  /** Selected layers that were not extracted, and why. */
+  omitted?: OmittedLayer[];
+}
+
+/** A manifest layer's id (its key, else its tensor) and rows (else the probe's n). */
+export function manifestKey(layer: ManifestLayer): string {
+  return layer.key ?? layer.tensor;
+}
+
+export function manifestRows(layer: ManifestLayer, n: number): number {
+  return layer.rows ?? n;
+}
+
+function manifestLayer(l: ExtractedLayer, file: string): ManifestLayer {
+  const layer: ManifestLayer = { tensor: l.tensor, name: l.name, op: l.op, shape: l.shape, features: l.features, file };
+  if (l.reduction !== 'flatten') {
+    layer.reduction = l.reduction;
+    layer.key = l.key;
+  }
+  if (l.rowsPerExample !== 1) layer.rows = l.rows;
+  if (l.tokenization !== undefined) layer.tokenization = l.tokenization;
+  return layer;
 }
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -80,15 +113,15 @@ export class ExtractDirSink implements ActivationSink {
     await fs.mkdir(this.dir, { recursive: true });
     const taken = new Set<string>([MANIFEST_FILE]);
     const previous = this.options.merge ? await this.previousLayers(info) : [];
-    for (const l of previous) if (!info.layers.some((x) => x.tensor === l.tensor)) taken.add(l.file.toLowerCase());
+    for (const l of previous) if (!info.layers.some((x) => x.key === manifestKey(l))) taken.add(l.file.toLowerCase());
     this.files = info.layers.map((layer) => {
-      const kept = previous.find((l) => l.tensor === layer.tensor)?.file;
+      const kept = previous.find((l) => manifestKey(l) === layer.key)?.file;
       if (kept) return kept;
       return this.options.fileName ? this.options.fileName(layer, taken) : layerFileName(layer.name, taken);
     });
     this.writers = [];
     for (const [i, layer] of info.layers.entries()) {
-      this.writers.push(await NpyRowWriter.create(join(this.dir, this.files[i]!), info.probe.n, layer.features));
+      this.writers.push(await NpyRowWriter.create(join(this.dir, this.files[i]!), layer.rows, layer.features));
     }
   }
 
@@ -100,19 +133,14 @@ export class ExtractDirSink implements ActivationSink {
 
   async finish(): Promise<void> {
     const info = this.info!;
-    const layers: ManifestLayer[] = info.layers.map((l, i) => ({
-      tensor: l.tensor,
-      name: l.name,
-      op: l.op,
-      shape: l.shape,
-      features: l.features,
-      file: this.files[i]!,
-    }));
+    const layers: ManifestLayer[] = info.layers.map((l, i) => manifestLayer(l, this.files[i]!));
     const previous = this.options.merge ? await this.previousLayers(info) : [];
-    const kept = previous.filter((p) => !layers.some((l) => l.tensor === p.tensor));
+    const kept = previous.filter((p) => !layers.some((l) => manifestKey(l) === manifestKey(p)));
     if (!this.options.merge) await fs.rm(join(this.dir, MANIFEST_FILE), { force: true });
     for (const writer of this.writers) await writer.commit();
     const manifest: ExtractManifest = { model: info.model, probe: info.probe, layers: [...kept, ...layers] };
+    // The cache's directories grow layer by layer: what one extraction left out says nothing there.
+    if (!this.options.merge && info.omitted && info.omitted.length > 0) manifest.omitted = info.omitted;
     await writeFileAtomic(join(this.dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   }
 

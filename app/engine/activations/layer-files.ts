@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
+import type { OmittedLayer, Reduction } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import type { LayerSource } from '../similarity/index.js';
 
@@ -21,9 +22,14 @@ const manifestSchema = z.object({
         shape: z.array(z.union([z.number(), z.string(), z.null()])),
         features: z.number().int().positive(),
         file: z.string().min(1),
+        reduction: z.enum(['flatten', 'mean', 'first', 'last', 'tokens']).optional(),
+        key: z.string().optional(),
+        rows: z.number().int().positive().optional(),
+        tokenization: z.string().optional(),
       }),
     )
     .min(1),
+  omitted: z.array(z.object({ tensor: z.string(), name: z.string(), reason: z.string() })).optional(),
 });
 
 export type ExtractManifest = z.infer<typeof manifestSchema>;
@@ -33,6 +39,10 @@ export interface LayerFileEntry {
   name: string;
   op?: string;
   path: string;
+  reduction?: Reduction;
+  /** Rows the file holds, when the manifest says (tokens: the valid tokens). */
+  rows?: number;
+  tokenization?: string;
 }
 
 export interface FileSide {
@@ -42,6 +52,7 @@ export interface FileSide {
   model?: { path: string; sha256: string };
   probe?: { spec: string; hash: string; n: number };
   layers: LayerFileEntry[];
+  omitted?: OmittedLayer[];
 }
 
 async function readManifest(dir: string): Promise<ExtractManifest> {
@@ -95,7 +106,11 @@ export async function readFileSide(path: string): Promise<FileSide> {
         name: l.name || l.tensor,
         op: l.op,
         path: resolve(full, l.file),
+        ...(l.reduction ? { reduction: l.reduction } : {}),
+        rows: l.rows ?? manifest.probe.n,
+        ...(l.tokenization !== undefined ? { tokenization: l.tokenization } : {}),
       })),
+      ...(manifest.omitted ? { omitted: manifest.omitted } : {}),
     };
   }
   const files = entries.filter((f) => f.endsWith('.npy')).sort(naturalOrder);

@@ -1,32 +1,37 @@
 /**
  * Preparing an extraction: read the model, pick the layers, open a runner session that exposes
- * them, open the probe against the session's input. Nothing runs yet, so callers can look at what
- * will come (layers, probe size and hash) before deciding, e.g. to check the activation cache.
+ * them, open the probe for the session's inputs, calibrate (calibration.ts: how each layer splits
+ * into examples and what its reduction makes of it). Nothing is extracted yet, so callers can look
+ * at what will come (layers, rows, probe size and hash) before deciding, e.g. to check the
+ * activation cache.
  */
-import type { LayerInfo } from '../../common/contract.js';
+import type { Dim, LayerInfo, OmittedLayer, ReduceSpec, Reduction } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { splitsPerExample, summarizeModel, typeResolutionCandidates, catalogueTensors } from '../onnx/catalogue.js';
 import { checkExternalData } from '../onnx/external-data.js';
+import { channelAxes } from '../onnx/layouts.js';
 import { selectLayers } from '../onnx/layer-selection.js';
 import { loadModel, type LoadedModel } from '../onnx/model-file.js';
 import { outputsToAdd } from '../onnx/surgery.js';
 import { type ModelInput } from '../probe/model-input.js';
 import { formatShape } from '../../common/format.js';
 import { DEFAULT_LAYER_SELECTION } from '../../common/layer-selections.js';
-import { openProbe, type ProbeContext } from '../probe/open-probe.js';
-import { MAX_VALUES_PER_EXAMPLE, formatValueCount, type ProbeSource } from '../probe/source.js';
+import type { FeedSource } from '../probe/feeds.js';
+import { openFeeds, type FeedContext } from '../probe/open-feeds.js';
+import { MAX_VALUES_PER_EXAMPLE, formatValueCount } from '../probe/source.js';
 import type { ImageOptions, ProbeSpec } from '../probe/spec.js';
 import type { ModelRunner, RunnerSession } from '../runner/model-runner.js';
 import { resolveModelTypes } from '../runner/model-types.js';
 import type { OptimizationMode, ValueMeta } from '../runner/protocol.js';
 import { runBatches, type BatchLoopOptions } from './batch-loop.js';
+import { calibrate } from './calibration.js';
 import { LeftOutLayers } from './left-out.js';
 import type { ExtractedLayer, ExtractionResult } from './types.js';
 
 export interface ExtractionRequest {
   /** Path of the ONNX model. */
   model: string;
-  /** A probe spec (`fashion-mnist:N`, `npy:PATH`, …) or its parsed form. */
+  /** A probe spec (`fashion-mnist:N`, `npy:PATH`, `text:FILE`, …) or its parsed form. */
   probe: string | ProbeSpec;
   /** Layer selection (`all`, `op:Relu`, `preset:blocks`, tensor names); default `preset:blocks`. */
   layers?: string;
@@ -34,28 +39,56 @@ export interface ExtractionRequest {
   imageOptions?: ImageOptions;
   /** `fast` (default) or `exact` (no ORT graph rewrites; see runner/session-options.ts). */
   optimization?: OptimizationMode;
+  /** How layers become rows (default `flatten`). */
+  reduce?: ReduceSpec;
+  /** Text probes: a tokenizer.json (default: the one beside the model). */
+  tokenizer?: string;
+  /** The input that marks valid tokens (default `attention_mask`). */
+  maskInput?: string;
 }
 
-/** A layer that will be extracted; `shape` is what onnxruntime infers (with the batch axis). */
+/** A layer that will be extracted. */
 export interface PlannedLayer extends Pick<LayerInfo, 'tensor' | 'name' | 'op'> {
   dtype: string;
-  shape: LayerInfo['shape'];
+  /** One row's shape, behind an unknown batch axis (as a model's layer shapes are written). */
+  shape: Dim[] | null;
+  reduction: Reduction;
+  /** The layer's id in caches and results (tensor, with the reduction unless `flatten`). */
+  key: string;
+  /** Rows over the probe: its examples, or its tokens. */
+  rows: number;
+  features: number;
+  tokenization?: string;
 }
 
 /**
- * What preparing an extraction found out about a model file and a selection: enough to open the
- * same extraction again (same file bytes, same selection, same probe) without resolving types or
- * calibrating again. The experiments runner keeps it from its prepare stage for the extraction.
+ * What preparing an extraction found out about a model file, a selection and a probe: enough to
+ * open the same extraction again (same file bytes, selection, probe and reductions) without
+ * resolving types or calibrating again. The experiments runner keeps it from its prepare stage.
  */
 export interface Calibration {
   sha256: string;
-  /** Every selected tensor, dropped ones included: the session exposes the same outputs again, so onnxruntime optimizes the graph the same way. */
+  /** Every selected tensor, left-out ones included: the session exposes the same outputs again, so onnxruntime optimizes the graph the same way. */
   selected: string[];
-  /** The layers kept (PreparedExtraction.layers). */
-  layers: PlannedLayer[];
-  /** The same layers as calibration saw them (per-example shape, dtype). */
+  /** The layers calibration kept, with their plans. */
   extracted: ExtractedLayer[];
+  omitted: OmittedLayer[];
   notes: string[];
+}
+
+export function plannedLayer(layer: ExtractedLayer): PlannedLayer {
+  return {
+    tensor: layer.tensor,
+    name: layer.name,
+    op: layer.op,
+    dtype: layer.dtype,
+    shape: [null, ...layer.shape],
+    reduction: layer.reduction,
+    key: layer.key,
+    rows: layer.rows,
+    features: layer.features,
+    ...(layer.tokenization !== undefined ? { tokenization: layer.tokenization } : {}),
+  };
 }
 
 /** Model + selected layers from the file (onnxruntime consulted only for tensors the file leaves untyped). */
@@ -64,7 +97,7 @@ async function selectModelLayers(
   loaded: LoadedModel,
   request: ExtractionRequest,
   signal: AbortSignal | undefined,
-): Promise<{ layers: LayerInfo[]; explicit: boolean }> {
+): Promise<LayerInfo[]> {
   const { facts, model } = loaded;
   const graph = model.graph!;
   const catalogue = catalogueTensors(graph, facts.path);
@@ -72,13 +105,12 @@ async function selectModelLayers(
   const resolved = untyped ? await resolveModelTypes(runner, loaded, signal) : null;
   const summary = summarizeModel(model, facts, resolved?.types);
   const selection = (request.layers ?? DEFAULT_LAYER_SELECTION).trim();
-  const layers = selectLayers(selection, {
+  return selectLayers(selection, {
     layers: summary.layers,
     graph,
     source: facts.path,
     dtypeOf: (t) => resolved?.types.get(t)?.dtype ?? catalogue.types.get(t)?.dtype,
   });
-  return { layers, explicit: isExplicit(selection) };
 }
 
 /** Layers named one by one (not `all`, `op:` or a preset). */
@@ -86,16 +118,17 @@ function isExplicit(selection: string): boolean {
   return !(selection === 'all' || selection.startsWith('op:') || selection.startsWith('preset:'));
 }
 
-function modelInput(session: RunnerSession, path: string): ModelInput {
-  const inputs = session.inputs.filter((i) => i.isTensor);
-  if (inputs.length !== 1) {
-    throw new WorkbenchError(
-      'UNSUPPORTED',
-      `${path}: the model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); probe sets feed models with one input`,
-    );
-  }
-  const meta = inputs[0]!;
-  return { name: meta.name, shape: meta.shape ?? [null], dtype: meta.type ?? 'unknown' };
+/** The model's inputs as its session reports them. */
+export function modelInputs(session: { inputs: readonly ValueMeta[] }): ModelInput[] {
+  return session.inputs
+    .filter((i) => i.isTensor)
+    .map((meta) => ({ name: meta.name, shape: meta.shape ?? [null], dtype: meta.type ?? 'unknown' }));
+}
+
+/** The batch size a model fixes (its first input's first axis), or null. */
+export function fixedBatchOf(inputs: readonly ModelInput[]): number | null {
+  const first = inputs[0]?.shape[0];
+  return typeof first === 'number' && first > 0 ? first : null;
 }
 
 export class PreparedExtraction {
@@ -104,28 +137,30 @@ export class PreparedExtraction {
 
   private constructor(
     readonly model: { path: string; sha256: string },
-    readonly input: ModelInput,
-    readonly probe: ProbeSource,
+    readonly inputs: ModelInput[],
+    readonly probe: FeedSource,
     readonly notes: string[],
     private readonly session: RunnerSession,
-    /** The layers were named one by one (not `all`, `op:` or a preset). */
-    readonly explicit: boolean,
     /** Names of the model's graph outputs (the logits), as the file declares them. */
     readonly graphOutputs: string[],
-    /** What this open found: pass it to a later open of the same file and selection. */
+    /** What this open found: pass it to a later open of the same file, selection and probe. */
     readonly calibration: Calibration,
   ) {
-    this.layers = calibration.layers;
+    this.layers = calibration.extracted.map(plannedLayer);
+  }
+
+  get omitted(): OmittedLayer[] {
+    return this.calibration.omitted;
   }
 
   /**
-   * With `known` (what an earlier open of this file and selection found), a file whose sha256 is
-   * still `known.sha256` is opened without resolving types or calibrating; otherwise as without it.
+   * With `known` (what an earlier open of this file, selection and probe found), a file whose
+   * sha256 is still `known.sha256` is opened without resolving types or calibrating.
    */
   static async open(
     runner: ModelRunner,
     request: ExtractionRequest,
-    context: ProbeContext & { signal?: AbortSignal | undefined } = {},
+    context: FeedContext & { signal?: AbortSignal | undefined } = {},
     known?: Calibration,
   ): Promise<PreparedExtraction> {
     const loaded = await loadModel(request.model);
@@ -134,38 +169,62 @@ export class PreparedExtraction {
     const reuse = known !== undefined && known.sha256 === facts.sha256 ? known : null;
     const selected = reuse ? null : await selectModelLayers(runner, loaded, request, context.signal);
     const explicit = isExplicit((request.layers ?? DEFAULT_LAYER_SELECTION).trim());
-    const extraOutputs = outputsToAdd(
-      model.graph!,
-      reuse ? reuse.selected : selected!.layers.map((l) => l.tensor),
-      facts.path,
-    );
+    const selectedTensors = reuse ? reuse.selected : selected!.map((l) => l.tensor);
+    const extraOutputs = outputsToAdd(model.graph!, selectedTensors, facts.path);
     const session = await runner.openSession(
       { model: { path: facts.path, sha256: facts.sha256 }, extraOutputs, optimization: request.optimization ?? 'fast' },
       { signal: context.signal },
     );
     try {
-      const input = modelInput(session, facts.path);
-      const { planned, notes } = reuse
-        ? { planned: reuse.layers, notes: [...reuse.notes] }
-        : keepPerExample(selected!.layers, session.outputs, input, explicit, facts.path);
-      const probe = await openProbe(request.probe, input, {
+      const inputs = modelInputs(session);
+      const probe = await openFeeds(request.probe, inputs, {
         ...context,
-        imageOptions: request.imageOptions ?? context.imageOptions,
+        modelPath: facts.path,
+        imageOptions: request.imageOptions ?? context.imageOptions ?? {},
+        ...(request.tokenizer !== undefined ? { tokenizer: request.tokenizer } : {}),
+        ...(request.maskInput !== undefined ? { maskInput: request.maskInput } : {}),
       });
       const modelRef = { path: facts.path, sha256: facts.sha256 };
       try {
-        const calibrated = reuse
-          ? { kept: reuse.layers, extracted: reuse.extracted }
-          : await calibrate({ session, input, probe, planned, explicit, model: modelRef }, notes, context.signal);
+        let calibration: Calibration;
+        if (reuse) {
+          calibration = reuse;
+        } else {
+          const { kept, omitted, notes } = keepPerExample(selected!, session.outputs, inputs, explicit, facts.path);
+          const layouts = channelAxes(model.graph!);
+          const found = await calibrate({
+            session,
+            feeds: probe,
+            fixedBatch: fixedBatchOf(inputs),
+            layers: kept.map((l) => ({
+              tensor: l.tensor,
+              name: l.name,
+              op: l.op,
+              channel: layouts.get(l.tensor) ?? null,
+            })),
+            reduce: request.reduce,
+            explicit,
+            model: modelRef,
+            signal: context.signal,
+          });
+          calibration = {
+            sha256: facts.sha256,
+            selected: selectedTensors,
+            extracted: found.layers,
+            omitted: [...omitted, ...found.omitted],
+            notes: [...notes, ...found.notes],
+          };
+        }
         const graphOutputs = (model.graph?.output ?? []).map((o) => o.name);
-        const calibration: Calibration = {
-          sha256: facts.sha256,
-          selected: reuse ? reuse.selected : selected!.layers.map((l) => l.tensor),
-          layers: calibrated.kept,
-          extracted: calibrated.extracted,
-          notes: [...notes],
-        };
-        return new PreparedExtraction(modelRef, input, probe, notes, session, explicit, graphOutputs, calibration);
+        return new PreparedExtraction(
+          modelRef,
+          inputs,
+          probe,
+          [...calibration.notes],
+          session,
+          graphOutputs,
+          calibration,
+        );
       } catch (err) {
         await probe.close();
         throw err;
@@ -176,21 +235,20 @@ export class PreparedExtraction {
     }
   }
 
-  /** Runs the extraction of all prepared layers, or of `tensors` among them. */
-  async run(options: BatchLoopOptions & { tensors?: readonly string[] } = {}): Promise<ExtractionResult> {
-    const chosen = (l: { tensor: string }) => !options.tensors || options.tensors.includes(l.tensor);
-    const layers = this.layers.filter(chosen);
+  /** Runs the extraction of all prepared layers, or of those with `keys` (or tensors) among them. */
+  async run(options: BatchLoopOptions & { keys?: readonly string[] } = {}): Promise<ExtractionResult> {
+    const chosen = (l: ExtractedLayer) => !options.keys || options.keys.includes(l.key);
+    const layers = this.calibration.extracted.filter(chosen);
     if (layers.length === 0) throw new WorkbenchError('INTERNAL', 'run() with no layers to extract');
     return runBatches(
       {
         session: this.session,
-        input: this.input,
-        probe: this.probe,
+        feeds: this.probe,
+        fixedBatch: fixedBatchOf(this.inputs),
         layers,
-        calibrated: this.calibration.extracted.filter(chosen),
-        explicit: this.explicit,
         model: this.model,
         notes: this.notes,
+        omitted: this.calibration.omitted,
       },
       options,
     );
@@ -201,55 +259,6 @@ export class PreparedExtraction {
   }
 }
 
-/** The first `count` examples of a probe (closing it is left to the probe itself). */
-function firstExamples(probe: ProbeSource, count: number): ProbeSource {
-  return {
-    spec: probe.spec,
-    hash: probe.hash,
-    n: Math.min(probe.n, count),
-    exampleShape: probe.exampleShape,
-    notes: [],
-    read: (start, length) => probe.read(start, length),
-    close: async () => undefined,
-  };
-}
-
-/**
- * Runs the calibration batches (2 and 3 examples, see batch-loop.ts) and keeps the layers whose
- * first axis really is the examples. onnxruntime reports an unknown rank like a scalar's (`[]`),
- * so metadata alone cannot tell a scalar from a layer; what the model puts out can. Done here,
- * every user of the prepared extraction (experiment plans, the cache, extract) sees the layers
- * extraction will deliver, instead of finding one missing afterwards. Notes say what was left out.
- */
-async function calibrate(
-  job: {
-    session: RunnerSession;
-    input: ModelInput;
-    probe: ProbeSource;
-    planned: PlannedLayer[];
-    explicit: boolean;
-    model: { path: string; sha256: string };
-  },
-  notes: string[],
-  signal: AbortSignal | undefined,
-): Promise<{ kept: PlannedLayer[]; extracted: ExtractedLayer[] }> {
-  const result = await runBatches(
-    {
-      session: job.session,
-      input: job.input,
-      probe: firstExamples(job.probe, 5),
-      layers: job.planned,
-      explicit: job.explicit,
-      model: job.model,
-      notes: [],
-    },
-    { nonFinite: 'report', ...(signal ? { signal } : {}) },
-  );
-  notes.push(...result.notes);
-  const kept = new Set(result.layers.map((l) => l.tensor));
-  return { kept: job.planned.filter((l) => kept.has(l.tensor)), extracted: result.layers };
-}
-
 /** Values per example of a layer whose shape onnxruntime knows fully (batch axis aside); null otherwise. */
 function knownValuesPerExample(shape: readonly (number | string | null)[] | null): number | null {
   if (!shape || shape.length < 2) return null;
@@ -258,18 +267,21 @@ function knownValuesPerExample(shape: readonly (number | string | null)[] | null
 }
 
 /**
- * Drops (or, for layers named explicitly, refuses) tensors that do not split per example, and
- * layers too large per example to extract (see MAX_VALUES_PER_EXAMPLE).
+ * Leaves out (or, for layers named explicitly, refuses) tensors whose first axis onnxruntime says
+ * is a fixed size other than the batch's, and layers too large per example to extract (see
+ * MAX_VALUES_PER_EXAMPLE). The others go to calibration, which sees their real shapes.
  */
 function keepPerExample(
   layers: LayerInfo[],
   outputs: readonly ValueMeta[],
-  input: ModelInput,
+  inputs: readonly ModelInput[],
   explicit: boolean,
   path: string,
-): { planned: PlannedLayer[]; notes: string[] } {
-  const planned: PlannedLayer[] = [];
+): { kept: LayerInfo[]; omitted: OmittedLayer[]; notes: string[] } {
+  const kept: LayerInfo[] = [];
+  const omitted: OmittedLayer[] = [];
   const leftOut = new LeftOutLayers({ shown: 5, separator: ', ' });
+  const batchDim = inputs[0]?.shape[0];
   for (const layer of layers) {
     const meta = outputs.find((o) => o.name === layer.tensor);
     const shape = meta?.shape ?? null;
@@ -283,21 +295,26 @@ function keepPerExample(
         );
       }
       leftOut.tooLarge.push(`${layer.name} ${formatShape(shape)}`);
+      omitted.push({
+        tensor: layer.tensor,
+        name: layer.name,
+        reason: `it has ${formatValueCount(values)} per example; the workbench takes at most ${formatValueCount(MAX_VALUES_PER_EXAMPLE)}`,
+      });
       continue;
     }
-    if (meta && meta.isTensor && splitsPerExample(shape, input.shape[0])) {
-      planned.push({ tensor: layer.tensor, name: layer.name, op: layer.op, dtype: meta.type ?? layer.dtype, shape });
+    // A fixed first axis other than the batch's may still hold the examples on another axis
+    // (a stacked [3, batch, …]): calibration looks, unless every axis is fixed.
+    const free = shape !== null && shape.slice(1).some((d) => typeof d !== 'number');
+    if (meta && meta.isTensor && (splitsPerExample(shape, batchDim) || free)) {
+      kept.push(layer);
       continue;
     }
     const what = `layer '${layer.name}' (tensor ${layer.tensor}) has shape ${formatShape(shape)}`;
-    if (explicit) {
-      throw new WorkbenchError(
-        'BAD_INPUT',
-        `${path}: ${what}: its first axis is not the examples (the input's batch axis is ${formatShape([input.shape[0] ?? null])}), so it cannot be split per example`,
-      );
-    }
+    const why = `its first axis is not the examples (the input's batch axis is ${formatShape([batchDim ?? null])}), so it cannot be split per example`;
+    if (explicit) throw new WorkbenchError('BAD_INPUT', `${path}: ${what}: ${why}`);
     leftOut.dropped.push(`${layer.name} ${formatShape(shape)}`);
+    omitted.push({ tensor: layer.tensor, name: layer.name, reason: `it has shape ${formatShape(shape)}: ${why}` });
   }
-  leftOut.requireKept(planned.length, path, 'none of the selected layers split per example');
-  return { planned, notes: leftOut.notes() };
+  leftOut.requireKept(kept.length, path, 'none of the selected layers split per example');
+  return { kept, omitted, notes: leftOut.notes() };
 }

@@ -1,8 +1,12 @@
+import type { OmittedLayer, Reduction } from '../../common/contract.js';
+import type { RunLayerPlan } from '../runner/protocol.js';
+
 /**
  * What extraction produces and how it is consumed. Activations stream to sinks batch by batch:
  * the streaming (minibatch) CKA accumulates as they arrive, the on-disk cache and `extract --out`
- * write `.npy` files row block by row block. Each example's tensor is flattened to one row in the
- * tensor's own layout (a conv map [C, H, W] becomes C·H·W features, channel-major).
+ * write `.npy` files row block by row block. By default each example's tensor is flattened to one
+ * row in the tensor's own layout (a conv map [C, H, W] becomes C·H·W features, channel-major);
+ * other reductions (layer-plan.ts) make one row of a mean or a token, or one row per token.
  */
 
 export interface ExtractedLayer {
@@ -11,18 +15,39 @@ export interface ExtractedLayer {
   /** Short name for people (`layer1.0.relu`). */
   name: string;
   op: string;
-  /** Shape of one example's tensor (the batch axis removed). */
+  /** Shape of one row (one example's tensor without the batch axis, unless a reduction changed it). */
   shape: number[];
-  /** Values per example: the product of `shape`. */
+  /** Values per row: the product of `shape`. */
   features: number;
   /** Element type onnxruntime produced; rows are always delivered as float32. */
   dtype: string;
+  /** How the activations become rows. */
+  reduction: Reduction;
+  /** The layer's id in caches and results: the tensor, with the reduction unless it is `flatten`. */
+  key: string;
+  /** Rows over the whole probe: the examples, or the tokens for `tokens`. */
+  rows: number;
+  /** What the runner does to the layer's output (null: taken as it is, one row per example). */
+  plan: RunLayerPlan | null;
+  /** `tokens`: rows per example, from the probe's valid tokens or a fixed count. */
+  rowsPerExample: number | 'valid';
+  /** `tokens`: what the token rows are (two sides must agree to be compared token by token). */
+  tokenization?: string;
+  /** Values of one example's raw output (what the runner holds), for batch sizes. */
+  rawValues: number;
+}
+
+/** The cache and result id of a layer under a reduction. */
+export function layerKey(tensor: string, reduction: Reduction): string {
+  return reduction === 'flatten' ? tensor : `${tensor}#${reduction}`;
 }
 
 export interface ExtractionInfo {
   model: { path: string; sha256: string };
   probe: { spec: string; hash: string; n: number };
   layers: ExtractedLayer[];
+  /** Selected layers that are not extracted, and why. */
+  omitted?: OmittedLayer[];
 }
 
 /** One batch of one layer. */
@@ -30,7 +55,7 @@ export interface LayerBatch {
   /** Index into `ExtractionInfo.layers`. */
   layer: number;
   tensor: string;
-  /** Index of the first example of this batch in the probe set. */
+  /** Index of the first row of this batch in the layer's rows (the example's, or its first token's). */
   rowOffset: number;
   rows: number;
   features: number;
@@ -79,4 +104,5 @@ export interface ExtractionResult extends ExtractionInfo {
   examplesPerSecond: number;
   /** Things a person should know: skipped files, layers left out of `all` because they do not split per example. */
   notes: string[];
+  omitted: OmittedLayer[];
 }

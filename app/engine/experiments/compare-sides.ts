@@ -1,17 +1,28 @@
 /**
- * A one-off comparison of two sides, kept in no history: each side an ONNX model (run on the probe
+ * A one-off comparison of two sides, kept in no history: each side an ONNX model (run on its probe
  * set through the activation cache: only layers not cached yet are extracted), a directory written
- * by `extract`, a folder of .npy files or one .npy file. The sides must share their examples; the
- * CKA engine compares them, and the result has the same matrices a run's result has.
+ * by `extract`, a folder of .npy files or one .npy file. The sides must share their examples: one
+ * probe set, or — with `probeB` — B's own view of the same examples (as many, in the same order);
+ * under `tokens` the same tokens too. The CKA engine compares them, and the result has the same
+ * matrices a run's result has, each layer with its reduction, and the layers left out with why.
  */
 import { basename, resolve } from 'node:path';
-import type { ComparedSide, ComparisonResult, CompareRequest, JobProgress, LayerRef } from '../../common/contract.js';
+import type {
+  ComparedSide,
+  ComparisonResult,
+  CompareRequest,
+  JobProgress,
+  LayerRef,
+  Reduction,
+} from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { ActivationEngine, type ActivationEngineOptions } from '../activations/engine.js';
 import { fileSources, readFileSide, selectLayers, type LayerFileEntry } from '../activations/layer-files.js';
 import type { CkaEngine } from '../similarity/index.js';
 import { parseMeasure } from '../cka/measures.js';
-import { similarityMatrix } from './matrices.js';
+import { similarityMatrix, withReductions } from './matrices.js';
+import { checkRows } from './prepare-models.js';
+import type { PlannedLayer } from '../activations/prepare.js';
 
 export type SideProgress = Omit<JobProgress, 'jobId'>;
 
@@ -24,8 +35,12 @@ export interface CompareSidesOptions {
   onProgress?: (progress: SideProgress) => void;
 }
 
+interface SideLayer extends LayerFileEntry {
+  reduction: Reduction;
+}
+
 interface Side extends Omit<ComparedSide, 'layers'> {
-  layers: LayerFileEntry[];
+  layers: SideLayer[];
 }
 
 export function isModelPath(path: string): boolean {
@@ -36,16 +51,27 @@ export function isModelPath(path: string): boolean {
 async function modelSide(
   activations: ActivationEngine,
   path: string,
+  which: 'a' | 'b',
   request: CompareRequest,
   options: CompareSidesOptions,
 ): Promise<Side> {
-  if (request.probe === undefined) {
+  const probe = which === 'b' ? (request.probeB ?? request.probe) : request.probe;
+  if (probe === undefined) {
     throw new WorkbenchError('BAD_INPUT', `${path}: comparing a model needs a probe set (the examples to run it on)`, {
       field: 'probe',
     });
   }
+  const tokenizer = which === 'b' ? (request.tokenizerB ?? request.tokenizer) : request.tokenizer;
+  const layers = which === 'b' ? (request.layersB ?? request.layers) : request.layers;
   const cached = await activations.cached(
-    { model: path, probe: request.probe, ...(request.layers !== undefined ? { layers: request.layers } : {}) },
+    {
+      model: path,
+      probe,
+      ...(layers !== undefined ? { layers } : {}),
+      ...(request.reduce !== undefined ? { reduce: request.reduce } : {}),
+      ...(tokenizer !== undefined ? { tokenizer } : {}),
+      ...(request.maskInput !== undefined ? { maskInput: request.maskInput } : {}),
+    },
     {
       ...(options.signal ? { signal: options.signal } : {}),
       onProgress: (p) =>
@@ -64,7 +90,16 @@ async function modelSide(
     label: basename(path),
     model: cached.model,
     probe: cached.probe,
-    layers: cached.layers.map((l) => ({ tensor: l.tensor, name: l.name, op: l.op, path: l.path })),
+    layers: cached.layers.map((l) => ({
+      tensor: l.tensor,
+      name: l.name,
+      op: l.op,
+      path: l.path,
+      reduction: l.reduction ?? 'flatten',
+      rows: l.rows ?? cached.probe.n,
+      ...(l.tokenization !== undefined ? { tokenization: l.tokenization } : {}),
+    })),
+    ...(cached.omitted.length > 0 ? { omitted: cached.omitted } : {}),
   };
 }
 
@@ -76,30 +111,66 @@ async function fileSide(path: string, layers: string | undefined): Promise<Side>
     label: basename(side.path),
     ...(side.model ? { model: side.model } : {}),
     ...(side.probe ? { probe: side.probe } : {}),
-    layers: selectLayers(side, layers),
+    layers: selectLayers(side, layers).map((l) => ({
+      ...l,
+      reduction: l.reduction ?? 'flatten',
+      ...(l.rows !== undefined ? { rows: l.rows } : side.probe ? { rows: side.probe.n } : {}),
+      ...(l.tokenization !== undefined ? { tokenization: l.tokenization } : {}),
+    })),
+    ...(side.omitted && side.omitted.length > 0 ? { omitted: side.omitted } : {}),
   };
 }
 
-/** Both sides must hold the same examples: the requested probe set, and one probe hash. */
-function checkProbes(a: Side, b: Side, probe: string | undefined): void {
-  for (const side of [a, b]) {
-    if (probe !== undefined && side.probe && side.probe.spec !== probe) {
+/**
+ * Both sides must hold the same examples: the requested probe sets, and one probe hash — unless B
+ * has its own (a view of the same examples), when only the counts must agree.
+ */
+function checkProbes(a: Side, b: Side, probe: string | undefined, probeB: string | undefined): void {
+  for (const [side, wanted] of [
+    [a, probe],
+    [b, probeB ?? probe],
+  ] as const) {
+    if (wanted !== undefined && side.kind !== 'model' && side.probe && side.probe.spec !== wanted) {
       throw new WorkbenchError(
         'BAD_INPUT',
-        `${side.path} was extracted with probe '${side.probe.spec}', not '${probe}'`,
+        `${side.path} was extracted with probe '${side.probe.spec}', not '${wanted}'`,
       );
     }
+  }
+  // Two models opened the same spec each for its own inputs (an image folder at each one's size
+  // and layout, a text file through each one's tokenizer): the same examples, seen two ways.
+  const adapted = a.kind === 'model' && b.kind === 'model';
+  if (probeB !== undefined || adapted) {
+    if (a.probe && b.probe && a.probe.n !== b.probe.n) {
+      throw new WorkbenchError(
+        'BAD_PROBE',
+        `the two views must hold the same examples: '${a.probe.spec}' has ${a.probe.n} and '${b.probe.spec}' has ${b.probe.n}`,
+      );
+    }
+    return;
   }
   if (a.probe && b.probe && a.probe.hash !== b.probe.hash) {
     throw new WorkbenchError(
       'BAD_INPUT',
-      `${a.path} and ${b.path} were extracted on different probe sets ('${a.probe.spec}', hash ${a.probe.hash.slice(0, 12)}…, vs '${b.probe.spec}', hash ${b.probe.hash.slice(0, 12)}…): CKA compares the same examples`,
+      `${a.path} and ${b.path} were extracted on different probe sets ('${a.probe.spec}', hash ${a.probe.hash.slice(0, 12)}…, vs '${b.probe.spec}', hash ${b.probe.hash.slice(0, 12)}…): CKA compares the same examples (declare views of the same examples with probeB)`,
     );
   }
 }
 
+/** Rows of every layer agree (the same examples, or under `tokens` the same tokens). */
+function checkSideRows(sides: readonly Side[]): void {
+  const known = sides.map((s) => ({
+    label: s.label,
+    layers: s.layers
+      .filter((l) => l.rows !== undefined)
+      .map((l) => ({ ...l, rows: l.rows!, key: l.tensor, dtype: '', shape: null, features: 0 }) as PlannedLayer),
+  }));
+  if (known.some((s) => s.layers.length > 0)) checkRows(known.filter((s) => s.layers.length > 0));
+}
+
 function comparedSide(side: Side, layers: LayerRef[]): ComparedSide {
-  return { ...side, layers };
+  const { layers: _, ...rest } = side;
+  return { ...rest, layers };
 }
 
 export async function compareSides(request: CompareRequest, options: CompareSidesOptions): Promise<ComparisonResult> {
@@ -107,17 +178,20 @@ export async function compareSides(request: CompareRequest, options: CompareSide
   const measures = request.measures.map(parseMeasure);
   const needsModels = isModelPath(request.a) || (request.b !== undefined && isModelPath(request.b));
   const activations = needsModels ? new ActivationEngine(options.activations) : null;
-  const readSide = (path: string) =>
-    isModelPath(path) ? modelSide(activations!, path, request, options) : fileSide(path, request.layers);
+  const readSide = (path: string, which: 'a' | 'b') =>
+    isModelPath(path)
+      ? modelSide(activations!, path, which, request, options)
+      : fileSide(path, which === 'b' ? (request.layersB ?? request.layers) : request.layers);
   let sideA: Side;
   let sideB: Side;
   try {
-    sideA = await readSide(request.a);
-    sideB = request.b !== undefined ? await readSide(request.b) : sideA;
+    sideA = await readSide(request.a, 'a');
+    sideB = request.b !== undefined ? await readSide(request.b, 'b') : sideA;
   } finally {
     await activations?.close();
   }
-  checkProbes(sideA, sideB, request.probe);
+  checkProbes(sideA, sideB, request.probe, request.probeB);
+  checkSideRows(request.b === undefined ? [sideA] : [sideA, sideB]);
   const self = request.b === undefined;
   const rows = fileSources(sideA.layers);
   const results = await options.cka.compare(rows, self ? null : fileSources(sideB.layers), measures, {
@@ -132,7 +206,11 @@ export async function compareSides(request: CompareRequest, options: CompareSide
     ...(request.bootstrap ? { bootstrap: request.bootstrap } : {}),
   });
   const matrices = results.map((r) =>
-    similarityMatrix(r, { model: 0, label: sideA.label }, { model: self ? 0 : 1, label: sideB.label }, true),
+    withReductions(
+      similarityMatrix(r, { model: 0, label: sideA.label }, { model: self ? 0 : 1, label: sideB.label }, true),
+      sideA.layers,
+      sideB.layers,
+    ),
   );
   const timingsMs = results[0] ? { ...results[0].timings } : {};
   return {

@@ -3,7 +3,7 @@
  * shows, and the same matrix seen from the other side (CKA is symmetric: CKA(X, Y) = CKA(Y, X),
  * so the (B, A) matrix of a computed (A, B) pair is its transpose, intervals included).
  */
-import type { MatrixSide, MeasureInfo, SimilarityMatrix } from '../../common/contract.js';
+import type { LayerRef, MatrixSide, MeasureInfo, Reduction, SimilarityMatrix } from '../../common/contract.js';
 import type { CkaResult } from '../similarity/index.js';
 
 /**
@@ -38,6 +38,26 @@ export function similarityMatrix(
     matrix.timingsMs = { ...result.timings };
   }
   return matrix;
+}
+
+/** A layer as results name it: its tensor, short name, and its reduction unless `flatten`. */
+export function layerRef(layer: { tensor: string; name: string; reduction?: Reduction }): LayerRef {
+  const ref: LayerRef = { tensor: layer.tensor, name: layer.name };
+  if (layer.reduction && layer.reduction !== 'flatten') ref.reduction = layer.reduction;
+  return ref;
+}
+
+/** The matrix's axes with each layer's reduction (the layers in the order the CKA core got them). */
+export function withReductions(
+  matrix: SimilarityMatrix,
+  rows: readonly { tensor: string; name: string; reduction?: Reduction }[],
+  cols: readonly { tensor: string; name: string; reduction?: Reduction }[],
+): SimilarityMatrix {
+  const refs = (side: MatrixSide, layers: typeof rows) => ({
+    ...side,
+    layers: side.layers.map((l, i) => (layers[i]?.tensor === l.tensor ? layerRef(layers[i]!) : l)),
+  });
+  return { ...matrix, rows: refs(matrix.rows, rows), cols: refs(matrix.cols, cols) };
 }
 
 function transposeGrid<T>(grid: readonly (readonly T[])[], cols: number): T[][] {

@@ -10,6 +10,7 @@ import type { CachedLayer } from '../activations/cache.js';
 import { activationKey } from '../store/cache-index.js';
 import type { GramId } from '../store/gram-store.js';
 import type { RunContext } from './run-context.js';
+import { reduceOf } from './spec.js';
 
 export async function makeModelReady(
   ctx: RunContext,
@@ -47,11 +48,15 @@ async function ensureActivations(ctx: RunContext, m: number, needed: number[], e
   const { store, activationCache } = ctx.env;
   const model = ctx.plan.models[m]!;
   const tracker = ctx.tracker;
-  const tensors = needed.map((i) => model.layers[i]!.tensor);
-  const keyOf = (tensor: string) => activationKey(model.sha256, model.probe.hash, tensor);
-  store.cache.pinAndGet(ctx.runId, tensors.map(keyOf));
-  let found = await activationCache.lookup(model.sha256, model.probe.hash, model.probe.n, tensors);
-  const missing = tensors.filter((t) => !found.has(t));
+  const layers = needed.map((i) => model.layers[i]!);
+  const wanted = layers.map((l) => ({ key: l.key, rows: l.rows }));
+  const keyOf = (key: string) => activationKey(model.sha256, model.probe.hash, key);
+  store.cache.pinAndGet(
+    ctx.runId,
+    layers.map((l) => keyOf(l.key)),
+  );
+  let found = await activationCache.lookup(model.sha256, model.probe.hash, model.probe.n, wanted);
+  const missing = layers.filter((l) => !found.has(l.key)).map((l) => l.key);
   const share = (count: number) => estimate * (count / model.layers.length);
   if (missing.length > 0) {
     tracker.start(share(missing.length), {
@@ -59,8 +64,16 @@ async function ensureActivations(ctx: RunContext, m: number, needed: number[], e
       model: model.label,
       message: `extracting ${model.label}: ${missing.length} layer${missing.length === 1 ? '' : 's'}`,
     });
+    const ref = ctx.spec.models[model.index]!;
     const job = await ctx.env.activations.prepare(
-      { model: model.path, probe: ctx.spec.probe, layers: model.selection },
+      {
+        model: model.path,
+        probe: model.probeSpec,
+        layers: model.selection,
+        reduce: reduceOf(ctx.spec, model.index),
+        ...(ref.tokenizer !== undefined ? { tokenizer: ref.tokenizer } : {}),
+        ...(ref.maskInput !== undefined ? { maskInput: ref.maskInput } : {}),
+      },
       // Calibrated in the prepare stage: opened again without calibrating.
       { signal: ctx.hooks.signal, calibration: model.calibration },
     );
@@ -70,7 +83,7 @@ async function ensureActivations(ctx: RunContext, m: number, needed: number[], e
       }
       const batchSize = ctx.spec.options?.batchSize;
       await job.run({
-        tensors: missing,
+        keys: missing,
         sinks: [activationCache.sink(model.sha256, model.probe.hash)],
         signal: ctx.hooks.signal,
         // NaN/Inf in a layer makes that layer's cells undefined (with the reason), not the run fail.
@@ -88,19 +101,19 @@ async function ensureActivations(ctx: RunContext, m: number, needed: number[], e
     }
     tracker.finish();
     tracker.skip(share(model.layers.length - missing.length));
-    found = await activationCache.lookup(model.sha256, model.probe.hash, model.probe.n, tensors);
+    found = await activationCache.lookup(model.sha256, model.probe.hash, model.probe.n, wanted);
   } else {
     tracker.skip(estimate);
   }
   const files = ctx.activationFiles.get(m) ?? new Map<string, CachedLayer>();
   const entries = [];
-  for (const tensor of tensors) {
-    const layer = found.get(tensor);
+  for (const { key, tensor } of layers) {
+    const layer = found.get(key);
     if (!layer)
-      throw new WorkbenchError('INTERNAL', `activation cache: ${tensor} of ${model.label} missing after extraction`);
-    files.set(tensor, layer);
+      throw new WorkbenchError('INTERNAL', `activation cache: ${key} of ${model.label} missing after extraction`);
+    files.set(key, layer);
     entries.push({
-      key: keyOf(tensor),
+      key: keyOf(key),
       kind: 'activation' as const,
       modelSha256: model.sha256,
       probeHash: model.probe.hash,
@@ -117,7 +130,7 @@ async function ensureActivations(ctx: RunContext, m: number, needed: number[], e
   }
   ctx.activationFiles.set(m, files);
   ctx.work.activationsExtracted += missing.length;
-  ctx.work.activationsReused += tensors.length - missing.length;
+  ctx.work.activationsReused += layers.length - missing.length;
 }
 
 async function computeGrams(

@@ -25,7 +25,7 @@ function pairKeyOf(ctx: RunContext, pair: PlannedPair, text: string): string {
   const side = (m: number) => ({
     sha256: plan.models[m]!.sha256,
     probeHash: plan.models[m]!.probe.hash,
-    tensors: plan.models[m]!.layers.map((l) => l.tensor),
+    tensors: plan.models[m]!.layers.map((l) => l.key),
   });
   const measure = [...plan.exact, ...plan.minibatch].find((m) => m.text === text)!.measure;
   const bootstrap = ctx.spec.options?.bootstrap;

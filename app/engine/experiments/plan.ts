@@ -83,7 +83,8 @@ export function planExperiment(spec: ExperimentSpec, models: PreparedModel[]): E
   const minibatch = measures.filter(
     (m): m is { text: string; measure: MinibatchMeasure } => m.measure.name === 'minibatch',
   );
-  const n = models[0]!.probe.n;
+  // Rows: the examples, or the tokens under `tokens` (prepare-models.ts checked they agree).
+  const n = models[0]!.layers[0]?.rows ?? models[0]!.probe.n;
   checkProbeSize(n, measures, models[0]!.probe.spec);
   const pairs = pairsOf(spec.kind, models.length);
   const bootstrap = spec.options?.bootstrap?.samples ?? 0;

@@ -1,23 +1,26 @@
 /**
  * The first stage of a run: what each model of the spec is, before any heavy work. For each model
  * the activation engine prepares an extraction (reads and hashes the file, resolves the layer
- * selection, opens the probe against the model's input, calibrates) and closes it again — a
- * session holds one of the runner's processes, so sessions are not kept open across this stage;
- * the calibration is kept instead, so the extraction opens the model without calibrating again. The layout it finds
- * is kept by the file's sha256, so later runs of the same file only hash it and open the probe
- * (which re-hashes the probe data: a changed probe is never mistaken for the old one). Checked here, so a
- * run fails in seconds rather than after an hour: the file's sha256 against the spec, one probe
- * size for all models, and for seeds that the models' layers correspond.
+ * selection, opens the model's probe — its own view of the examples, or the experiment's —
+ * calibrates under its reductions) and closes it again — a session holds one of the runner's
+ * processes, so sessions are not kept open across this stage; the calibration is kept instead, so
+ * the extraction opens the model without calibrating again. The layout it finds is kept by the
+ * file's sha256, selection and reductions (and, for token probes, the probe's hash), so later runs
+ * of the same file only hash it and open the probe (which re-hashes the probe data: a changed probe
+ * is never mistaken for the old one). Checked here, so a run fails in seconds rather than after an
+ * hour: the file's sha256 against the spec, one number of rows for every layer of every model (the
+ * same examples, or the same tokens), and for seeds that the models' layers correspond.
  */
 import { basename, resolve } from 'node:path';
-import type { ExperimentSpec } from '../../common/contract.js';
+import type { ExperimentSpec, OmittedLayer } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { reduceSpecKey } from '../../common/reductions.js';
 import type { ActivationEngine } from '../activations/engine.js';
 import type { Calibration, PlannedLayer } from '../activations/prepare.js';
 import { fileSha256 } from '../io/file-hash.js';
-import { openProbe } from '../probe/open-probe.js';
-import type { LayoutStore } from '../store/layouts.js';
-import { layerSelectionOf } from './spec.js';
+import { openFeeds } from '../probe/open-feeds.js';
+import type { LayoutStore, ModelLayout } from '../store/layouts.js';
+import { layerSelectionOf, probeOf, reduceOf } from './spec.js';
 
 export interface PreparedModel {
   /** Position in spec.models. */
@@ -27,9 +30,13 @@ export interface PreparedModel {
   sha256: string;
   selection: string;
   layers: PlannedLayer[];
+  /** Selected layers that cannot be compared, and why. */
+  omitted: OmittedLayer[];
   /** Tensors that are graph outputs (the logits), by name. */
   outputs: Set<string>;
   probe: { spec: string; hash: string; n: number };
+  /** The spec the model's probe was opened from (its own, or the experiment's). */
+  probeSpec: string;
   /** What the engine's prepare found (none for a cached layout): the extraction opens again without calibrating. */
   calibration?: Calibration;
 }
@@ -43,54 +50,106 @@ export interface PrepareOptions {
   modelsDir?: string;
 }
 
-/** Layout and probe of one model: from the layout cache when the file's hash is known there, else from the engine. */
+interface ModelJob {
+  index: number;
+  path: string;
+  label: string;
+  selection: string;
+  probe: string;
+  tokenizer?: string;
+  maskInput?: string;
+  layoutKey: string;
+}
+
+/** The layout cached for the job, when it is still true for the probe opened now. */
+async function fromLayout(
+  job: ModelJob,
+  sha256: string,
+  cached: ModelLayout,
+  options: PrepareOptions,
+): Promise<PreparedModel | null> {
+  if (!cached.inputs || !cached.layers.every((l) => typeof l.key === 'string')) return null; // an older layout
+  const feeds = await openFeeds(job.probe, cached.inputs, {
+    modelPath: job.path,
+    ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}),
+    ...(job.tokenizer !== undefined ? { tokenizer: job.tokenizer } : {}),
+    ...(job.maskInput !== undefined ? { maskInput: job.maskInput } : {}),
+  });
+  try {
+    if (cached.sequenceProbe !== null && cached.sequenceProbe !== feeds.hash) return null;
+    if (cached.sequenceProbe === null && feeds.sequence !== null) return null;
+    return {
+      index: job.index,
+      path: job.path,
+      label: job.label,
+      sha256,
+      selection: job.selection,
+      layers: cached.layers.map(({ rowsPerExample, ...l }) => ({
+        ...l,
+        rows: rowsPerExample === 'valid' ? l.rows : feeds.n * rowsPerExample,
+      })),
+      omitted: cached.omitted,
+      outputs: new Set(cached.outputs),
+      probe: { spec: feeds.spec, hash: feeds.hash, n: feeds.n },
+      probeSpec: job.probe,
+    };
+  } finally {
+    await feeds.close();
+  }
+}
+
+/** Layout and probe of one model: from the layout cache when it holds one for the file, else from the engine. */
 async function prepareOne(
   engine: ActivationEngine,
   spec: ExperimentSpec,
-  ref: { path: string; label: string; selection: string; index: number },
+  job: ModelJob,
   options: PrepareOptions,
 ): Promise<PreparedModel> {
-  const path = resolve(ref.path);
   // A file that cannot be read falls through to the engine, whose error names the problem.
-  const sha256 = options.layouts ? await fileSha256(path).catch(() => null) : null;
-  const cached = sha256 ? options.layouts!.get(sha256, ref.selection) : null;
+  const sha256 = options.layouts ? await fileSha256(job.path).catch(() => null) : null;
+  const cached = sha256 ? options.layouts!.get(sha256, job.layoutKey) : null;
   if (sha256 && cached) {
-    const probe = await openProbe(spec.probe, cached.input, options.modelsDir ? { modelsDir: options.modelsDir } : {});
-    try {
-      return {
-        index: ref.index,
-        path,
-        label: ref.label,
-        sha256,
-        selection: ref.selection,
-        layers: cached.layers,
-        outputs: new Set(cached.outputs),
-        probe: { spec: probe.spec, hash: probe.hash, n: probe.n },
-      };
-    } finally {
-      await probe.close();
-    }
+    const found = await fromLayout(job, sha256, cached, options);
+    if (found) return found;
   }
-  const job = await engine.prepare(
-    { model: path, probe: spec.probe, layers: ref.selection },
+  const prepared = await engine.prepare(
+    {
+      model: job.path,
+      probe: job.probe,
+      layers: job.selection,
+      reduce: reduceOf(spec, job.index),
+      ...(job.tokenizer !== undefined ? { tokenizer: job.tokenizer } : {}),
+      ...(job.maskInput !== undefined ? { maskInput: job.maskInput } : {}),
+    },
     { signal: options.signal },
   );
   try {
-    const outputs = job.graphOutputs;
-    options.layouts?.put(job.model.sha256, ref.selection, { layers: job.layers, outputs, input: job.input });
+    const outputs = prepared.graphOutputs;
+    options.layouts?.put(prepared.model.sha256, job.layoutKey, {
+      layers: prepared.calibration.extracted.map((l, i) => ({
+        ...prepared.layers[i]!,
+        rowsPerExample: l.rowsPerExample,
+      })),
+      outputs,
+      inputs: prepared.inputs,
+      omitted: prepared.omitted,
+      sequenceProbe: prepared.probe.sequence ? prepared.probe.hash : null,
+    });
     return {
-      index: ref.index,
-      path: job.model.path,
-      label: ref.label,
-      sha256: job.model.sha256,
-      selection: ref.selection,
-      layers: job.layers,
+      index: job.index,
+      path: prepared.model.path,
+      label: job.label,
+      sha256: prepared.model.sha256,
+      selection: job.selection,
+      layers: prepared.layers,
+      omitted: prepared.omitted,
       outputs: new Set(outputs),
-      probe: { spec: job.probe.spec, hash: job.probe.hash, n: job.probe.n },
-      calibration: job.calibration,
+      probe: { spec: prepared.probe.spec, hash: prepared.probe.hash, n: prepared.probe.n },
+      probeSpec: job.probe,
+      calibration: prepared.calibration,
     };
   } finally {
-    await job.close();
+    await prepared.close();
   }
 }
 
@@ -100,16 +159,28 @@ export async function prepareModels(
   options: PrepareOptions = {},
 ): Promise<PreparedModel[]> {
   const prepared: PreparedModel[] = [];
-  // The same file with the same selection is prepared once.
+  // The same file with the same selection, probe and reductions is prepared once.
   const seen = new Map<string, PreparedModel>();
   for (const [index, ref] of spec.models.entries()) {
     if (options.signal?.aborted) throw new WorkbenchError('CANCELLED', 'cancelled');
     const selection = layerSelectionOf(spec, index);
     const label = ref.label ?? basename(ref.path);
-    const key = `${resolve(ref.path)}\0${selection}`;
+    const probe = probeOf(spec, index);
+    const layoutKey = [selection, reduceSpecKey(reduceOf(spec, index)), ref.maskInput ?? ''].join('\0');
+    const job: ModelJob = {
+      index,
+      path: resolve(ref.path),
+      label,
+      selection,
+      probe,
+      layoutKey,
+      ...(ref.tokenizer !== undefined ? { tokenizer: ref.tokenizer } : {}),
+      ...(ref.maskInput !== undefined ? { maskInput: ref.maskInput } : {}),
+    };
+    const key = [job.path, layoutKey, probe, ref.tokenizer ?? ''].join('\0');
     let model = seen.get(key);
     if (!model) {
-      model = await prepareOne(engine, spec, { path: ref.path, label, selection, index }, options);
+      model = await prepareOne(engine, spec, job, options);
       seen.set(key, model);
     }
     if (ref.sha256 && ref.sha256.toLowerCase() !== model.sha256) {
@@ -121,21 +192,49 @@ export async function prepareModels(
     prepared.push({ ...model, index, label });
     options.onModel?.(index + 1, spec.models.length, label);
   }
-  checkSameProbeSize(prepared);
+  checkSameExamples(prepared);
   if (spec.kind === 'seeds') checkCorresponding(prepared);
   return prepared;
 }
 
-function checkSameProbeSize(models: readonly PreparedModel[]): void {
+/**
+ * Every layer of every model must have the same rows: the same number of examples (each model's
+ * own view of them counts alike), and under `tokens` the same tokens.
+ */
+export function checkSameExamples(models: readonly PreparedModel[]): void {
   const first = models[0]!;
   for (const m of models) {
     if (m.probe.n !== first.probe.n) {
+      const views = m.probeSpec !== first.probeSpec ? ' (views of the same examples must have as many)' : '';
       throw new WorkbenchError(
         'BAD_PROBE',
-        `the probe gives ${first.probe.n} examples for ${first.label} but ${m.probe.n} for ${m.label}; CKA compares the same examples`,
+        `the probe gives ${first.probe.n} examples for ${first.label} but ${m.probe.n} for ${m.label}${views}; CKA compares the same examples`,
       );
     }
   }
+  checkRows(models.map((m) => ({ label: m.label, layers: m.layers })));
+}
+
+/** One row count over all layers (`tokens` against per-example rows, or two tokenizations, are refused). */
+export function checkRows(sides: readonly { label: string; layers: readonly PlannedLayer[] }[]): number {
+  const all = sides.flatMap((s) => s.layers.map((l) => ({ side: s.label, layer: l })));
+  const first = all[0]!;
+  for (const { side, layer } of all) {
+    if (layer.rows === first.layer.rows && layer.tokenization === first.layer.tokenization) continue;
+    const describe = (s: string, l: PlannedLayer) =>
+      `${s}'s ${l.name} (${l.reduction}: ${l.rows} rows${l.tokenization && l.reduction === 'tokens' ? ` of its tokens` : ''})`;
+    if (layer.rows === first.layer.rows || (layer.reduction === 'tokens' && first.layer.reduction === 'tokens')) {
+      throw new WorkbenchError(
+        'BAD_INPUT',
+        `'tokens' compares token by token, but ${describe(first.side, first.layer)} and ${describe(side, layer)} come from different tokenizations; give both models the same tokens (same ids and masks), or reduce with mean, first or last`,
+      );
+    }
+    throw new WorkbenchError(
+      'BAD_INPUT',
+      `every layer must have the same rows: ${describe(first.side, first.layer)} but ${describe(side, layer)}; 'tokens' makes a row per token, the other reductions one per example`,
+    );
+  }
+  return first.layer.rows;
 }
 
 /** Seeds: position r of every model is "the same layer": same count, same op at each position. */

@@ -1,13 +1,18 @@
 /**
- * The paper's two experiments on the shipped zoo (models/zoo.json), as specs ready to create:
+ * Experiments on the shipped zoo (models/zoo.json), as specs ready to create:
  *
  * - seeds sanity check (Kornblith et al. 2019, Table 2 style): the plain CNNs trained from
  *   different seeds (family `plain`, depth 1), ReLU and pooling layers, linear, RBF (0.4, 0.8)
  *   and debiased CKA;
  * - depth family (Kornblith et al. 2019 Fig. 5; Nguyen et al. 2021): the seed-0 plain CNNs of
- *   every depth, each against itself and against the others — the block structure of deep nets.
+ *   every depth, each against itself and against the others — the block structure of deep nets;
+ * - ViT vs CNN (the question of Raghu et al. 2021, "Do Vision Transformers See Like
+ *   Convolutional Neural Networks?"): which layers of the plain CNN each block of the zoo's vision
+ *   transformer resembles. Both sides are averaged over positions (`mean`: the ViT's tokens, the
+ *   CNN's spatial positions), so a layer is compared by which features it holds, not where.
  *
- * Models the zoo lists but are not on disk are named in `missing`; such a preset is unavailable.
+ * zoo.json lists the CNNs under `models` and the transformers under `transformers`. Models the
+ * zoo lists but are not on disk are named in `missing`; such a preset is unavailable.
  */
 import { existsSync, promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -21,6 +26,12 @@ interface ZooModel {
   seed?: number;
   depth?: number;
   sha256?: string;
+  layers?: {
+    embedding?: { tensor?: string };
+    blocks?: { tensor?: string }[];
+    attentionResidual?: { tensor?: string }[];
+    pool?: { tensor?: string };
+  };
 }
 
 /** Examples of the built-in probe the presets use (of the 5 000 shipped). */
@@ -34,13 +45,21 @@ export interface ZooEntry {
   seed: number | null;
   depth: number | null;
   present: boolean;
+  /** Transformers: their representative layers (embedding, each block's two residual sums, the pooled token), in order. */
+  blockLayers: string[];
 }
 
 export async function readZoo(modelsDir = defaultModelsDir()): Promise<ZooEntry[]> {
   let models: ZooModel[];
   try {
-    const zoo = JSON.parse(await fs.readFile(join(modelsDir, 'zoo.json'), 'utf8')) as { models?: ZooModel[] };
-    models = Array.isArray(zoo.models) ? zoo.models : [];
+    const zoo = JSON.parse(await fs.readFile(join(modelsDir, 'zoo.json'), 'utf8')) as {
+      models?: ZooModel[];
+      transformers?: ZooModel[];
+    };
+    models = [
+      ...(Array.isArray(zoo.models) ? zoo.models : []),
+      ...(Array.isArray(zoo.transformers) ? zoo.transformers : []),
+    ];
   } catch {
     return [];
   }
@@ -56,8 +75,19 @@ export async function readZoo(modelsDir = defaultModelsDir()): Promise<ZooEntry[
         seed: typeof m.seed === 'number' ? m.seed : null,
         depth: typeof m.depth === 'number' ? m.depth : null,
         present: existsSync(path),
+        blockLayers: transformerLayers(m),
       };
     });
+}
+
+/** The embedding, each block's residual sums (after attention, after the MLP) and the pooled token. */
+function transformerLayers(m: ZooModel): string[] {
+  const l = m.layers;
+  if (!l?.blocks) return [];
+  const tensors = [l.embedding?.tensor];
+  l.blocks.forEach((block, k) => tensors.push(l.attentionResidual?.[k]?.tensor, block.tensor));
+  tensors.push(l.pool?.tensor);
+  return tensors.filter((t): t is string => typeof t === 'string' && t.length > 0);
 }
 
 function modelRefs(entries: readonly ZooEntry[]): ExperimentSpec['models'] {
@@ -83,6 +113,9 @@ export async function listPresets(modelsDir = defaultModelsDir()): Promise<Exper
   const seeds = plain.filter((m) => m.depth === 1).sort((a, b) => (a.seed ?? 0) - (b.seed ?? 0));
   const depths = plain.filter((m) => m.seed === 0).sort((a, b) => (a.depth ?? 0) - (b.depth ?? 0));
   const probe = `fashion-mnist:${PRESET_PROBE_SIZE}`;
+  const vit = zoo.find((m) => m.family === 'vit' && m.blockLayers.length > 0);
+  const cnn = seeds[0];
+  const vitVsCnn = [vit, cnn].filter((m): m is ZooEntry => m !== undefined);
   return [
     preset(
       'seeds-sanity',
@@ -115,6 +148,24 @@ export async function listPresets(modelsDir = defaultModelsDir()): Promise<Exper
         measures: ['linear'],
       },
       depths,
+      2,
+    ),
+    preset(
+      'vit-vs-cnn',
+      'ViT vs CNN: which layers resemble which',
+      `The zoo's vision transformer (${vit?.name ?? 'missing'}) against the plain CNN (${cnn?.name ?? 'missing'}), both trained on Fashion-MNIST: which CNN layers each transformer block resembles (Raghu et al. 2021). Tokens and spatial positions are averaged (mean).`,
+      {
+        name: 'ViT vs CNN',
+        kind: 'pair',
+        models: modelRefs(vitVsCnn),
+        probe,
+        // The transformer's blocks as its zoo entry lists them; the CNN's stages (ReLU and pooled).
+        // Not the CNN's global pool: averaged over positions it is its last ReLU again.
+        layers: [vit?.blockLayers.join(',') ?? 'all', 'op:Relu,MaxPool'],
+        measures: ['linear'],
+        reduce: 'mean',
+      },
+      vitVsCnn,
       2,
     ),
   ];

@@ -11,7 +11,7 @@ import { parseNpyHeader, readNpyHeader } from '../io/npy.js';
 import { readZooManifest } from '../probe/fashion-mnist.js';
 import type { ModelInput } from '../probe/model-input.js';
 import { listNpzMembers, memberBytes } from '../probe/npz-archive.js';
-import { openProbe } from '../probe/open-probe.js';
+import { openFeeds, type FeedContext } from '../probe/open-feeds.js';
 import { parseProbeSpec, type ProbeSpec } from '../probe/spec.js';
 
 export async function builtInProbes(modelsDir: string): Promise<ProbeSetEntry[]> {
@@ -83,21 +83,33 @@ export async function inputWithoutModel(probe: ProbeSpec): Promise<ModelInput> {
         'BAD_PROBE',
         `random:${probe.n} takes its example shape from a model: open it together with one`,
       );
+    case 'text':
+      throw new WorkbenchError('BAD_PROBE', `text:${probe.path} is tokenized for a model: open it together with one`);
   }
 }
 
-export async function openProbeInfo(spec: string, input: ModelInput | null, modelsDir: string): Promise<ProbeInfo> {
+/** A probe opened for a model's inputs (or, without a model, for an input that takes any size). */
+export async function openProbeInfo(
+  spec: string,
+  inputs: ModelInput[] | null,
+  context: FeedContext & { modelsDir: string },
+): Promise<ProbeInfo> {
   const parsed = parseProbeSpec(spec);
-  const source = await openProbe(parsed, input ?? (await inputWithoutModel(parsed)), { modelsDir });
+  const source = await openFeeds(parsed, inputs ?? [await inputWithoutModel(parsed)], context);
   try {
-    return {
+    const info: ProbeInfo = {
       spec: source.spec,
-      kind: parsed.kind,
+      kind: source.kind,
       n: source.n,
-      exampleShape: source.exampleShape,
+      exampleShape: source.inputs[0]!.exampleShape.map((d) => d ?? source.sequence?.maxLength ?? 0),
       hash: source.hash,
       notes: source.notes,
     };
+    if (source.inputs.length > 1 || source.sequence) {
+      info.inputs = source.inputs.map((i) => ({ name: i.name, dtype: i.dtype, shape: i.exampleShape }));
+    }
+    if (source.tokenizer) info.tokenizer = source.tokenizer;
+    return info;
   } finally {
     await source.close();
   }

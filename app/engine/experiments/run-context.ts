@@ -109,6 +109,7 @@ export class RunContext {
       modelSha256: model.sha256,
       probeHash: model.probe.hash,
       tensor: l.tensor,
+      reduction: l.reduction,
       precision: this.precision,
     }));
   }
@@ -119,7 +120,7 @@ export class RunContext {
     const files = this.activationFiles.get(m);
     return indices.map((i) => {
       const layer = model.layers[i]!;
-      const file = files?.get(layer.tensor);
+      const file = files?.get(layer.key);
       if (!file) throw new WorkbenchError('INTERNAL', `activations of ${layer.name} (${model.label}) are not at hand`);
       return { kind: 'npy', layer: { tensor: layer.tensor, name: layer.name }, path: file.path };
     });

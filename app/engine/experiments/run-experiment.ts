@@ -14,7 +14,7 @@ import type {
 } from '../../common/contract.js';
 import { toErrorData } from '../../common/errors.js';
 import { GramMemory } from './gram-memory.js';
-import { similarityMatrix, transposeMatrix } from './matrices.js';
+import { layerRef, similarityMatrix, transposeMatrix, withReductions } from './matrices.js';
 import { makeModelReady } from './model-work.js';
 import { comparePairs, readEarlierPairs, type PairResults } from './pair-work.js';
 import { planExperiment, type PlannedPair } from './plan.js';
@@ -39,7 +39,9 @@ export function resultModels(models: readonly PreparedModel[]): ResultModel[] {
     path: m.path,
     sha256: m.sha256,
     label: m.label,
-    layers: m.layers.map(({ tensor, name }) => ({ tensor, name })),
+    layers: m.layers.map(layerRef),
+    probe: m.probe,
+    ...(m.omitted.length > 0 ? { omitted: m.omitted } : {}),
   }));
 }
 
@@ -133,10 +135,14 @@ class Run {
   private store(pair: PlannedPair, results: PairResults): void {
     const { plan, spec, env, runId } = this.ctx;
     const finished = spec.measures.flatMap((text) => {
-      const matrix = similarityMatrix(
-        results.get(text)!,
-        { model: pair.row, label: plan.models[pair.row]!.label },
-        { model: pair.col, label: plan.models[pair.col]!.label },
+      const matrix = withReductions(
+        similarityMatrix(
+          results.get(text)!,
+          { model: pair.row, label: plan.models[pair.row]!.label },
+          { model: pair.col, label: plan.models[pair.col]!.label },
+        ),
+        plan.models[pair.row]!.layers,
+        plan.models[pair.col]!.layers,
       );
       return pair.mirrored ? [matrix, transposeMatrix(matrix)] : [matrix];
     });

@@ -5,8 +5,9 @@
  * spec that parse.
  */
 import { z } from 'zod';
-import type { ExperimentKind, ExperimentSpec } from '../../common/contract.js';
+import type { ExperimentKind, ExperimentSpec, ReduceSpec } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { REDUCTIONS, mergeReduceSpecs } from '../../common/reductions.js';
 import { parseMeasure, type Measure } from '../similarity/index.js';
 import { parseProbeSpec, type ProbeSpec } from '../probe/spec.js';
 
@@ -23,6 +24,23 @@ export const filePathSchema = z
   .max(4096, 'the path is too long')
   .refine((p) => !p.includes('\0'), 'the path contains a NUL byte');
 
+export const reductionSchema = z.enum(REDUCTIONS as unknown as ['flatten', 'mean', 'first', 'last', 'tokens']);
+
+export const reduceSpecSchema = z.union([
+  reductionSchema,
+  z
+    .object({
+      default: reductionSchema.optional(),
+      layers: z
+        .record(z.string().min(1).max(4096), reductionSchema)
+        .refine((r) => Object.keys(r).length <= 10_000, 'at most 10 000 layers')
+        .optional(),
+    })
+    .strict(),
+]);
+
+export const maskInputSchema = z.string().min(1).max(1000);
+
 const modelRefSchema = z
   .object({
     path: filePathSchema,
@@ -32,6 +50,10 @@ const modelRefSchema = z
       .transform((h) => h.toLowerCase())
       .optional(),
     label: z.string().min(1).max(200).optional(),
+    probe: z.lazy(() => probeSpecSchema).optional(),
+    tokenizer: filePathSchema.optional(),
+    maskInput: maskInputSchema.optional(),
+    reduce: reduceSpecSchema.optional(),
   })
   .strict();
 
@@ -95,6 +117,7 @@ export const experimentSpecSchema = z
       .min(1, 'name at least one measure (linear, rbf:T, debiased, minibatch:B)')
       .max(16)
       .refine((list) => new Set(list).size === list.length, 'a measure is listed twice'),
+    reduce: reduceSpecSchema.optional(),
     options: optionsSchema.optional(),
   })
   .strict()
@@ -137,13 +160,31 @@ export function layerSelectionOf(spec: ExperimentSpec, model: number): string {
   return Array.isArray(spec.layers) ? spec.layers[model]! : spec.layers;
 }
 
+/** The probe model i runs on: its own view of the examples, else the experiment's probe. */
+export function probeOf(spec: ExperimentSpec, model: number): string {
+  return spec.models[model]!.probe ?? spec.probe;
+}
+
+/** Model i's reductions: its own over the experiment's. */
+export function reduceOf(spec: ExperimentSpec, model: number): ReduceSpec | undefined {
+  return mergeReduceSpecs(spec.reduce, spec.models[model]!.reduce);
+}
+
 export function specMeasures(spec: ExperimentSpec): { text: string; measure: Measure }[] {
   return spec.measures.map((text) => ({ text, measure: parseMeasure(text) }));
 }
 
-/** The files and folders a spec reads: model paths and the probe's data path, if any. */
-export function specPaths(spec: ExperimentSpec): { models: string[]; probe: ProbePath | null } {
-  return { models: spec.models.map((m) => m.path), probe: probePath(parseProbeSpec(spec.probe)) };
+/** The files and folders a spec reads: model paths, the probes' data paths, tokenizers. */
+export function specPaths(spec: ExperimentSpec): { models: string[]; probes: ProbePath[]; tokenizers: string[] } {
+  const probes = [spec.probe, ...spec.models.flatMap((m) => (m.probe ? [m.probe] : []))].map((p) => parseProbeSpec(p));
+  return {
+    models: spec.models.map((m) => m.path),
+    probes: probes.map(probePath).filter((p): p is ProbePath => p !== null),
+    tokenizers: [
+      ...spec.models.flatMap((m) => (m.tokenizer ? [m.tokenizer] : [])),
+      ...probes.flatMap((p) => (p.kind === 'text' && p.tokenizer ? [p.tokenizer] : [])),
+    ],
+  };
 }
 
 export interface ProbePath {
@@ -156,6 +197,7 @@ export function probePath(probe: ProbeSpec): ProbePath | null {
   switch (probe.kind) {
     case 'npy':
     case 'npz':
+    case 'text':
       return { path: probe.path, kind: 'file' };
     case 'images':
       return { path: probe.dir, kind: 'dir' };

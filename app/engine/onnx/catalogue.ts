@@ -202,7 +202,8 @@ export function mergeResolvedTypes(types: Map<string, TensorType>, resolved: Rea
 
 /**
  * Every float, input-dependent node output of the top-level graph, in topological order. With
- * `batchDim` (given once shapes are resolved) tensors that do not split per example are left out.
+ * `batchDim` (given once shapes are resolved) tensors whose first axis is visibly not the examples
+ * are marked (`split: 'none'`), not left out: selecting them gets them listed as omitted.
  */
 export function layerCatalogue(graph: OnnxGraph, catalogue: TensorCatalogue, batchDim?: Dim): LayerInfo[] {
   const graphOutputs = new Set(graph.output.map((o) => o.name));
@@ -213,7 +214,6 @@ export function layerCatalogue(graph: OnnxGraph, catalogue: TensorCatalogue, bat
       if (!tensor || !catalogue.inputDependent.has(tensor)) return;
       const type = catalogue.types.get(tensor);
       if (!type || !isFloatDType(type.dtype)) return;
-      if (!splitsPerExample(type.shape, batchDim)) return;
       const nodeName = node.name || `${node.opType}_${fileIndex}`;
       rows.push({
         tensor,
@@ -223,6 +223,12 @@ export function layerCatalogue(graph: OnnxGraph, catalogue: TensorCatalogue, bat
         shape: type.shape,
         index,
         isGraphOutput: graphOutputs.has(tensor),
+        ...(splitsPerExample(type.shape, batchDim)
+          ? {}
+          : {
+              split: 'none' as const,
+              splitReason: `its first axis is ${String(type.shape![0])}, not the examples (${batchDim === null ? '?' : String(batchDim)})`,
+            }),
       });
       const base = shortLayerName(node.name, node.opType, tensor);
       rawNames.push(node.output.length > 1 && k > 0 ? `${base}:${k}` : base);

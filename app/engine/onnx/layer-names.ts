@@ -1,8 +1,14 @@
 /**
  * Short layer names for people, from node names as exporters write them.
  * PyTorch: `/layer1/layer1.0/relu/Relu` → `layer1.0.relu` (module path, without the op and without
- * a parent segment that the next segment repeats). Names stay unique within a model.
+ * a parent segment that the next segment repeats). Arithmetic written inside a module's forward
+ * (`x + f(x)`) has no module of its own, so it keeps its op: the residual sums of a Transformer
+ * block are `/blocks.0/Add` → `blocks.0.add` and `/blocks.0/Add_1` → `blocks.0.add_1`, not
+ * `blocks.0` and `blocks.0_1`. Names stay unique within a model.
  */
+
+/** Ops that are the arithmetic of a module's forward, not a module of their own. */
+const INLINE_OPS = new Set(['add', 'sub', 'mul', 'div']);
 
 function dropOpSegment(segments: string[], op: string): { rest: string[]; suffix: string } {
   const last = segments[segments.length - 1];
@@ -28,6 +34,10 @@ export function shortLayerName(nodeName: string, op: string, fallbackTensor: str
     const next = rest[i + 1];
     return next === undefined || !next.startsWith(`${seg}.`);
   });
+  const inline = INLINE_OPS.has(op.toLowerCase()) && rest.length < segments.length;
+  if (inline && kept.length > 0 && kept[kept.length - 1]!.toLowerCase() !== op.toLowerCase()) {
+    return `${kept.join('.')}.${op.toLowerCase()}${suffix}`;
+  }
   let name = kept.join('.');
   const lastKept = kept[kept.length - 1];
   if (name.length === 0 || (lastKept !== undefined && /^\d+$/.test(lastKept))) {

@@ -53,5 +53,7 @@ function openParsed(parsed: ProbeSpec, input: ModelInput, context: ProbeContext)
       return openImageProbe(parsed.dir, parsed.options, input);
     case 'random':
       return openRandomProbe(parsed.n, parsed.seed, input);
+    case 'text':
+      throw new WorkbenchError('INTERNAL', 'text probes are opened by open-feeds.ts');
   }
 }

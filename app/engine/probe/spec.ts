@@ -8,6 +8,9 @@
  *   images:DIR[?OPTIONS]             PNG/JPEG files of a folder, e.g.
  *                                    images:photos?size=32x32&mode=rgb&norm=imagenet&layout=nchw
  *   random:N[:SEED]                  N Gaussian examples of the model's input shape (seed 0)
+ *   text:FILE[?tokenizer=PATH&max_length=N]
+ *                                    one text per line (.txt) or per JSON line's `text` (.jsonl),
+ *                                    tokenized with the model's tokenizer.json
  *
  * Image options (query form, or `ImageOptions` passed alongside): size=HxW (or one number),
  * mode=gray|rgb, mean=a[,b,c], std=a[,b,c], norm=imagenet (ImageNet mean/std), layout=nchw|nhwc.
@@ -31,12 +34,13 @@ export type ProbeSpec =
   | { kind: 'npy'; path: string }
   | { kind: 'npz'; path: string; key?: string }
   | { kind: 'images'; dir: string; options: ImageOptions }
-  | { kind: 'random'; n: number; seed: number };
+  | { kind: 'random'; n: number; seed: number }
+  | { kind: 'text'; path: string; tokenizer?: string; maxLength?: number };
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 export const IMAGENET_STD = [0.229, 0.224, 0.225];
 
-const SPEC_HELP = 'fashion-mnist:N, npy:PATH, npz:PATH[:KEY], images:DIR or random:N[:SEED]';
+const SPEC_HELP = 'fashion-mnist:N, npy:PATH, npz:PATH[:KEY], images:DIR, text:FILE or random:N[:SEED]';
 
 function bad(text: string, problem: string): never {
   throw new WorkbenchError('BAD_PROBE', `probe '${text}': ${problem}`);
@@ -80,9 +84,28 @@ export function parseProbeSpec(text: string, imageOptions: ImageOptions = {}): P
       const fromQuery = q >= 0 ? parseImageQuery(text, rest.slice(q + 1)) : {};
       return { kind, dir, options: { ...fromQuery, ...definedOnly(imageOptions) } };
     }
+    case 'text': {
+      const q = rest.lastIndexOf('?');
+      const path = q >= 0 ? rest.slice(0, q) : rest;
+      if (path === '') bad(text, 'nothing after text:');
+      return { kind, path, ...(q >= 0 ? parseTextQuery(text, rest.slice(q + 1)) : {}) };
+    }
     default:
       bad(text, `unknown kind '${kind}' (expected ${SPEC_HELP})`);
   }
+}
+
+function parseTextQuery(text: string, query: string): { tokenizer?: string; maxLength?: number } {
+  const options: { tokenizer?: string; maxLength?: number } = {};
+  for (const pair of query.split('&').filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    const key = eq >= 0 ? pair.slice(0, eq) : pair;
+    const value = eq >= 0 ? decodeURIComponent(pair.slice(eq + 1)) : '';
+    if (key === 'tokenizer' && value !== '') options.tokenizer = value;
+    else if (key === 'max_length') options.maxLength = positiveInt(text, value, 'max_length');
+    else bad(text, `unknown text option '${key}' (tokenizer, max_length)`);
+  }
+  return options;
 }
 
 function definedOnly(options: ImageOptions): ImageOptions {

@@ -19,6 +19,7 @@ import type {
   OpenReply,
   OptimizationMode,
   RunReply,
+  RunReduceRequest,
   SpilledRunReply,
   ValueMeta,
   WireTensor,
@@ -208,7 +209,7 @@ export class RunnerSession {
   async run(
     feeds: WireTensor[],
     fetch: string[],
-    options: CallOptions & { doing?: string } = {},
+    options: CallOptions & { doing?: string; reduce?: RunReduceRequest; timeoutMs?: number } = {},
   ): Promise<WireTensor[]> {
     if (this.closed) throw new WorkbenchError('INTERNAL', `${this.modelPath}: the session is closed`);
     if (this.process.generation !== this.generation) {
@@ -217,9 +218,16 @@ export class RunnerSession {
     const spillFile = this.spill.take();
     try {
       const reply = await this.process.request<RunReply | SpilledRunReply>(
-        { type: 'run', session: this.id, feeds, fetch, spillFile },
         {
-          timeoutMs: this.runner.timeouts.runMs,
+          type: 'run',
+          session: this.id,
+          feeds,
+          fetch,
+          spillFile,
+          ...(options.reduce ? { reduce: options.reduce } : {}),
+        },
+        {
+          timeoutMs: Math.min(options.timeoutMs ?? Infinity, this.runner.timeouts.runMs),
           signal: options.signal,
           model: this.modelPath,
           doing: options.doing ?? 'running the model',

@@ -28,7 +28,17 @@ export interface ModelSource {
   sha256: string;
 }
 
-export type WireTensorData = Float32Array | Float64Array | Uint16Array | Int32Array | BigInt64Array | Uint8Array;
+export type WireTensorData =
+  | Float32Array
+  | Float64Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Int16Array
+  | Int8Array
+  | BigInt64Array
+  | BigUint64Array
+  | Uint8Array;
 
 export interface WireTensor {
   name: string;
@@ -47,6 +57,34 @@ export interface ValueMeta {
   shape?: Dim[];
 }
 
+/**
+ * How one fetched layer becomes rows in the runner (./reduce.ts), so that only rows cross the
+ * process boundary.
+ */
+export interface RunLayerPlan {
+  /** The first axis is examples × k: regroup to [examples, k, …] (`example`: example i owns rows ik…ik+k−1; `head`: row h·B + i). */
+  group?: { k: number; order: 'example' | 'head' };
+  /** The examples are on this axis (≥ 1) instead of the first: an example is the tensor without it. */
+  batchAxis?: number;
+  /** Axes of one example's (regrouped) tensor that follow the token length: masked, and padded to `padTo`. */
+  seqAxes: number[];
+  padTo: number;
+  reduce:
+    | { kind: 'all' }
+    | { kind: 'spatial-mean'; channelAxis: number }
+    | { kind: 'token'; axis: number; pick: 'mean' | 'first' | 'last' | 'each' };
+}
+
+export interface RunReduceRequest {
+  /** One per fetched tensor; null: the tensor comes back as it is. */
+  layers: (RunLayerPlan | null)[];
+  /** Examples of the batch (rows past them pad a fixed-size batch and are dropped). */
+  examples: number;
+  /** Token probes: valid positions [rows, length] (1 = token, 0 = padding). */
+  mask: Uint8Array | null;
+  length: number | null;
+}
+
 export type RunnerRequest =
   | { id: number; type: 'open'; model: ModelSource; extraOutputs: string[]; config: SessionConfig }
   | {
@@ -57,6 +95,8 @@ export type RunnerRequest =
       fetch: string[];
       /** A file for a large reply (see SpilledRunReply); without it every reply goes through the channel. */
       spillFile?: string;
+      /** Reduce these outputs to rows before replying. */
+      reduce?: RunReduceRequest;
     }
   | { id: number; type: 'close'; session: number }
   /** Test hooks, honoured only when the child runs with CKA_RUNNER_TEST_HOOKS=1. */

@@ -19,6 +19,7 @@ import {
   type ValueMeta,
   type WireTensor,
 } from './protocol.js';
+import { reduceOutput } from './reduce.js';
 import { sessionOptions } from './session-options.js';
 
 type OpenRequest = Extract<RunnerRequest, { type: 'open' }>;
@@ -121,12 +122,17 @@ export class SessionHost {
       );
     }
     const tensors = request.fetch.map((name) => (preallocated?.[name] ?? results[name]) as ort.Tensor);
-    const outputs: WireTensor[] = tensors.map((tensor, i) => ({
-      name: request.fetch[i]!,
-      type: tensor.type,
-      dims: [...tensor.dims],
-      data: tensor.data as WireTensor['data'],
-    }));
+    const reduce = request.reduce;
+    const outputs: WireTensor[] = tensors.map((tensor, i) => {
+      const raw: WireTensor = {
+        name: request.fetch[i]!,
+        type: tensor.type,
+        dims: [...tensor.dims],
+        data: tensor.data as WireTensor['data'],
+      };
+      const plan = reduce?.layers[i];
+      return plan && reduce ? reduceOutput(raw, plan, reduce) : raw;
+    });
     if (tensors.every((t) => t.type !== 'string')) {
       open.reusable = { signature, outputs: Object.fromEntries(request.fetch.map((name, i) => [name, tensors[i]!])) };
     }

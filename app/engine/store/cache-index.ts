@@ -42,12 +42,20 @@ interface EntryRow {
 export const DEFAULT_CACHE_LIMIT_BYTES = 20 * 2 ** 30;
 const LIMIT_SETTING = 'cache_limit_bytes';
 
-export function activationKey(modelSha256: string, probeHash: string, tensor: string): string {
-  return `activation:${modelSha256}:${probeHash}:${tensor}`;
+/** `layer` is the layer's key: its tensor, with the reduction unless `flatten` (activations/types.ts layerKey). */
+export function activationKey(modelSha256: string, probeHash: string, layer: string): string {
+  return `activation:${modelSha256}:${probeHash}:${layer}`;
 }
 
-export function gramKey(modelSha256: string, probeHash: string, tensor: string, precision: string): string {
-  return `gram:${precision}:${modelSha256}:${probeHash}:${tensor}`;
+export function gramKey(
+  modelSha256: string,
+  probeHash: string,
+  tensor: string,
+  precision: string,
+  reduction?: string,
+): string {
+  const reduced = reduction && reduction !== 'flatten' ? `#${reduction}` : '';
+  return `gram:${precision}:${modelSha256}:${probeHash}:${tensor}${reduced}`;
 }
 
 /** The files of an entry: a Gram is NAME.npy + NAME.json. */

@@ -14,6 +14,8 @@ export interface GramId {
   modelSha256: string;
   probeHash: string;
   tensor: string;
+  /** How the activations became rows (absent or `flatten`: the flattened values). */
+  reduction?: string;
   precision: string;
 }
 
@@ -25,7 +27,7 @@ export class GramStore {
   ) {}
 
   key(id: GramId): string {
-    return gramKey(id.modelSha256, id.probeHash, id.tensor, id.precision);
+    return gramKey(id.modelSha256, id.probeHash, id.tensor, id.precision, id.reduction);
   }
 
   /** Which of `ids` are cached (all pinned for `runId` from now on). */

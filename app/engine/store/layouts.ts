@@ -1,14 +1,33 @@
 /**
- * Model layouts: for a model file (by sha256) and a layer selection, the layers it yields (after
- * the activation engine's per-example check), its graph outputs and its input. They follow from
- * the file's bytes alone, so a cached layout is valid for as long as the hash matches.
+ * Model layouts: for a model file (by sha256) and a layer selection with its reductions, the
+ * layers it yields (after the activation engine's calibration: how each splits into examples and
+ * what its reduction makes of it), those it leaves out, its graph outputs and its inputs. They
+ * follow from the file's bytes alone — except under a token probe, whose sequence lengths and
+ * tokens shape the rows: such a layout holds only for the probe hash it records.
  */
+import type { OmittedLayer, Reduction } from '../../common/contract.js';
 import type { Db } from './database.js';
 
 export interface ModelLayout {
-  layers: { tensor: string; name: string; op: string; dtype: string; shape: (number | string | null)[] | null }[];
+  layers: {
+    tensor: string;
+    name: string;
+    op: string;
+    dtype: string;
+    shape: (number | string | null)[] | null;
+    reduction: Reduction;
+    key: string;
+    rows: number;
+    features: number;
+    tokenization?: string;
+    /** Rows per example (a fixed count), or `valid` (the probe's valid tokens). */
+    rowsPerExample: number | 'valid';
+  }[];
   outputs: string[];
-  input: { name: string; shape: (number | string | null)[]; dtype: string };
+  inputs: { name: string; shape: (number | string | null)[]; dtype: string }[];
+  omitted: OmittedLayer[];
+  /** The hash of the token probe the layout was found with; null for other probes. */
+  sequenceProbe: string | null;
 }
 
 export class LayoutStore {

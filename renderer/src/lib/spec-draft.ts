@@ -3,14 +3,21 @@
  * `ExperimentSpec` the engine takes (with the problems that stop it, in words), and a spec → a
  * draft (presets and "edit as new" fill the form this way). Pure, so it is tested without a page.
  */
-import type { ExperimentKind, ExperimentSpec } from '@common/contract.js';
+import type { ExperimentKind, ExperimentSpec, ModelRef, ReduceSpec } from '@common/contract.js';
 
-export type ProbeSource = 'fashion-mnist' | 'file' | 'folder' | 'spec';
+export type ProbeSource = 'fashion-mnist' | 'file' | 'folder' | 'text' | 'spec';
 
 export interface DraftModel {
   path: string;
   /** What views call the model; empty: the file name. */
   label: string;
+  /** The model's own view of the examples (its size, layout or tokenizer); null: the experiment's probe. */
+  probe?: Draft['probe'] | null;
+  /** Text probes: the model's tokenizer.json; empty: the one beside the model. */
+  tokenizer?: string;
+  /** Kept as a loaded spec had them (the form has no control for them). */
+  maskInput?: string;
+  reduce?: ReduceSpec;
 }
 
 export interface DraftMeasures {
@@ -52,6 +59,8 @@ export interface Draft {
     spec: string;
   };
   measures: DraftMeasures;
+  /** How layers become rows: one reduction for all, or a loaded spec's per-layer choice kept as it is. */
+  reduce: ReduceSpec;
   options: DraftOptions;
 }
 
@@ -77,6 +86,7 @@ export function emptyDraft(): Draft {
       minibatchSize: '256',
       other: [],
     },
+    reduce: 'flatten',
     options: { batchSize: '', bootstrapSamples: '', bootstrapSeed: '0', threads: '' },
   };
 }
@@ -122,6 +132,11 @@ export function probeSpecOf(probe: Draft['probe']): { spec: string } | { problem
       const path = probe.path.trim();
       return path ? { spec: `images:${path}` } : { problem: 'give the path of a folder of PNG/JPEG images' };
     }
+    case 'text': {
+      const path = probe.path.trim();
+      if (!path) return { problem: 'give the path of a text file (.txt, one example per line, or .jsonl)' };
+      return { spec: `text:${path}` };
+    }
     case 'spec': {
       const spec = probe.spec.trim();
       return spec ? { spec } : { problem: 'choose a probe set' };
@@ -136,6 +151,7 @@ export function probeDraftOf(spec: string): Draft['probe'] {
   if (fm) return { ...base, source: 'fashion-mnist', n: fm[1]! };
   if (spec.startsWith('npy:')) return { ...base, source: 'file', path: spec.slice(4) };
   if (spec.startsWith('images:') && !spec.includes('?')) return { ...base, source: 'folder', path: spec.slice(7) };
+  if (spec.startsWith('text:') && !spec.includes('?')) return { ...base, source: 'text', path: spec.slice(5) };
   return { ...base, source: 'spec', spec };
 }
 
@@ -246,6 +262,12 @@ export function buildSpec(draft: Draft, selections: Readonly<Record<string, stri
   });
   const probe = probeSpecOf(draft.probe);
   if ('problem' in probe) problems.push(`probe: ${probe.problem}`);
+  const ownProbes = draft.models.map((m) => (m.probe ? probeSpecOf(m.probe) : null));
+  ownProbes.forEach((own, i) => {
+    if (own && 'problem' in own) {
+      problems.push(`${draft.models[i]!.label.trim() || modelStem(draft.models[i]!.path)}'s own probe: ${own.problem}`);
+    }
+  });
   const measures = measureSpecsOf(draft.measures);
   problems.push(...measures.problems);
   const options = optionsOf(draft.options);
@@ -254,7 +276,16 @@ export function buildSpec(draft: Draft, selections: Readonly<Record<string, stri
   if (!name) problems.push('give the experiment a name');
   if (problems.length > 0 || 'problem' in probe) return { ok: false, problems };
 
-  const models = draft.models.map((m) => (m.label.trim() ? { path: m.path, label: m.label.trim() } : { path: m.path }));
+  const models = draft.models.map((m, i) => {
+    const ref: ModelRef = { path: m.path };
+    if (m.label.trim()) ref.label = m.label.trim();
+    const own = ownProbes[i];
+    if (own && 'spec' in own) ref.probe = own.spec;
+    if (m.tokenizer?.trim()) ref.tokenizer = m.tokenizer.trim();
+    if (m.maskInput) ref.maskInput = m.maskInput;
+    if (m.reduce !== undefined) ref.reduce = m.reduce;
+    return ref;
+  });
   const spec: ExperimentSpec = {
     name,
     kind: draft.kind,
@@ -264,6 +295,7 @@ export function buildSpec(draft: Draft, selections: Readonly<Record<string, stri
     layers: layers.every((l) => l === layers[0]) ? layers[0]! : layers,
     measures: measures.specs,
   };
+  if (draft.reduce !== 'flatten') spec.reduce = draft.reduce;
   if (options.value) spec.options = options.value;
   return { ok: true, spec };
 }
@@ -278,9 +310,17 @@ export function draftFromSpec(spec: ExperimentSpec): { draft: Draft; selections:
     draft: {
       name: spec.name,
       kind: spec.kind,
-      models: spec.models.map((m) => ({ path: m.path, label: m.label ?? '' })),
+      models: spec.models.map((m) => ({
+        path: m.path,
+        label: m.label ?? '',
+        probe: m.probe !== undefined ? probeDraftOf(m.probe) : null,
+        tokenizer: m.tokenizer ?? '',
+        ...(m.maskInput !== undefined ? { maskInput: m.maskInput } : {}),
+        ...(m.reduce !== undefined ? { reduce: m.reduce } : {}),
+      })),
       probe: probeDraftOf(spec.probe),
       measures: measuresDraftOf(spec.measures),
+      reduce: spec.reduce ?? 'flatten',
       options: optionsDraftOf(spec.options),
     },
     selections,

@@ -4,7 +4,7 @@
  * selection (the layer table edits it; the experiment builder uses it).
  */
 import { SvelteSet } from 'svelte/reactivity';
-import type { ModelEntry, ModelSummary, WorkbenchApi } from '@common/contract';
+import type { ModelCalibration, ModelEntry, ModelSummary, WorkbenchApi } from '@common/contract';
 
 export class Library {
   entries = $state.raw<ModelEntry[]>([]);
@@ -12,6 +12,11 @@ export class Library {
   summaries = $state.raw<Record<string, ModelSummary>>({});
   /** Layer selection spec per model path (`all`, `op:Relu`, tensor names). */
   selections = $state<Record<string, string>>({});
+  /**
+   * How each read model's layers split into examples and their real shapes (`calibrateModel`, run
+   * once per model in the background: two small batches of made-up inputs), by path.
+   */
+  calibrations = $state.raw<Record<string, ModelCalibration>>({});
   /** Paths being read right now. */
   readonly opening = new SvelteSet<string>();
 
@@ -31,6 +36,7 @@ export class Library {
       // (a preset, an earlier run's spec) follows it.
       this.selections[summary.path] ??= this.selections[path] ?? 'all';
       void this.refresh().catch(() => undefined);
+      void this.calibrate(summary.path);
       return summary;
     } finally {
       this.opening.delete(path);
@@ -40,6 +46,17 @@ export class Library {
   /** The summary of a model, reading it first when this session has not. */
   async ensure(path: string): Promise<ModelSummary> {
     return this.summaries[path] ?? this.open(path);
+  }
+
+  /** Learns the real shapes of a model's layers (in the background; a failure only leaves them unknown). */
+  private async calibrate(path: string): Promise<void> {
+    if (this.calibrations[path]) return;
+    try {
+      const calibration = await this.api.calibrateModel({ path });
+      this.calibrations = { ...this.calibrations, [path]: calibration };
+    } catch {
+      // The catalogue keeps the shapes the file and onnxruntime gave.
+    }
   }
 
   selectionOf(path: string): string {
