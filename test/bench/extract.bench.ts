@@ -21,7 +21,7 @@ import * as ort from 'onnxruntime-node';
 import { ActivationEngine } from '../../app/engine/activations/engine.js';
 import { ExtractDirSink } from '../../app/engine/activations/extract-dir.js';
 import type { ActivationSink } from '../../app/engine/activations/types.js';
-import { readModelBytes } from '../../app/engine/onnx/model-file.js';
+import { loadModel } from '../../app/engine/onnx/model-file.js';
 import { openProbe } from '../../app/engine/probe/open-probe.js';
 import { sessionOptions } from '../../app/engine/runner/session-options.js';
 
@@ -63,7 +63,8 @@ class CountingSink implements ActivationSink {
 }
 
 async function benchModel(engine: ActivationEngine, modelPath: string, probeSpec: string): Promise<void> {
-  const { facts, bytes } = await readModelBytes(modelPath);
+  const { facts } = await loadModel(modelPath);
+  const bytes = readFileSync(modelPath);
   const threads = engine.runner.intraOpThreads;
 
   // Plain inference in this process: the same session options as the runner, the same probe batches.
