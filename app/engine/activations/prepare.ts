@@ -130,7 +130,7 @@ export class PreparedExtraction {
   ): Promise<PreparedExtraction> {
     const loaded = await loadModel(request.model);
     const { facts, model } = loaded;
-    await checkExternalData(model.graph!, facts.path);
+    await checkExternalData(model, facts.path);
     const reuse = known !== undefined && known.sha256 === facts.sha256 ? known : null;
     const selected = reuse ? null : await selectModelLayers(runner, loaded, request, context.signal);
     const explicit = isExplicit((request.layers ?? DEFAULT_LAYER_SELECTION).trim());
