@@ -22,6 +22,8 @@ export interface LibraryDeps {
   store: () => Promise<Store>;
   runner: () => ModelRunner;
   modelsDir: string;
+  /** The most examples a probe may have. */
+  maxProbeExamples?: number;
 }
 
 type LibraryMethods = Pick<
@@ -136,7 +138,7 @@ export function libraryMethods(deps: LibraryDeps): LibraryMethods {
         }
         input = { name: inputs[0]!.name, shape: inputs[0]!.shape ?? [null], dtype: inputs[0]!.dtype };
       }
-      const info: ProbeInfo = await openProbeInfo(spec, input, deps.modelsDir);
+      const info: ProbeInfo = await openProbeInfo(spec, input, deps.modelsDir, deps.maxProbeExamples);
       const path = probePath(parseProbeSpec(spec));
       if (path) {
         const real = await realPathOf(path.path);

@@ -24,6 +24,8 @@ export interface OneOffDeps {
   runnerOptions: ModelRunnerOptions;
   /** CKA worker threads when the request names none. */
   threads?: number;
+  /** The most examples a probe may have. */
+  maxProbeExamples?: number;
 }
 
 type OneOffMethods = Pick<WorkbenchApi, 'extractActivations' | 'compareLayers' | 'cancelJob'>;
@@ -56,7 +58,11 @@ export function oneOffMethods(deps: OneOffDeps): OneOffMethods {
       await checkProbe(request.probe);
       const out = await policy.checkOutput(request.out);
       return deps.jobs.run(request.jobId, async (signal, progress) => {
-        const engine = new ActivationEngine({ runnerOptions: deps.runnerOptions, modelsDir: deps.modelsDir });
+        const engine = new ActivationEngine({
+          runnerOptions: deps.runnerOptions,
+          modelsDir: deps.modelsDir,
+          ...(deps.maxProbeExamples !== undefined ? { maxProbeExamples: deps.maxProbeExamples } : {}),
+        });
         try {
           return await engine.extract(
             {
@@ -68,6 +74,7 @@ export function oneOffMethods(deps: OneOffDeps): OneOffMethods {
             },
             {
               sinks: [new ExtractDirSink(out)],
+              checkRoomIn: out,
               signal,
               nonFinite: request.nonFinite ?? 'error',
               ...(request.batchSize !== undefined ? { batchSize: request.batchSize } : {}),
@@ -105,6 +112,7 @@ export function oneOffMethods(deps: OneOffDeps): OneOffMethods {
               cacheDir: deps.activationCacheDir,
               modelsDir: deps.modelsDir,
               runnerOptions: deps.runnerOptions,
+              ...(deps.maxProbeExamples !== undefined ? { maxProbeExamples: deps.maxProbeExamples } : {}),
             },
             app: deps.app,
             signal,

@@ -16,13 +16,7 @@ import type { ApiEnvelope, WorkbenchApi } from '../common/contract.js';
 import { dispatch } from '../api/dispatch.js';
 import { WorkbenchError, toErrorData } from '../common/errors.js';
 import { isInside } from '../api/file-access.js';
-import {
-  EVENTS_PROTOCOL,
-  isAllowedHostAndOrigin,
-  isAuthorized,
-  isAuthorizedUpgrade,
-  newAccessToken,
-} from './auth.js';
+import { EVENTS_PROTOCOL, isAllowedHostAndOrigin, isAuthorized, isAuthorizedUpgrade, newAccessToken } from './auth.js';
 import { HTTP_STATUS } from './http-status.js';
 import { receiveUpload } from './upload.js';
 

@@ -9,6 +9,7 @@
  *   await engine.close();
  */
 import { WorkbenchError } from '../../common/errors.js';
+import { checkRoomToWrite } from '../io/disk-space.js';
 import type { ProbeContext } from '../probe/open-probe.js';
 import { ModelRunner, type ModelRunnerOptions } from '../runner/model-runner.js';
 import type { BatchLoopOptions } from './batch-loop.js';
@@ -24,6 +25,8 @@ export interface ActivationEngineOptions {
   cacheDir?: string;
   /** Where the built-in probe lives (default: the repository's models/). */
   modelsDir?: string;
+  /** The most examples a probe may have (default: probe/source.ts DEFAULT_MAX_PROBE_EXAMPLES). */
+  maxProbeExamples?: number;
 }
 
 export interface CachedActivations {
@@ -53,7 +56,10 @@ export class ActivationEngine {
     this.runner = options.runner ?? new ModelRunner(options.runnerOptions);
     this.ownsRunner = options.runner === undefined;
     this.cache = options.cacheDir ? new ActivationCache(options.cacheDir) : null;
-    this.probeContext = options.modelsDir ? { modelsDir: options.modelsDir } : {};
+    this.probeContext = {
+      ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}),
+      ...(options.maxProbeExamples !== undefined ? { maxExamples: options.maxProbeExamples } : {}),
+    };
   }
 
   /**
@@ -72,10 +78,17 @@ export class ActivationEngine {
     );
   }
 
-  /** Extracts the selected layers, streaming every batch to `options.sinks`. */
-  async extract(request: ExtractionRequest, options: BatchLoopOptions = {}): Promise<ExtractionResult> {
+  /**
+   * Extracts the selected layers, streaming every batch to `options.sinks`. With `checkRoomIn` (the
+   * folder the sinks write to), an extraction whose files would not fit there is refused before it starts.
+   */
+  async extract(
+    request: ExtractionRequest,
+    options: BatchLoopOptions & { checkRoomIn?: string } = {},
+  ): Promise<ExtractionResult> {
     const job = await this.prepare(request, { signal: options.signal });
     try {
+      if (options.checkRoomIn !== undefined) await checkRoomToWrite(options.checkRoomIn, job.writeEstimate());
       return await job.run(options);
     } finally {
       await job.close();
@@ -94,6 +107,7 @@ export class ActivationEngine {
       const missing = tensors.filter((t) => !hits.has(t));
       let result: ExtractionResult | null = null;
       if (missing.length > 0) {
+        await checkRoomToWrite(cache.root, job.writeEstimate(missing), { where: 'the activation cache' });
         result = await job.run({ ...options, tensors: missing, sinks: [cache.sink(model.sha256, probe.hash)] });
       }
       const all = missing.length > 0 ? await cache.lookup(model.sha256, probe.hash, probe.n, tensors) : hits;

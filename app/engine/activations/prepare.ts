@@ -19,9 +19,11 @@ import type { ImageOptions, ProbeSpec } from '../probe/spec.js';
 import type { ModelRunner, RunnerSession } from '../runner/model-runner.js';
 import { resolveModelTypes } from '../runner/model-types.js';
 import type { OptimizationMode, ValueMeta } from '../runner/protocol.js';
+import type { WriteEstimate } from '../io/disk-space.js';
 import { runBatches, type BatchLoopOptions } from './batch-loop.js';
 import { LeftOutLayers } from './left-out.js';
 import type { ExtractedLayer, ExtractionResult } from './types.js';
+import { estimateWrites } from './write-estimate.js';
 
 export interface ExtractionRequest {
   /** Path of the ONNX model. */
@@ -193,6 +195,15 @@ export class PreparedExtraction {
         notes: this.notes,
       },
       options,
+    );
+  }
+
+  /** What writing the activations of `tensors` (default: every prepared layer) to disk comes to. */
+  writeEstimate(tensors?: readonly string[]): WriteEstimate {
+    const chosen = this.calibration.extracted.filter((l) => !tensors || tensors.includes(l.tensor));
+    return estimateWrites(
+      this.probe.n,
+      chosen.map((l) => l.features),
     );
   }
 

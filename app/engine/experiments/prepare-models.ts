@@ -41,6 +41,8 @@ export interface PrepareOptions {
   layouts?: LayoutStore;
   /** Where the built-in probe lives. */
   modelsDir?: string;
+  /** The most examples a probe may have. */
+  maxProbeExamples?: number;
 }
 
 /** Layout and probe of one model: from the layout cache when the file's hash is known there, else from the engine. */
@@ -55,7 +57,10 @@ async function prepareOne(
   const sha256 = options.layouts ? await fileSha256(path).catch(() => null) : null;
   const cached = sha256 ? options.layouts!.get(sha256, ref.selection) : null;
   if (sha256 && cached) {
-    const probe = await openProbe(spec.probe, cached.input, options.modelsDir ? { modelsDir: options.modelsDir } : {});
+    const probe = await openProbe(spec.probe, cached.input, {
+      ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}),
+      ...(options.maxProbeExamples !== undefined ? { maxExamples: options.maxProbeExamples } : {}),
+    });
     try {
       return {
         index: ref.index,

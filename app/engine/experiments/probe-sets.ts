@@ -89,9 +89,17 @@ export async function inputWithoutModel(probe: ProbeSpec): Promise<ModelInput> {
   }
 }
 
-export async function openProbeInfo(spec: string, input: ModelInput | null, modelsDir: string): Promise<ProbeInfo> {
+export async function openProbeInfo(
+  spec: string,
+  input: ModelInput | null,
+  modelsDir: string,
+  maxExamples?: number,
+): Promise<ProbeInfo> {
   const parsed = parseProbeSpec(spec);
-  const source = await openProbe(parsed, input ?? (await inputWithoutModel(parsed)), { modelsDir });
+  const source = await openProbe(parsed, input ?? (await inputWithoutModel(parsed)), {
+    modelsDir,
+    ...(maxExamples !== undefined ? { maxExamples } : {}),
+  });
   try {
     return {
       spec: source.spec,

@@ -12,7 +12,7 @@ import { FILE_SIZE_LIMITS, hashOpenedFile, openRegularFile, type OpenedRegularFi
 import { fileByteSource, type ByteSource } from './byte-source.js';
 import { checkExampleShape, type ModelInput } from './model-input.js';
 import { listNpzMembers, memberBytes } from './npz-archive.js';
-import { elementsPerExample, probeHash, type ProbeSource } from './source.js';
+import { checkExampleCount, elementsPerExample, probeHash, type ProbeSource } from './source.js';
 
 const READABLE_DTYPES = new Set(['float32', 'float64', 'float16', 'uint8']);
 const MAX_NPY_HEADER = 65_535 + 12;
@@ -29,20 +29,25 @@ export async function openProbeFile(path: string, what: string): Promise<OpenedR
   }
 }
 
-export async function openNpyProbe(path: string, input: ModelInput): Promise<ProbeSource> {
+export async function openNpyProbe(path: string, input: ModelInput, maxExamples?: number): Promise<ProbeSource> {
   const absolute = resolve(path);
   const spec = `npy:${absolute}`;
   const file = await openProbeFile(absolute, `npy:${path}`);
   try {
     const bytes = fileByteSource(file.handle, 0, file.size, absolute);
-    return await arrayProbe(spec, absolute, bytes, file, input);
+    return await arrayProbe(spec, absolute, bytes, file, input, maxExamples);
   } catch (err) {
     await file.close();
     throw err;
   }
 }
 
-export async function openNpzProbe(path: string, key: string | undefined, input: ModelInput): Promise<ProbeSource> {
+export async function openNpzProbe(
+  path: string,
+  key: string | undefined,
+  input: ModelInput,
+  maxExamples?: number,
+): Promise<ProbeSource> {
   const absolute = resolve(path);
   const file = await openProbeFile(absolute, `npz:${path}`);
   const { handle } = file;
@@ -63,7 +68,14 @@ export async function openNpzProbe(path: string, key: string | undefined, input:
       );
     }
     const bytes = await memberBytes(handle, member, absolute);
-    return await arrayProbe(`npz:${absolute}:${member.key}`, `${absolute}:${member.key}`, bytes, file, input);
+    return await arrayProbe(
+      `npz:${absolute}:${member.key}`,
+      `${absolute}:${member.key}`,
+      bytes,
+      file,
+      input,
+      maxExamples,
+    );
   } catch (err) {
     await file.close();
     throw err;
@@ -85,6 +97,7 @@ async function arrayProbe(
   bytes: ByteSource,
   file: OpenedRegularFile,
   input: ModelInput,
+  maxExamples: number | undefined,
 ): Promise<ProbeSource> {
   const header = await readHeader(bytes, source);
   if (!READABLE_DTYPES.has(header.dtype)) {
@@ -105,6 +118,8 @@ async function arrayProbe(
   const exampleShape = header.shape.slice(1);
   checkExampleShape(spec, exampleShape, input);
   const n = header.shape[0]!;
+  // Before the data is hashed or trusted: a small compressed archive can declare millions of rows.
+  checkExampleCount(spec, n, maxExamples);
   const rowBytes = elementsPerExample(exampleShape) * header.itemSize;
   if (header.dataOffset + n * rowBytes > bytes.size) {
     throw new WorkbenchError('BAD_PROBE', `${source}: the array is truncated (${n} examples declared)`);

@@ -17,7 +17,7 @@ import { FILE_SIZE_LIMITS, readRegularFile } from '../io/regular-file.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { checkExampleShape, type ModelInput } from './model-input.js';
 import { formatShape } from '../../common/format.js';
-import { probeHash, type ProbeSource } from './source.js';
+import { checkExampleCount, probeHash, type ProbeSource } from './source.js';
 import type { ImageOptions } from './spec.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
@@ -131,7 +131,12 @@ async function decodeImage(path: string, o: ResolvedImageOptions, out: Float32Ar
   }
 }
 
-export async function openImageProbe(dirText: string, options: ImageOptions, input: ModelInput): Promise<ProbeSource> {
+export async function openImageProbe(
+  dirText: string,
+  options: ImageOptions,
+  input: ModelInput,
+  maxExamples?: number,
+): Promise<ProbeSource> {
   const dir = resolve(dirText);
   const resolved = resolveImageOptions(dirText, options, input);
   const spec = canonicalImageSpec(dir, resolved);
@@ -146,6 +151,7 @@ export async function openImageProbe(dirText: string, options: ImageOptions, inp
   const [height, width] = resolved.size;
   const exampleShape = resolved.layout === 'nchw' ? [channels, height, width] : [height, width, channels];
   checkExampleShape(spec, exampleShape, input);
+  checkExampleCount(spec, files.length, maxExamples);
   const hash = probeHash().update(`${spec}\n`);
   for (const name of files) {
     hash.update(`${name}\0`);
