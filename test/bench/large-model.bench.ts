@@ -13,14 +13,14 @@
  *   baseline   the same file read the way the engine did before (readFile, sha256 and decode on the
  *              thread that serves the API), for comparison.
  *
- * Reported per phase: wall time, API latency p50/p99/max, the server thread's longest event-loop
- * delay and CPU time, the process's RSS afterwards; and whether p99 stays under 50 ms while the model
- * opens (the load bench's figure).
+ * Reported per phase: wall time, API latency p50/p99/max, the CPU time of the server's thread (its
+ * share of serving the client's calls included), the process's RSS afterwards; and whether p99
+ * stays under 50 ms while the model opens (the load bench's figure). On a machine busy with other
+ * work the idle phase's p99 shows the floor the other phases stand on.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { createWorkbench } from '../../app/api/workbench.js';
 import { decodeModel } from '../../app/engine/onnx/codec.js';
@@ -49,7 +49,6 @@ interface Phase {
   wallMs: number;
   cpuMs: number;
   latencies: number[];
-  loopMaxMs: number;
   rssAfter: number;
 }
 
@@ -69,12 +68,20 @@ parentPort.on('message', () => (stop = true));
     const due = start + i * 20;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    const response = await fetch(url + 'api/listRuns', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + token },
-      body: '{}',
-    });
-    await response.json();
+    // A kept-alive connection the server closed while its thread was busy resets: send again.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const response = await fetch(url + 'api/listRuns', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + token },
+          body: '{}',
+        });
+        await response.json();
+        break;
+      } catch (err) {
+        if (attempt >= 3) throw err;
+      }
+    }
     latencies.push(performance.now() - due);
   }
   parentPort.postMessage(latencies);
@@ -94,19 +101,16 @@ export default async function main(): Promise<void> {
   async function phase(name: string, work: () => Promise<unknown>, minMs = 0): Promise<void> {
     const client = new Worker(CLIENT, { eval: true, workerData: { url: server.url, token: server.token } });
     const answered = new Promise<number[]>((resolve) => client.once('message', resolve));
-    const loop = monitorEventLoopDelay({ resolution: 10 });
-    loop.enable();
     const cpu0 = mainThreadCpuMs();
     const t0 = performance.now();
     await Promise.all([work(), new Promise((resolve) => setTimeout(resolve, minMs))]);
     const wallMs = performance.now() - t0;
     const cpuMs = mainThreadCpuMs() - cpu0;
-    loop.disable();
     client.postMessage('stop');
     const latencies = await answered;
     await client.terminate();
     await new Promise((resolve) => setTimeout(resolve, 500));
-    phases.push({ name, wallMs, cpuMs, latencies, loopMaxMs: loop.max / 1e6, rssAfter: process.memoryUsage().rss });
+    phases.push({ name, wallMs, cpuMs, latencies, rssAfter: process.memoryUsage().rss });
   }
 
   try {
@@ -122,25 +126,26 @@ export default async function main(): Promise<void> {
     });
 
     console.log(`\nopenModel of a ${(bytes / MiB).toFixed(0)} MiB model through the local server`);
-    console.log('phase      wall      thread CPU   loop max    listRuns p50   p99        max        RSS after');
+    console.log('phase      wall      thread CPU   listRuns p50   p99        max        RSS after');
     const ms = (v: number) => `${v.toFixed(1)} ms`.padEnd(11);
     for (const p of phases) {
       const sorted = [...p.latencies].sort((a, b) => a - b);
       console.log(
         `${p.name.padEnd(10)} ${`${(p.wallMs / 1000).toFixed(1)} s`.padEnd(9)} ${`${p.cpuMs} ms`.padEnd(12)} ` +
-          `${ms(p.loopMaxMs)} ` +
           `${ms(percentile(sorted, 50))}    ${ms(percentile(sorted, 99))}${ms(sorted.at(-1) ?? NaN)}` +
           `${((p.rssAfter - rssStart) / MiB).toFixed(0)} MiB over the start`,
       );
     }
-    const p99 = (name: string) =>
+    const stat = (name: string, p: number) =>
       percentile(
-        [...phases.find((p) => p.name === name)!.latencies].sort((a, b) => a - b),
-        99,
+        [...phases.find((x) => x.name === name)!.latencies].sort((a, b) => a - b),
+        p,
       );
+    const p99 = (name: string) => stat(name, 99);
     console.log(
-      `p99 while opening: ${p99('now').toFixed(1)} ms, ${(p99('now') / p99('idle')).toFixed(1)}× idle; ` +
-        `the old way ${(p99('baseline') / p99('now')).toFixed(0)}× that; under 50 ms: ${p99('now') < 50 ? 'PASS' : 'FAIL'}`,
+      `while opening: p99 ${p99('now').toFixed(1)} ms (idle ${p99('idle').toFixed(1)} ms), longest ` +
+        `${stat('now', 100).toFixed(0)} ms; the old way's longest ${stat('baseline', 100).toFixed(0)} ms; ` +
+        `p99 under 50 ms: ${p99('now') < 50 ? 'PASS' : 'FAIL'}`,
     );
     if (p99('now') >= 50) process.exitCode = 1;
   } finally {
