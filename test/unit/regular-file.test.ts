@@ -81,6 +81,13 @@ describe('regular files only', () => {
     expect(await fileSha256(join(dir, 'link.bin'))).toBe(createHash('sha256').update(bytes).digest('hex'));
     const missing = await failure(() => checkRegularFile(join(dir, 'nope.onnx'), { maxBytes: 10 }));
     expect([missing.code, missing.message]).toEqual(['NOT_FOUND', `${join(dir, 'nope.onnx')}: no such file`]);
+    await fs.symlink(join(dir, 'loop-b'), join(dir, 'loop-a'));
+    await fs.symlink(join(dir, 'loop-a'), join(dir, 'loop-b'));
+    const loop = await failure(() => readRegularFile(join(dir, 'loop-a'), { maxBytes: 10 }));
+    expect([loop.code, loop.message]).toEqual([
+      'BAD_INPUT',
+      `${join(dir, 'loop-a')}: a link that leads to itself (a loop of links)`,
+    ]);
   });
 
   it('every engine entry point that reads a named file refuses a FIFO and a link to /dev/zero', async () => {

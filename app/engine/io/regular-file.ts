@@ -89,6 +89,10 @@ function formatLimit(bytes: number): string {
 }
 
 function failure(path: string, err: unknown): WorkbenchError {
+  const errno = (err as NodeJS.ErrnoException).code;
+  if (errno === 'ELOOP')
+    return new WorkbenchError('BAD_INPUT', `${path}: a link that leads to itself (a loop of links)`);
+  if (errno === 'ENAMETOOLONG') return new WorkbenchError('BAD_INPUT', `${path}: the path is too long`);
   const e = toWorkbenchError(err);
   if (e.code === 'NOT_FOUND') return new WorkbenchError('NOT_FOUND', `${path}: no such file`);
   return new WorkbenchError(e.code, e.message.startsWith(path) ? e.message : `${path}: ${e.message}`);

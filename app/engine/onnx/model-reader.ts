@@ -16,6 +16,9 @@ import { WorkbenchError } from '../../common/errors.js';
 import type { ReadStructure } from './model-structure.js';
 import type { ReadRequest } from './model-reader-worker.js';
 
+/** The reader thread's heap: weights are bytes outside it, so this bounds only a graph's structure. */
+const READER_HEAP_MIB = 2048;
+
 /** Files at least this large end the reader thread afterwards (their bytes go with it). */
 export const RECYCLE_AFTER_BYTES = 64 * 2 ** 20;
 
@@ -70,7 +73,8 @@ export class ModelReader {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(workerFile());
+    // A model whose structure would not fit in this heap ends the thread, not the engine.
+    const worker = new Worker(workerFile(), { resourceLimits: { maxOldGenerationSizeMb: READER_HEAP_MIB } });
     worker.on('message', (reply: Reply) => this.settle(worker, reply));
     worker.on('error', (err) => this.fail(worker, `the model reader failed (${err.message})`));
     worker.on('exit', (code) => this.fail(worker, `the model reader stopped (exit code ${code})`));
