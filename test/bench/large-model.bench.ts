@@ -14,7 +14,8 @@
  *              thread that serves the API), for comparison.
  *
  * Reported per phase: wall time, API latency p50/p99/max, the CPU time of the server's thread (its
- * share of serving the client's calls included), the process's RSS afterwards; and whether p99
+ * share of serving the client's calls included) and its longest stall (a 10 ms timer's largest
+ * delay), the process's RSS afterwards; and whether p99
  * stays under 50 ms while the model opens (the load bench's figure). On a machine busy with other
  * work the idle phase's p99 shows the floor the other phases stand on.
  */
@@ -49,6 +50,8 @@ interface Phase {
   wallMs: number;
   cpuMs: number;
   latencies: number[];
+  /** The longest the server's thread went without running a 10 ms timer (its own stalls, load included). */
+  stallMs: number;
   rssAfter: number;
 }
 
@@ -101,16 +104,26 @@ export default async function main(): Promise<void> {
   async function phase(name: string, work: () => Promise<unknown>, minMs = 0): Promise<void> {
     const client = new Worker(CLIENT, { eval: true, workerData: { url: server.url, token: server.token } });
     const answered = new Promise<number[]>((resolve) => client.once('message', resolve));
+    let last = performance.now();
+    let stallMs = 0;
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      stallMs = Math.max(stallMs, now - last - 10);
+      last = now;
+    }, 10);
     const cpu0 = mainThreadCpuMs();
     const t0 = performance.now();
     await Promise.all([work(), new Promise((resolve) => setTimeout(resolve, minMs))]);
     const wallMs = performance.now() - t0;
     const cpuMs = mainThreadCpuMs() - cpu0;
+    // A stall at the very end shows only when the timer runs again.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    clearInterval(ticker);
     client.postMessage('stop');
     const latencies = await answered;
     await client.terminate();
     await new Promise((resolve) => setTimeout(resolve, 500));
-    phases.push({ name, wallMs, cpuMs, latencies, rssAfter: process.memoryUsage().rss });
+    phases.push({ name, wallMs, cpuMs, latencies, stallMs, rssAfter: process.memoryUsage().rss });
   }
 
   try {
@@ -126,12 +139,13 @@ export default async function main(): Promise<void> {
     });
 
     console.log(`\nopenModel of a ${(bytes / MiB).toFixed(0)} MiB model through the local server`);
-    console.log('phase      wall      thread CPU   listRuns p50   p99        max        RSS after');
+    console.log('phase      wall      thread CPU   longest stall   listRuns p50   p99        max        RSS after');
     const ms = (v: number) => `${v.toFixed(1)} ms`.padEnd(11);
     for (const p of phases) {
       const sorted = [...p.latencies].sort((a, b) => a - b);
       console.log(
         `${p.name.padEnd(10)} ${`${(p.wallMs / 1000).toFixed(1)} s`.padEnd(9)} ${`${p.cpuMs} ms`.padEnd(12)} ` +
+          `${`${p.stallMs.toFixed(0)} ms`.padEnd(15)} ` +
           `${ms(percentile(sorted, 50))}    ${ms(percentile(sorted, 99))}${ms(sorted.at(-1) ?? NaN)}` +
           `${((p.rssAfter - rssStart) / MiB).toFixed(0)} MiB over the start`,
       );
