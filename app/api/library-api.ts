@@ -24,6 +24,8 @@ export interface LibraryDeps {
   store: () => Promise<Store>;
   runner: () => ModelRunner;
   modelsDir: string;
+  /** The most examples a probe may have. */
+  maxProbeExamples?: number;
 }
 
 type LibraryMethods = Pick<
@@ -145,6 +147,7 @@ export function libraryMethods(deps: LibraryDeps): LibraryMethods {
       if (tokenizer !== undefined) policy.allow(await realPathOf(tokenizerFile(tokenizer)));
       const info: ProbeInfo = await openProbeInfo(spec, inputs, {
         modelsDir: deps.modelsDir,
+        ...(deps.maxProbeExamples !== undefined ? { maxExamples: deps.maxProbeExamples } : {}),
         ...(modelPath !== undefined ? { modelPath } : {}),
         ...(tokenizer !== undefined ? { tokenizer } : {}),
         ...(maskInput !== undefined ? { maskInput } : {}),

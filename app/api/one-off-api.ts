@@ -26,6 +26,8 @@ export interface OneOffDeps {
   runnerOptions: ModelRunnerOptions;
   /** CKA worker threads when the request names none. */
   threads?: number;
+  /** The most examples a probe may have. */
+  maxProbeExamples?: number;
 }
 
 type OneOffMethods = Pick<WorkbenchApi, 'extractActivations' | 'compareLayers' | 'cancelJob'>;
@@ -87,7 +89,11 @@ export function oneOffMethods(deps: OneOffDeps): OneOffMethods {
       await checkProbe(request.probe, request.tokenizer);
       const out = await policy.checkOutput(request.out);
       return deps.jobs.run(request.jobId, async (signal, progress) => {
-        const engine = new ActivationEngine({ runnerOptions: deps.runnerOptions, modelsDir: deps.modelsDir });
+        const engine = new ActivationEngine({
+          runnerOptions: deps.runnerOptions,
+          modelsDir: deps.modelsDir,
+          ...(deps.maxProbeExamples !== undefined ? { maxProbeExamples: deps.maxProbeExamples } : {}),
+        });
         try {
           const result = await engine.extract(
             {
@@ -102,6 +108,7 @@ export function oneOffMethods(deps: OneOffDeps): OneOffMethods {
             },
             {
               sinks: [new ExtractDirSink(out)],
+              checkRoomIn: out,
               signal,
               nonFinite: request.nonFinite ?? 'error',
               ...(request.batchSize !== undefined ? { batchSize: request.batchSize } : {}),
@@ -142,6 +149,7 @@ export function oneOffMethods(deps: OneOffDeps): OneOffMethods {
               cacheDir: deps.activationCacheDir,
               modelsDir: deps.modelsDir,
               runnerOptions: deps.runnerOptions,
+              ...(deps.maxProbeExamples !== undefined ? { maxProbeExamples: deps.maxProbeExamples } : {}),
             },
             app: deps.app,
             signal,

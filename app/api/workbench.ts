@@ -15,6 +15,7 @@ import { FileAccessPolicy } from './file-access.js';
 import { Jobs } from './jobs.js';
 import { libraryMethods } from './library-api.js';
 import { oneOffMethods } from './one-off-api.js';
+import { maxProbeExamplesFromEnv } from './probe-limit.js';
 import { ExperimentService } from '../engine/experiments/service.js';
 import { defaultModelsDir } from '../engine/probe/fashion-mnist.js';
 import type { ProcessLauncher } from '../engine/runner/launcher.js';
@@ -47,6 +48,11 @@ export interface WorkbenchOptions {
   trustCaller?: boolean;
   /** Where one-off comparisons cache models' activations (default: the data directory's). */
   activationCacheDir?: string;
+  /**
+   * The most examples a probe may have (default: CKA_WORKBENCH_MAX_PROBE_EXAMPLES, else
+   * engine/probe/source.ts DEFAULT_MAX_PROBE_EXAMPLES, a million).
+   */
+  maxProbeExamples?: number;
 }
 
 export interface Workbench extends WorkbenchApi {
@@ -62,6 +68,8 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
   const dataDir = options.dataDir ?? defaultDataDir();
   const modelsDir = options.modelsDir ?? defaultModelsDir();
   const app = appInfo();
+  const maxProbeExamples = options.maxProbeExamples ?? maxProbeExamplesFromEnv();
+  const probeLimit = maxProbeExamples !== undefined ? { maxProbeExamples } : {};
 
   // Untrusted models run in supervised runner processes (started on first use, ended by close()).
   // Inspecting only builds a session to read types and shapes: one thread, and a process of its
@@ -101,6 +109,7 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
           ...(options.runnerLauncher ? { runnerLauncher: options.runnerLauncher } : {}),
           ...(options.runnerTimeouts ? { runnerTimeouts: options.runnerTimeouts } : {}),
           ...(options.threads !== undefined ? { threads: options.threads } : {}),
+          ...probeLimit,
         }),
     );
     starting.catch(() => {
@@ -118,7 +127,7 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
 
   return {
     appInfo: async () => appInfo(),
-    ...libraryMethods({ policy, store: openStore, runner: modelRunner, modelsDir }),
+    ...libraryMethods({ policy, store: openStore, runner: modelRunner, modelsDir, ...probeLimit }),
     ...experimentMethods({ policy, store: openStore, service: experiments, app }),
     ...oneOffMethods({
       policy,
@@ -131,6 +140,7 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
         ...(options.runnerTimeouts ? { timeouts: options.runnerTimeouts } : {}),
       },
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      ...probeLimit,
     }),
     subscribe(listener) {
       events.on('event', listener);

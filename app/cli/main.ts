@@ -4,7 +4,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { APP_VERSION } from '../api/app-info.js';
-import { createWorkbench } from '../api/workbench.js';
+import { parseMaxProbeExamples } from '../api/probe-limit.js';
+import { createWorkbench, type Workbench, type WorkbenchOptions } from '../api/workbench.js';
 import type { CliContext } from './context.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerCompare } from './commands/compare.js';
@@ -19,6 +20,10 @@ export function buildProgram(context: CliContext): Command {
   const program = new Command('cka-workbench')
     .description('Compare layer representations of ONNX models with Centered Kernel Alignment')
     .version(APP_VERSION)
+    .option(
+      '--max-probe-examples <n>',
+      'the most examples a probe set may have (default 1000000, or CKA_WORKBENCH_MAX_PROBE_EXAMPLES)',
+    )
     .showHelpAfterError()
     .exitOverride();
   program.configureOutput({ writeErr: (text) => process.stderr.write(text) });
@@ -33,11 +38,26 @@ export function buildProgram(context: CliContext): Command {
 }
 
 export async function runCli(argv: string[]): Promise<void> {
-  // The command line's user names their own files: no file-access policy beyond the system's.
-  const api = createWorkbench({ trustCaller: true });
-  const context: CliContext = { api, print: (text) => process.stdout.write(`${text}\n`) };
+  let api: Workbench | null = null;
+  let program: Command | null = null;
+  // Global options are parsed by the time a command's action asks for a workbench.
+  const globalOptions = (): WorkbenchOptions => {
+    const { maxProbeExamples } = program?.opts<{ maxProbeExamples?: string }>() ?? {};
+    return maxProbeExamples === undefined
+      ? {}
+      : { maxProbeExamples: parseMaxProbeExamples(maxProbeExamples, '--max-probe-examples') };
+  };
+  const context: CliContext = {
+    // The command line's user names their own files: no file-access policy beyond the system's.
+    get api() {
+      return (api ??= createWorkbench({ trustCaller: true, ...globalOptions() }));
+    },
+    newWorkbench: (options) => createWorkbench({ trustCaller: true, ...globalOptions(), ...options }),
+    print: (text) => process.stdout.write(`${text}\n`),
+  };
   try {
-    await buildProgram(context).parseAsync(argv, { from: 'user' });
+    program = buildProgram(context);
+    await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version exit 0; usage errors were already printed by commander.
@@ -46,7 +66,7 @@ export async function runCli(argv: string[]): Promise<void> {
       reportError(err);
     }
   } finally {
-    await api.close();
+    await (api as Workbench | null)?.close();
   }
 }
 

@@ -1,5 +1,5 @@
 /** Shared CLI output: plain tables, human sizes, and the one-line error + exit code convention. */
-import { errorLine } from '../common/errors.js';
+import { WorkbenchError, errorLine, toErrorData } from '../common/errors.js';
 import type { Dim } from '../common/contract.js';
 import { formatShape as formatShapeText } from '../common/format.js';
 
@@ -31,8 +31,23 @@ export function table(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
+/** The command line's option for each engine setting an error may name (its `details.setting`). */
+const SETTING_FLAGS: Record<string, string> = {
+  maxProbeExamples: '--max-probe-examples',
+};
+
+/** An engine message naming a setting names the flag that sets it too: "(raise … with X)" → "(… with --flag or X)". */
+export function withSettingFlag(err: unknown): unknown {
+  const data = toErrorData(err);
+  const setting = data.details?.setting;
+  const flag = typeof setting === 'string' ? SETTING_FLAGS[setting] : undefined;
+  if (!flag) return err;
+  const message = data.message.replace(/ with ([A-Z_]+)\)$/, ` with ${flag} or $1)`);
+  return new WorkbenchError(data.code, message === data.message ? `${data.message} (${flag})` : message, data.details);
+}
+
 /** Prints `cka-workbench: error: MESSAGE` (no stack trace) and sets exit code 1. */
 export function reportError(err: unknown): void {
-  process.stderr.write(`${errorLine(err)}\n`);
+  process.stderr.write(`${errorLine(withSettingFlag(err))}\n`);
   process.exitCode = 1;
 }

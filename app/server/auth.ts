@@ -1,12 +1,28 @@
 /**
- * Access control for the local server: a random token printed at start, required on every request
- * (query `?token=`, `Authorization: Bearer`, or the HttpOnly cookie set when the printed URL is
- * opened), compared in constant time; and Host/Origin checks against DNS rebinding and other sites.
+ * Access control for the local server: a random token printed at start, required on every API
+ * request and on the event socket, compared in constant time; and Host/Origin checks against DNS
+ * rebinding and other sites.
+ *
+ * The token never travels in a cookie: cookies ignore ports, so one set by 127.0.0.1:5757 would be
+ * sent to every other service on 127.0.0.1 (a dev server, a notebook, a hostile local page), and two
+ * workbenches on two ports would overwrite each other's. The page keeps the token in its session
+ * storage (per origin, so per port, and per tab; renderer/src/transport/token.ts) and sends it:
+ *
+ *   HTTP API      `Authorization: Bearer TOKEN`
+ *   event socket  the subprotocols `ckawb.events, ckawb.token.TOKEN` (a browser WebSocket cannot set
+ *                 headers); the server answers with `ckawb.events` only. Non-browser clients may
+ *                 send the Authorization header instead.
+ *
+ * Nothing here throws on a malformed header: whatever it holds, a request without a matching
+ * token is refused with 401.
  */
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
-export const TOKEN_COOKIE = 'ckawb_token';
+/** The event socket's subprotocol, the one the server selects. */
+export const EVENTS_PROTOCOL = 'ckawb.events';
+/** Prefix of the subprotocol that carries the token (`ckawb.token.TOKEN`). */
+export const TOKEN_PROTOCOL_PREFIX = 'ckawb.token.';
 
 export function newAccessToken(): string {
   return randomBytes(24).toString('base64url');
@@ -19,30 +35,38 @@ export function tokensMatch(given: string, expected: string): boolean {
   return timingSafeEqual(a, b) && given.length === expected.length;
 }
 
-function cookieValue(req: IncomingMessage, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
-  }
-  return undefined;
-}
-
-/** Every place a client may carry the token, in order of preference. */
-export function presentedTokens(req: IncomingMessage, url: URL): string[] {
-  const tokens: string[] = [];
+function bearerToken(req: IncomingMessage): string | undefined {
   const auth = req.headers.authorization;
-  if (auth?.startsWith('Bearer ')) tokens.push(auth.slice('Bearer '.length).trim());
-  const query = url.searchParams.get('token');
-  if (query) tokens.push(query);
-  const cookie = cookieValue(req, TOKEN_COOKIE);
-  if (cookie) tokens.push(cookie);
-  return tokens;
+  const match = typeof auth === 'string' ? /^Bearer ([A-Za-z0-9._~+/=-]{1,512})$/i.exec(auth.trim()) : null;
+  return match?.[1];
 }
 
-export function isAuthorized(req: IncomingMessage, url: URL, token: string): boolean {
-  return presentedTokens(req, url).some((t) => tokensMatch(t, token));
+/** The subprotocols a WebSocket upgrade offers (`Sec-WebSocket-Protocol`), trimmed. */
+export function offeredProtocols(req: IncomingMessage): string[] {
+  const header = req.headers['sec-websocket-protocol'];
+  if (typeof header !== 'string') return [];
+  return header
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+}
+
+function protocolToken(req: IncomingMessage): string | undefined {
+  const carrier = offeredProtocols(req).find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX));
+  return carrier?.slice(TOKEN_PROTOCOL_PREFIX.length);
+}
+
+/** An API request: the Authorization header carries the token. */
+export function isAuthorized(req: IncomingMessage, token: string): boolean {
+  const given = bearerToken(req);
+  return given !== undefined && tokensMatch(given, token);
+}
+
+/** The event socket: the token subprotocol (browsers) or the Authorization header, and our protocol offered. */
+export function isAuthorizedUpgrade(req: IncomingMessage, token: string): boolean {
+  const given = protocolToken(req);
+  if (given !== undefined) return offeredProtocols(req).includes(EVENTS_PROTOCOL) && tokensMatch(given, token);
+  return isAuthorized(req, token);
 }
 
 /** Only our own loopback origin may talk to us (Host guards DNS rebinding; Origin guards CSRF). */

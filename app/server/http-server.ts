@@ -1,7 +1,10 @@
 /**
  * The local HTTP shell: serves the built renderer and adapts the WorkbenchApi as
  * `POST /api/<method>` (JSON envelope in, JSON envelope out) plus a WebSocket at `/api/events` for
- * engine events. Bound to 127.0.0.1 only; every request needs the access token.
+ * engine events. Bound to 127.0.0.1 only; every API call and the event socket need the access
+ * token (auth.ts: a header and a subprotocol, never a cookie). The renderer's own files are served
+ * without it — they are the public build, hold no data, and a page load cannot carry a header —
+ * and the page takes the token from the printed URL (`?token=`) into its session storage.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { existsSync, realpathSync } from 'node:fs';
@@ -13,7 +16,7 @@ import type { ApiEnvelope, WorkbenchApi } from '../common/contract.js';
 import { dispatch } from '../api/dispatch.js';
 import { WorkbenchError, toErrorData } from '../common/errors.js';
 import { isInside } from '../api/file-access.js';
-import { TOKEN_COOKIE, isAllowedHostAndOrigin, isAuthorized, newAccessToken } from './auth.js';
+import { EVENTS_PROTOCOL, isAllowedHostAndOrigin, isAuthorized, isAuthorizedUpgrade, newAccessToken } from './auth.js';
 import { HTTP_STATUS } from './http-status.js';
 import { receiveUpload } from './upload.js';
 
@@ -34,7 +37,7 @@ export interface ServerOptions {
 
 export interface RunningServer {
   url: string;
-  /** The URL to open: carries the token once, then a cookie keeps it. */
+  /** The URL to open: the page takes the token from it into its session storage and drops it from the address. */
   urlWithToken: string;
   port: number;
   token: string;
@@ -93,10 +96,6 @@ async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-const NEEDS_TOKEN_PAGE = `<!doctype html><meta charset="utf-8"><title>CKA Workbench</title>
-<p style="font-family:sans-serif">This workbench needs its access token. Open the URL that
-<code>npm run serve</code> printed (it ends with <code>?token=…</code>).</p>`;
-
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { api, staticDir, uploadDir } = options;
   if (!existsSync(staticDir)) {
@@ -110,9 +109,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
    * real path lies inside the folder are served. (Paths that do not resolve are left to sirv: 404.)
    */
   const insideStaticDir = (pathname: string): boolean => {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(pathname);
+    } catch {
+      return false; // a malformed escape (`%E0%A4%A`) names no file
+    }
     let real: string;
     try {
-      real = realpathSync(resolve(staticRoot, `.${decodeURIComponent(pathname)}`));
+      real = realpathSync(resolve(staticRoot, `.${decoded}`));
     } catch {
       return true;
     }
@@ -135,21 +140,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return sendError(res, new WorkbenchError('FORBIDDEN', 'requests are accepted from this workbench page only'));
     }
     const isApi = url.pathname === '/api' || url.pathname.startsWith('/api/');
-    if (!isAuthorized(req, url, token)) {
-      if (isApi) return sendError(res, new WorkbenchError('UNAUTHORIZED', 'missing or wrong access token'));
-      res.writeHead(401, { 'Content-Type': 'text/html; charset=utf-8' });
-      res.end(NEEDS_TOKEN_PAGE);
-      return;
-    }
-    if (!isApi && url.searchParams.has('token')) {
-      // Trade the token in the URL for a cookie, then drop it from the address bar.
-      res.setHeader('Set-Cookie', `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`);
-      url.searchParams.delete('token');
-      res.writeHead(303, { Location: url.pathname + url.search });
-      res.end();
-      return;
-    }
     if (isApi) {
+      if (!isAuthorized(req, token)) {
+        return sendError(res, new WorkbenchError('UNAUTHORIZED', 'missing or wrong access token'));
+      }
       if (req.method !== 'POST') {
         res.setHeader('Allow', 'POST');
         return sendJson(res, 405, { ok: false, error: { code: 'BAD_INPUT', message: 'use POST for API calls' } });
@@ -175,10 +169,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     assets(req, res, notFound);
   }
 
-  const sockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const sockets = new WebSocketServer({
+    noServer: true,
+    maxPayload: 64 * 1024,
+    // Answer with our protocol, never with the one that carries the token.
+    handleProtocols: (offered) => (offered.has(EVENTS_PROTOCOL) ? EVENTS_PROTOCOL : false),
+  });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', `http://${LOOPBACK_HOST}:${port}`);
-    if (url.pathname !== '/api/events' || !isAllowedHostAndOrigin(req, port) || !isAuthorized(req, url, token)) {
+    if (url.pathname !== '/api/events' || !isAllowedHostAndOrigin(req, port) || !isAuthorizedUpgrade(req, token)) {
       socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
       socket.destroy();
       return;

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { createWorkbench } from '../api/workbench.js';
 import { defaultDataDir } from '../api/data-dir.js';
+import { parseMaxProbeExamples } from '../api/probe-limit.js';
 import { reportError } from './report-error.js';
 import { startServer } from './http-server.js';
 import { stopHandler } from './shutdown.js';
@@ -21,10 +22,24 @@ const program = new Command('cka-workbench-serve')
   .option('-p, --port <port>', 'port to listen on (0 = any free port)', parsePort, 5757)
   .option('--data-dir <dir>', "the app's data directory", defaultDataDir())
   .option('--static-dir <dir>', 'the built renderer', fileURLToPath(new URL('../../dist/renderer', import.meta.url)))
+  .option(
+    '--max-probe-examples <n>',
+    'the most examples a probe set may have (default 1000000, or CKA_WORKBENCH_MAX_PROBE_EXAMPLES)',
+    (text: string) => {
+      try {
+        return parseMaxProbeExamples(text, '--max-probe-examples');
+      } catch (err) {
+        throw new InvalidArgumentError((err as Error).message);
+      }
+    },
+  )
   .parse();
 
-const options = program.opts<{ port: number; dataDir: string; staticDir: string }>();
-const api = createWorkbench({ dataDir: options.dataDir });
+const options = program.opts<{ port: number; dataDir: string; staticDir: string; maxProbeExamples?: number }>();
+const api = createWorkbench({
+  dataDir: options.dataDir,
+  ...(options.maxProbeExamples !== undefined ? { maxProbeExamples: options.maxProbeExamples } : {}),
+});
 try {
   const server = await startServer({
     api,

@@ -26,7 +26,7 @@ import * as ort from 'onnxruntime-node';
 import { ActivationEngine } from '../../app/engine/activations/engine.js';
 import { ExtractDirSink } from '../../app/engine/activations/extract-dir.js';
 import type { ActivationSink } from '../../app/engine/activations/types.js';
-import { readModelBytes } from '../../app/engine/onnx/model-file.js';
+import { loadModel } from '../../app/engine/onnx/model-file.js';
 import { openProbe } from '../../app/engine/probe/open-probe.js';
 import { sessionOptions } from '../../app/engine/runner/session-options.js';
 
@@ -68,7 +68,8 @@ class CountingSink implements ActivationSink {
 }
 
 async function benchModel(engine: ActivationEngine, modelPath: string, probeSpec: string): Promise<void> {
-  const { facts, bytes } = await readModelBytes(modelPath);
+  const { facts } = await loadModel(modelPath);
+  const bytes = readFileSync(modelPath);
   const threads = engine.runner.intraOpThreads;
 
   // Plain inference in this process: the same session options as the runner, the same probe batches.
@@ -190,7 +191,7 @@ async function benchReductions(engine: ActivationEngine): Promise<void> {
     `/blocks.${k}/attn/softmax/Softmax_output_0`,
   ]);
   const layers = ['/embed/Add_output_0', ...blocks].join(',');
-  const { facts } = await readModelBytes(model);
+  const { facts } = await loadModel(model);
   const runnerProbe = await openProbe(probe, { name: 'input', shape: ['batch', 1, 28, 28], dtype: 'float32' });
   const n = runnerProbe.n;
   const plain = await median(() =>

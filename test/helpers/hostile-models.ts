@@ -6,6 +6,7 @@
  * ends, and a layer far too large per example. Each is a variation of a real model.
  */
 import { create } from '@bufbuild/protobuf';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeModel, encodeModel } from '../../app/engine/onnx/codec.js';
@@ -195,11 +196,62 @@ const ON_TINY_CNN: Record<string, { expected: Expected; build: Build }> = {
     writeFileSync(join(folder, 'small.weights'), new Uint8Array(144));
     return withExternalWeight(m, [['location', 'small.weights']], [2n ** 20n, 1n, 3n, 3n]);
   }),
-  'external data that is a folder': c('NOT_FOUND', (m, folder) => {
+  'external data that is a folder': c('BAD_INPUT', (m, folder) => {
     mkdirSync(join(folder, 'a-folder.weights'));
     return withExternalWeight(m, [['location', 'a-folder.weights']]);
   }),
   'external data that is missing': c('NOT_FOUND', (m) => withExternalWeight(m, [['location', 'missing.weights']])),
+  'external data that is a FIFO': c('BAD_INPUT', (m, folder) => {
+    execFileSync('mkfifo', [join(folder, 'pipe.weights')]);
+    return withExternalWeight(m, [['location', 'pipe.weights']]);
+  }),
+  'external data that is a link to /dev/zero': c('BAD_INPUT', (m, folder) => {
+    symlinkSync('/dev/zero', join(folder, 'zero.weights'));
+    return withExternalWeight(m, [['location', 'zero.weights']]);
+  }),
+  "external data of a Constant node's value outside the folder": c('FORBIDDEN', (m) => {
+    const graph = m.graph!;
+    const value = tensor({
+      dims: [10n],
+      dataType: FLOAT,
+      dataLocation: 1,
+      externalData: [{ key: 'location', value: '/etc/passwd' }],
+    });
+    graph.node.push(
+      node('Constant', [], ['outside_const'], 'outside_const', { attribute: [{ name: 'value', type: 4, t: value }] }),
+      node('Add', [graph.output[0]!.name, 'outside_const'], ['with_const'], 'outside_add'),
+    );
+    graph.output = [valueInfo('with_const', FLOAT, ['batch', 10n])];
+    return m;
+  }),
+  'external data in the body of an If, outside the folder': c('FORBIDDEN', (m) => {
+    const graph = m.graph!;
+    const weight = tensor({
+      name: 'branch_weight',
+      dims: [10n],
+      dataType: FLOAT,
+      dataLocation: 1,
+      externalData: [{ key: 'location', value: '../../../../etc/passwd' }],
+    });
+    const branch = (name: string) =>
+      create(GraphProtoDesc, {
+        name,
+        initializer: [weight],
+        node: [node('Add', [graph.output[0]!.name, 'branch_weight'], [`${name}_out`], `${name}_add`)],
+        output: [valueInfo(`${name}_out`, FLOAT, ['batch', 10n])],
+      } as never);
+    graph.initializer.push(tensor({ name: 'cond', dims: [], dataType: 9, int32Data: [1] }));
+    graph.node.push(
+      node('If', ['cond'], ['branched'], 'outside_if', {
+        attribute: [
+          { name: 'then_branch', type: 5, g: branch('then') },
+          { name: 'else_branch', type: 5, g: branch('else') },
+        ],
+      }),
+    );
+    graph.output = [valueInfo('branched', FLOAT, ['batch', 10n])];
+    return m;
+  }),
   'an input dimension of 2^40': c('OUT_OF_MEMORY', (m) => setInputDims(m, ['batch', 1n, 28n, 2n ** 40n])),
   'a negative input dimension': c('BAD_PROBE', (m) => setInputDims(m, ['batch', 1n, -28n, 28n])),
   'an input dimension of 0': c('RUNTIME', (m) => setInputDims(m, ['batch', 1n, 0n, 28n])),

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ActivationEngine } from '../../app/engine/activations/engine.js';
 import type { ActivationSink, ExtractionInfo, LayerBatch } from '../../app/engine/activations/types.js';
-import { readModelBytes } from '../../app/engine/onnx/model-file.js';
+import { loadModel } from '../../app/engine/onnx/model-file.js';
 import type { OptimizationMode } from '../../app/engine/runner/protocol.js';
 
 const fixtures = new URL('../fixtures/', import.meta.url).pathname;
@@ -73,7 +73,7 @@ async function extract(name: string, layers: string, optimization: OptimizationM
 
 /** The untouched model's final output on the same input, in the same session mode. */
 async function untouchedOutput(name: string, ref: Reference, input: Float32Array, optimization: OptimizationMode) {
-  const { facts } = await readModelBytes(join(fixtures, 'models', `${name}.onnx`));
+  const { facts } = await loadModel(join(fixtures, 'models', `${name}.onnx`));
   return engine.runner.withSession({ model: { path: facts.path, sha256: facts.sha256 }, optimization }, async (s) => {
     const inputName = s.inputs[0]!.name;
     const [out] = await s.run(

@@ -119,9 +119,25 @@ describe('experiment cache and lifecycle', () => {
 
   it('a cache limit far below one run never evicts what the running run uses', async () => {
     await api.clearCache({});
-    const info = await api.setCacheLimit({ bytes: 1 });
-    expect(info).toMatchObject({ bytes: 0, entries: 0, limitBytes: 1 });
+    // Set before the run, such a limit refuses it (the preflight: what it writes could not stay in
+    // the cache); lowered while the run runs, it must not take the run's own entries away.
+    await api.setCacheLimit({ bytes: 1 });
+    const refused = await runSpec(api, { ...seeds, name: 'refused by the cache limit', probe: 'fashion-mnist:250' });
+    expect(refused.run.status).toBe('failed');
+    expect(refused.run.error).toMatchObject({
+      code: 'DISK_FULL',
+      message: expect.stringMatching(/more than the cache limit of 1 bytes/),
+    });
+    await api.setCacheLimit({ bytes: 20 * 2 ** 30 });
+    let lowered: Promise<unknown> | null = null;
+    const off = api.subscribe((e) => {
+      if (!lowered && e.type === 'progress' && e.progress.stage === 'extract')
+        lowered = api.setCacheLimit({ bytes: 1 });
+    });
     const run = await runSpec(api, { ...seeds, name: 'tiny cache limit', probe: 'fashion-mnist:250' });
+    off();
+    await lowered;
+    expect(lowered).not.toBeNull();
     expect(run.run.status).toBe('done');
     expect(run.result!.provenance.work!.gramsComputed).toBe(10);
     // After the run its entries are no longer pinned: the limit applies.

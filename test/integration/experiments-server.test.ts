@@ -168,7 +168,10 @@ describe('experiments over HTTP', () => {
   });
 
   it('pushes run state and progress over the WebSocket', async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${t.server.port}/api/events?token=${t.server.token}`);
+    const ws = new WebSocket(`ws://127.0.0.1:${t.server.port}/api/events`, [
+      'ckawb.events',
+      `ckawb.token.${t.server.token}`,
+    ]);
     await new Promise((resolve) => ws.on('open', resolve));
     const events: WorkbenchEvent[] = [];
     ws.on('message', (data) => events.push(JSON.parse(String(data)) as WorkbenchEvent));

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExperimentSpec, RunDetails, RunInfo, RunStage, WorkbenchEvent } from '../../app/common/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
@@ -343,13 +343,27 @@ describe('a real full disk (a small tmpfs as the activation cache, where mountin
     realDiskDir = tempDataDir('ckawb-faults-tmpfs-');
     mkdirSync(mountPoint(), { recursive: true });
     if (process.getuid?.() !== 0) return;
-    mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', mountPoint()]).status === 0;
+    mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=160m', 'tmpfs', mountPoint()]).status === 0;
   });
   afterAll(() => {
     if (mounted) spawnSync('umount', [mountPoint()]);
   });
 
-  it('ENOSPC from the file system fails the run with DISK_FULL; nothing partial is left or indexed', async (context) => {
+  /** Another program fills the disk at once: `left` bytes stay free. */
+  function fillDisk(left: number): void {
+    const { bavail, bsize } = statfsSync(mountPoint());
+    const free = bavail * bsize;
+    const fd = openSync(join(mountPoint(), 'someone-elses.bin'), 'a');
+    try {
+      const chunk = Buffer.alloc(8 * 2 ** 20, 1);
+      for (let todo = free - left; todo > 0; todo -= chunk.length)
+        writeSync(fd, chunk, 0, Math.min(todo, chunk.length));
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  it('a run that cannot fit is refused before it writes; ENOSPC mid-run fails it with DISK_FULL, nothing partial left or indexed', async (context) => {
     if (!mounted) {
       console.log('skipped: mounting a tmpfs needs root here');
       context.skip();
@@ -360,7 +374,26 @@ describe('a real full disk (a small tmpfs as the activation cache, where mountin
       const experiment = await small.createExperiment({
         spec: { ...family, name: 'real full disk', kind: 'self', models: [family.models[0]!] },
       });
+      // The disk is full from the start: the preflight refuses the run, which writes nothing.
+      fillDisk(512 * 1024);
+      const refused = await runExperimentToEnd(small, experiment.id);
+      expect(refused.run.status).toBe('failed');
+      expect(refused.run.error!.code).toBe('DISK_FULL');
+      expect(refused.run.error!.message).toMatch(
+        /^this would write about [\d.]+ MiB to the workbench's cache \(.*\), and its disk has [\d.]+ KiB free/,
+      );
+      expect(readdirSync(mountPoint())).toEqual(['someone-elses.bin']);
+      // The disk fills up while the run extracts: the write fails for real.
+      rmSync(join(mountPoint(), 'someone-elses.bin'));
+      let filled = false;
+      const off = small.subscribe((e) => {
+        if (filled || e.type !== 'progress' || e.progress.stage !== 'extract') return;
+        filled = true;
+        fillDisk(256 * 1024);
+      });
       const details = await runExperimentToEnd(small, experiment.id);
+      off();
+      expect(filled).toBe(true);
       expect(details.run.status).toBe('failed');
       expect(details.run.error!.code).toBe('DISK_FULL');
       expect(details.run.error!.message).toMatch(

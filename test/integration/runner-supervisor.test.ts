@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { join } from 'node:path';
-import { readModelBytes } from '../../app/engine/onnx/model-file.js';
+import { loadModel } from '../../app/engine/onnx/model-file.js';
 import { nodeLauncher, type ProcessLauncher } from '../../app/engine/runner/launcher.js';
 import { ModelRunner } from '../../app/engine/runner/model-runner.js';
 import { TEST_HOOKS_ENV, type WireTensor } from '../../app/engine/runner/protocol.js';
@@ -30,7 +30,7 @@ function trigger(process: RunnerProcess, action: 'abort' | 'hang' | 'exit', time
 }
 
 describe('model runner supervision', async () => {
-  const { facts } = await readModelBytes(tinyCnn);
+  const { facts } = await loadModel(tinyCnn);
   const model = { path: facts.path, sha256: facts.sha256 };
   let spawned = 0;
   // A launcher of our own, as the Electron shell supplies one: the runner only sees the interface.

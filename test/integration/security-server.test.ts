@@ -1,8 +1,8 @@
 /**
  * The local server's security checklist (issue 8 §5), tested from outside as a browser or another
  * program would meet it: every API method validates its request (malformed ones are 400
- * BAD_INPUT and change nothing), the server listens on loopback only, every request needs the
- * token, paths cannot be turned into other files — encoded, double-encoded, backslashes, links —
+ * BAD_INPUT and change nothing), the server listens on loopback only, every API call needs the
+ * token (the renderer's own files are public), paths cannot be turned into other files — encoded, double-encoded, backslashes, links —
  * neither for the renderer's files nor in API requests nor in uploads, folders are never listed,
  * and other origins get no CORS grant (preflights included).
  */
@@ -147,12 +147,12 @@ describe('network exposure', () => {
     }
   });
 
-  it('every request needs the token; a token compare is constant-time', async () => {
+  it('every API call needs the token; a token compare is constant-time', async () => {
     for (const [path, method] of [
-      ['/', 'GET'],
-      ['/index.html', 'GET'],
       ['/api/appInfo', 'POST'],
       ['/api/upload', 'POST'],
+      ['/api/openModel', 'POST'],
+      ['/api/listRuns', 'POST'],
     ] as const) {
       expect((await send(path, { method, auth: false })).status, path).toBe(401);
       const wrong = await send(path, { method, auth: false, headers: { Authorization: 'Bearer wrong' } });
@@ -172,7 +172,7 @@ describe('network exposure', () => {
     }
     // The compare hashes both sides to equal lengths and uses crypto.timingSafeEqual: no early exit.
     const source = readFileSync(join(repoRoot, 'app/server/auth.ts'), 'utf8');
-    const body = source.slice(source.indexOf('export function tokensMatch'), source.indexOf('function cookieValue'));
+    const body = source.slice(source.indexOf('export function tokensMatch'), source.indexOf('function bearerToken'));
     expect(body).toMatch(/timingSafeEqual\(/);
     expect(body).toMatch(/createHash\('sha256'\)\.update\(given\)/);
   });

@@ -47,7 +47,30 @@ describe('local server', () => {
       headers: { Authorization: `Bearer ${t.server.token.slice(0, -1)}${t.server.token.endsWith('x') ? 'y' : 'x'}` },
     });
     expect(wrong.status).toBe(401);
-    expect((await send('/')).status).toBe(401);
+  });
+
+  it('a cookie never authorises, and a malformed cookie or header is a 401, not a crash', async () => {
+    const body = '{}';
+    for (const headers of <Record<string, string>[]>[
+      { Cookie: `ckawb_token=${t.server.token}` },
+      { Cookie: 'ckawb_token=%E0%A4%A' },
+      { Cookie: '%E0%A4%A=%E0%A4%A; =; ;;' },
+      { Authorization: 'Bearer %E0%A4%A' },
+      { Authorization: 'Bearer' },
+      { Authorization: `Basic ${t.server.token}` },
+      { Authorization: `Bearer ${t.server.token} ${t.server.token}` },
+      { Authorization: `Token ${t.server.token}` },
+    ]) {
+      const reply = await send('/api/appInfo', { method: 'POST', headers, body });
+      expect(reply.status, JSON.stringify(headers)).toBe(401);
+      expect(JSON.parse(reply.body).error.code).toBe('UNAUTHORIZED');
+    }
+    const malformedCookie = await send('/api/appInfo', {
+      method: 'POST',
+      headers: { ...auth(), Cookie: 'ckawb_token=%E0%A4%A' },
+      body,
+    });
+    expect(malformedCookie.status).toBe(200);
   });
 
   it('maps typed errors to HTTP statuses and keeps running', async () => {
@@ -69,17 +92,23 @@ describe('local server', () => {
     expect(JSON.parse(ok.body).value.name).toBe('CKA Workbench');
   });
 
-  it('trades the token in the URL for an HttpOnly cookie', async () => {
-    const first = await send(`/?token=${t.server.token}`);
-    expect(first.status).toBe(303);
-    expect(first.headers.location).toBe('/');
-    const cookie = String(first.headers['set-cookie']);
-    expect(cookie).toMatch(/HttpOnly/);
-    expect(cookie).toMatch(/SameSite=Strict/);
-    const page = await send('/', { headers: { Cookie: cookie.split(';')[0]! } });
-    expect(page.status).toBe(200);
-    expect(page.body).toContain('<div id="app">');
-    expect(page.headers['content-security-policy']).toMatch(/script-src 'self'/);
+  it('serves the page to the printed URL with no cookie and no redirect; the page keeps the token', async () => {
+    for (const path of [`/?token=${t.server.token}`, '/', '/index.html', `/.//evil.example/?token=${t.server.token}`]) {
+      const page = await send(path, { headers: { Cookie: 'ckawb_token=%E0%A4%A' } });
+      expect(page.headers['set-cookie'], path).toBeUndefined();
+      expect(page.headers.location, path).toBeUndefined();
+      expect(page.body, path).not.toContain(t.server.token);
+      if (!path.startsWith('/.//')) {
+        expect(page.status, path).toBe(200);
+        expect(page.body).toContain('<div id="app">');
+        expect(page.headers['content-security-policy']).toMatch(/script-src 'self'/);
+      } else {
+        expect(page.status, path).toBe(404);
+      }
+    }
+    for (const path of ['/%E0%A4%A', '/assets/%E0%A4%A.js', '/%']) {
+      expect((await send(path)).status, path).toBe(404);
+    }
   });
 
   it('serves no files outside the renderer and no listings', async () => {
@@ -129,8 +158,25 @@ describe('local server', () => {
         ws.on('error', reject);
       }),
     ).rejects.toThrow(/401/);
-    const ws = new WebSocket(`${url}?token=${t.server.token}`);
+    // A browser cannot set headers on a WebSocket: the token rides in a subprotocol, and the server
+    // answers with the events protocol, never echoing the token back.
+    for (const protocols of [
+      ['ckawb.events', `ckawb.token.${t.server.token}x`],
+      [`ckawb.token.${t.server.token}`],
+      ['ckawb.events', 'ckawb.token.%E0%A4%A'],
+    ]) {
+      await expect(
+        new Promise((resolve, reject) => {
+          const refused = new WebSocket(url, protocols);
+          refused.on('open', () => resolve('opened'));
+          refused.on('error', reject);
+        }),
+        protocols.join(),
+      ).rejects.toThrow(/401/);
+    }
+    const ws = new WebSocket(url, ['ckawb.events', `ckawb.token.${t.server.token}`]);
     await new Promise((resolve) => ws.on('open', resolve));
+    expect(ws.protocol).toBe('ckawb.events');
     const received = new Promise<unknown>((resolve) => ws.on('message', (data) => resolve(JSON.parse(String(data)))));
     t.api.emit({ type: 'log', level: 'info', message: 'hello' });
     expect(await received).toEqual({ type: 'log', level: 'info', message: 'hello' });

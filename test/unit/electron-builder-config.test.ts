@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 // electron-builder's own loader and schema validation (what `electron-builder --dir` runs first).
 import { getConfig, validateConfiguration } from 'app-builder-lib/out/util/config/config.js';
@@ -61,5 +61,35 @@ describe('electron-builder.yml', () => {
     ]) {
       expect(existsSync(join(repoRoot, built)), `${built} (run npm run build)`).toBe(true);
     }
+  });
+
+  it('flips the Electron fuses: no RunAsNode, NODE_OPTIONS or --inspect; encrypted cookies; asar only, checked', async () => {
+    const config = await load();
+    expect(config.electronFuses).toEqual({
+      runAsNode: false,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      enableCookieEncryption: true,
+      enableEmbeddedAsarIntegrityValidation: true,
+      onlyLoadAppFromAsar: true,
+      grantFileProtocolExtraPrivileges: false,
+    });
+    // The fuse names are electron-builder's own (schema validation above rejects unknown keys).
+    const broken = { ...config, electronFuses: { ...config.electronFuses, runAsNodes: false } } as unknown as Config;
+    await expect(validateConfiguration(broken, new DebugLogger(false))).rejects.toThrow(/electronFuses/);
+  });
+
+  it('starts no process in a way RunAsNode off would break: main uses utilityProcess, never child_process', () => {
+    // main/launch.mjs is `npm start`'s launcher (it runs before Electron, in plain Node), not the app.
+    const appFiles = readdirSync(join(repoRoot, 'main')).filter((f) => f.endsWith('.ts'));
+    expect(appFiles).toEqual(expect.arrayContaining(['main.ts', 'engine-host.ts', 'utility-launcher.ts']));
+    for (const file of appFiles) {
+      const source = readFileSync(join(repoRoot, 'main', file), 'utf8');
+      expect(source, file).not.toMatch(/['"](node:)?child_process['"]/);
+      expect(source, file).not.toMatch(/ELECTRON_RUN_AS_NODE\s*[:=]/);
+    }
+    const main = readFileSync(join(repoRoot, 'main', 'main.ts'), 'utf8');
+    expect(main).toMatch(/runnerLauncher: utilityProcessLauncher\(/);
+    expect(main).toMatch(/utilityProcess\.fork\(/);
   });
 });

@@ -21,7 +21,6 @@ import { WorkbenchError } from '../../common/errors.js';
 import { REDUCTION_HELP, reduceSpecFromFlags } from '../../common/reductions.js';
 import { writeFileAtomic } from '../../api/node-files.js';
 import { APP_NAME } from '../../api/app-info.js';
-import { createWorkbench } from '../../api/workbench.js';
 import type { CliContext } from '../context.js';
 import { runJob } from '../jobs.js';
 import { integerOption } from '../options.js';
@@ -245,9 +244,7 @@ export function registerCompare(program: Command, context: CliContext): void {
       const budgetMiB = integerOption(options.memoryBudget, '--memory-budget', 1);
       const threads = integerOption(options.threads, '--threads', 1);
       const api =
-        options.cache === undefined
-          ? context.api
-          : createWorkbench({ trustCaller: true, activationCacheDir: options.cache });
+        options.cache === undefined ? context.api : context.newWorkbench({ activationCacheDir: options.cache });
       const onProgress = progressPrinter();
       try {
         const result = await runJob(api, onProgress, (jobId) =>

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExperimentResult, ExperimentSpec, RunDetails, RunProgress } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
-import { createWorkbench, type Workbench } from '../../api/workbench.js';
+import type { Workbench } from '../../api/workbench.js';
 import { probeDataPath } from '../../api/specs.js';
 import type { CliContext } from '../context.js';
 
@@ -23,7 +23,7 @@ export async function withApi<T>(
   work: (api: Workbench) => Promise<T>,
 ): Promise<T> {
   if (dataDir === undefined) return work(context.api);
-  const api = createWorkbench({ dataDir: resolve(dataDir), trustCaller: true });
+  const api = context.newWorkbench({ dataDir: resolve(dataDir) });
   try {
     return await work(api);
   } finally {

@@ -4,12 +4,11 @@
  * probe paths are taken relative to the spec file. The run is kept in the history (`runs`);
  * `--json` writes the result (also a partial one, when the run stopped early).
  */
-import { promises as fs } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExperimentSpec } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
-import { writeFileAtomic } from '../../api/node-files.js';
+import { FILE_SIZE_LIMITS, readRegularText, writeFileAtomic } from '../../api/node-files.js';
 import { parseExperimentSpec } from '../../api/specs.js';
 import type { CliContext } from '../context.js';
 import { addDataDirOption, checkRunDone, describeResult, runSpecToEnd, withApi } from './run-support.js';
@@ -25,8 +24,9 @@ export function absoluteProbeSpec(probe: string, baseDir: string): string {
 export async function readSpecFile(file: string): Promise<ExperimentSpec> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
+    text = await readRegularText(file, { what: 'spec file', maxBytes: FILE_SIZE_LIMITS.json });
+  } catch (err) {
+    if (err instanceof WorkbenchError && err.code !== 'NOT_FOUND') throw err;
     throw new WorkbenchError('NOT_FOUND', `${file}: cannot read the spec file`);
   }
   let value: unknown;

@@ -11,6 +11,7 @@
 import { WorkbenchError } from '../../common/errors.js';
 import type { OmittedLayer } from '../../common/contract.js';
 import type { FeedContext } from '../probe/open-feeds.js';
+import { checkRoomToWrite } from '../io/disk-space.js';
 import { ModelRunner, type ModelRunnerOptions } from '../runner/model-runner.js';
 import type { BatchLoopOptions } from './batch-loop.js';
 import { ActivationCache, type CachedLayer } from './cache.js';
@@ -25,6 +26,8 @@ export interface ActivationEngineOptions {
   cacheDir?: string;
   /** Where the built-in probe lives (default: the repository's models/). */
   modelsDir?: string;
+  /** The most examples a probe may have (default: probe/source.ts DEFAULT_MAX_PROBE_EXAMPLES). */
+  maxProbeExamples?: number;
 }
 
 export interface CachedActivations {
@@ -57,7 +60,10 @@ export class ActivationEngine {
     this.runner = options.runner ?? new ModelRunner(options.runnerOptions);
     this.ownsRunner = options.runner === undefined;
     this.cache = options.cacheDir ? new ActivationCache(options.cacheDir) : null;
-    this.probeContext = options.modelsDir ? { modelsDir: options.modelsDir } : {};
+    this.probeContext = {
+      ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}),
+      ...(options.maxProbeExamples !== undefined ? { maxExamples: options.maxProbeExamples } : {}),
+    };
   }
 
   /**
@@ -76,10 +82,17 @@ export class ActivationEngine {
     );
   }
 
-  /** Extracts the selected layers, streaming every batch to `options.sinks`. */
-  async extract(request: ExtractionRequest, options: BatchLoopOptions = {}): Promise<ExtractionResult> {
+  /**
+   * Extracts the selected layers, streaming every batch to `options.sinks`. With `checkRoomIn` (the
+   * folder the sinks write to), an extraction whose files would not fit there is refused before it starts.
+   */
+  async extract(
+    request: ExtractionRequest,
+    options: BatchLoopOptions & { checkRoomIn?: string } = {},
+  ): Promise<ExtractionResult> {
     const job = await this.prepare(request, { signal: options.signal });
     try {
+      if (options.checkRoomIn !== undefined) await checkRoomToWrite(options.checkRoomIn, job.writeEstimate());
       return await job.run(options);
     } finally {
       await job.close();
@@ -98,6 +111,7 @@ export class ActivationEngine {
       const missing = job.layers.filter((l) => !hits.has(l.key));
       let result: ExtractionResult | null = null;
       if (missing.length > 0) {
+        await checkRoomToWrite(cache.root, job.writeEstimate(missing), { where: 'the activation cache' });
         result = await job.run({
           ...options,
           keys: missing.map((l) => l.key),

@@ -20,6 +20,7 @@ import { NpyRowWriter } from './npy-row-writer.js';
 import type { ActivationSink, ExtractedLayer, ExtractionInfo, LayerBatch } from './types.js';
 import type { OmittedLayer, Reduction } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { FILE_SIZE_LIMITS, readRegularText } from '../io/regular-file.js';
 
 export interface ManifestLayer {
   tensor: string;
@@ -82,7 +83,9 @@ export function layerFileName(name: string, taken: Set<string>): string {
 
 export async function readExtractManifest(dir: string): Promise<ExtractManifest | null> {
   try {
-    return JSON.parse(await fs.readFile(join(dir, MANIFEST_FILE), 'utf8')) as ExtractManifest;
+    return JSON.parse(
+      await readRegularText(join(dir, MANIFEST_FILE), { what: 'manifest', maxBytes: FILE_SIZE_LIMITS.json }),
+    ) as ExtractManifest;
   } catch {
     return null;
   }

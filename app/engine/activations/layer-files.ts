@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { OmittedLayer, Reduction } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import type { LayerSource } from '../similarity/index.js';
+import { FILE_SIZE_LIMITS, checkRegularFile, readRegularText } from '../io/regular-file.js';
 
 const manifestSchema = z.object({
   model: z.object({ path: z.string(), sha256: z.string() }),
@@ -59,7 +60,7 @@ async function readManifest(dir: string): Promise<ExtractManifest> {
   const path = join(dir, 'manifest.json');
   let json: unknown;
   try {
-    json = JSON.parse(await fs.readFile(path, 'utf8'));
+    json = JSON.parse(await readRegularText(path, { what: 'manifest', maxBytes: FILE_SIZE_LIMITS.json }));
   } catch (err) {
     throw new WorkbenchError(
       'BAD_INPUT',
@@ -83,6 +84,10 @@ const naturalOrder = new Intl.Collator('en', { numeric: true }).compare;
 export async function readFileSide(path: string): Promise<FileSide> {
   const full = resolve(path);
   const stat = await fs.stat(full);
+  if (!stat.isFile() && !stat.isDirectory()) {
+    // A FIFO or a device is never opened: its .npy reads would block or never end.
+    await checkRegularFile(full, { what: 'activations file', maxBytes: FILE_SIZE_LIMITS.array });
+  }
   if (stat.isFile()) {
     if (!full.endsWith('.npy')) {
       throw new WorkbenchError(

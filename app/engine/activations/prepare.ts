@@ -23,10 +23,12 @@ import type { ImageOptions, ProbeSpec } from '../probe/spec.js';
 import type { ModelRunner, RunnerSession } from '../runner/model-runner.js';
 import { resolveModelTypes } from '../runner/model-types.js';
 import type { OptimizationMode, ValueMeta } from '../runner/protocol.js';
+import type { WriteEstimate } from '../io/disk-space.js';
 import { runBatches, type BatchLoopOptions } from './batch-loop.js';
 import { calibrate } from './calibration.js';
 import { LeftOutLayers } from './left-out.js';
 import type { ExtractedLayer, ExtractionResult } from './types.js';
+import { estimateWrites } from './write-estimate.js';
 
 export interface ExtractionRequest {
   /** Path of the ONNX model. */
@@ -165,7 +167,7 @@ export class PreparedExtraction {
   ): Promise<PreparedExtraction> {
     const loaded = await loadModel(request.model);
     const { facts, model } = loaded;
-    await checkExternalData(model.graph!, facts.path);
+    await checkExternalData(model, facts.path);
     const reuse = known !== undefined && known.sha256 === facts.sha256 ? known : null;
     const selected = reuse ? null : await selectModelLayers(runner, loaded, request, context.signal);
     const explicit = isExplicit((request.layers ?? DEFAULT_LAYER_SELECTION).trim());
@@ -251,6 +253,16 @@ export class PreparedExtraction {
         omitted: this.calibration.omitted,
       },
       options,
+    );
+  }
+
+  /** What writing the activations of `layers` (default: every prepared layer) to disk comes to. */
+  writeEstimate(layers?: readonly { key: string }[]): WriteEstimate {
+    const keys = layers ? new Set(layers.map((l) => l.key)) : null;
+    const chosen = this.layers.filter((l) => !keys || keys.has(l.key));
+    return estimateWrites(
+      this.probe.n,
+      chosen.map((l) => ({ rows: l.rows, features: l.features })),
     );
   }
 

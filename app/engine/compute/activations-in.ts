@@ -4,9 +4,9 @@
  * intermediate copy), shared arrays are copied in. Whole layers for exact Grams, row selections
  * for minibatches.
  */
-import { promises as fs } from 'node:fs';
 import { WorkbenchError } from '../../common/errors.js';
 import { elementCount, readNpy, readNpyHeader, toFloat32, type NpyHeader } from '../io/npy.js';
+import { FILE_SIZE_LIMITS, openRegularFile } from '../io/regular-file.js';
 import type { Workspace } from './workspace.js';
 
 export type ActivationInput =
@@ -90,7 +90,8 @@ export async function loadActivations(
   const x = workspace.get(bufferName, Ctor, rows.count * features);
   const bytes = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
   const rowBytes = features * header.itemSize;
-  const handle = await fs.open(input.path, 'r');
+  const file = await openRegularFile(input.path, { what: '.npy file', maxBytes: FILE_SIZE_LIMITS.array });
+  const { handle } = file;
   try {
     const readExactly = async (target: Uint8Array, position: number) => {
       let done = 0;
@@ -108,7 +109,7 @@ export async function loadActivations(
       }
     }
   } finally {
-    await handle.close();
+    await file.close();
   }
   return { x, n: rows.count, features };
 }

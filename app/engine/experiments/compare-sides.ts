@@ -29,7 +29,7 @@ export type SideProgress = Omit<JobProgress, 'jobId'>;
 export interface CompareSidesOptions {
   cka: CkaEngine;
   /** Root of the activation cache for model sides, and how their runner starts. */
-  activations: Pick<ActivationEngineOptions, 'cacheDir' | 'modelsDir' | 'runnerOptions'>;
+  activations: Pick<ActivationEngineOptions, 'cacheDir' | 'modelsDir' | 'runnerOptions' | 'maxProbeExamples'>;
   app: { version: string; onnxruntime: string };
   signal?: AbortSignal;
   onProgress?: (progress: SideProgress) => void;

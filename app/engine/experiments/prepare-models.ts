@@ -48,6 +48,8 @@ export interface PrepareOptions {
   layouts?: LayoutStore;
   /** Where the built-in probe lives. */
   modelsDir?: string;
+  /** The most examples a probe may have. */
+  maxProbeExamples?: number;
 }
 
 interface ModelJob {
@@ -74,6 +76,7 @@ async function fromLayout(
     ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}),
     ...(job.tokenizer !== undefined ? { tokenizer: job.tokenizer } : {}),
     ...(job.maskInput !== undefined ? { maskInput: job.maskInput } : {}),
+    ...(options.maxProbeExamples !== undefined ? { maxExamples: options.maxProbeExamples } : {}),
   });
   try {
     if (cached.sequenceProbe !== null && cached.sequenceProbe !== feeds.hash) return null;

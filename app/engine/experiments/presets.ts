@@ -14,10 +14,11 @@
  * zoo.json lists the CNNs under `models` and the transformers under `transformers`. Models the
  * zoo lists but are not on disk are named in `missing`; such a preset is unavailable.
  */
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ExperimentPreset, ExperimentSpec } from '../../common/contract.js';
 import { defaultModelsDir } from '../probe/fashion-mnist.js';
+import { FILE_SIZE_LIMITS, readRegularText } from '../io/regular-file.js';
 
 interface ZooModel {
   name: string;
@@ -52,7 +53,7 @@ export interface ZooEntry {
 export async function readZoo(modelsDir = defaultModelsDir()): Promise<ZooEntry[]> {
   let models: ZooModel[];
   try {
-    const zoo = JSON.parse(await fs.readFile(join(modelsDir, 'zoo.json'), 'utf8')) as {
+    const zoo = JSON.parse(await readRegularText(join(modelsDir, 'zoo.json'), { maxBytes: FILE_SIZE_LIMITS.json })) as {
       models?: ZooModel[];
       transformers?: ZooModel[];
     };

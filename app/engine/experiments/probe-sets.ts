@@ -3,11 +3,11 @@
  * example shape and hash — against a model's input when one is given, otherwise against an input
  * that accepts any size (of the rank the data has).
  */
-import { promises as fs } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Dim, ProbeInfo, ProbeSetEntry } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { parseNpyHeader, readNpyHeader } from '../io/npy.js';
+import { openProbeFile } from '../probe/array-probe.js';
 import { readZooManifest } from '../probe/fashion-mnist.js';
 import type { ModelInput } from '../probe/model-input.js';
 import { listNpzMembers, memberBytes } from '../probe/npz-archive.js';
@@ -44,22 +44,25 @@ export async function builtInProbes(modelsDir: string): Promise<ProbeSetEntry[]>
 async function arrayRank(probe: Extract<ProbeSpec, { kind: 'npy' | 'npz' }>): Promise<number> {
   const path = resolve(probe.path);
   if (probe.kind === 'npy') {
+    // Opening it as a probe file first: missing files and FIFOs get the probe's own errors.
+    await (await openProbeFile(path, `npy:${probe.path}`)).close();
     try {
       return (await readNpyHeader(path)).shape.length;
     } catch (err) {
+      if (err instanceof WorkbenchError && err.code !== 'INTERNAL' && err.code !== 'BAD_INPUT') throw err;
       throw new WorkbenchError('BAD_PROBE', `npy:${probe.path}: ${(err as Error).message}`);
     }
   }
-  const handle = await fs.open(path, 'r');
+  const file = await openProbeFile(path, `npz:${probe.path}`);
+  const { handle, size } = file;
   try {
-    const { size } = await handle.stat();
     const members = await listNpzMembers(handle, size, path);
     const member = (probe.key ? members.find((m) => m.key === probe.key) : members[0]) ?? members[0];
     if (!member) throw new WorkbenchError('BAD_PROBE', `${path}: the archive holds no arrays`);
     const bytes = await memberBytes(handle, member, path);
     return parseNpyHeader(await bytes.read(0, Math.min(bytes.size, 65_536 + 12)), path).shape.length;
   } finally {
-    await handle.close();
+    await file.close();
   }
 }
 

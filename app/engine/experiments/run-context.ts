@@ -23,6 +23,8 @@ export interface RunEnvironment {
   app: { version: string; onnxruntime: string };
   /** Where the built-in probe lives (default: the repository's models/). */
   modelsDir?: string;
+  /** The most examples a probe may have (default: probe/source.ts DEFAULT_MAX_PROBE_EXAMPLES). */
+  maxProbeExamples?: number;
 }
 
 export interface RunHooks {

@@ -18,6 +18,7 @@ import { layerRef, similarityMatrix, transposeMatrix, withReductions } from './m
 import { makeModelReady } from './model-work.js';
 import { comparePairs, readEarlierPairs, type PairResults } from './pair-work.js';
 import { planExperiment, type PlannedPair } from './plan.js';
+import { checkRunFits } from './preflight.js';
 import { prepareModels, type PreparedModel } from './prepare-models.js';
 import { ProgressTracker } from './progress.js';
 import { RunContext, type RunEnvironment, type RunHooks } from './run-context.js';
@@ -69,6 +70,7 @@ class Run {
       const { plan } = ctx;
       const earlier = readEarlierPairs(ctx);
       const needed = new Set(plan.steps.flatMap((s) => s.pairs).flatMap((p) => (earlier.has(p) ? [] : [p.row, p.col])));
+      await ctx.timed('prepare', () => checkRunFits(ctx, needed));
       for (const step of plan.steps) {
         if (needed.has(step.model)) await makeModelReady(ctx, step.model, step.estimate);
         else ctx.tracker.skip(step.estimate.extract + step.estimate.grams);
@@ -115,6 +117,7 @@ class Run {
       signal: ctx.hooks.signal,
       layouts: env.store.layouts,
       ...(env.modelsDir ? { modelsDir: env.modelsDir } : {}),
+      ...(env.maxProbeExamples !== undefined ? { maxProbeExamples: env.maxProbeExamples } : {}),
       onModel: (done, total, label) => report(done / total, `read ${label} (${done}/${total})`),
     });
     ctx.checkAborted();

@@ -26,6 +26,8 @@ export interface ExperimentServiceOptions {
   runnerTimeouts?: Partial<RunnerTimeouts>;
   /** Where the built-in probe lives (default: the repository's models/). */
   modelsDir?: string;
+  /** The most examples a probe may have (default: probe/source.ts DEFAULT_MAX_PROBE_EXAMPLES). */
+  maxProbeExamples?: number;
   /** Default worker threads of the CKA core (a spec's options.threads wins). */
   threads?: number;
 }
@@ -135,6 +137,7 @@ export class ExperimentService {
           cka: this.ckaEngine(spec.options),
           app: this.options.app,
           ...(this.options.modelsDir ? { modelsDir: this.options.modelsDir } : {}),
+          ...(this.options.maxProbeExamples !== undefined ? { maxProbeExamples: this.options.maxProbeExamples } : {}),
         },
         runId,
         spec,
@@ -179,6 +182,7 @@ export class ExperimentService {
         ...(runnerTimeouts ? { timeouts: runnerTimeouts } : {}),
       },
       ...(this.options.modelsDir ? { modelsDir: this.options.modelsDir } : {}),
+      ...(this.options.maxProbeExamples !== undefined ? { maxProbeExamples: this.options.maxProbeExamples } : {}),
     });
     return this.activations;
   }

@@ -5,10 +5,10 @@
  * Only numeric, C-ordered or Fortran-ordered arrays of fixed-size scalars are supported; object
  * arrays and structured dtypes give a clear error.
  */
-import { promises as fs } from 'node:fs';
 import { WorkbenchError } from '../../common/errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { halfToFloat } from './half-float.js';
+import { FILE_SIZE_LIMITS, openRegularFile, readRegularFile } from './regular-file.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 
@@ -171,16 +171,17 @@ export function parseNpy(bytes: Uint8Array, source = 'array'): NpyArray {
   return { header, data };
 }
 
+/** Reads a whole .npy file (a regular file only, see regular-file.ts). */
 export async function readNpy(path: string): Promise<NpyArray> {
-  const bytes = await fs.readFile(path);
+  const { bytes } = await readRegularFile(path, { what: '.npy file', maxBytes: FILE_SIZE_LIMITS.array });
   return parseNpy(bytes, path);
 }
 
 /** Reads only the header (and checks the file is long enough for the data it declares). */
 export async function readNpyHeader(path: string): Promise<NpyHeader> {
-  const handle = await fs.open(path, 'r');
+  const file = await openRegularFile(path, { what: '.npy file', maxBytes: FILE_SIZE_LIMITS.array });
   try {
-    const { size } = await handle.stat();
+    const { size, handle } = file;
     const probe = new Uint8Array(Math.min(size, 65_536 + 12));
     await handle.read(probe, 0, probe.length, 0);
     const header = parseNpyHeader(probe, path);
@@ -188,7 +189,7 @@ export async function readNpyHeader(path: string): Promise<NpyHeader> {
     if (needed > size) fail(path, `data truncated: needs ${needed} bytes, file has ${size}`);
     return header;
   } finally {
-    await handle.close();
+    await file.close();
   }
 }
 

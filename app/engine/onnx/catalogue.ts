@@ -10,6 +10,7 @@
  */
 import type { Dim, LayerInfo, ModelSummary, OpsetInfo, TensorInfo } from '../../common/contract.js';
 import { ONNX_BOOL, ONNX_FLOAT32, ONNX_INT64, isFloatDType, onnxDTypeName } from './dtypes.js';
+import { usesExternalDataAnywhere } from './external-data.js';
 import { shortLayerName, uniqueNames } from './layer-names.js';
 import { topologicalOrder, type OrderedNode } from './topology.js';
 import type { OnnxAttribute, OnnxGraph, OnnxModel, OnnxNode, OnnxTensor, OnnxValueInfo } from './types.js';
@@ -302,7 +303,7 @@ export function summarizeModel(
     opCounts: [...opCounts.entries()]
       .map(([op, count]) => ({ op, count }))
       .sort((a, b) => b.count - a.count || a.op.localeCompare(b.op)),
-    usesExternalData: graph.initializer.some((t) => t.dataLocation === 1 || t.externalData.length > 0),
+    usesExternalData: usesExternalDataAnywhere(model),
     layers: layerCatalogue(graph, catalogue, batchDim),
   };
 }

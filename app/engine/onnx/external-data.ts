@@ -1,13 +1,20 @@
 /**
- * Models whose initializers live in side files (`TensorProto.external_data`, `location` relative to
- * the model's folder). We check the files before onnxruntime does: a missing file or a location
+ * Models whose tensors live in side files (`TensorProto.external_data`, `location` relative to the
+ * model's folder). We check the files before onnxruntime does: a missing file or a location
  * outside the model's folder gets one clear line instead of ORT's message, and a model cannot use
  * a location to make the runner read an arbitrary file.
+ *
+ * Every TensorProto of the model can point outside: initializers, sparse initializers, the tensors
+ * of node attributes (a Constant's `value` and `sparse_value`, any `t`/`tensors`/`sparse_tensor`
+ * attribute), at any depth of subgraphs (If/Loop/Scan bodies, any attribute holding graphs), in
+ * model-local functions and training graphs. So the whole message tree is walked, not a list of
+ * known places.
  */
-import { promises as fs } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { promises as fs } from 'node:fs';
 import { WorkbenchError } from '../../common/errors.js';
-import type { OnnxGraph, OnnxTensor } from './types.js';
+import { FILE_SIZE_LIMITS, checkRegularFile } from '../io/regular-file.js';
+import type { OnnxGraph, OnnxModel, OnnxTensor } from './types.js';
 
 const EXTERNAL = 1; // TensorProto.DataLocation.EXTERNAL
 
@@ -15,73 +22,143 @@ function usesExternalData(t: OnnxTensor): boolean {
   return t.dataLocation === EXTERNAL || t.externalData.length > 0;
 }
 
-/** The distinct `location`s of a graph's external initializers. */
-export function externalDataLocations(graph: OnnxGraph): string[] {
+interface Message {
+  $typeName?: string;
+  name?: string;
+  opType?: string;
+  [field: string]: unknown;
+}
+
+function isMessage(value: unknown): value is Message {
+  return typeof value === 'object' && value !== null && !ArrayBuffer.isView(value) && !Array.isArray(value);
+}
+
+/** A tensor of the model and where it sits, for messages (`'fc.weight'`, `node 'c1' (Constant), attribute 'value'`). */
+export interface LocatedTensor {
+  tensor: OnnxTensor;
+  where: string;
+}
+
+function label(message: Message, parent: string): string {
+  switch (message.$typeName) {
+    case 'onnx.NodeProto':
+      return `node '${message.name || message.opType}' (${message.opType})${parent ? ` in ${parent}` : ''}`;
+    case 'onnx.AttributeProto':
+      return `${parent}, attribute '${message.name}'`;
+    case 'onnx.GraphProto':
+      return parent ? `the graph '${message.name}' of ${parent}` : '';
+    case 'onnx.FunctionProto':
+      return `function '${message.name}'`;
+    default:
+      return parent;
+  }
+}
+
+/** Every TensorProto anywhere in the model (or graph), with where it is. */
+export function allTensors(root: OnnxModel | OnnxGraph): LocatedTensor[] {
+  const found: LocatedTensor[] = [];
+  const stack: { message: Message; where: string }[] = [{ message: root as unknown as Message, where: '' }];
+  while (stack.length > 0) {
+    const { message, where } = stack.pop()!;
+    if (message.$typeName === 'onnx.TensorProto') {
+      const tensor = message as unknown as OnnxTensor;
+      found.push({ tensor, where: tensor.name ? `'${tensor.name}'` : where || 'a tensor' });
+    }
+    const here = label(message, where);
+    for (const [field, value] of Object.entries(message)) {
+      if (field === '$unknown') continue;
+      const items = Array.isArray(value) ? value : [value];
+      for (const item of items) if (isMessage(item)) stack.push({ message: item, where: here });
+    }
+  }
+  return found;
+}
+
+/** Whether any tensor of the model is stored outside its file. */
+export function usesExternalDataAnywhere(root: OnnxModel | OnnxGraph): boolean {
+  return allTensors(root).some((t) => usesExternalData(t.tensor));
+}
+
+function locationOf(t: OnnxTensor): string | undefined {
+  return t.externalData.find((e) => e.key === 'location')?.value;
+}
+
+/** The distinct `location`s of the tensors stored outside the model file. */
+export function externalDataLocations(root: OnnxModel | OnnxGraph): string[] {
   const locations = new Set<string>();
-  for (const t of graph.initializer) {
-    if (!usesExternalData(t)) continue;
-    const location = t.externalData.find((e) => e.key === 'location')?.value;
+  for (const { tensor } of allTensors(root)) {
+    if (!usesExternalData(tensor)) continue;
+    const location = locationOf(tensor);
     if (location !== undefined) locations.add(location);
   }
   return [...locations];
 }
 
 /** The non-negative integer in an external_data entry (`offset`, `length`), null when absent. */
-function byteCount(t: OnnxTensor, key: string, modelPath: string): number | null {
-  const text = t.externalData.find((e) => e.key === key)?.value;
+function byteCount(t: LocatedTensor, key: string, modelPath: string): number | null {
+  const text = t.tensor.externalData.find((e) => e.key === key)?.value;
   if (text === undefined) return null;
   const value = /^\d{1,15}$/.test(text.trim()) ? Number(text) : NaN;
   if (!Number.isSafeInteger(value)) {
     throw new WorkbenchError(
       'BAD_MODEL',
-      `${modelPath}: the weights of '${t.name}' are said to be at ${key} ${text.slice(0, 40)}, which is not a byte count`,
+      `${modelPath}: the weights of ${t.where} are said to be at ${key} ${text.slice(0, 40)}, which is not a byte count`,
     );
   }
   return value;
 }
 
+/** Size of the file at `location` after the checks (inside the folder, a regular file, no link out). */
+async function checkLocation(location: string, modelPath: string, folder: string, realFolder: string): Promise<number> {
+  const target = resolve(folder, location);
+  const inside = relative(folder, target);
+  if (isAbsolute(location) || inside.startsWith('..') || isAbsolute(inside)) {
+    throw new WorkbenchError(
+      'FORBIDDEN',
+      `${modelPath}: its weights are said to be in '${location}', outside the model's folder; refusing to read it`,
+    );
+  }
+  let file: { realPath: string; size: number };
+  try {
+    file = await checkRegularFile(target, { what: 'external data', maxBytes: FILE_SIZE_LIMITS.externalData });
+  } catch (err) {
+    if (err instanceof WorkbenchError && err.code !== 'NOT_FOUND') {
+      throw new WorkbenchError(err.code, `${modelPath}: its weights file '${location}': ${err.message}`);
+    }
+    throw new WorkbenchError(
+      'NOT_FOUND',
+      `${modelPath}: its weights are stored in '${location}' next to it, and that file is missing`,
+    );
+  }
+  const realInside = relative(realFolder, file.realPath);
+  if (realInside.startsWith('..') || isAbsolute(realInside)) {
+    throw new WorkbenchError(
+      'FORBIDDEN',
+      `${modelPath}: its weights file '${location}' is a link to a file outside the model's folder; refusing to read it`,
+    );
+  }
+  return file.size;
+}
+
 /**
  * Throws a typed error naming the model and the file when an external data file is unusable: a
- * location outside the model's folder (also through a symbolic link), a missing file, or a byte
- * range past the file's end. onnxruntime refuses those too, but only once the runner has them, and
- * in words about its own source files.
+ * location outside the model's folder (also through a symbolic link), a missing file, a file that
+ * is not a regular file (a FIFO, a device), or a byte range past the file's end. onnxruntime
+ * refuses most of those too, but only once the runner has them, and in words about its own
+ * source files.
  */
-export async function checkExternalData(graph: OnnxGraph, modelPath: string): Promise<void> {
+export async function checkExternalData(root: OnnxModel | OnnxGraph, modelPath: string): Promise<void> {
   const folder = dirname(modelPath);
   const realFolder = await fs.realpath(folder).catch(() => resolve(folder));
+  const external = allTensors(root).filter((t) => usesExternalData(t.tensor));
   const sizes = new Map<string, number>();
-  for (const location of externalDataLocations(graph)) {
-    const target = resolve(folder, location);
-    const inside = relative(folder, target);
-    if (isAbsolute(location) || inside.startsWith('..') || isAbsolute(inside)) {
-      throw new WorkbenchError(
-        'FORBIDDEN',
-        `${modelPath}: its weights are said to be in '${location}', outside the model's folder; refusing to read it`,
-      );
-    }
-    let real: string;
-    try {
-      real = await fs.realpath(target);
-      const stat = await fs.stat(real);
-      if (!stat.isFile()) throw new Error('not a file');
-      sizes.set(location, stat.size);
-    } catch {
-      throw new WorkbenchError(
-        'NOT_FOUND',
-        `${modelPath}: its weights are stored in '${location}' next to it, and that file is missing`,
-      );
-    }
-    const realInside = relative(realFolder, real);
-    if (realInside.startsWith('..') || isAbsolute(realInside)) {
-      throw new WorkbenchError(
-        'FORBIDDEN',
-        `${modelPath}: its weights file '${location}' is a link to a file outside the model's folder; refusing to read it`,
-      );
-    }
+  for (const t of external) {
+    const location = locationOf(t.tensor);
+    if (location === undefined || sizes.has(location)) continue;
+    sizes.set(location, await checkLocation(location, modelPath, folder, realFolder));
   }
-  for (const t of graph.initializer) {
-    if (!usesExternalData(t)) continue;
-    const location = t.externalData.find((e) => e.key === 'location')?.value;
+  for (const t of external) {
+    const location = locationOf(t.tensor);
     const size = location === undefined ? undefined : sizes.get(location);
     if (size === undefined) continue;
     const offset = byteCount(t, 'offset', modelPath) ?? 0;
@@ -89,7 +166,7 @@ export async function checkExternalData(graph: OnnxGraph, modelPath: string): Pr
     if (offset > size || (length !== null && offset + length > size)) {
       throw new WorkbenchError(
         'BAD_MODEL',
-        `${modelPath}: the weights of '${t.name}' are said to be at bytes ${offset}–${length === null ? 'end' : offset + length} ` +
+        `${modelPath}: the weights of ${t.where} are said to be at bytes ${offset}–${length === null ? 'end' : offset + length} ` +
           `of '${location}', which has ${size} bytes`,
       );
     }

@@ -1,49 +1,33 @@
-/** Reading a model file from disk: bytes, hash and decoded model, with errors that name the file. */
-import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import { basename, resolve } from 'node:path';
-import { WorkbenchError, toWorkbenchError } from '../../common/errors.js';
+/**
+ * Reading a model file: its facts (path, size, sha256) and its decoded structure, with errors that
+ * name the file. Files from READ_IN_THREAD_BYTES on are read, hashed and decoded in the model
+ * reader's thread (./model-reader.ts), and this thread decodes only the structure without weights
+ * it hands back. Smaller ones are read here: a few milliseconds of work, less than starting the
+ * thread would cost (about 50 ms in a build, over a second under tsx in a checkout).
+ */
+import { FILE_SIZE_LIMITS, checkRegularFile } from '../io/regular-file.js';
 import type { ModelFileFacts } from './catalogue.js';
 import { decodeModel } from './codec.js';
+import { readModelInWorker } from './model-reader.js';
+import { readModelFile } from './model-structure.js';
 import type { OnnxModel } from './types.js';
 
-/** Protobuf messages cannot exceed 2 GiB; larger models must use external data files. */
-const MAX_MODEL_BYTES = 2 ** 31 - 1;
+/** Models of at least this many bytes are read off the engine's thread. */
+export const READ_IN_THREAD_BYTES = 8 * 2 ** 20;
 
 export interface LoadedModel {
   facts: ModelFileFacts;
-  bytes: Uint8Array;
+  /**
+   * The model's structure: graph, names, types, shapes, attributes, external-data entries. Tensor
+   * values and large byte strings are left out (./model-structure.ts): never encode it back to a file.
+   */
   model: OnnxModel;
 }
 
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-export async function readModelBytes(path: string): Promise<{ facts: ModelFileFacts; bytes: Uint8Array }> {
-  const absolute = resolve(path);
-  let stat;
-  try {
-    stat = await fs.stat(absolute);
-  } catch (err) {
-    const e = toWorkbenchError(err);
-    throw new WorkbenchError(e.code, e.code === 'NOT_FOUND' ? `${path}: no such file` : `${path}: ${e.message}`);
-  }
-  if (stat.isDirectory()) throw new WorkbenchError('BAD_INPUT', `${path}: is a directory, not an ONNX file`);
-  if (stat.size > MAX_MODEL_BYTES) {
-    throw new WorkbenchError(
-      'BAD_MODEL',
-      `${path}: ${stat.size} bytes is larger than a protobuf message can be (2 GiB)`,
-    );
-  }
-  const bytes = await fs.readFile(absolute);
-  return {
-    bytes,
-    facts: { path: absolute, fileName: basename(absolute), sizeBytes: bytes.length, sha256: sha256Hex(bytes) },
-  };
-}
-
 export async function loadModel(path: string): Promise<LoadedModel> {
-  const { facts, bytes } = await readModelBytes(path);
-  return { facts, bytes, model: decodeModel(bytes, path) };
+  // A FIFO, a device, a folder or a file too large is refused here, before any thread is involved.
+  const { size } = await checkRegularFile(path, { what: 'model', maxBytes: FILE_SIZE_LIMITS.model });
+  if (size < READ_IN_THREAD_BYTES) return readModelFile(path);
+  const { facts, structure } = await readModelInWorker(path);
+  return { facts, model: decodeModel(structure, path) };
 }

@@ -4,6 +4,7 @@
  * input gets from it is decided by the caller (dtype-cast.ts).
  */
 import type { FileHandle } from 'node:fs/promises';
+import type { OpenedRegularFile } from '../io/regular-file.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { parseNpyHeader, type NpyHeader } from '../io/npy.js';
 import type { ByteSource } from './byte-source.js';
@@ -58,6 +59,8 @@ export async function arrayColumn(bytes: ByteSource, source: string): Promise<Ar
 /** An open .npz archive: its members by key, each readable as a column. */
 export interface NpzArchive {
   path: string;
+  /** The archive as it was opened (its bytes are what the probe hash covers). */
+  file: OpenedRegularFile;
   handle: FileHandle;
   members: NpzMember[];
   column(key: string): Promise<ArrayColumn>;
@@ -65,12 +68,14 @@ export interface NpzArchive {
 }
 
 export async function openNpzArchive(absolute: string, what: string): Promise<NpzArchive> {
-  const { handle, size } = await openProbeFile(absolute, what);
+  const file = await openProbeFile(absolute, what);
+  const { handle } = file;
   try {
-    const members = await listNpzMembers(handle, size, absolute);
+    const members = await listNpzMembers(handle, file.size, absolute);
     if (members.length === 0) throw new WorkbenchError('BAD_PROBE', `${absolute}: the archive holds no arrays`);
     return {
       path: absolute,
+      file,
       handle,
       members,
       async column(key) {

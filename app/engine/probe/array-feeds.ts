@@ -14,9 +14,10 @@ import { resolve } from 'node:path';
 import type { ProbeSetEntry } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { formatShape } from '../../common/format.js';
-import { hashFile } from '../io/file-hash.js';
+import { hashOpenedFile, type OpenedRegularFile } from '../io/regular-file.js';
 import { arrayColumn, openNpzArchive, type ArrayColumn } from './array-column.js';
 import { fileByteSource } from './byte-source.js';
+import { checkExampleCount } from './source.js';
 import { openProbeFile } from './array-probe.js';
 import { allocateFeed, castElements, isFeedDType, type FeedData, type FeedDType } from './dtype-cast.js';
 import {
@@ -39,6 +40,8 @@ export const DEFAULT_MASK_INPUT = 'attention_mask';
 export interface ArrayFeedOptions {
   /** The input that marks valid tokens (default `attention_mask` when the model has it). */
   maskInput?: string;
+  /** The most examples a probe may have (default: the workbench's limit). */
+  maxExamples?: number;
 }
 
 interface Feed {
@@ -90,15 +93,15 @@ export async function openArrayFeeds(
   const absolute = resolve(parsed.path);
   const what = `${parsed.kind}:${parsed.path}`;
   if (parsed.kind === 'npy') {
-    const { handle, size } = await openProbeFile(absolute, what);
+    const file = await openProbeFile(absolute, what);
     try {
-      const column = await arrayColumn(fileByteSource(handle, 0, size, absolute), absolute);
+      const column = await arrayColumn(fileByteSource(file.handle, 0, file.size, absolute), absolute);
       const input = onlyInput(inputs, `npy:${absolute}`, 'an .npy file holds one array');
-      return await assemble(`npy:${absolute}`, 'npy', [absolute], [makeFeed(input, column)], inputs, options, () =>
-        handle.close(),
+      return await assemble(`npy:${absolute}`, 'npy', file, [makeFeed(input, column)], inputs, options, () =>
+        file.close(),
       );
     } catch (err) {
-      await handle.close();
+      await file.close();
       throw err;
     }
   }
@@ -138,7 +141,7 @@ export async function openArrayFeeds(
       }
     }
     const unused = keys.filter((k) => !feeds.some((f) => f.column?.source.endsWith(`:${k}`)));
-    const source = await assemble(spec, 'npz', [absolute], feeds, inputs, options, () => archive.close());
+    const source = await assemble(spec, 'npz', archive.file, feeds, inputs, options, () => archive.close());
     if (unused.length > 0 && parsed.key === undefined && feeds.length > 1) {
       source.notes.push(`arrays the model has no input for were not used: ${unused.join(', ')}`);
     }
@@ -165,7 +168,7 @@ function makeFeed(input: ModelInput, column: ArrayColumn | null): Feed {
 async function assemble(
   spec: string,
   kind: ProbeSetEntry['kind'],
-  files: string[],
+  file: OpenedRegularFile,
   feeds: Feed[],
   inputs: readonly ModelInput[],
   options: ArrayFeedOptions,
@@ -173,6 +176,8 @@ async function assemble(
 ): Promise<FeedSource> {
   const columns = feeds.filter((f): f is Feed & { column: ArrayColumn } => f.column !== null);
   const n = columns[0]!.column.n;
+  // Before the data is scanned or hashed: a small compressed archive can declare millions of rows.
+  checkExampleCount(spec, n, options.maxExamples);
   for (const f of columns) {
     if (f.column.n !== n) {
       const lengths = columns.map((c) => `${c.input.name} ${c.column.n}`).join(', ');
@@ -205,7 +210,8 @@ async function assemble(
   const hash = createHash('sha256').update(`${spec}\n`);
   for (const f of feeds) hash.update(`${f.input.name} <- ${f.column?.source ?? 'zeros'} as ${f.dtype}\n`);
   hash.update(`mask ${maskName ?? '-'}\n`);
-  for (const file of files) await hashFile(hash, file);
+  // The bytes of the file that was opened (not of whatever the path names by now).
+  await hashOpenedFile(hash, file);
 
   let sequence: SequenceInfo | null = null;
   let lengths: Int32Array | null = null;

@@ -4,50 +4,55 @@
  * float32, float64, float16 and uint8 arrays are read; uint8 values are used as they are (no /255).
  * Rows are read on demand, so a probe file larger than memory is fine.
  */
-import { promises as fs } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { WorkbenchError } from '../../common/errors.js';
 import { parseNpyHeader, type NpyHeader } from '../io/npy.js';
 import { halfToFloat } from '../io/half-float.js';
-import { hashFile } from '../io/file-hash.js';
+import { FILE_SIZE_LIMITS, hashOpenedFile, openRegularFile, type OpenedRegularFile } from '../io/regular-file.js';
 import { fileByteSource, type ByteSource } from './byte-source.js';
 import { checkExampleShape, type ModelInput } from './model-input.js';
 import { listNpzMembers, memberBytes } from './npz-archive.js';
-import { elementsPerExample, probeHash, type ProbeSource } from './source.js';
+import { checkExampleCount, elementsPerExample, probeHash, type ProbeSource } from './source.js';
 
 const READABLE_DTYPES = new Set(['float32', 'float64', 'float16', 'uint8']);
 const MAX_NPY_HEADER = 65_535 + 12;
 
-export async function openProbeFile(path: string, what: string): Promise<{ handle: FileHandle; size: number }> {
-  let stat;
+/** A probe file opened for reading: a regular file only (io/regular-file.ts), errors naming the probe. */
+export async function openProbeFile(path: string, what: string): Promise<OpenedRegularFile> {
   try {
-    stat = await fs.stat(path);
-  } catch {
-    throw new WorkbenchError('NOT_FOUND', `probe ${what}: ${path}: no such file`);
-  }
-  if (!stat.isFile()) throw new WorkbenchError('BAD_PROBE', `probe ${what}: ${path} is not a file`);
-  return { handle: await fs.open(path, 'r'), size: stat.size };
-}
-
-export async function openNpyProbe(path: string, input: ModelInput): Promise<ProbeSource> {
-  const absolute = resolve(path);
-  const spec = `npy:${absolute}`;
-  const { handle, size } = await openProbeFile(absolute, `npy:${path}`);
-  try {
-    const bytes = fileByteSource(handle, 0, size, absolute);
-    return await arrayProbe(spec, absolute, bytes, handle, input, [absolute]);
+    return await openRegularFile(path, { what: `probe ${what}`, maxBytes: FILE_SIZE_LIMITS.array });
   } catch (err) {
-    await handle.close();
+    if (err instanceof WorkbenchError && err.code === 'NOT_FOUND') {
+      throw new WorkbenchError('NOT_FOUND', `probe ${what}: ${path}: no such file`);
+    }
     throw err;
   }
 }
 
-export async function openNpzProbe(path: string, key: string | undefined, input: ModelInput): Promise<ProbeSource> {
+export async function openNpyProbe(path: string, input: ModelInput, maxExamples?: number): Promise<ProbeSource> {
   const absolute = resolve(path);
-  const { handle, size } = await openProbeFile(absolute, `npz:${path}`);
+  const spec = `npy:${absolute}`;
+  const file = await openProbeFile(absolute, `npy:${path}`);
   try {
-    const members = await listNpzMembers(handle, size, absolute);
+    const bytes = fileByteSource(file.handle, 0, file.size, absolute);
+    return await arrayProbe(spec, absolute, bytes, file, input, maxExamples);
+  } catch (err) {
+    await file.close();
+    throw err;
+  }
+}
+
+export async function openNpzProbe(
+  path: string,
+  key: string | undefined,
+  input: ModelInput,
+  maxExamples?: number,
+): Promise<ProbeSource> {
+  const absolute = resolve(path);
+  const file = await openProbeFile(absolute, `npz:${path}`);
+  const { handle } = file;
+  try {
+    const members = await listNpzMembers(handle, file.size, absolute);
     if (members.length === 0) throw new WorkbenchError('BAD_PROBE', `${absolute}: the archive holds no arrays`);
     const keys = members.map((m) => m.key).join(', ');
     let member = members[0]!;
@@ -63,11 +68,16 @@ export async function openNpzProbe(path: string, key: string | undefined, input:
       );
     }
     const bytes = await memberBytes(handle, member, absolute);
-    return await arrayProbe(`npz:${absolute}:${member.key}`, `${absolute}:${member.key}`, bytes, handle, input, [
-      absolute,
-    ]);
+    return await arrayProbe(
+      `npz:${absolute}:${member.key}`,
+      `${absolute}:${member.key}`,
+      bytes,
+      file,
+      input,
+      maxExamples,
+    );
   } catch (err) {
-    await handle.close();
+    await file.close();
     throw err;
   }
 }
@@ -85,9 +95,9 @@ async function arrayProbe(
   spec: string,
   source: string,
   bytes: ByteSource,
-  handle: FileHandle,
+  file: OpenedRegularFile,
   input: ModelInput,
-  hashedFiles: string[],
+  maxExamples: number | undefined,
 ): Promise<ProbeSource> {
   const header = await readHeader(bytes, source);
   if (!READABLE_DTYPES.has(header.dtype)) {
@@ -108,12 +118,15 @@ async function arrayProbe(
   const exampleShape = header.shape.slice(1);
   checkExampleShape(spec, exampleShape, input);
   const n = header.shape[0]!;
+  // Before the data is hashed or trusted: a small compressed archive can declare millions of rows.
+  checkExampleCount(spec, n, maxExamples);
   const rowBytes = elementsPerExample(exampleShape) * header.itemSize;
   if (header.dataOffset + n * rowBytes > bytes.size) {
     throw new WorkbenchError('BAD_PROBE', `${source}: the array is truncated (${n} examples declared)`);
   }
+  // The bytes of the file that was opened (not of whatever the path names by now).
   const hash = probeHash().update(`${spec}\n`);
-  for (const file of hashedFiles) await hashFile(hash, file);
+  await hashOpenedFile(hash, file);
   return {
     spec,
     hash: hash.digest('hex'),
@@ -124,7 +137,7 @@ async function arrayProbe(
       const raw = await bytes.read(header.dataOffset + start * rowBytes, count * rowBytes);
       return decodeToFloat32(raw, header);
     },
-    close: () => handle.close(),
+    close: () => file.close(),
   };
 }
 

@@ -5,11 +5,12 @@
  * `models/zoo.json` under `normalization` — computed in float32 step by step, as
  * models/train_zoo.py does in numpy, so the inputs match the training pipeline bit for bit.
  */
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WorkbenchError } from '../../common/errors.js';
 import { hashFile } from '../io/file-hash.js';
+import { FILE_SIZE_LIMITS, readRegularText } from '../io/regular-file.js';
 import { openNpyProbe } from './array-probe.js';
 import { checkExampleShape, type ModelInput } from './model-input.js';
 import { probeHash, type ProbeSource } from './source.js';
@@ -41,7 +42,7 @@ export async function readZooManifest(
   const path = join(modelsDir, 'zoo.json');
   let zoo: ZooManifest;
   try {
-    zoo = JSON.parse(await fs.readFile(path, 'utf8')) as ZooManifest;
+    zoo = JSON.parse(await readRegularText(path, { maxBytes: FILE_SIZE_LIMITS.json })) as ZooManifest;
   } catch {
     throw new WorkbenchError(
       'NOT_FOUND',

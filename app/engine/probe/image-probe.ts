@@ -13,10 +13,11 @@ import { promises as fs } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import type { Dim } from '../../common/contract.js';
+import { FILE_SIZE_LIMITS, readRegularFile } from '../io/regular-file.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { checkExampleShape, type ModelInput } from './model-input.js';
 import { formatShape } from '../../common/format.js';
-import { probeHash, type ProbeSource } from './source.js';
+import { checkExampleCount, probeHash, type ProbeSource } from './source.js';
 import type { ImageOptions } from './spec.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
@@ -97,12 +98,19 @@ async function listImages(dir: string, spec: string): Promise<{ files: string[];
   return { files, skipped: entries.length - files.length };
 }
 
+/** An image file's bytes: a regular file only (io/regular-file.ts), so a FIFO never reaches libvips' threads. */
+async function readImageFile(path: string): Promise<Buffer> {
+  return (await readRegularFile(path, { what: 'image', maxBytes: FILE_SIZE_LIMITS.image })).bytes;
+}
+
 async function decodeImage(path: string, o: ResolvedImageOptions, out: Float32Array): Promise<void> {
   const [height, width] = o.size;
-  let image = sharp(path, { failOn: 'error' }).rotate().removeAlpha();
-  image = o.mode === 'gray' ? image.grayscale() : image.toColourspace('srgb');
+  const bytes = await readImageFile(path);
   let decoded;
   try {
+    // sharp refuses an empty buffer when it is given one, not when it decodes.
+    let image = sharp(bytes, { failOn: 'error' }).rotate().removeAlpha();
+    image = o.mode === 'gray' ? image.grayscale() : image.toColourspace('srgb');
     decoded = await image
       .resize(width, height, { fit: 'cover', position: 'centre' })
       .raw()
@@ -123,7 +131,12 @@ async function decodeImage(path: string, o: ResolvedImageOptions, out: Float32Ar
   }
 }
 
-export async function openImageProbe(dirText: string, options: ImageOptions, input: ModelInput): Promise<ProbeSource> {
+export async function openImageProbe(
+  dirText: string,
+  options: ImageOptions,
+  input: ModelInput,
+  maxExamples?: number,
+): Promise<ProbeSource> {
   const dir = resolve(dirText);
   const resolved = resolveImageOptions(dirText, options, input);
   const spec = canonicalImageSpec(dir, resolved);
@@ -138,10 +151,11 @@ export async function openImageProbe(dirText: string, options: ImageOptions, inp
   const [height, width] = resolved.size;
   const exampleShape = resolved.layout === 'nchw' ? [channels, height, width] : [height, width, channels];
   checkExampleShape(spec, exampleShape, input);
+  checkExampleCount(spec, files.length, maxExamples);
   const hash = probeHash().update(`${spec}\n`);
   for (const name of files) {
     hash.update(`${name}\0`);
-    hash.update(await fs.readFile(join(dir, name)));
+    hash.update(await readImageFile(join(dir, name)));
   }
   const perExample = channels * height * width;
   return {

@@ -1,41 +1,20 @@
 /**
- * Reading a small file a probe needs whole (a tokenizer.json, its config, a text probe): regular
- * files only (no FIFOs, devices or folders, which could block or never end), at most `maxBytes`.
- * One function, so that reads of user-named files go through one checked door.
+ * Reading a small file a probe needs whole (a tokenizer.json, its config, a text probe, a
+ * preprocessor config) as bytes, text or JSON, through io/regular-file.ts: regular files only (no
+ * FIFOs, devices or folders, which could block or never end), at most `maxBytes`.
  */
-import { constants, promises as fs } from 'node:fs';
 import { WorkbenchError } from '../../common/errors.js';
+import { readRegularFile } from '../io/regular-file.js';
 
+/** The whole file, through the engine's one checked door (io/regular-file.ts); a missing file is named with what it is. */
 export async function readLocalFile(path: string, what: string, maxBytes: number): Promise<Buffer> {
-  let handle;
   try {
-    // O_NONBLOCK: opening a FIFO must not wait for a writer; the fstat below then refuses it.
-    handle = await fs.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    return (await readRegularFile(path, { what, maxBytes })).bytes;
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'ENOENT') throw new WorkbenchError('NOT_FOUND', `${what} ${path}: no such file`);
-    if (code === 'EISDIR') throw new WorkbenchError('BAD_PROBE', `${what} ${path} is a folder, not a file`);
-    throw new WorkbenchError('BAD_PROBE', `${what} ${path}: cannot be opened (${code ?? String(err)})`);
-  }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new WorkbenchError('BAD_PROBE', `${what} ${path} is not a regular file`);
-    if (stat.size > maxBytes) {
-      throw new WorkbenchError(
-        'BAD_PROBE',
-        `${what} ${path} is ${formatMiB(stat.size)}; the workbench reads at most ${formatMiB(maxBytes)} of it`,
-      );
+    if (err instanceof WorkbenchError && err.code === 'NOT_FOUND') {
+      throw new WorkbenchError('NOT_FOUND', `${what} ${path}: no such file`);
     }
-    const bytes = Buffer.alloc(stat.size);
-    let done = 0;
-    while (done < bytes.length) {
-      const { bytesRead } = await handle.read(bytes, done, bytes.length - done, done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    return bytes.subarray(0, done);
-  } finally {
-    await handle.close();
+    throw err;
   }
 }
 
@@ -59,8 +38,4 @@ export async function readLocalJson(path: string, what: string, maxBytes: number
   } catch (err) {
     throw new WorkbenchError('BAD_PROBE', `${what} ${path} is not valid JSON (${(err as Error).message})`);
   }
-}
-
-function formatMiB(bytes: number): string {
-  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }

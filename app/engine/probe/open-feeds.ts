@@ -12,6 +12,7 @@ import type { ModelInput } from './model-input.js';
 import { openProbe, type ProbeContext } from './open-probe.js';
 import { parseProbeSpec, type ProbeSpec } from './spec.js';
 import { openTextFeeds } from './text-feeds.js';
+import { checkExampleCount } from './source.js';
 import { tokenizerBeside, tokenizerFile } from './tokenizer.js';
 
 export interface FeedContext extends ProbeContext {
@@ -41,11 +42,18 @@ export async function openFeeds(
   const parsed = typeof spec === 'string' ? parseProbeSpec(spec, context.imageOptions) : spec;
   if (inputs.length === 0) throw new WorkbenchError('BAD_MODEL', 'the model has no inputs to feed');
   if (parsed.kind === 'text') {
-    return openTextFeeds(parsed.path, inputs, {
+    const text = await openTextFeeds(parsed.path, inputs, {
       tokenizer: tokenizerFor(parsed, context),
       ...(context.maskInput !== undefined ? { maskInput: context.maskInput } : {}),
       ...(parsed.maxLength !== undefined ? { maxLength: parsed.maxLength } : {}),
     });
+    try {
+      checkExampleCount(text.spec, text.n, context.maxExamples);
+    } catch (err) {
+      await text.close();
+      throw err;
+    }
+    return text;
   }
   const only = inputs.length === 1 ? inputs[0]! : null;
   const floatInput = only !== null && FLOAT_INPUTS.has(only.dtype);
@@ -55,7 +63,10 @@ export async function openFeeds(
     if (floatInput && only.dtype === 'float32' && !(parsed.kind === 'npz' && parsed.key === undefined)) {
       return wrapFloat(parsed, only, context);
     }
-    return openArrayFeeds(parsed, inputs, context.maskInput !== undefined ? { maskInput: context.maskInput } : {});
+    return openArrayFeeds(parsed, inputs, {
+      ...(context.maskInput !== undefined ? { maskInput: context.maskInput } : {}),
+      ...(context.maxExamples !== undefined ? { maxExamples: context.maxExamples } : {}),
+    });
   }
   if (!floatInput) {
     const list = inputs.map((i) => `${i.name} ${i.dtype} ${formatShape(i.shape)}`).join(', ');

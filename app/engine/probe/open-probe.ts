@@ -6,7 +6,13 @@ import { openImageProbe } from './image-probe.js';
 import { type ModelInput } from './model-input.js';
 import { formatShape } from '../../common/format.js';
 import { openRandomProbe } from './random-probe.js';
-import { MAX_VALUES_PER_EXAMPLE, elementsPerExample, formatValueCount, type ProbeSource } from './source.js';
+import {
+  MAX_VALUES_PER_EXAMPLE,
+  checkExampleCount,
+  elementsPerExample,
+  formatValueCount,
+  type ProbeSource,
+} from './source.js';
 import { parseProbeSpec, type ImageOptions, type ProbeSpec } from './spec.js';
 
 export interface ProbeContext {
@@ -14,6 +20,8 @@ export interface ProbeContext {
   modelsDir?: string;
   /** Image options given apart from the spec text (CLI flags); they win over the spec's query. */
   imageOptions?: ImageOptions;
+  /** The most examples a probe may have (default DEFAULT_MAX_PROBE_EXAMPLES). */
+  maxExamples?: number;
 }
 
 export async function openProbe(
@@ -29,6 +37,12 @@ export async function openProbe(
   }
   const parsed = typeof spec === 'string' ? parseProbeSpec(spec, context.imageOptions) : spec;
   const probe = await openParsed(parsed, input, context);
+  try {
+    checkExampleCount(probe.spec, probe.n, context.maxExamples);
+  } catch (err) {
+    await probe.close();
+    throw err;
+  }
   const values = elementsPerExample(probe.exampleShape);
   if (!(values <= MAX_VALUES_PER_EXAMPLE)) {
     await probe.close();
@@ -46,11 +60,11 @@ function openParsed(parsed: ProbeSpec, input: ModelInput, context: ProbeContext)
     case 'fashion-mnist':
       return openFashionMnistProbe(parsed.n, input, context.modelsDir);
     case 'npy':
-      return openNpyProbe(parsed.path, input);
+      return openNpyProbe(parsed.path, input, context.maxExamples);
     case 'npz':
-      return openNpzProbe(parsed.path, parsed.key, input);
+      return openNpzProbe(parsed.path, parsed.key, input, context.maxExamples);
     case 'images':
-      return openImageProbe(parsed.dir, parsed.options, input);
+      return openImageProbe(parsed.dir, parsed.options, input, context.maxExamples);
     case 'random':
       return openRandomProbe(parsed.n, parsed.seed, input);
     case 'text':

@@ -6,6 +6,7 @@
  * changed file gives a different hash and cached activations are never reused by mistake.
  */
 import { createHash, type Hash } from 'node:crypto';
+import { WorkbenchError } from '../../common/errors.js';
 
 export interface ProbeSource {
   /** Canonical spec: absolute paths, every option resolved (e.g. `images:/data/x?layout=nchw&…`). */
@@ -37,6 +38,26 @@ export function elementsPerExample(shape: readonly number[]): number {
  * layer up to gigabytes per example, before anything that size is allocated or written to disk.
  */
 export const MAX_VALUES_PER_EXAMPLE = 2 ** 26;
+
+/**
+ * The most examples a probe may have unless the workbench is configured otherwise
+ * (`maxProbeExamples`, `CKA_WORKBENCH_MAX_PROBE_EXAMPLES`, `--max-probe-examples`). A million
+ * examples is far more than CKA needs (its Grams are n × n: 8 TB at a million), and a 4 MB .npz can
+ * declare 33.5 million: the cap stops such a file at open instead of after gigabytes were written.
+ */
+export const DEFAULT_MAX_PROBE_EXAMPLES = 1_000_000;
+
+/** BAD_PROBE when `n` is over the cap; called as soon as a probe knows its size (before hashing its data). */
+export function checkExampleCount(spec: string, n: number, maxExamples = DEFAULT_MAX_PROBE_EXAMPLES): void {
+  if (n > maxExamples) {
+    throw new WorkbenchError(
+      'BAD_PROBE',
+      `probe ${spec}: ${n.toLocaleString('en-US')} examples is more than the ${maxExamples.toLocaleString('en-US')} ` +
+        'the workbench takes (raise the limit with CKA_WORKBENCH_MAX_PROBE_EXAMPLES)',
+      { setting: 'maxProbeExamples' },
+    );
+  }
+}
 
 export function formatValueCount(values: number): string {
   const mib = (values * 4) / 2 ** 20;

@@ -17,11 +17,10 @@ import { formatShape } from '../../common/format.js';
 import { DEFAULT_MASK_INPUT, feedDType, isSequenceInput, maskInputOf } from './array-feeds.js';
 import { allocateFeed, type FeedDType } from './dtype-cast.js';
 import { paddedLength, type FeedSource, type FeedTensor, type SequenceInfo } from './feeds.js';
+import { FILE_SIZE_LIMITS } from '../io/regular-file.js';
 import { readLocalText } from './local-file.js';
 import type { ModelInput } from './model-input.js';
 import { loadTokenizer } from './tokenizer.js';
-
-const MAX_TEXT_BYTES = 512 * 2 ** 20;
 
 export interface TextFeedOptions {
   /** A tokenizer.json (or its folder); required (the caller finds the model's own). */
@@ -33,7 +32,7 @@ export interface TextFeedOptions {
 
 /** The examples of a text probe: lines, or the `text` fields of a .jsonl file. */
 export async function readTextExamples(path: string): Promise<{ texts: string[]; skipped: number }> {
-  const text = await readLocalText(path, 'text probe', MAX_TEXT_BYTES);
+  const text = await readLocalText(path, 'text probe', FILE_SIZE_LIMITS.text);
   const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   const jsonl = extname(path).toLowerCase() === '.jsonl';

@@ -23,10 +23,9 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { WorkbenchError } from '../../common/errors.js';
+import { FILE_SIZE_LIMITS } from '../io/regular-file.js';
 import { readLocalFile } from './local-file.js';
 
-const MAX_TOKENIZER_BYTES = 256 * 2 ** 20;
-const MAX_CONFIG_BYTES = 4 * 2 ** 20;
 /** Hugging Face writes int(1e30) as model_max_length when a model has no limit. */
 const NO_LIMIT = 1_000_000;
 
@@ -96,14 +95,14 @@ function parseJson(bytes: Buffer, path: string, what: string): unknown {
 
 export async function loadTokenizer(path: string): Promise<LoadedTokenizer> {
   const file = tokenizerFile(path);
-  const bytes = await readLocalFile(file, 'tokenizer', MAX_TOKENIZER_BYTES);
+  const bytes = await readLocalFile(file, 'tokenizer', FILE_SIZE_LIMITS.tokenizer);
   const json = parseJson(bytes, file, 'tokenizer') as TokenizerJson;
   if (typeof json !== 'object' || json === null || typeof json.model !== 'object' || json.model === null) {
     throw new WorkbenchError('BAD_PROBE', `tokenizer ${file} is not a tokenizer.json (it has no 'model')`);
   }
   const configPath = join(dirname(file), 'tokenizer_config.json');
   const configBytes = existsSync(configPath)
-    ? await readLocalFile(configPath, 'tokenizer config', MAX_CONFIG_BYTES)
+    ? await readLocalFile(configPath, 'tokenizer config', FILE_SIZE_LIMITS.json)
     : null;
   const config = (configBytes ? parseJson(configBytes, configPath, 'tokenizer config') : {}) as TokenizerConfig;
   const modelUnk = typeof json.model.unk_token === 'string' ? json.model.unk_token : undefined;

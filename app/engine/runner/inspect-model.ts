@@ -38,7 +38,7 @@ export async function inspectModelFile(path: string, options: InspectOptions = {
 
 async function externalDataUsable(model: OnnxModel, path: string): Promise<boolean> {
   try {
-    await checkExternalData(model.graph!, path);
+    await checkExternalData(model, path);
     return true;
   } catch {
     return false;

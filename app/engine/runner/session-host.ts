@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Dim } from '../../common/contract.js';
 import { WorkbenchError, firstLine } from '../../common/errors.js';
+import { FILE_SIZE_LIMITS, openRegularFile, readOpenedFile } from '../io/regular-file.js';
 import { withExtraOutputs } from '../onnx/surgery.js';
 import {
   SPILL_ALIGNMENT,
@@ -81,8 +82,15 @@ export class SessionHost {
 
   async open(request: OpenRequest): Promise<OpenReply> {
     const { path, sha256 } = request.model;
-    const bytes = await fs.readFile(path);
-    const actual = createHash('sha256').update(bytes).digest('hex');
+    const hash = createHash('sha256');
+    const file = await openRegularFile(path, { what: 'model', maxBytes: FILE_SIZE_LIMITS.model });
+    let bytes: Uint8Array;
+    try {
+      bytes = await readOpenedFile(file, (chunk) => hash.update(chunk));
+    } finally {
+      await file.close();
+    }
+    const actual = hash.digest('hex');
     if (actual !== sha256) {
       throw new WorkbenchError('BAD_MODEL', `${path}: the file changed on disk while it was being opened`);
     }

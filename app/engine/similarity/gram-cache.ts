@@ -5,12 +5,12 @@
  * metadata. Both are written atomically; the .json is written last, so a Gram is only found once
  * complete.
  */
-import { promises as fs } from 'node:fs';
 import { WorkbenchError } from '../../common/errors.js';
 import { packedLength } from '../cka/packed.js';
 import { sharedFloat64 } from '../compute/shared-memory.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readNpyHeader, writeNpy } from '../io/npy.js';
+import { FILE_SIZE_LIMITS, openRegularFile, readRegularText } from '../io/regular-file.js';
 import type { LayerGram } from './grams.js';
 
 const FORMAT = 'cka-workbench/packed-centred-gram@1';
@@ -48,9 +48,11 @@ export async function saveGram(gram: LayerGram, npyPath: string): Promise<void> 
 export async function loadGram(npyPath: string): Promise<LayerGram> {
   let metadata: GramMetadata;
   try {
-    metadata = JSON.parse(await fs.readFile(metadataPath(npyPath), 'utf8')) as GramMetadata;
+    metadata = JSON.parse(
+      await readRegularText(metadataPath(npyPath), { what: 'Gram description', maxBytes: FILE_SIZE_LIMITS.json }),
+    ) as GramMetadata;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+    if ((err as { code?: string }).code === 'NOT_FOUND')
       throw new WorkbenchError('NOT_FOUND', `no cached Gram at ${npyPath} (its .json is missing)`);
     throw new WorkbenchError(
       'BAD_INPUT',
@@ -68,7 +70,8 @@ export async function loadGram(npyPath: string): Promise<LayerGram> {
     );
   }
   const gram = sharedFloat64(length, `the Gram of layer '${metadata.layer.name}'`);
-  const handle = await fs.open(npyPath, 'r');
+  const file = await openRegularFile(npyPath, { what: 'Gram', maxBytes: FILE_SIZE_LIMITS.array });
+  const { handle } = file;
   try {
     const bytes = new Uint8Array(gram.buffer);
     let done = 0;
@@ -78,7 +81,7 @@ export async function loadGram(npyPath: string): Promise<LayerGram> {
       done += bytesRead;
     }
   } finally {
-    await handle.close();
+    await file.close();
   }
   return {
     layer: metadata.layer,

@@ -1,18 +1,29 @@
 /**
- * Browser transport: `POST /api/<method>` with the token cookie the server set when the printed URL
- * was opened, and a WebSocket for events (reconnecting with backoff).
+ * Browser transport: `POST /api/<method>` with the access token in a header, and a WebSocket for
+ * events (the token in a subprotocol; reconnecting with backoff). See ./token.ts for where the
+ * token lives.
  */
 import type { ApiEnvelope, WorkbenchEvent } from '@common/contract.js';
 import type { Invoke, Subscribe } from './client.js';
+import { accessToken } from './token.js';
+
+/** The event socket's subprotocol, and the prefix of the one that carries the token (app/server/auth.ts). */
+const EVENTS_PROTOCOL = 'ckawb.events';
+const TOKEN_PROTOCOL_PREFIX = 'ckawb.token.';
+
+function authorization(): Record<string, string> {
+  const token = accessToken();
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
 
 export const httpInvoke: Invoke = async (method, request) => {
   let response: Response;
   try {
     response = await fetch(`api/${encodeURIComponent(method)}`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', ...authorization() },
       body: JSON.stringify(request),
-      credentials: 'same-origin',
+      credentials: 'omit',
     });
   } catch {
     return { ok: false, error: { code: 'INTERNAL', message: 'the workbench server is not reachable' } };
@@ -46,7 +57,11 @@ export function httpSubscribe(): Subscribe {
     reopen = null;
     if (socket) return;
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    socket = new WebSocket(`${scheme}://${location.host}/api/events`);
+    const token = accessToken();
+    socket = new WebSocket(`${scheme}://${location.host}/api/events`, [
+      EVENTS_PROTOCOL,
+      ...(token ? [`${TOKEN_PROTOCOL_PREFIX}${token}`] : []),
+    ]);
     socket.onmessage = (message) => {
       let event: WorkbenchEvent;
       try {
@@ -79,9 +94,9 @@ export function httpSubscribe(): Subscribe {
 export async function uploadModel(file: File): Promise<string> {
   const response = await fetch(`api/upload?name=${encodeURIComponent(file.name)}`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/octet-stream' },
+    headers: { 'Content-Type': 'application/octet-stream', ...authorization() },
     body: file,
-    credentials: 'same-origin',
+    credentials: 'omit',
   });
   const envelope = (await response.json()) as ApiEnvelope<{ path: string }>;
   if (!envelope.ok) throw new Error(envelope.error.message);

@@ -1,0 +1,39 @@
+/**
+ * Before a run does any heavy work: will what it writes fit? The activations it must extract and
+ * the Grams it must compute (what the cache already holds is not counted) go into the cache, where
+ * the run pins them: they must fit on the disk and under the cache limit. A run that cannot fit is
+ * refused with DISK_FULL in its prepare stage, instead of filling the disk and failing an hour in.
+ */
+import { estimateWrites, type LayerWrite } from '../activations/write-estimate.js';
+import { checkRoomToWrite } from '../io/disk-space.js';
+import type { RunContext } from './run-context.js';
+
+/** DISK_FULL when the run's writes do not fit; `needed`: the models (indices) whose work is not done. */
+export async function checkRunFits(ctx: RunContext, needed: ReadonlySet<number>): Promise<void> {
+  const { plan, env, runId } = ctx;
+  const activations: LayerWrite[] = [];
+  let grams = 0;
+  const counted = new Set<string>();
+  for (const m of [...needed].sort((a, b) => a - b)) {
+    const model = plan.models[m]!;
+    const key = `${model.sha256}\0${model.probe.hash}\0${model.selection}`;
+    if (counted.has(key)) continue; // the same file twice in the spec: its work is done once
+    counted.add(key);
+    let wanted = model.layers.map((_, i) => i);
+    if (plan.needsGrams) {
+      const cached = env.store.grams.cached(runId, ctx.gramIds(model));
+      const missingGrams = wanted.filter((i) => !cached[i]);
+      grams += missingGrams.length;
+      if (plan.minibatch.length === 0) wanted = missingGrams;
+    }
+    const layers = wanted.map((i) => model.layers[i]!);
+    const found = await env.activationCache.lookup(model.sha256, model.probe.hash, model.probe.n, layers);
+    for (const l of layers) {
+      if (!found.has(l.key)) activations.push({ rows: l.rows, features: l.features });
+    }
+  }
+  await checkRoomToWrite(env.store.dirs.activations, estimateWrites(plan.n, activations, grams), {
+    cacheLimitBytes: env.store.cache.limitBytes(),
+    where: "the workbench's cache",
+  });
+}

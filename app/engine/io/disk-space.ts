@@ -1,0 +1,73 @@
+/**
+ * Is there room for what a piece of work will write? Checked before a run or an extraction starts,
+ * so that one that cannot fit is refused with one line in its first second, instead of failing
+ * with a full disk after an hour (or filling the disk other programs need).
+ */
+import { promises as fs } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { WorkbenchError } from '../../common/errors.js';
+
+/** Left free beyond the estimate: the database, manifests and metadata the estimate does not count. */
+export const HEADROOM_BYTES = 64 * 2 ** 20;
+
+/** What a piece of work will write: its bytes, and in words for the refusal ("activations of 3 layers (1.2 GiB)"). */
+export interface WriteEstimate {
+  bytes: number;
+  what: string;
+}
+
+/** Sizes in binary units up to TiB: estimates can be absurd, and the message should say how absurd. */
+export function formatSize(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** Bytes available to this process on the file system of `dir` (or of its nearest existing parent). */
+export async function freeBytes(dir: string): Promise<number> {
+  let at = resolve(dir);
+  for (;;) {
+    try {
+      const stats = await fs.statfs(at);
+      return stats.bavail * stats.bsize;
+    } catch (err) {
+      const parent = dirname(at);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || parent === at) throw err;
+      at = parent;
+    }
+  }
+}
+
+export interface RoomOptions {
+  /** The cache limit, when the bytes go into the cache: a run's own entries are pinned, so they must fit under it. */
+  cacheLimitBytes?: number;
+  /** Where the bytes go, for the message (default `dir`). */
+  where?: string;
+}
+
+/** DISK_FULL when `estimate` does not fit in `dir`'s free space (less the headroom) or under the cache limit. */
+export async function checkRoomToWrite(dir: string, estimate: WriteEstimate, options: RoomOptions = {}): Promise<void> {
+  if (estimate.bytes <= 0) return;
+  const where = options.where ?? dir;
+  const { cacheLimitBytes } = options;
+  if (cacheLimitBytes !== undefined && estimate.bytes > cacheLimitBytes) {
+    throw new WorkbenchError(
+      'DISK_FULL',
+      `this would write about ${formatSize(estimate.bytes)} to ${where} (${estimate.what}), more than the cache limit of ` +
+        `${formatSize(cacheLimitBytes)}; raise the limit, or use fewer examples or layers`,
+    );
+  }
+  const free = await freeBytes(dir);
+  if (estimate.bytes + HEADROOM_BYTES > free) {
+    throw new WorkbenchError(
+      'DISK_FULL',
+      `this would write about ${formatSize(estimate.bytes)} to ${where} (${estimate.what}), and its disk has ` +
+        `${formatSize(free)} free; free some space, or use fewer examples or layers`,
+    );
+  }
+}
