@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspectModelFile } from '../../app/engine/runner/inspect-model.js';
-import { shortLayerName, uniqueNames } from '../../app/engine/onnx/layer-names.js';
+import { shortLayerName, shortLayerNames, uniqueNames } from '../../app/engine/onnx/layer-names.js';
 import { decodeModel, encodeModel } from '../../app/engine/onnx/codec.js';
 
 const fixtures = new URL('../fixtures/models/', import.meta.url).pathname;
@@ -101,7 +101,18 @@ describe('layer names', () => {
     ['conv1', 'Conv', 'conv1'],
     ['', 'Relu', 'out_7'],
   ])('%s (%s) → %s', (node, op, want) => {
-    expect(shortLayerName(node, op, 'out_7')).toBe(want);
+    expect(shortLayerName(node, op, 'out_7', true)).toBe(want);
+  });
+
+  it('names arithmetic by its op only inside a module that holds other layers', () => {
+    const names = shortLayerNames([
+      { name: '/blocks.0/attn/Softmax', op: 'Softmax', tensor: 't1' },
+      { name: '/blocks.0/Add', op: 'Add', tensor: 't2' },
+      { name: '/blocks.0/Add_1', op: 'Add', tensor: 't3' },
+      { name: '/scaled/Mul', op: 'Mul', tensor: 't4' },
+      { name: '/ones/Add', op: 'Add', tensor: 't5' },
+    ]);
+    expect(names).toEqual(['blocks.0.attn', 'blocks.0.add', 'blocks.0.add_1', 'scaled', 'ones']);
   });
 
   it('keeps names unique in order', () => {

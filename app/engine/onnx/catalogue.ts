@@ -11,7 +11,7 @@
 import type { Dim, LayerInfo, ModelSummary, OpsetInfo, TensorInfo } from '../../common/contract.js';
 import { ONNX_BOOL, ONNX_FLOAT32, ONNX_INT64, isFloatDType, onnxDTypeName } from './dtypes.js';
 import { usesExternalDataAnywhere } from './external-data.js';
-import { shortLayerName, uniqueNames } from './layer-names.js';
+import { shortLayerNames, uniqueNames } from './layer-names.js';
 import { topologicalOrder, type OrderedNode } from './topology.js';
 import type { OnnxAttribute, OnnxGraph, OnnxModel, OnnxNode, OnnxTensor, OnnxValueInfo } from './types.js';
 
@@ -209,7 +209,7 @@ export function mergeResolvedTypes(types: Map<string, TensorType>, resolved: Rea
 export function layerCatalogue(graph: OnnxGraph, catalogue: TensorCatalogue, batchDim?: Dim): LayerInfo[] {
   const graphOutputs = new Set(graph.output.map((o) => o.name));
   const rows: Omit<LayerInfo, 'name'>[] = [];
-  const rawNames: string[] = [];
+  const named: { name: string; op: string; tensor: string; output: number }[] = [];
   catalogue.order.forEach(({ node, fileIndex }, index) => {
     node.output.forEach((tensor, k) => {
       if (!tensor || !catalogue.inputDependent.has(tensor)) return;
@@ -231,11 +231,11 @@ export function layerCatalogue(graph: OnnxGraph, catalogue: TensorCatalogue, bat
               splitReason: `its first axis is ${String(type.shape![0])}, not the examples (${batchDim === null ? '?' : String(batchDim)})`,
             }),
       });
-      const base = shortLayerName(node.name, node.opType, tensor);
-      rawNames.push(node.output.length > 1 && k > 0 ? `${base}:${k}` : base);
+      named.push({ name: node.name, op: node.opType, tensor, output: node.output.length > 1 ? k : 0 });
     });
   });
-  const names = uniqueNames(rawNames);
+  const bases = shortLayerNames(named);
+  const names = uniqueNames(bases.map((base, i) => (named[i]!.output > 0 ? `${base}:${named[i]!.output}` : base)));
   return rows.map((row, i) => ({ ...row, name: names[i]! }));
 }
 

@@ -21,8 +21,12 @@ function dropOpSegment(segments: string[], op: string): { rest: string[]; suffix
   return { rest: segments, suffix: '' };
 }
 
-/** The short name for one node (not yet made unique). */
-export function shortLayerName(nodeName: string, op: string, fallbackTensor: string): string {
+/**
+ * The short name for one node (not yet made unique). `inlineOp`: name arithmetic by its op within
+ * its module (`blocks.0.add`) — for a module that holds other layers too; a module whose only work
+ * is that op (`/scaled/Mul`) is named by the module alone.
+ */
+export function shortLayerName(nodeName: string, op: string, fallbackTensor: string, inlineOp = false): string {
   const raw = nodeName || fallbackTensor;
   const segments = raw.split('/').filter((s) => s.length > 0);
   if (segments.length <= 1 && !raw.startsWith('/')) {
@@ -34,7 +38,7 @@ export function shortLayerName(nodeName: string, op: string, fallbackTensor: str
     const next = rest[i + 1];
     return next === undefined || !next.startsWith(`${seg}.`);
   });
-  const inline = INLINE_OPS.has(op.toLowerCase()) && rest.length < segments.length;
+  const inline = inlineOp && isInlineOp(op) && rest.length < segments.length;
   if (inline && kept.length > 0 && kept[kept.length - 1]!.toLowerCase() !== op.toLowerCase()) {
     return `${kept.join('.')}.${op.toLowerCase()}${suffix}`;
   }
@@ -45,6 +49,29 @@ export function shortLayerName(nodeName: string, op: string, fallbackTensor: str
     name = name.length === 0 ? op : `${name}.${op}`;
   }
   return name + suffix;
+}
+
+export function isInlineOp(op: string): boolean {
+  return INLINE_OPS.has(op.toLowerCase());
+}
+
+/**
+ * Short names of nodes in graph order: arithmetic inside a module that holds other layers keeps
+ * its op (see {@link shortLayerName}).
+ */
+export function shortLayerNames(nodes: readonly { name: string; op: string; tensor: string }[]): string[] {
+  const plain = nodes.map((n) => shortLayerName(n.name, n.op, n.tensor));
+  // The module a node's name stands for: its plain name without the call index (`blocks.0_1` → `blocks.0`).
+  const modules = nodes.map((n, i) => plain[i]!.replace(/_\d+$/, ''));
+  const counts = new Map<string, number>();
+  for (const m of modules) counts.set(m, (counts.get(m) ?? 0) + 1);
+  return nodes.map((n, i) => {
+    const name = plain[i]!;
+    if (!isInlineOp(n.op)) return name;
+    const module = modules[i]!;
+    const shared = (counts.get(module) ?? 0) > 1 || plain.some((other) => other.startsWith(`${module}.`));
+    return shared ? shortLayerName(n.name, n.op, n.tensor, true) : name;
+  });
 }
 
 /** Makes names unique in order of appearance: the second `relu` becomes `relu#2`. */

@@ -191,7 +191,9 @@ async function assemble(
   const maskName = maskInputOf(inputs, options.maskInput, spec);
   const notes: string[] = [];
   // Zeros take the shape of the token ids (the model's own sequence input).
-  const idsFeed = columns.find((f) => f.sequence && f.input.name === 'input_ids') ?? columns.find((f) => f.sequence);
+  // Token ids are integers: a float array with a free second axis is features, not tokens.
+  const tokenFeeds = columns.filter((f) => f.sequence && !f.dtype.startsWith('float'));
+  const idsFeed = tokenFeeds.find((f) => f.input.name === 'input_ids') ?? tokenFeeds[0];
   for (const f of feeds.filter((x) => x.column === null)) {
     if (!idsFeed) {
       throw new WorkbenchError(
