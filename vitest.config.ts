@@ -1,6 +1,9 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // The renderer's alias for the bottom layer (vite.config.ts), for tests of its pure modules.
+  resolve: { alias: { '@common': fileURLToPath(new URL('./app/common', import.meta.url)) } },
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',

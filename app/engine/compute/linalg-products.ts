@@ -8,9 +8,16 @@ import type { Multiply, Rank2kUpdate } from '../cka/linalg/householder-tridiagon
 import type { SymmetricEigenProducts } from '../cka/linalg/symmetric-eigen.js';
 import { gemmGraph, gemmTransAGraph, gemmTransBGraph } from './graphs.js';
 import { computeSession, runInto, tensor } from './ort-sessions.js';
+import { isShared } from './shared-memory.js';
 
 /** Below this many multiply-adds a product runs in plain loops. */
 const SMALL_PRODUCT = 64 ** 3;
+
+/** onnxruntime cannot read shared memory: a plain copy of the first `length` values if needed. */
+function readable(a: Float64Array, length: number): Float64Array {
+  const view = a.subarray(0, length);
+  return isShared(view) ? view.slice() : view;
+}
 
 /** C = A·B (row-major float64) in onnxruntime. */
 export function ortMultiply(intraOpThreads: number): Multiply {
@@ -19,7 +26,7 @@ export function ortMultiply(intraOpThreads: number): Multiply {
     const gemm = await computeSession('gemm_nn_float64', () => gemmGraph('float64'), intraOpThreads);
     await runInto(
       gemm,
-      { A: tensor(a.subarray(0, m * k), [m, k]), B: tensor(b.subarray(0, k * n), [k, n]) },
+      { A: tensor(readable(a, m * k), [m, k]), B: tensor(readable(b, k * n), [k, n]) },
       { C: tensor(out.subarray(0, m * n), [m, n]) },
     );
   };
@@ -38,7 +45,7 @@ export async function ortMultiplyTransA(
   const gemm = await computeSession('gemm_tn_float64', () => gemmTransAGraph('float64'), intraOpThreads);
   await runInto(
     gemm,
-    { A: tensor(a.subarray(0, n * p), [n, p]), B: tensor(b.subarray(0, n * q), [n, q]) },
+    { A: tensor(readable(a, n * p), [n, p]), B: tensor(readable(b, n * q), [n, q]) },
     { C: tensor(out.subarray(0, p * q), [p, q]) },
   );
 }
@@ -56,7 +63,7 @@ export async function ortMultiplyTransB(
   const gemm = await computeSession('gemm_nt_float64', () => gemmTransBGraph('float64'), intraOpThreads);
   await runInto(
     gemm,
-    { A: tensor(a.subarray(0, m * k), [m, k]), B: tensor(b.subarray(0, r * k), [r, k]) },
+    { A: tensor(readable(a, m * k), [m, k]), B: tensor(readable(b, r * k), [r, k]) },
     { C: tensor(out.subarray(0, m * r), [m, r]) },
   );
 }

@@ -4,6 +4,7 @@
  * undefined, the reasons for those, and optional intervals and spreads for the tooltip.
  */
 import type { MeasureInfo, ResultModel, SeedsSummary, SimilarityMatrix } from '@common/contract.js';
+import { measureTitle } from '@common/measures.js';
 import { modelTitle } from '../lib/model-names.js';
 
 export interface HeatmapAxis {
@@ -35,19 +36,9 @@ export interface HeatmapData {
 export const rowCount = (data: HeatmapData): number => data.rows.labels.length;
 export const colCount = (data: HeatmapData): number => data.cols.labels.length;
 
+/** What a value is, e.g. "linear CKA", "PWCCA" (the engine's exports use the same words). */
 export function describeMeasure(measure: MeasureInfo): string {
-  switch (measure.name) {
-    case 'linear':
-      return 'linear CKA';
-    case 'debiased':
-      return 'debiased CKA';
-    case 'rbf':
-      return measure.params.threshold === undefined ? 'RBF CKA' : `RBF CKA (threshold ${measure.params.threshold})`;
-    case 'minibatch':
-      return measure.params.batchSize === undefined
-        ? 'minibatch CKA'
-        : `minibatch CKA (batch ${measure.params.batchSize})`;
-  }
+  return measureTitle(measure);
 }
 
 /** A rows × cols grid of numbers and nulls as a flat Float64Array with NaN for null. */

@@ -6,6 +6,7 @@
 import type { ExperimentResult, ExportRequest, ExportedFile } from '../../../common/contract.js';
 import { WorkbenchError } from '../../../common/errors.js';
 import { encodeNpy } from '../../io/npy.js';
+import { measureTitle } from '../../../common/measures.js';
 import { measureLabel } from '../matrices.js';
 import { heatmapSvg } from './svg.js';
 
@@ -55,7 +56,7 @@ export function exportTable(result: ExperimentResult, request: Pick<ExportReques
       colLabels: labels,
       rowTitle: `seed i (layers of ${reference.label})`,
       colTitle: 'seed j ≠ i (same layers)',
-      title: `${name}: ${statistic === 'mean' ? 'mean' : 'standard deviation'} of ${measureLabel(summary.measure)} CKA over ${summary.accuracyPerPair.length} ordered pairs`,
+      title: `${name}: ${statistic === 'mean' ? 'mean' : 'standard deviation'} of ${measureTitle(summary.measure)} over ${summary.accuracyPerPair.length} ordered pairs`,
       stem: fileStem(`${name}-seeds-${statistic}-${measureLabel(summary.measure)}`),
     };
   }
@@ -74,7 +75,7 @@ export function exportTable(result: ExperimentResult, request: Pick<ExportReques
     colLabels: matrix.cols.layers.map((l) => l.name),
     rowTitle: side(matrix.rows),
     colTitle: side(matrix.cols),
-    title: `${measureLabel(matrix.measure)} CKA · ${matrix.n} examples`,
+    title: `${measureTitle(matrix.measure)} · ${matrix.n} examples`,
     stem: fileStem(`${name}-${matrix.rows.label}-vs-${matrix.cols.label}-${measureLabel(matrix.measure)}`),
   };
 }
