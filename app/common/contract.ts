@@ -307,6 +307,13 @@ export interface SeedsSummary {
   /** Fraction of (layer, direction, pair) whose best match is the corresponding layer. */
   accuracy: number;
   accuracyPerPair: { rowModel: number; colModel: number; accuracy: number }[];
+  /**
+   * True for asymmetric measures (pwcca, linreg): the accuracy ranks m(Aᵢ, Bⱼ) + m(Bⱼ, Aᵢ), as the
+   * paper does for Table 2 (`mean`/`std` are of m itself).
+   */
+  symmetrised?: boolean;
+  /** Cells undefined in every pair, with a reason (e.g. p ≥ n for CCA). */
+  undefined?: UndefinedCell[];
 }
 
 export interface ResultModel {
@@ -340,6 +347,9 @@ export interface RunWork {
   activationsReused: number;
   gramsComputed: number;
   gramsReused: number;
+  /** Layers whose CCA-family factors (a thin SVD) this run computed / took from the cache. */
+  factorsComputed?: number;
+  factorsReused?: number;
   /** Pairs of models compared by this run / read from earlier runs' results. */
   pairsComputed: number;
   pairsReused: number;

@@ -8,6 +8,7 @@
 export { CkaEngine, bootstrapUnsupported, type CompareOptions } from './engine.js';
 export type { CompareFactorsOptions, LayerFactors } from './factors.js';
 export { loadGram, saveGram } from './gram-cache.js';
+export { loadFactors, saveFactors } from './factor-cache.js';
 export type { LayerGram } from './grams.js';
 export type { MinibatchStream, StreamLayer } from './minibatch-stream.js';
 export type { ResolvedSource } from './sources.js';
