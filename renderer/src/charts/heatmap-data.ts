@@ -90,8 +90,11 @@ export function heatmapFromSeeds(summary: SeedsSummary, models: readonly ResultM
   const ids = reference.layers.map((l) => l.tensor);
   const values = flattenGrid(summary.mean, size, size);
   const reasons = new Map<number, string>();
+  for (const cell of summary.undefined ?? []) {
+    reasons.set(cell.row * size + cell.col, `in every pair of seeds — ${cell.reason}`);
+  }
   values.forEach((v, i) => {
-    if (Number.isNaN(v)) reasons.set(i, 'undefined for every pair of seeds (e.g. a constant layer)');
+    if (Number.isNaN(v) && !reasons.has(i)) reasons.set(i, 'undefined for every pair of seeds (e.g. a constant layer)');
   });
   return {
     rows: { title: `seed i, each of ${models.length} (layers of ${reference.label})`, labels, ids },
