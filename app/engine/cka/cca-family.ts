@@ -135,19 +135,29 @@ const sum = (values: ArrayLike<number>) => {
   return s;
 };
 
-/** B = L·M·R for small row-major matrices (L a×a, M a×b, R b×b). */
-async function sandwich(
-  l: Float64Array,
-  m: Float64Array,
-  r: Float64Array,
-  a: number,
-  b: number,
-  products: PairProducts,
-): Promise<Float64Array> {
-  const lm = new Float64Array(a * b);
-  await products.multiply(l, m, a, a, b, lm);
+/** Whether an upper triangular r×r factor is diagonal (the n×n route's R = diag(σ)). */
+function isDiagonal(f: LayerFactors): boolean {
+  return f.route === 'gram';
+}
+
+/** R_Xᵀ · M · R_Y (r₁×r₂); a diagonal R scales rows or columns instead of a product. */
+async function sandwich(x: LayerFactors, m: Float64Array, y: LayerFactors, products: PairProducts): Promise<Float64Array> {
+  const [a, b] = [x.r, y.r];
+  const left = new Float64Array(a * b);
+  if (isDiagonal(x)) {
+    for (let i = 0; i < a; i++) {
+      const s = x.rFactor[i * a + i]!;
+      for (let j = 0; j < b; j++) left[i * b + j] = s * m[i * b + j]!;
+    }
+  } else {
+    await products.multiply(transpose(x.rFactor, a, a), m, a, a, b, left);
+  }
+  if (isDiagonal(y)) {
+    for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) left[i * b + j]! *= y.rFactor[j * b + j]!;
+    return left;
+  }
   const out = new Float64Array(a * b);
-  await products.multiply(lm, r, a, b, b, out);
+  await products.multiply(left, y.rFactor, a, b, b, out);
   return out;
 }
 
@@ -180,6 +190,12 @@ export async function baselineValue(
     case 'linreg': {
       const reason = fullRank('X', x);
       if (reason) return undefinedBecause(reason);
+      // ‖M R_Y‖²_F: with R_Y = diag(σ) a weighted sum of squares
+      if (isDiagonal(y)) {
+        let sum = 0;
+        for (let i = 0; i < r1; i++) for (let j = 0; j < r2; j++) sum += (M[i * r2 + j]! * y.rFactor[j * r2 + j]!) ** 2;
+        return valueOf(sum / y.frobeniusSq);
+      }
       const predicted = new Float64Array(r1 * r2);
       await products.multiply(M, y.rFactor, r1, r2, r2, predicted);
       return valueOf(frobeniusSq(predicted) / y.frobeniusSq);
@@ -196,7 +212,7 @@ export async function baselineValue(
       return valueOf(sum(await singularValues(kept, sx.k, sy.k, products)) / count);
     }
     case 'procrustes': {
-      const b = await sandwich(transpose(x.rFactor, r1, r1), M, y.rFactor, r1, r2, products);
+      const b = await sandwich(x, M, y, products);
       const nuclear = sum(await singularValues(b, r1, r2, products));
       return valueOf(nuclear / Math.sqrt(x.frobeniusSq * y.frobeniusSq));
     }

@@ -4,11 +4,12 @@
  * (a session call costs tens of microseconds). Runs inside a worker thread.
  */
 import { multiplyInJs } from '../cka/linalg/divide-conquer.js';
-import type { Multiply, Rank2kUpdate } from '../cka/linalg/householder-tridiagonal.js';
+import type { Multiply } from '../cka/linalg/householder-tridiagonal.js';
 import type { SymmetricEigenProducts } from '../cka/linalg/symmetric-eigen.js';
 import { gemmGraph, gemmTransAGraph, gemmTransBGraph } from './graphs.js';
 import { computeSession, runInto, tensor } from './ort-sessions.js';
 import { isShared } from './shared-memory.js';
+import { tridiagonaliseOrt, type TridiagonalBlocking } from './tridiagonal-ort.js';
 
 /** Below this many multiply-adds a product runs in plain loops. */
 const SMALL_PRODUCT = 64 ** 3;
@@ -68,32 +69,10 @@ export async function ortMultiplyTransB(
   );
 }
 
-/**
- * The blocked tridiagonalisation's trailing update A₂₂ −= V Wᵀ + W Vᵀ: one product
- * [V W]·[W V]ᵀ in onnxruntime, subtracted from the lower triangle.
- */
-export function ortRank2kUpdate(intraOpThreads: number): Rank2kUpdate {
-  return async (a, n, start, v, w, k) => {
-    const m = n - start;
-    const left = new Float64Array(m * 2 * k);
-    const right = new Float64Array(m * 2 * k);
-    for (let i = 0; i < m; i++) {
-      left.set(v.subarray(i * k, (i + 1) * k), i * 2 * k);
-      left.set(w.subarray(i * k, (i + 1) * k), i * 2 * k + k);
-      right.set(w.subarray(i * k, (i + 1) * k), i * 2 * k);
-      right.set(v.subarray(i * k, (i + 1) * k), i * 2 * k + k);
-    }
-    const update = new Float64Array(m * m);
-    await ortMultiplyTransB(left, right, m, 2 * k, m, update, intraOpThreads);
-    for (let i = 0; i < m; i++) {
-      const row = (start + i) * n + start;
-      const u = i * m;
-      for (let j = 0; j <= i; j++) a[row + j]! -= update[u + j]!;
-    }
+/** Products for cka/linalg's symmetric eigensolver: the reduction, the merges and the back-transform in onnxruntime. */
+export function ortEigenProducts(intraOpThreads: number, blocking?: TridiagonalBlocking): SymmetricEigenProducts {
+  return {
+    multiply: ortMultiply(intraOpThreads),
+    tridiagonalise: (a, n) => tridiagonaliseOrt(a, n, intraOpThreads, blocking),
   };
-}
-
-/** Products for cka/linalg's symmetric eigensolver: merges, trailing updates and the back-transform in onnxruntime. */
-export function ortEigenProducts(intraOpThreads: number): SymmetricEigenProducts {
-  return { multiply: ortMultiply(intraOpThreads), rank2kUpdate: ortRank2kUpdate(intraOpThreads), panel: 32 };
 }

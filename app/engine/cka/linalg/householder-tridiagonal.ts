@@ -7,8 +7,7 @@
  * (v_k[0] = 1) so that column k becomes (d_k, e_k, 0, …); the trailing block gets
  * A₂₂ ← H A₂₂ H = A₂₂ − v wᵀ − w vᵀ with p = τ A₂₂ v and w = p − (τ/2)(pᵀv) v. Q = H_0 H_1 ⋯ H_{n−3}.
  *
- * The trailing update can be handed to a matrix-product routine (blocked, `panel` columns at a
- * time, LAPACK dlatrd): see `tridiagonalise`'s `update` hook. Without it everything runs here.
+ * compute/tridiagonal-ort.ts is the blocked form (LAPACK dlatrd) with its products in onnxruntime.
  */
 
 export interface Tridiagonal {
@@ -46,134 +45,86 @@ export function householder(x: Float64Array, offset: number, length: number): { 
 }
 
 /**
- * The hook for the blocked reduction: A₂₂ ← A₂₂ − V Wᵀ − W Vᵀ over rows/columns
- * [start, n) of the lower triangle, with V and W m×k row-major (m = n − start). Returns after the
- * matrix holds the update (the full square may be written; only the lower triangle is read).
+ * p = A v for the symmetric m×m block of `a` (row-major, row length n) starting at (start, start),
+ * reading only its lower triangle: each entry serves row i (a dot product) and column i (an axpy).
+ * Two rows per pass, so x and p are read once for both — this product is the reduction's cost.
  */
-export type Rank2kUpdate = (
+export function lowerSymv(
   a: Float64Array,
   n: number,
   start: number,
-  v: Float64Array,
-  w: Float64Array,
-  k: number,
-) => Promise<void>;
+  m: number,
+  x: Float64Array,
+  p: Float64Array,
+): void {
+  p.fill(0, 0, m);
+  let i = 0;
+  for (; i + 1 < m; i += 2) {
+    const r0 = (start + i) * n + start;
+    const r1 = r0 + n;
+    const v0 = x[i]!;
+    const v1 = x[i + 1]!;
+    let s0 = 0;
+    let s1 = 0;
+    for (let c = 0; c < i; c++) {
+      const a0 = a[r0 + c]!;
+      const a1 = a[r1 + c]!;
+      const xc = x[c]!;
+      s0 += a0 * xc;
+      s1 += a1 * xc;
+      p[c]! += a0 * v0 + a1 * v1;
+    }
+    const a10 = a[r1 + i]!;
+    p[i]! += s0 + a[r0 + i]! * v0 + a10 * v1;
+    p[i + 1]! += s1 + a10 * v0 + a[r1 + i + 1]! * v1;
+  }
+  if (i < m) {
+    const row = (start + i) * n + start;
+    const vi = x[i]!;
+    let s = 0;
+    for (let c = 0; c < i; c++) {
+      const aic = a[row + c]!;
+      s += aic * x[c]!;
+      p[c]! += aic * vi;
+    }
+    p[i]! += s + a[row + i]! * vi;
+  }
+}
 
-/** Reduces the lower triangle of `a` (n×n, row-major, destroyed) to tridiagonal form. */
-export async function tridiagonalise(
-  a: Float64Array,
-  n: number,
-  options: { update?: Rank2kUpdate; panel?: number } = {},
-): Promise<Tridiagonal> {
+/** Reduces the lower triangle of `a` (n×n, row-major, destroyed) to tridiagonal form, in plain loops. */
+export function tridiagonalise(a: Float64Array, n: number): Tridiagonal {
   const d = new Float64Array(n);
   const e = new Float64Array(Math.max(0, n - 1));
   const tau = new Float64Array(Math.max(0, n - 1));
   const vectors = new Float64Array(n * n);
   const x = new Float64Array(n);
   const p = new Float64Array(n);
-  const panel = options.update ? Math.max(1, options.panel ?? 32) : n;
-
-  let k = 0;
-  while (k < n - 2) {
-    const blockEnd = Math.min(n - 2, k + panel);
-    const blocked = options.update !== undefined && n - k > 2 * panel;
-    // Blocked panel (dlatrd): V and W of the panel's steps, the trailing matrix updated once at the end.
-    const width = blockEnd - k;
-    const m0 = n - k; // rows of the panel's V/W, from row k
-    const V = blocked ? new Float64Array(m0 * width) : null;
-    const W = blocked ? new Float64Array(m0 * width) : null;
-    for (let j = k; j < blockEnd; j++) {
-      const col = j - k;
-      const m = n - j - 1;
-      if (blocked && col > 0) {
-        // Bring column j (rows j…n−1, lower part) up to date with the panel's earlier steps:
-        // a[i][j] −= Σ_c V[i][c] W[j][c] + W[i][c] V[j][c].
-        for (let i = j; i < n; i++) {
-          let s = 0;
-          const vi = (i - k) * width;
-          const vj = (j - k) * width;
-          for (let c = 0; c < col; c++) s += V![vi + c]! * W![vj + c]! + W![vi + c]! * V![vj + c]!;
-          a[i * n + j]! -= s;
-        }
-      }
-      d[j] = a[j * n + j]!;
-      for (let i = 0; i < m; i++) x[i] = a[(j + 1 + i) * n + j]!;
-      const { tau: t, beta } = householder(x, 0, m);
-      e[j] = beta;
-      tau[j] = t;
-      x[0] = 1;
-      for (let i = 1; i < m; i++) vectors[j * n + j + 1 + i] = x[i]!;
-      if (t === 0) {
-        if (blocked) {
-          for (let i = 0; i < m0; i++) V![i * width + col] = W![i * width + col] = 0;
-        }
-        continue;
-      }
-      // p = τ A₂₂ v over the lower triangle of rows/columns j+1…n−1 (each entry used twice).
-      p.fill(0, 0, m);
-      for (let i = 0; i < m; i++) {
-        const row = (j + 1 + i) * n + j + 1;
-        const vi = x[i]!;
-        let s = 0;
-        for (let c = 0; c < i; c++) {
-          const aic = a[row + c]!;
-          s += aic * x[c]!;
-          p[c]! += aic * vi;
-        }
-        p[i]! += s + a[row + i]! * vi;
-      }
-      if (blocked && col > 0) {
-        // The panel's pending update: p −= (V Wᵀ + W Vᵀ) v over rows j+1…
-        const vw = new Float64Array(col);
-        const ww = new Float64Array(col);
-        for (let i = 0; i < m; i++) {
-          const r = (j + 1 + i - k) * width;
-          for (let c = 0; c < col; c++) {
-            vw[c]! += W![r + c]! * x[i]!;
-            ww[c]! += V![r + c]! * x[i]!;
-          }
-        }
-        for (let i = 0; i < m; i++) {
-          const r = (j + 1 + i - k) * width;
-          let s = 0;
-          for (let c = 0; c < col; c++) s += V![r + c]! * vw[c]! + W![r + c]! * ww[c]!;
-          p[i]! -= s;
-        }
-      }
-      let pv = 0;
-      for (let i = 0; i < m; i++) {
-        p[i]! *= t;
-        pv += p[i]! * x[i]!;
-      }
-      const half = 0.5 * t * pv;
-      for (let i = 0; i < m; i++) p[i]! -= half * x[i]!; // p is now w
-      if (blocked) {
-        // Record v and w (rows j+1…; rows k…j are zero), apply later in one product.
-        for (let i = 0; i < m0; i++) {
-          const r = i * width + col;
-          const at = i - (j + 1 - k);
-          V![r] = at >= 0 ? x[at]! : 0;
-          W![r] = at >= 0 ? p[at]! : 0;
-        }
-      } else {
-        // A₂₂ ← A₂₂ − v wᵀ − w vᵀ (lower triangle)
-        for (let i = 0; i < m; i++) {
-          const row = (j + 1 + i) * n + j + 1;
-          const vi = x[i]!;
-          const wi = p[i]!;
-          for (let c = 0; c <= i; c++) a[row + c]! -= vi * p[c]! + wi * x[c]!;
-        }
-      }
+  for (let j = 0; j < n - 2; j++) {
+    const m = n - j - 1;
+    d[j] = a[j * n + j]!;
+    for (let i = 0; i < m; i++) x[i] = a[(j + 1 + i) * n + j]!;
+    const { tau: t, beta } = householder(x, 0, m);
+    e[j] = beta;
+    tau[j] = t;
+    x[0] = 1;
+    for (let i = 1; i < m; i++) vectors[j * n + j + 1 + i] = x[i]!;
+    if (t === 0) continue;
+    // p = τ A₂₂ v (lower triangle of rows/columns j+1…n−1), then w = p − (τ/2)(pᵀv) v
+    lowerSymv(a, n, j + 1, m, x, p);
+    let pv = 0;
+    for (let i = 0; i < m; i++) {
+      p[i]! *= t;
+      pv += p[i]! * x[i]!;
     }
-    if (blocked) {
-      // Rows/columns blockEnd… get the whole panel's update at once.
-      const start = blockEnd;
-      const rows = n - start;
-      const v = V!.subarray((start - k) * width, m0 * width);
-      const w = W!.subarray((start - k) * width, m0 * width);
-      await options.update!(a, n, start, v.slice(0, rows * width), w.slice(0, rows * width), width);
+    const half = 0.5 * t * pv;
+    for (let i = 0; i < m; i++) p[i]! -= half * x[i]!;
+    // A₂₂ ← A₂₂ − v wᵀ − w vᵀ (lower triangle)
+    for (let i = 0; i < m; i++) {
+      const row = (j + 1 + i) * n + j + 1;
+      const vi = x[i]!;
+      const wi = p[i]!;
+      for (let c = 0; c <= i; c++) a[row + c]! -= vi * p[c]! + wi * x[c]!;
     }
-    k = blockEnd;
   }
   if (n >= 2) {
     d[n - 2] = a[(n - 2) * n + n - 2]!;

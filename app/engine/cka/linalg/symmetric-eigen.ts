@@ -9,15 +9,14 @@
  * compute workers pass onnxruntime ones. Left out, everything runs in plain loops.
  */
 import { tridiagonalEigen, multiplyInJs, type MatrixMultiply } from './divide-conquer.js';
-import { applyQ, applyQBlocked, tridiagonalise, type Rank2kUpdate } from './householder-tridiagonal.js';
+import { applyQ, applyQBlocked, tridiagonalise, type Tridiagonal } from './householder-tridiagonal.js';
 import { tridiagonalEigenvalues } from './tridiagonal-ql.js';
 
 export interface SymmetricEigenProducts {
-  /** C = A·B (divide-and-conquer merges). */
+  /** C = A·B (divide-and-conquer merges, the compact-WY back-transform). */
   multiply?: MatrixMultiply;
-  /** The tridiagonalisation's trailing update, a panel of columns at a time. */
-  rank2kUpdate?: Rank2kUpdate;
-  panel?: number;
+  /** The reduction to tridiagonal form (reads both triangles of `a`); default: plain loops on the lower one. */
+  tridiagonalise?: (a: Float64Array, n: number) => Promise<Tridiagonal>;
 }
 
 export interface SymmetricEigen {
@@ -40,7 +39,7 @@ function reverseColumns(values: Float64Array, vectors: Float64Array | null, n: n
 
 /**
  * Eigenvalues (descending) and optionally eigenvectors of the symmetric n×n row-major matrix `a`
- * (only its lower triangle is read; `a` is destroyed).
+ * (both triangles stored; `a` is destroyed).
  */
 export async function symmetricEigen(
   a: Float64Array,
@@ -48,10 +47,7 @@ export async function symmetricEigen(
   options: { vectors: boolean; products?: SymmetricEigenProducts },
 ): Promise<SymmetricEigen> {
   const products = options.products ?? {};
-  const t = await tridiagonalise(a, n, {
-    ...(products.rank2kUpdate ? { update: products.rank2kUpdate } : {}),
-    ...(products.panel ? { panel: products.panel } : {}),
-  });
+  const t = products.tridiagonalise ? await products.tridiagonalise(a, n) : tridiagonalise(a, n);
   if (!options.vectors) return reverseColumns(tridiagonalEigenvalues(t.d, t.e), null, n);
   const { values, vectors } = await tridiagonalEigen(t.d, t.e, products.multiply ?? multiplyInJs);
   if (products.multiply) await applyQBlocked(t, vectors, n, products.multiply);
