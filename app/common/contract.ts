@@ -429,7 +429,7 @@ export interface ProbeInfo {
 }
 
 export interface ExperimentPreset {
-  id: 'seeds-sanity' | 'depth-family';
+  id: 'seeds-sanity' | 'seeds-baselines' | 'depth-family';
   title: string;
   description: string;
   spec: ExperimentSpec;

@@ -158,7 +158,7 @@ describe('building a spec from the form', () => {
 describe('presets in the form', () => {
   it('round-trip: the form rebuilds each preset’s spec (labels, layers, measures, probe)', async () => {
     const presets = await listPresets(join(repoRoot, 'models'));
-    expect(presets.map((p) => p.id)).toEqual(['seeds-sanity', 'depth-family']);
+    expect(presets.map((p) => p.id)).toEqual(['seeds-sanity', 'seeds-baselines', 'depth-family']);
     for (const preset of presets) {
       const { draft, selections } = draftFromSpec(preset.spec);
       const built = buildSpec(draft, selections);

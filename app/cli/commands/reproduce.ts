@@ -1,8 +1,8 @@
 /**
  * `cka-workbench reproduce [--out DIR]`: the paper's two findings on the shipped zoo — the seeds
- * sanity check (Table 2) and the depth pathology (Figure 3) — run as the app's two presets (so
- * the runs land in the history and the presets reuse them), then written as `report.json`, one
- * SVG heatmap per figure and `summary.md`.
+ * sanity check (Table 2, CKA and the CCA-family baselines) and the depth pathology (Figure 3) —
+ * run as the app's three presets (so the runs land in the history and the presets reuse them),
+ * then written as `report.json`, one SVG heatmap per figure and `summary.md`.
  */
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -12,6 +12,7 @@ import { WorkbenchError } from '../../common/errors.js';
 import type { Workbench } from '../../api/workbench.js';
 import { heatmapSvg } from '../../engine/experiments/export/svg.js';
 import { fileStem } from '../../engine/experiments/export/export-result.js';
+import { measureLabel } from '../../common/measures.js';
 import { buildReproduceReport, reproduceSummaryMarkdown, type ReproduceReport } from '../../common/reproduce-report.js';
 import { writeFileAtomic } from '../../api/node-files.js';
 import type { CliContext } from '../context.js';
@@ -45,11 +46,13 @@ async function runPreset(
   return { runId: details.run.id, result: details.result! };
 }
 
-function figureFiles(report: ReproduceReport, sanity: ExperimentResult): { name: string; svg: string }[] {
-  const seedsLabel = `${report.sanity.models[0]} vs the other seeds (mean over ${sanity.seeds?.[0]?.accuracyPerPair.length ?? 0} ordered pairs)`;
-  const sanityFigures = (sanity.seeds ?? []).map((s, i) => {
+function figureFiles(report: ReproduceReport, sanity: readonly ExperimentResult[]): { name: string; svg: string }[] {
+  const summaries = new Map(sanity.flatMap((r) => r.seeds ?? []).map((s) => [measureLabel(s.measure), s] as const));
+  const pairs = [...summaries.values()][0]?.accuracyPerPair.length ?? 0;
+  const seedsLabel = `${report.sanity.models[0]} vs the other seeds (mean over ${pairs} ordered pairs)`;
+  const sanityFigures = report.sanity.rows.map((row) => {
+    const s = summaries.get(row.measure)!;
     const layers = report.sanity.layers.map((l) => l.name);
-    const row = report.sanity.rows[i]!;
     return {
       name: `sanity-${fileStem(row.measure)}.svg`,
       svg: heatmapSvg({
@@ -58,8 +61,8 @@ function figureFiles(report: ReproduceReport, sanity: ExperimentResult): { name:
         colLabels: layers,
         rowTitle: 'model i (any seed)',
         colTitle: 'model j (another seed)',
-        title: `Seeds, ${row.measure}: mean CKA, accuracy ${(row.accuracy * 100).toFixed(1)}% — ${seedsLabel}`,
-        colorbarLabel: `${row.measure} CKA`,
+        title: `Seeds, ${row.title}: mean, accuracy ${(row.accuracy * 100).toFixed(1)}% — ${seedsLabel}`,
+        colorbarLabel: row.title,
       }),
     };
   });
@@ -86,8 +89,14 @@ function printedSummary(report: ReproduceReport, out: string): string {
   return [
     `sanity check on ${report.sanity.models.length} seeds, ${report.sanity.layers.length} layers, ${report.probe.spec}:`,
     table(
-      ['measure', 'accuracy', 'chance', 'paper'],
-      report.sanity.rows.map((r) => [r.measure, pct(r.accuracy), pct(r.chance), r.paper === null ? '—' : pct(r.paper)]),
+      ['measure', 'accuracy', 'chance', 'paper', 'layers with a value'],
+      report.sanity.rows.map((r) => [
+        r.measure,
+        pct(r.accuracy),
+        pct(r.chance),
+        r.paper === null ? '—' : pct(r.paper),
+        String(r.definedLayers),
+      ]),
     ),
     '',
     'depth (linear CKA self-similarity):',
@@ -125,11 +134,12 @@ export function registerReproduce(program: Command, context: CliContext): void {
       };
       const quiet = options.quiet ?? false;
       const sanity = await runPreset(api, find('seeds-sanity'), probeSize, quiet);
+      const baselines = await runPreset(api, find('seeds-baselines'), probeSize, quiet);
       const depth = await runPreset(api, find('depth-family'), probeSize, quiet);
-      const report = buildReproduceReport(sanity, depth, APP_VERSION);
+      const report = buildReproduceReport(sanity, depth, APP_VERSION, baselines);
       await writeFileAtomic(join(out, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
       await writeFileAtomic(join(out, 'summary.md'), reproduceSummaryMarkdown(report));
-      for (const figure of figureFiles(report, sanity.result))
+      for (const figure of figureFiles(report, [sanity.result, baselines.result]))
         await writeFileAtomic(join(out, figure.name), figure.svg);
       context.print(printedSummary(report, out));
     });
