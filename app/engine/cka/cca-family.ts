@@ -141,7 +141,12 @@ function isDiagonal(f: LayerFactors): boolean {
 }
 
 /** R_Xᵀ · M · R_Y (r₁×r₂); a diagonal R scales rows or columns instead of a product. */
-async function sandwich(x: LayerFactors, m: Float64Array, y: LayerFactors, products: PairProducts): Promise<Float64Array> {
+async function sandwich(
+  x: LayerFactors,
+  m: Float64Array,
+  y: LayerFactors,
+  products: PairProducts,
+): Promise<Float64Array> {
   const [a, b] = [x.r, y.r];
   const left = new Float64Array(a * b);
   if (isDiagonal(x)) {
@@ -162,8 +167,34 @@ async function sandwich(x: LayerFactors, m: Float64Array, y: LayerFactors, produ
 }
 
 /**
- * The measure for X = x, Y = y; `m` is U_Xᵀ U_Y (x.r × y.r, row-major), or null when either side
- * has no factors (non-finite, no live columns).
+ * Why the measure is undefined for X = x, Y = y (the first failing check, "code: detail"), or null
+ * when it has a value — decided from the factors alone, before any product.
+ */
+export function baselineReason(measure: BaselineMeasure, x: LayerFactors, y: LayerFactors): string | null {
+  const problem = usable(x, y);
+  if (problem) return problem;
+  switch (measure.name) {
+    case 'cca':
+    case 'cca-r2':
+    case 'pwcca':
+      return fullRank('X', x) ?? fullRank('Y', y);
+    case 'linreg':
+      return fullRank('X', x);
+    case 'svcca':
+    case 'svcca-r2': {
+      const sx = svccaSide('X', x, measure.keep);
+      if ('reason' in sx) return sx.reason;
+      const sy = svccaSide('Y', y, measure.keep);
+      return 'reason' in sy ? sy.reason : null;
+    }
+    case 'procrustes':
+      return null;
+  }
+}
+
+/**
+ * The measure for X = x, Y = y; `m` is U_Xᵀ U_Y (x.r × y.r, row-major), needed only when
+ * `baselineReason` finds none.
  */
 export async function baselineValue(
   measure: BaselineMeasure,
@@ -172,29 +203,26 @@ export async function baselineValue(
   m: Float64Array | null,
   products: PairProducts,
 ): Promise<Outcome> {
-  const problem = usable(x, y);
-  if (problem) return undefinedBecause(problem);
+  const reason = baselineReason(measure, x, y);
+  if (reason) return undefinedBecause(reason);
   const M = m!;
   const [r1, r2] = [x.r, y.r];
   switch (measure.name) {
     case 'cca':
     case 'cca-r2':
     case 'pwcca': {
-      const reason = fullRank('X', x) ?? fullRank('Y', y);
-      if (reason) return undefinedBecause(reason);
       const count = Math.min(x.live, y.live);
       if (measure.name === 'cca-r2') return valueOf(frobeniusSq(M) / count);
       if (measure.name === 'cca') return valueOf(sum(await singularValues(M, r1, r2, products)) / count);
       return valueOf(await pwcca(x, M, r1, r2, count, products));
     }
     case 'linreg': {
-      const reason = fullRank('X', x);
-      if (reason) return undefinedBecause(reason);
       // ‖M R_Y‖²_F: with R_Y = diag(σ) a weighted sum of squares
       if (isDiagonal(y)) {
-        let sum = 0;
-        for (let i = 0; i < r1; i++) for (let j = 0; j < r2; j++) sum += (M[i * r2 + j]! * y.rFactor[j * r2 + j]!) ** 2;
-        return valueOf(sum / y.frobeniusSq);
+        let total = 0;
+        for (let i = 0; i < r1; i++)
+          for (let j = 0; j < r2; j++) total += (M[i * r2 + j]! * y.rFactor[j * r2 + j]!) ** 2;
+        return valueOf(total / y.frobeniusSq);
       }
       const predicted = new Float64Array(r1 * r2);
       await products.multiply(M, y.rFactor, r1, r2, r2, predicted);
@@ -202,14 +230,12 @@ export async function baselineValue(
     }
     case 'svcca':
     case 'svcca-r2': {
-      const sx = svccaSide('X', x, measure.keep);
-      if ('reason' in sx) return undefinedBecause(sx.reason);
-      const sy = svccaSide('Y', y, measure.keep);
-      if ('reason' in sy) return undefinedBecause(sy.reason);
-      const kept = block(M, r2, sx.k, sy.k);
-      const count = Math.min(sx.k, sy.k);
-      if (measure.name === 'svcca-r2') return valueOf(frobeniusSq(kept, sx.k * sy.k) / count);
-      return valueOf(sum(await singularValues(kept, sx.k, sy.k, products)) / count);
+      const k1 = svccaComponents(x.sigma, measure.keep);
+      const k2 = svccaComponents(y.sigma, measure.keep);
+      const kept = block(M, r2, k1, k2);
+      const count = Math.min(k1, k2);
+      if (measure.name === 'svcca-r2') return valueOf(frobeniusSq(kept, k1 * k2) / count);
+      return valueOf(sum(await singularValues(kept, k1, k2, products)) / count);
     }
     case 'procrustes': {
       const b = await sandwich(x, M, y, products);

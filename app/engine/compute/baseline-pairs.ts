@@ -1,9 +1,10 @@
 /**
  * The CCA-family measures of one pair of layers, in a worker thread: M = U_aᵀ U_b in onnxruntime
- * (float64), then each measure from the two layers' factors (cka/cca-family.ts), in the directions
+ * (float64; not formed when every measure is undefined for the pair, e.g. CCA of a layer with
+ * p ≥ n), then each measure from the two layers' factors (cka/cca-family.ts), in the directions
  * asked for — (X = a, Y = b), and (X = b, Y = a) from the same M transposed.
  */
-import { baselineValue, transpose, type Outcome, type PairProducts } from '../cka/cca-family.js';
+import { baselineReason, baselineValue, transpose, type Outcome, type PairProducts } from '../cka/cca-family.js';
 import type { LayerFactors } from '../cka/layer-factors.js';
 import { isAsymmetric } from '../cka/measures.js';
 import type { BaselineMeasure } from '../cka/types.js';
@@ -26,8 +27,12 @@ export async function baselinePair(
   intraOpThreads: number,
 ): Promise<BaselinePairResult> {
   const products: PairProducts = { ...ortEigenProducts(intraOpThreads), multiply: ortMultiply(intraOpThreads) };
+  // M only when some measure has a value in some direction asked for
+  const needed = measures.some(
+    (measure) => baselineReason(measure, a, b) === null || (backward && baselineReason(measure, b, a) === null),
+  );
   let m: Float64Array | null = null;
-  if (a.r > 0 && b.r > 0) {
+  if (needed) {
     const ua = workspace.get('pairLeft', Float64Array, a.n * a.r);
     const ub = workspace.get('pairRight', Float64Array, b.n * b.r);
     ua.set(a.u);
