@@ -135,9 +135,9 @@ const sum = (values: ArrayLike<number>) => {
   return s;
 };
 
-/** Whether an upper triangular r×r factor is diagonal (the n×n route's R = diag(σ)). */
+/** R = diag(σ) (the n×n route keeps no R of its own). */
 function isDiagonal(f: LayerFactors): boolean {
-  return f.route === 'gram';
+  return f.rFactor === null;
 }
 
 /** R_Xᵀ · M · R_Y (r₁×r₂); a diagonal R scales rows or columns instead of a product. */
@@ -151,18 +151,18 @@ async function sandwich(
   const left = new Float64Array(a * b);
   if (isDiagonal(x)) {
     for (let i = 0; i < a; i++) {
-      const s = x.rFactor[i * a + i]!;
+      const s = x.sigma[i]!;
       for (let j = 0; j < b; j++) left[i * b + j] = s * m[i * b + j]!;
     }
   } else {
-    await products.multiply(transpose(x.rFactor, a, a), m, a, a, b, left);
+    await products.multiply(transpose(x.rFactor!, a, a), m, a, a, b, left);
   }
   if (isDiagonal(y)) {
-    for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) left[i * b + j]! *= y.rFactor[j * b + j]!;
+    for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) left[i * b + j]! *= y.sigma[j]!;
     return left;
   }
   const out = new Float64Array(a * b);
-  await products.multiply(left, y.rFactor, a, b, b, out);
+  await products.multiply(left, y.rFactor!, a, b, b, out);
   return out;
 }
 
@@ -220,12 +220,11 @@ export async function baselineValue(
       // ‖M R_Y‖²_F: with R_Y = diag(σ) a weighted sum of squares
       if (isDiagonal(y)) {
         let total = 0;
-        for (let i = 0; i < r1; i++)
-          for (let j = 0; j < r2; j++) total += (M[i * r2 + j]! * y.rFactor[j * r2 + j]!) ** 2;
+        for (let i = 0; i < r1; i++) for (let j = 0; j < r2; j++) total += (M[i * r2 + j]! * y.sigma[j]!) ** 2;
         return valueOf(total / y.frobeniusSq);
       }
       const predicted = new Float64Array(r1 * r2);
-      await products.multiply(M, y.rFactor, r1, r2, r2, predicted);
+      await products.multiply(M, y.rFactor!, r1, r2, r2, predicted);
       return valueOf(frobeniusSq(predicted) / y.frobeniusSq);
     }
     case 'svcca':

@@ -45,8 +45,11 @@ export interface LayerFactors {
   r: number;
   /** n×r row-major, orthonormal columns (shared memory). */
   u: Float64Array;
-  /** r×r row-major upper triangular, Xc V_r = U R (diagonal for the `gram` route). */
-  rFactor: Float64Array;
+  /**
+   * r×r row-major upper triangular (shared memory), Xc V_r = U R; null for the `gram` route, whose
+   * R is diag(σ_1 … σ_r).
+   */
+  rFactor: Float64Array | null;
   /** p×r row-major Xcᵀ U = V_r Rᵀ (`covariance` route only; PWCCA's weights). */
   projection: Float64Array | null;
 }

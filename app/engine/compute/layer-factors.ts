@@ -12,7 +12,7 @@
  *   of the earlier ones (its direction below float64's resolution from the covariance, σ ≲
  *   1e-8·σ_max) ends the basis there (r < rank). Then R = R_chol · diag(σ), and Xcᵀ U = V_r Rᵀ.
  * - p ≥ n (`gram`): K = XcXcᵀ (n×n, onnxruntime), K = U Λ Uᵀ, σ = √λ; directions with σ below
- *   1e-6·σ_max get σ_i = ‖Xcᵀ u_i‖ instead (√λ is rounding there). R = diag(σ).
+ *   1e-6·σ_max get σ_i = ‖Xcᵀ u_i‖ instead (√λ is rounding there). R = diag(σ), not stored.
  */
 import { WorkbenchError } from '../../common/errors.js';
 import { cholesky, invertUpper } from '../cka/linalg/cholesky.js';
@@ -42,7 +42,7 @@ function emptyFactors(layer: LayerRef, n: number, features: number, live: number
     rank: 0,
     r: 0,
     u: new Float64Array(0),
-    rFactor: new Float64Array(0),
+    rFactor: null,
     projection: null,
   };
 }
@@ -136,7 +136,7 @@ async function covarianceRoute(
     await multiply(second.factor, first.factor, r, r, r, rChol);
   }
   // R = R_chol · diag(σ); projection = Xcᵀ U = V_r Rᵀ (p×r)
-  const rFactor = new Float64Array(r * r);
+  const rFactor = sharedFloat64(r * r, 'CCA factors');
   const rt = new Float64Array(r * r);
   for (let i = 0; i < r; i++) {
     for (let j = i; j < r; j++) {
@@ -186,7 +186,5 @@ async function gramRoute(
   const r = rank;
   const u = sharedFloat64(n * r, 'CCA factors');
   for (let i = 0; i < n; i++) for (let c = 0; c < r; c++) u[i * r + c] = full[i * n + order[c]!]!;
-  const rFactor = new Float64Array(r * r);
-  for (let c = 0; c < r; c++) rFactor[c * r + c] = sorted[c]!;
-  return { route: 'gram', sigma: sorted, rank, r, u, rFactor, projection: null };
+  return { route: 'gram', sigma: sorted, rank, r, u, rFactor: null, projection: null };
 }

@@ -80,4 +80,4 @@ export type FactorMemory = LayerMemory<LayerFactors>;
 
 export const gramBytes = (g: LayerGram): number => g.gram.byteLength;
 export const factorBytes = (f: LayerFactors): number =>
-  f.u.byteLength + (f.projection?.byteLength ?? 0) + f.rFactor.byteLength + f.sigma.byteLength;
+  f.u.byteLength + (f.projection?.byteLength ?? 0) + (f.rFactor?.byteLength ?? 0) + f.sigma.byteLength;

@@ -1,6 +1,6 @@
 /**
  * Spilling a layer's CCA-family factors to a cache directory and loading them back: `NAME.npy`
- * holds U (n×r), then Xcᵀ U (p×r, when present), R (r×r) and σ, as one float64 vector; `NAME.json`
+ * holds U (n×r), then Xcᵀ U (p×r) and R (r×r) when present, and σ, as one float64 vector; `NAME.json`
  * the metadata (written last, atomically, so factors are only found once complete) — the same
  * pair of files as a cached Gram (gram-cache.ts).
  */
@@ -17,6 +17,7 @@ type Metadata = Omit<LayerFactors, 'u' | 'projection' | 'rFactor' | 'sigma'> & {
   format: typeof FORMAT;
   sigmaLength: number;
   hasProjection: boolean;
+  hasR: boolean;
 };
 
 function metadataPath(npyPath: string): string {
@@ -25,7 +26,7 @@ function metadataPath(npyPath: string): string {
 
 export async function saveFactors(factors: LayerFactors, npyPath: string): Promise<void> {
   const { u, projection, rFactor, sigma, ...rest } = factors;
-  const parts = [u, projection ?? new Float64Array(0), rFactor, sigma];
+  const parts = [u, projection ?? new Float64Array(0), rFactor ?? new Float64Array(0), sigma];
   const all = new Float64Array(parts.reduce((a, p) => a + p.length, 0));
   let at = 0;
   for (const part of parts) {
@@ -33,7 +34,13 @@ export async function saveFactors(factors: LayerFactors, npyPath: string): Promi
     at += part.length;
   }
   await writeNpy(npyPath, all, [all.length]);
-  const metadata: Metadata = { ...rest, format: FORMAT, sigmaLength: sigma.length, hasProjection: projection !== null };
+  const metadata: Metadata = {
+    ...rest,
+    format: FORMAT,
+    sigmaLength: sigma.length,
+    hasProjection: projection !== null,
+    hasR: rFactor !== null,
+  };
   await writeFileAtomic(metadataPath(npyPath), JSON.stringify(metadata));
 }
 
@@ -46,8 +53,8 @@ export async function loadFactors(npyPath: string): Promise<LayerFactors> {
   }
   if (metadata.format !== FORMAT)
     throw new WorkbenchError('BAD_INPUT', `${metadataPath(npyPath)}: unknown format ${String(metadata.format)}`);
-  const { n, r, live, sigmaLength, hasProjection } = metadata;
-  const sizes = [n * r, hasProjection ? live * r : 0, r * r, sigmaLength];
+  const { n, r, live, sigmaLength, hasProjection, hasR } = metadata;
+  const sizes = [n * r, hasProjection ? live * r : 0, hasR ? r * r : 0, sigmaLength];
   const total = sizes.reduce((a, b) => a + b, 0);
   const header = await readNpyHeader(npyPath);
   if (header.dtype !== 'float64' || !header.littleEndian || header.shape.length !== 1 || header.shape[0] !== total) {
@@ -71,12 +78,12 @@ export async function loadFactors(npyPath: string): Promise<LayerFactors> {
     out.set(all.subarray(from, from + length));
     return out;
   };
-  const { format: _format, sigmaLength: _s, hasProjection: _p, ...rest } = metadata;
+  const { format: _format, sigmaLength: _s, hasProjection: _p, hasR: _r, ...rest } = metadata;
   return {
     ...rest,
     u: shared(0, sizes[0]!),
     projection: hasProjection ? shared(sizes[0]!, sizes[1]!) : null,
-    rFactor: all.slice(sizes[0]! + sizes[1]!, sizes[0]! + sizes[1]! + sizes[2]!),
+    rFactor: hasR ? shared(sizes[0]! + sizes[1]!, sizes[2]!) : null,
     sigma: all.slice(total - sizes[3]!),
   };
 }
