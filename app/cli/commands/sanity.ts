@@ -72,7 +72,7 @@ export function registerSanity(program: Command, context: CliContext): void {
       .option('--layers <sel>', 'layer selection for every model (all, op:Relu, preset:blocks, names)', 'preset:blocks')
       .option(
         '--measure <m>',
-        'linear, rbf:T, debiased, minibatch:B; repeat for several (default linear)',
+        'linear, rbf:T, debiased, minibatch:B, or a baseline (cca, cca-r2, svcca:T, svcca-r2:T, pwcca, linreg, procrustes); repeat for several (default linear)',
         (v: string, all: string[]) => [...all, v],
         [],
       )
