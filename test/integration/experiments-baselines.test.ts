@@ -38,6 +38,13 @@ describe('baselines in self and family runs', () => {
     const { run, result } = await runSpec(api, spec);
     expect(run.status).toBe('done');
     const [linreg, procrustes] = result!.matrices;
+    // the engine's exports: empty CSV cells and NaN in the .npy where undefined, the measure in the SVG's title
+    const csv = await api.exportRun({ runId: run.id, format: 'csv', matrix: 0 });
+    const lines = csv.data.trim().split('\n');
+    expect(lines[1]!.split(',').slice(1)).toEqual(['', '', '', '', '']);
+    expect(Number(lines[4]!.split(',')[4])).toBe(linreg!.matrix[3]![3]);
+    const svg = await api.exportRun({ runId: run.id, format: 'svg', matrix: 1 });
+    expect(svg.data).toContain('Procrustes · 100 examples');
     const names = linreg!.rows.layers.map((l) => l.name);
     expect(names).toEqual(['stage1.block0.relu', 'stage2.block0.relu', 'stage3.block0.relu', 'gap', 'head']);
     names.forEach((_, i) => expect(procrustes!.matrix[i]![i]!).toBeCloseTo(1, 10));
