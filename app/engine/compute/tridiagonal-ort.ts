@@ -20,7 +20,7 @@ export interface TridiagonalBlocking {
   small: number;
 }
 
-const DEFAULT_BLOCKING: TridiagonalBlocking = { panel: 32, small: 160 };
+const DEFAULT_BLOCKING: TridiagonalBlocking = { panel: 64, small: 160 };
 
 /** out = A[start:, start:] − P·Qᵀ for A [m, m], P and Q [m − start, k]. */
 function trailingUpdateGraph(): GraphSpec {
