@@ -221,12 +221,32 @@ export type WorkbenchApi = {
  * Experiments — the data types the runner produces and the views consume.
  * --------------------------------------------------------------------------------------------- */
 
-/** `linear`, `rbf:T` (threshold T, e.g. `rbf:0.4`), `debiased`, `minibatch:B` (batch size B). */
+/**
+ * CKA: `linear`, `rbf:T` (threshold T, e.g. `rbf:0.4`), `debiased`, `debiased-rbf:T`, `minibatch:B`
+ * (batch size B). The paper's baselines: `cca`, `cca-r2`, `svcca:T` and `svcca-r2:T` (keeping a
+ * fraction T of the variance, e.g. `svcca:0.99`), `pwcca`, `linreg`, and `procrustes`.
+ */
 export type MeasureSpec = string;
 
+export type MeasureName =
+  | 'linear'
+  | 'rbf'
+  | 'debiased'
+  | 'minibatch'
+  | 'cca'
+  | 'cca-r2'
+  | 'svcca'
+  | 'svcca-r2'
+  | 'pwcca'
+  | 'linreg'
+  | 'procrustes';
+
 export interface MeasureInfo {
-  name: 'linear' | 'rbf' | 'debiased' | 'minibatch';
-  /** rbf: { threshold }; minibatch: { batchSize, batches, droppedExamples, shuffleSeed? }. */
+  name: MeasureName;
+  /**
+   * rbf: { threshold }; debiased: { rbfThreshold? }; minibatch: { batchSize, batches,
+   * droppedExamples, shuffleSeed? }; svcca, svcca-r2: { keep }; the others none.
+   */
   params: Record<string, number>;
 }
 
@@ -330,8 +350,8 @@ export interface SimilarityMatrix {
   matrix: (number | null)[][];
   undefined: UndefinedCell[];
   ci?: ConfidenceIntervals;
-  /** How HSIC was computed: from Grams, from feature cross-products (linear CKA, few features), or per minibatch. */
-  form?: 'gram' | 'features' | 'minibatch';
+  /** How it was computed: CKA from Grams, feature cross-products (linear, few features) or per minibatch; the baselines from each layer's SVD. */
+  form?: 'gram' | 'features' | 'minibatch' | 'factors';
   /** Milliseconds per stage of the computation (`grams`, `hsic`, `bootstrap`, `total`, …). */
   timingsMs?: Record<string, number>;
 }
@@ -366,6 +386,13 @@ export interface SeedsSummary {
   /** Fraction of (layer, direction, pair) whose best match is the corresponding layer. */
   accuracy: number;
   accuracyPerPair: { rowModel: number; colModel: number; accuracy: number }[];
+  /**
+   * True for asymmetric measures (pwcca, linreg): the accuracy ranks m(Aᵢ, Bⱼ) + m(Bⱼ, Aᵢ), as the
+   * paper does for Table 2 (`mean`/`std` are of m itself).
+   */
+  symmetrised?: boolean;
+  /** Cells undefined in every pair, with a reason (e.g. p ≥ n for CCA). */
+  undefined?: UndefinedCell[];
 }
 
 export interface ResultModel {
@@ -403,6 +430,9 @@ export interface RunWork {
   activationsReused: number;
   gramsComputed: number;
   gramsReused: number;
+  /** Layers whose CCA-family factors (a thin SVD) this run computed / took from the cache. */
+  factorsComputed?: number;
+  factorsReused?: number;
   /** Pairs of models compared by this run / read from earlier runs' results. */
   pairsComputed: number;
   pairsReused: number;
@@ -503,7 +533,7 @@ export interface ProbeInfo {
 }
 
 export interface ExperimentPreset {
-  id: 'seeds-sanity' | 'depth-family' | 'vit-vs-cnn';
+  id: 'seeds-sanity' | 'seeds-baselines' | 'depth-family' | 'vit-vs-cnn';
   title: string;
   description: string;
   spec: ExperimentSpec;
@@ -714,7 +744,7 @@ export interface ComparisonResult {
 /** Progress of an extractActivations or compareLayers call. */
 export interface JobProgress {
   jobId: string;
-  stage: 'extract' | 'load' | 'grams' | 'kernels' | 'hsic' | 'bootstrap' | 'minibatch';
+  stage: 'extract' | 'load' | 'grams' | 'kernels' | 'hsic' | 'bootstrap' | 'minibatch' | 'factors' | 'baselines';
   done: number;
   total: number;
   /** Human line: "extract: batch 3/20, 300/2000 examples". */

@@ -14,18 +14,32 @@ export function measureLabel(measure: MeasureInfo): string {
   return params ? `${measure.name}(${params})` : measure.name;
 }
 
-/** A measure for people: "linear CKA", "RBF CKA (threshold 0.4)". */
+/** What a value of the measure is, for people: "linear CKA", "RBF CKA (threshold 0.4)", "SVCCA ρ̄ (keep 0.99)". */
 export function measureTitle(measure: MeasureInfo): string {
+  const p = measure.params;
   switch (measure.name) {
     case 'linear':
       return 'linear CKA';
     case 'debiased':
-      return 'debiased CKA';
+      return p.rbfThreshold === undefined ? 'debiased CKA' : `debiased RBF CKA (threshold ${p.rbfThreshold})`;
     case 'rbf':
-      return measure.params.threshold === undefined ? 'RBF CKA' : `RBF CKA (threshold ${measure.params.threshold})`;
+      return p.threshold === undefined ? 'RBF CKA' : `RBF CKA (threshold ${p.threshold})`;
     case 'minibatch':
-      return measure.params.batchSize === undefined
-        ? 'minibatch CKA'
-        : `minibatch CKA (batch ${measure.params.batchSize})`;
+      return p.batchSize === undefined ? 'minibatch CKA' : `minibatch CKA (batch ${p.batchSize})`;
+    case 'cca':
+      return 'CCA ρ̄';
+    case 'cca-r2':
+      return 'CCA R²';
+    case 'svcca':
+    case 'svcca-r2': {
+      const what = measure.name === 'svcca' ? 'SVCCA ρ̄' : 'SVCCA R²';
+      return p.keep === undefined ? what : `${what} (keep ${p.keep})`;
+    }
+    case 'pwcca':
+      return 'PWCCA';
+    case 'linreg':
+      return 'linear regression R²';
+    case 'procrustes':
+      return 'Procrustes';
   }
 }

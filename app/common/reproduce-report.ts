@@ -11,26 +11,45 @@
  * - ViT vs CNN: the transformer's layers × the CNN's layers, and for each transformer layer the
  *   CNN layer it resembles most.
  */
-import type { ExperimentResult, LayerRef, SimilarityMatrix } from './contract.js';
+import type { ExperimentResult, LayerRef, SeedsSummary, SimilarityMatrix } from './contract.js';
 import { WorkbenchError } from './errors.js';
-import { measureLabel } from './measures.js';
+import { measureLabel, measureTitle } from './measures.js';
 
-/** The paper's Table 2 (CKA rows): accuracy of the sanity check on CIFAR-10 plain CNNs. */
+/**
+ * The paper's Table 2: accuracy of the sanity check on CIFAR-10 plain CNNs (10 networks, 10
+ * layers), by measure label. SVCCA keeps 99% of the variance; PWCCA and linear regression are
+ * symmetrised as m(X, Y) + m(Y, X). The paper has no Procrustes row (Ding et al. 2021 came later).
+ */
 export const PAPER_TABLE_2: Record<string, number> = {
   linear: 0.993,
   'rbf(threshold=0.4)': 0.991,
   'rbf(threshold=0.8)': 0.993,
+  cca: 0.014,
+  'cca-r2': 0.106,
+  'svcca(keep=0.99)': 0.099,
+  'svcca-r2(keep=0.99)': 0.151,
+  pwcca: 0.111,
+  linreg: 0.454,
 };
 
 /** CKA at or above this between every two layers of a run of consecutive layers makes a "block". */
 export const BLOCK_THRESHOLD = 0.8;
 
 export interface SanityRow {
+  /** The measure's label (`linear`, `svcca(keep=0.99)`); `title` says it for people. */
   measure: string;
+  title: string;
   accuracy: number;
   /** Chance level: 1 / (layers compared). */
   chance: number;
   paper: number | null;
+  /**
+   * Layers (of those compared) with a defined value against some other layer: a layer whose every
+   * cell is undefined (e.g. CCA where it has as many features as examples) counts as a miss.
+   */
+  definedLayers: number;
+  /** Ranked by m(A, B) + m(B, A) (asymmetric measures, as the paper's Table 2). */
+  symmetrised: boolean;
   accuracyPerPair: { rowModel: string; colModel: string; accuracy: number }[];
 }
 
@@ -66,7 +85,14 @@ export interface ReproduceReport {
   appVersion: string;
   createdAt: string;
   probe: { spec: string; hash: string; n: number };
-  sanity: { runId: string; models: string[]; layers: LayerRef[]; rows: SanityRow[] };
+  sanity: {
+    runId: string;
+    /** The run of the baselines preset (CCA family, Procrustes), when the report has one. */
+    baselinesRunId?: string;
+    models: string[];
+    layers: LayerRef[];
+    rows: SanityRow[];
+  };
   depth: { runId: string; blockThreshold: number; figures: DepthFigure[] };
   vitVsCnn?: VitVsCnn;
 }
@@ -148,17 +174,32 @@ export function depthFigure(result: ExperimentResult, m: SimilarityMatrix): Dept
   };
 }
 
+/**
+ * The report from the seeds run (CKA), the depth run and, optionally, the baselines' seeds run on
+ * the same models, layers and probe (its rows follow CKA's; a measure in both is taken once).
+ */
 export function buildReproduceReport(
   sanity: { runId: string; result: ExperimentResult },
   depth: { runId: string; result: ExperimentResult },
   appVersion: string,
+  baselines?: { runId: string; result: ExperimentResult },
 ): ReproduceReport {
-  const seeds = sanity.result.seeds ?? [];
-  if (seeds.length === 0 || sanity.result.partial) {
-    throw new WorkbenchError('INTERNAL', 'the sanity-check run has no complete seeds summary');
+  for (const run of baselines ? [sanity, baselines] : [sanity]) {
+    if ((run.result.seeds ?? []).length === 0 || run.result.partial) {
+      throw new WorkbenchError('INTERNAL', 'a sanity-check run has no complete seeds summary');
+    }
   }
+  if (baselines && baselines.result.probe.hash !== sanity.result.probe.hash) {
+    throw new WorkbenchError('INTERNAL', 'the two sanity-check runs used different probe sets');
+  }
+  const seen = new Set((sanity.result.seeds ?? []).map((s) => measureLabel(s.measure)));
+  const seeds = [
+    ...(sanity.result.seeds ?? []),
+    ...(baselines?.result.seeds ?? []).filter((s) => !seen.has(measureLabel(s.measure))),
+  ];
   const layers = sanity.result.models[0]!.layers;
-  const compared = layers.length - (layers.some((l) => l.tensor === 'logits') ? 1 : 0);
+  const excluded = new Set(layers.flatMap((l, i) => (l.tensor === 'logits' ? [i] : [])));
+  const compared = layers.length - excluded.size;
   const label = (i: number) => sanity.result.models[i]!.label;
   const selfMatrices = depth.result.matrices.filter(
     (m) => m.rows.model === m.cols.model && m.measure.name === 'linear',
@@ -173,15 +214,19 @@ export function buildReproduceReport(
     probe: sanity.result.probe,
     sanity: {
       runId: sanity.runId,
+      ...(baselines ? { baselinesRunId: baselines.runId } : {}),
       models: sanity.result.models.map((m) => m.label),
       layers,
       rows: seeds.map((s) => {
         const key = measureLabel(s.measure);
         return {
           measure: key,
+          title: measureTitle(s.measure),
           accuracy: s.accuracy,
           chance: 1 / compared,
           paper: PAPER_TABLE_2[key] ?? null,
+          definedLayers: definedLayers(s, excluded),
+          symmetrised: s.symmetrised === true,
           accuracyPerPair: s.accuracyPerPair.map((p) => ({
             rowModel: label(p.rowModel),
             colModel: label(p.colModel),
@@ -198,6 +243,16 @@ export function buildReproduceReport(
   };
 }
 
+/** Compared layers whose row of the mean has a value among the compared columns. */
+function definedLayers(summary: SeedsSummary, excluded: ReadonlySet<number>): number {
+  let count = 0;
+  summary.mean.forEach((row, r) => {
+    if (excluded.has(r)) return;
+    if (row.some((v, c) => !excluded.has(c) && v !== null)) count++;
+  });
+  return count;
+}
+
 const percent = (v: number) => `${(v * 100).toFixed(1)}%`;
 
 /** The short markdown summary written next to report.json. */
@@ -211,14 +266,14 @@ export function reproduceSummaryMarkdown(report: ReproduceReport): string {
     '',
     `${report.sanity.models.length} plain CNNs trained from different seeds; ${report.sanity.layers.length} layers each (${report.sanity.layers.map((l) => l.name).join(', ')}). For every ordered pair of models, the fraction of layers whose most similar layer in the other model is the corresponding one.`,
     '',
-    '| measure | accuracy here | chance | paper (CIFAR-10) |',
-    '| --- | ---: | ---: | ---: |',
+    '| measure | accuracy here | chance | paper (CIFAR-10) | layers with a value |',
+    '| --- | ---: | ---: | ---: | ---: |',
     ...report.sanity.rows.map(
       (r) =>
-        `| ${r.measure} | ${percent(r.accuracy)} | ${percent(r.chance)} | ${r.paper === null ? '—' : percent(r.paper)} |`,
+        `| ${r.measure} | ${percent(r.accuracy)} | ${percent(r.chance)} | ${r.paper === null ? '—' : percent(r.paper)} | ${r.definedLayers} of ${report.sanity.layers.length - excludedCount(report)}${r.symmetrised ? ' (symmetrised)' : ''} |`,
     ),
     '',
-    'The paper reports 1–15% for the CCA-family baselines (CCA, SVCCA, PWCCA) on the same check.',
+    baselinesNote(report),
     '',
     '## Depth (Figure 3)',
     '',
@@ -249,6 +304,41 @@ function vitVsCnnMarkdown(v: VitVsCnn): string[] {
     ...v.bestMatch.map((b) => `| ${b.layer} | ${b.match} | ${b.value.toFixed(3)} |`),
     '',
   ];
+}
+
+function excludedCount(report: ReproduceReport): number {
+  return report.sanity.layers.filter((l) => l.tensor === 'logits').length;
+}
+
+/** What the baseline rows mean here, from the numbers themselves. */
+function baselinesNote(report: ReproduceReport): string {
+  const rows = report.sanity.rows;
+  const layers = report.sanity.layers.length - excludedCount(report);
+  const partial = rows.filter((r) => r.definedLayers < layers);
+  const cka = rows.find((r) => r.measure === 'linear');
+  const lines: string[] = [];
+  if (partial.length > 0) {
+    lines.push(
+      `${partial.map((r) => r.measure).join(', ')} ${partial.length === 1 ? 'is' : 'are'} undefined on layers with at least as many features as the ${report.probe.n} examples ` +
+        '(CCA cannot tell anything apart there: every such layer is perfectly correlated with any other). ' +
+        'A layer without a value counts as a miss, so their accuracy is bounded by the layers that have one (last column).',
+    );
+  }
+  const baselines = rows.filter(
+    (r) => PAPER_TABLE_2[r.measure] !== undefined && !r.measure.startsWith('rbf') && r.measure !== 'linear',
+  );
+  if (cka && baselines.length > 0) {
+    const best = baselines.reduce((a, b) => (b.accuracy > a.accuracy ? b : a));
+    lines.push(
+      best.accuracy < cka.accuracy
+        ? `Linear CKA (${percent(cka.accuracy)}) is ahead of every baseline of the paper's Table 2 here (the best, ${best.measure}, finds ${percent(best.accuracy)}), as in the paper.`
+        : `Here ${best.measure} (${percent(best.accuracy)}) is not behind linear CKA (${percent(cka.accuracy)}).`,
+    );
+  }
+  if (rows.some((r) => r.symmetrised)) {
+    lines.push('PWCCA and linear regression are asymmetric; as in the paper, they are ranked by m(X, Y) + m(Y, X).');
+  }
+  return lines.join(' ');
 }
 
 function describeDepthTrend(figures: DepthFigure[]): string {

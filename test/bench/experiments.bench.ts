@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- experiments`: what the cache saves. The two presets on the shipped zoo (the
+ * `npm run bench -- experiments`: what the cache saves. The two CKA presets on the shipped zoo (the
  * seeds sanity check: 5 seeds × 3 ReLU layers, linear + RBF CKA; the depth family: depths 1, 2, 4
  * and 8 × their ReLU layers, linear CKA; fashion-mnist:1000), each run
  *
@@ -96,6 +96,11 @@ export default async function main(): Promise<void> {
   rmSync(listDir, { recursive: true, force: true });
   const probe = process.env.EXPERIMENTS_BENCH_PROBE;
   for (const preset of presets) {
+    if (preset.id === 'seeds-baselines') {
+      // minutes of SVDs a run; `npm run bench -- cka` measures the baselines against CKA
+      console.log(`${preset.title}: not run here (see npm run bench -- cka)`);
+      continue;
+    }
     if (!preset.available) {
       console.log(`${preset.title}: skipped, missing ${preset.missing.join(', ')}`);
       continue;

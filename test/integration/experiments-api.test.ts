@@ -233,7 +233,7 @@ describe('experiments through the API', () => {
     close(ci.hi, reference.bootstrap.hi, 1e-6);
   }, 180_000);
 
-  it("offers the zoo, the built-in probe and the paper's two presets, which run as shipped", async () => {
+  it("offers the zoo, the built-in probe and the paper's presets, which run as shipped", async () => {
     const models = await api.listModels({});
     expect(models.filter((m) => m.origin === 'zoo').map((m) => m.fileName)).toEqual(
       expect.arrayContaining(['plain-d4-s0.onnx', 'plain-d8-s0.onnx', 'plain-d1-s3.onnx', 'vit-s0.onnx']),
@@ -254,10 +254,21 @@ describe('experiments through the API', () => {
     const presets = await api.listPresets({});
     expect(presets.map((p) => [p.id, p.available, p.spec.kind, p.spec.models.length])).toEqual([
       ['seeds-sanity', true, 'seeds', 5],
+      ['seeds-baselines', true, 'seeds', 5],
       ['depth-family', true, 'family', 4],
       ['vit-vs-cnn', true, 'pair', 2],
     ]);
-    expect(presets[1]!.spec.models.map((m) => m.label)).toEqual([
+    expect(presets[1]!.spec.measures).toEqual([
+      'linear',
+      'cca',
+      'cca-r2',
+      'svcca:0.99',
+      'svcca-r2:0.99',
+      'pwcca',
+      'linreg',
+      'procrustes',
+    ]);
+    expect(presets[2]!.spec.models.map((m) => m.label)).toEqual([
       'plain-d1-s0',
       'plain-d2-s0',
       'plain-d4-s0',

@@ -6,7 +6,12 @@ import { pairAccuracy, seedsSummaries } from '../../app/engine/experiments/seeds
 
 const layers = ['conv1', 'conv2', 'conv3', 'logits'].map((t) => ({ tensor: t, name: t }));
 
-function m(row: number, col: number, matrix: (number | null)[][], name: 'linear' | 'rbf' = 'linear'): SimilarityMatrix {
+function m(
+  row: number,
+  col: number,
+  matrix: (number | null)[][],
+  name: 'linear' | 'rbf' | 'pwcca' = 'linear',
+): SimilarityMatrix {
   return {
     measure: name === 'rbf' ? { name, params: { threshold: 0.4 } } : { name, params: {} },
     n: 50,
@@ -91,5 +96,49 @@ describe('seeds summary', () => {
     expect(s!.std[0]![0]).toBeNull();
     expect(s!.mean[0]![1]).toBe(1);
     expect(s!.std[0]![1]).toBeNull();
+  });
+
+  it('asymmetric measures: accuracy of m(Aᵢ, Bⱼ) + m(Bⱼ, Aᵢ), the mean of m itself, reasons of empty cells', () => {
+    // Alone, (0, 1) matches row 0 to column 1; the other direction's evidence overturns it.
+    const forward = m(
+      0,
+      1,
+      [
+        [0.5, 0.6, 0.1, 0],
+        [0.1, 0.9, 0.1, 0],
+        [0.1, 0.1, 0.9, 0],
+        [0, 0, 0, 1],
+      ],
+      'pwcca',
+    );
+    const backward = m(
+      1,
+      0,
+      [
+        [0.9, 0.1, 0.1, 0],
+        [0.2, 0.9, 0.1, 0],
+        [0.1, 0.1, 0.9, 0],
+        [0, 0, 0, 1],
+      ],
+      'pwcca',
+    );
+    expect(pairAccuracy(forward, layout)).toBeCloseTo(2 / 3, 12);
+    // forward + backwardᵀ: row 0 → 1.4 (itself) vs 0.8; rows 1, 2 → themselves
+    const [whole] = seedsSummaries([forward, backward], layout);
+    expect(whole!.accuracy).toBe(1);
+    const reason = "too-few-examples: X (layer 'conv3') has p = 900 live features ≥ n = 50 examples";
+    for (const x of [forward, backward]) {
+      x.matrix[2]![2] = null;
+      x.undefined = [{ row: 2, col: 2, reason }];
+    }
+    const [summary] = seedsSummaries([forward, backward], layout);
+    expect(summary!.symmetrised).toBe(true);
+    // row 2's own cell is undefined now: a miss in both directions
+    expect(summary!.accuracyPerPair).toEqual([
+      { rowModel: 0, colModel: 1, accuracy: 2 / 3 },
+      { rowModel: 1, colModel: 0, accuracy: 2 / 3 },
+    ]);
+    expect(summary!.mean[0]![1]).toBeCloseTo((0.6 + 0.1) / 2, 12);
+    expect(summary!.undefined).toEqual([{ row: 2, col: 2, reason }]);
   });
 });

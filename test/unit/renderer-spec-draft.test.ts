@@ -158,6 +158,23 @@ describe('building a spec from the form', () => {
     expect(measureSpecsOf(draft).specs).toEqual(['rbf:0.8', 'debiased-rbf:0.5', 'minibatch:32:1']);
   });
 
+  it('the baselines: ticked, with SVCCA’s variance kept, read back, and refused with bootstrap', () => {
+    const specs = ['linear', 'cca', 'cca-r2', 'svcca:0.99', 'svcca-r2:0.99', 'pwcca', 'linreg', 'procrustes'];
+    const draft = measuresDraftOf(specs);
+    expect(draft).toMatchObject({ cca: true, ccaR2: true, svcca: true, svccaR2: true, svccaKeep: '0.99', other: [] });
+    expect(measureSpecsOf(draft).specs).toEqual(specs);
+    // two different fractions: the form shows one, the other is kept as written
+    expect(measuresDraftOf(['svcca:0.99', 'svcca-r2:0.5']).other).toEqual(['svcca-r2:0.5']);
+    expect(measureSpecsOf({ ...draft, svccaKeep: '1' }).problems).toEqual([
+      'the SVCCA variance kept must be a number between 0 and 1 (e.g. 0.99)',
+    ]);
+    const seeds = { ...pairDraft(), kind: 'seeds' as const, measures: draft };
+    seeds.options = { ...seeds.options, bootstrapSamples: '50' };
+    const built = buildSpec(seeds, {});
+    expect(built.ok).toBe(false);
+    if (!built.ok) expect(built.problems.join(' ')).toMatch(/CKA measures only, not for cca, cca-r2, svcca:0\.99/);
+  });
+
   it('suggests names from the models', () => {
     const draft = pairDraft();
     expect(suggestedName(draft)).toBe('plain-d1-s0 vs deeper');
@@ -169,7 +186,7 @@ describe('building a spec from the form', () => {
 describe('presets in the form', () => {
   it('round-trip: the form rebuilds each preset’s spec (labels, layers, measures, probe)', async () => {
     const presets = await listPresets(join(repoRoot, 'models'));
-    expect(presets.map((p) => p.id)).toEqual(['seeds-sanity', 'depth-family', 'vit-vs-cnn']);
+    expect(presets.map((p) => p.id)).toEqual(['seeds-sanity', 'seeds-baselines', 'depth-family', 'vit-vs-cnn']);
     for (const preset of presets) {
       const { draft, selections } = draftFromSpec(preset.spec);
       const built = buildSpec(draft, selections);

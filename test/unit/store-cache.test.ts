@@ -102,7 +102,7 @@ describe('store: cache', () => {
     };
     expect(store.grams.cached(run.id, [id])).toEqual([false]);
     const g = gram(5, id.tensor);
-    await store.grams.save(run.id, [{ id, gram: g }]);
+    await store.grams.save(run.id, [{ id, item: g }]);
     expect(store.grams.cached(run.id, [id])).toEqual([true]);
     const loaded = (await store.grams.load(run.id, id))!;
     expect(Array.from(loaded.gram)).toEqual(Array.from(g.gram));
@@ -110,7 +110,7 @@ describe('store: cache', () => {
     const first = store.cache.get(store.grams.key(id))!.path;
 
     // Saved again (another run computed it too): the old files go, the row points at the new ones.
-    await store.grams.save(run.id, [{ id, gram: g }]);
+    await store.grams.save(run.id, [{ id, item: g }]);
     const second = store.cache.get(store.grams.key(id))!.path;
     expect(second).not.toBe(first);
     expect(existsSync(first)).toBe(false);

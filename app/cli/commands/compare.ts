@@ -1,6 +1,7 @@
 /**
  * `cka-workbench compare A [B] --probe SPEC [--probe-b SPEC] --layers SEL [--layers-b SEL]
- * --measure M [--reduce R] [--bootstrap N --seed S] [--threads T] [--json OUT]`: layer × layer CKA
+ * --measure M [--reduce R] [--bootstrap N --seed S] [--threads T] [--json OUT]`: layer × layer CKA (or a CCA-family
+ * baseline)
  * of two sides — ONNX models (run on the probe set, through the activation cache), directories
  * written by `extract`, folders of .npy files or .npy files; only A compares A with itself. B may
  * see the same examples through its own probe (`--probe-b`: its size, layout, normalisation or
@@ -21,6 +22,7 @@ import { WorkbenchError } from '../../common/errors.js';
 import { REDUCTION_HELP, reduceSpecFromFlags } from '../../common/reductions.js';
 import { writeFileAtomic } from '../../api/node-files.js';
 import { APP_NAME } from '../../api/app-info.js';
+import { measureTitle } from '../../common/measures.js';
 import type { CliContext } from '../context.js';
 import { runJob } from '../jobs.js';
 import { integerOption } from '../options.js';
@@ -117,6 +119,8 @@ interface CompareOptions {
   json?: string;
 }
 
+const isCkaName = (name: string) => name === 'linear' || name === 'rbf' || name === 'debiased' || name === 'minibatch';
+
 function shortName(name: string, width: number): string {
   return name.length <= width ? name : `…${name.slice(name.length - width + 1)}`;
 }
@@ -140,8 +144,11 @@ export function formatCompareTable(doc: CompareDocument): string {
     .join(', ');
   const reductions = [...new Set([...doc.rows.layers, ...doc.cols.layers].map((l) => l.reduction ?? 'flatten'))];
   const reduced = reductions.length === 1 && reductions[0] === 'flatten' ? '' : `, reduced by ${reductions.join('/')}`;
+  const title = isCkaName(doc.measure.name)
+    ? `${doc.measure.name} CKA${params ? ` (${params})` : ''}`
+    : measureTitle(doc.measure);
   const lines = [
-    `${doc.measure.name} CKA${params ? ` (${params})` : ''}, n = ${doc.n}${reductions.includes('tokens') ? ' tokens' : ''}${reduced}${doc.ci ? `, ${doc.ci.level * 100}% bootstrap intervals (${doc.ci.samples} resamples)` : ''}`,
+    `${title}, n = ${doc.n}${reductions.includes('tokens') ? ' tokens' : ''}${reduced}${doc.ci ? `, ${doc.ci.level * 100}% bootstrap intervals (${doc.ci.samples} resamples)` : ''}`,
     `rows: ${doc.rows.path}    columns: ${doc.cols.path}`,
     '',
     `${''.padEnd(rowWidth)}  ${doc.cols.layers.map((l) => shortName(l.name, colWidth).padStart(colWidth)).join('  ')}`,
@@ -182,7 +189,7 @@ function progressPrinter(): ((p: JobProgress) => void) | undefined {
 export function registerCompare(program: Command, context: CliContext): void {
   program
     .command('compare')
-    .description('CKA of every layer of A against every layer of B (or of A with itself)')
+    .description('CKA (or a CCA-family baseline) of every layer of A against every layer of B (or of A with itself)')
     .argument(
       '<a>',
       'an ONNX model, a directory written by extract, a folder of .npy files or an .npy file [examples, features]',
@@ -190,7 +197,7 @@ export function registerCompare(program: Command, context: CliContext): void {
     .argument('[b]', 'the other side (default: A against itself)')
     .option(
       '--measure <m>',
-      'linear, rbf:T, debiased, debiased-rbf:T, minibatch:B[:SEED]; repeat for several',
+      'linear, rbf:T, debiased, debiased-rbf:T, minibatch:B[:SEED]; the baselines cca, cca-r2, svcca:T, svcca-r2:T, pwcca, linreg, procrustes; repeat for several',
       (v: string, all: string[]) => [...all, v],
       [],
     )

@@ -1,8 +1,9 @@
 /**
  * `cka-workbench reproduce [--out DIR]`: the paper's two findings on the shipped zoo — the seeds
- * sanity check (Table 2) and the depth pathology (Figure 3) — and the ViT against the CNN (Raghu
- * et al. 2021), run as the app's presets (so the runs land in the history and the presets reuse
- * them), then written as `report.json`, one SVG heatmap per figure and `summary.md`.
+ * sanity check (Table 2, CKA and the CCA-family baselines) and the depth pathology (Figure 3) —
+ * and the ViT against the CNN (Raghu et al. 2021), run as the app's presets (so the runs land in
+ * the history and the presets reuse them), then written as `report.json`, one SVG heatmap per
+ * figure and `summary.md`.
  */
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -18,6 +19,7 @@ import {
   vitVsCnnSection,
   type ReproduceReport,
 } from '../../common/reproduce-report.js';
+import { measureLabel } from '../../common/measures.js';
 import { writeFileAtomic } from '../../api/node-files.js';
 import type { CliContext } from '../context.js';
 import { integerOption } from '../options.js';
@@ -50,19 +52,21 @@ async function runPreset(
   return { runId: details.run.id, result: details.result! };
 }
 
-function figureFiles(report: ReproduceReport, sanity: ExperimentResult): { name: string; svg: string }[] {
-  const seedsLabel = `${report.sanity.models[0]} vs the other seeds (mean over ${sanity.seeds?.[0]?.accuracyPerPair.length ?? 0} ordered pairs)`;
-  const sanityFigures = (sanity.seeds ?? []).map((s, i) => {
+function figureFiles(report: ReproduceReport, sanity: readonly ExperimentResult[]): { name: string; svg: string }[] {
+  const summaries = new Map(sanity.flatMap((r) => r.seeds ?? []).map((s) => [measureLabel(s.measure), s] as const));
+  const pairs = [...summaries.values()][0]?.accuracyPerPair.length ?? 0;
+  const seedsLabel = `${report.sanity.models[0]} vs the other seeds (mean over ${pairs} ordered pairs)`;
+  const sanityFigures = report.sanity.rows.map((row) => {
+    const s = summaries.get(row.measure)!;
     const layers = report.sanity.layers.map((l) => l.name);
-    const row = report.sanity.rows[i]!;
     return {
       name: `sanity-${fileStem(row.measure)}.svg`,
       svg: heatmapSvg({
         values: s.mean,
         rows: { title: 'model i (any seed)', labels: layers },
         cols: { title: 'model j (another seed)', labels: layers },
-        title: `Seeds, ${row.measure}: mean CKA, accuracy ${(row.accuracy * 100).toFixed(1)}% — ${seedsLabel}`,
-        valueLabel: `${row.measure} CKA`,
+        title: `Seeds, ${row.title}: mean, accuracy ${(row.accuracy * 100).toFixed(1)}% — ${seedsLabel}`,
+        valueLabel: row.title,
       }),
     };
   });
@@ -102,8 +106,14 @@ function printedSummary(report: ReproduceReport, out: string): string {
   return [
     `sanity check on ${report.sanity.models.length} seeds, ${report.sanity.layers.length} layers, ${report.probe.spec}:`,
     table(
-      ['measure', 'accuracy', 'chance', 'paper'],
-      report.sanity.rows.map((r) => [r.measure, pct(r.accuracy), pct(r.chance), r.paper === null ? '—' : pct(r.paper)]),
+      ['measure', 'accuracy', 'chance', 'paper', 'layers with a value'],
+      report.sanity.rows.map((r) => [
+        r.measure,
+        pct(r.accuracy),
+        pct(r.chance),
+        r.paper === null ? '—' : pct(r.paper),
+        String(r.definedLayers),
+      ]),
     ),
     '',
     'depth (linear CKA self-similarity):',
@@ -153,14 +163,15 @@ export function registerReproduce(program: Command, context: CliContext): void {
       };
       const quiet = options.quiet ?? false;
       const sanity = await runPreset(api, find('seeds-sanity'), probeSize, quiet);
+      const baselines = await runPreset(api, find('seeds-baselines'), probeSize, quiet);
       const depth = await runPreset(api, find('depth-family'), probeSize, quiet);
-      const report = buildReproduceReport(sanity, depth, APP_VERSION);
+      const report = buildReproduceReport(sanity, depth, APP_VERSION, baselines);
       const vitPreset = find('vit-vs-cnn');
       if (vitPreset.available) report.vitVsCnn = vitVsCnnSection(await runPreset(api, vitPreset, probeSize, quiet));
       else if (!quiet) process.stderr.write(`skipped "${vitPreset.title}": missing ${vitPreset.missing.join(', ')}\n`);
       await writeFileAtomic(join(out, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
       await writeFileAtomic(join(out, 'summary.md'), reproduceSummaryMarkdown(report));
-      for (const figure of figureFiles(report, sanity.result))
+      for (const figure of figureFiles(report, [sanity.result, baselines.result]))
         await writeFileAtomic(join(out, figure.name), figure.svg);
       context.print(printedSummary(report, out));
     });

@@ -153,7 +153,11 @@ export function describeResult(result: ExperimentResult, runId: string): string 
   const work = result.provenance.work;
   if (work) {
     lines.push(
-      `layers extracted ${work.activationsExtracted} (${work.activationsReused} from the cache); Grams computed ${work.gramsComputed} (${work.gramsReused} from the cache); pairs compared ${work.pairsComputed} (${work.pairsReused} from earlier runs)`,
+      `layers extracted ${work.activationsExtracted} (${work.activationsReused} from the cache); Grams computed ${work.gramsComputed} (${work.gramsReused} from the cache)` +
+        (work.factorsComputed || work.factorsReused
+          ? `; CCA-family SVDs computed ${work.factorsComputed ?? 0} (${work.factorsReused ?? 0} from the cache)`
+          : '') +
+        `; pairs compared ${work.pairsComputed} (${work.pairsReused} from earlier runs)`,
     );
   }
   for (const s of result.seeds ?? []) {

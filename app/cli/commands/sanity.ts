@@ -8,7 +8,7 @@
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExperimentResult, ExperimentSpec } from '../../common/contract.js';
-import { measureLabel } from '../../common/measures.js';
+import { measureLabel, measureTitle } from '../../common/measures.js';
 import { writeFileAtomic } from '../../api/node-files.js';
 import type { CliContext } from '../context.js';
 import { table } from '../output.js';
@@ -47,7 +47,8 @@ export function formatSanity(result: ExperimentResult): string {
   const letter = (i: number) => result.models[i]?.label ?? String(i);
   return (result.seeds ?? [])
     .map((s) => {
-      const head = `${measureLabel(s.measure)} CKA: ${(s.accuracy * 100).toFixed(1)}% of layers have their best match at the corresponding layer`;
+      const symmetrised = s.symmetrised ? ' (ranked by m(A, B) + m(B, A))' : '';
+      const head = `${measureTitle(s.measure)}: ${(s.accuracy * 100).toFixed(1)}% of layers have their best match at the corresponding layer${symmetrised}`;
       const rows = s.accuracyPerPair.map((p) => [
         letter(p.rowModel),
         letter(p.colModel),
@@ -71,7 +72,7 @@ export function registerSanity(program: Command, context: CliContext): void {
       .option('--layers <sel>', 'layer selection for every model (all, op:Relu, preset:blocks, names)', 'preset:blocks')
       .option(
         '--measure <m>',
-        'linear, rbf:T, debiased, minibatch:B; repeat for several (default linear)',
+        'linear, rbf:T, debiased, minibatch:B, or a baseline (cca, cca-r2, svcca:T, svcca-r2:T, pwcca, linreg, procrustes); repeat for several (default linear)',
         (v: string, all: string[]) => [...all, v],
         [],
       )

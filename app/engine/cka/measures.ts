@@ -1,8 +1,41 @@
-/** Measures by name: parsing the CLI/spec form (`linear`, `rbf:0.5`, `debiased`, `minibatch:100`) and describing them. */
+/**
+ * Measures by name: parsing the CLI/spec form (`linear`, `rbf:0.5`, `debiased`, `minibatch:100`,
+ * `cca`, `svcca:0.99`, …) and describing them.
+ */
 import { WorkbenchError } from '../../common/errors.js';
-import type { Measure, MeasureInfo } from './types.js';
+import type { BaselineMeasure, GramMeasure, Measure, MeasureInfo } from './types.js';
 
-const FORMS = 'linear, rbf:T (e.g. rbf:0.5), debiased, debiased-rbf:T, minibatch:B (e.g. minibatch:100)';
+const FORMS =
+  'linear, rbf:T (e.g. rbf:0.5), debiased, debiased-rbf:T, minibatch:B (e.g. minibatch:100), ' +
+  'cca, cca-r2, svcca:T and svcca-r2:T (e.g. svcca:0.99), pwcca, linreg, procrustes';
+
+const BASELINES = new Set<Measure['name']>(['cca', 'cca-r2', 'svcca', 'svcca-r2', 'pwcca', 'linreg', 'procrustes']);
+
+/** The paper's baselines and Procrustes, computed from each layer's SVD (similarity/factors.ts). */
+export function isBaseline(measure: Measure): measure is BaselineMeasure {
+  return BASELINES.has(measure.name);
+}
+
+/** CKA from Grams: linear, RBF, debiased. */
+export function isGramMeasure(measure: Measure): measure is GramMeasure {
+  return measure.name === 'linear' || measure.name === 'rbf' || measure.name === 'debiased';
+}
+
+/** m(X, Y) ≠ m(Y, X) in general: PWCCA weighs by X's canonical variables, regression predicts Y from X. */
+export function isAsymmetric(measure: Pick<MeasureInfo, 'name'>): boolean {
+  return measure.name === 'pwcca' || measure.name === 'linreg';
+}
+
+function fraction(text: string | undefined, spec: string): number {
+  const value = Number(text);
+  if (text === undefined || text.trim() === '' || !Number.isFinite(value) || value <= 0 || value >= 1) {
+    throw new WorkbenchError(
+      'BAD_INPUT',
+      `measure '${spec}': the fraction of variance to keep must be a number between 0 and 1 (e.g. ${spec.split(':')[0]}:0.99)`,
+    );
+  }
+  return value;
+}
 
 function positiveNumber(text: string | undefined, what: string, spec: string): number {
   const value = Number(text);
@@ -17,8 +50,17 @@ export function parseMeasure(spec: string): Measure {
   switch (name) {
     case 'linear':
     case 'debiased':
+    case 'cca':
+    case 'cca-r2':
+    case 'pwcca':
+    case 'linreg':
+    case 'procrustes':
       if (arg !== undefined) throw new WorkbenchError('BAD_INPUT', `measure '${spec}' takes no parameter`);
       return { name };
+    case 'svcca':
+    case 'svcca-r2':
+      if (extra !== undefined) throw new WorkbenchError('BAD_INPUT', `measure '${spec}' takes one parameter`);
+      return { name, keep: fraction(arg, spec) };
     case 'rbf':
       return { name: 'rbf', threshold: positiveNumber(arg, 'the RBF threshold', spec) };
     case 'debiased-rbf':
@@ -51,7 +93,15 @@ export function parseMeasure(spec: string): Measure {
 export function describeMeasure(measure: Measure): MeasureInfo {
   switch (measure.name) {
     case 'linear':
-      return { name: 'linear', params: {} };
+    case 'cca':
+    case 'cca-r2':
+    case 'pwcca':
+    case 'linreg':
+    case 'procrustes':
+      return { name: measure.name, params: {} };
+    case 'svcca':
+    case 'svcca-r2':
+      return { name: measure.name, params: { keep: measure.keep } };
     case 'rbf':
       return { name: 'rbf', params: { threshold: measure.threshold } };
     case 'debiased':
@@ -76,7 +126,7 @@ export interface KernelRecipe {
   centring: 'biased' | 'unbiased';
 }
 
-export function kernelRecipe(measure: Measure): KernelRecipe {
+export function kernelRecipe(measure: GramMeasure): KernelRecipe {
   switch (measure.name) {
     case 'linear':
       return { kernel: { kind: 'linear' }, centring: 'biased' };
@@ -88,8 +138,6 @@ export function kernelRecipe(measure: Measure): KernelRecipe {
           measure.rbfThreshold === undefined ? { kind: 'linear' } : { kind: 'rbf', threshold: measure.rbfThreshold },
         centring: 'unbiased',
       };
-    case 'minibatch':
-      return { kernel: { kind: 'linear' }, centring: 'unbiased' };
   }
 }
 

@@ -30,9 +30,29 @@ export type Measure =
   /** Debiased CKA: HSIC₁ (U-centring); the kernel is linear unless an RBF threshold is given. */
   | { name: 'debiased'; rbfThreshold?: number }
   /** Minibatch CKA (Nguyen et al. 2021), linear kernel, HSIC₁ summed over batches of `batchSize`. */
-  | { name: 'minibatch'; batchSize: number; shuffleSeed?: number };
+  | { name: 'minibatch'; batchSize: number; shuffleSeed?: number }
+  /** The paper's Table 2 baselines and Procrustes (cca-family.ts): from each layer's SVD, not a kernel. */
+  | BaselineMeasure;
 
 export type MinibatchMeasure = Extract<Measure, { name: 'minibatch' }>;
+
+/**
+ * The measures of Table 2 that are not CKA (Kornblith et al. 2019), and orthogonal Procrustes:
+ * mean canonical correlation ρ̄ and R²_CCA, SVCCA keeping a fraction `keep` of each side's variance
+ * (Raghu et al. 2017), projection-weighted CCA (Morcos et al. 2018), the R² of linear regression,
+ * and the Procrustes similarity 1 − d²/2 (Ding et al. 2021). pwcca and linreg are asymmetric.
+ */
+export type BaselineMeasure =
+  | { name: 'cca' }
+  | { name: 'cca-r2' }
+  | { name: 'svcca'; keep: number }
+  | { name: 'svcca-r2'; keep: number }
+  | { name: 'pwcca' }
+  | { name: 'linreg' }
+  | { name: 'procrustes' };
+
+/** CKA from Gram matrices (not minibatch, not a baseline). */
+export type GramMeasure = Extract<Measure, { name: 'linear' | 'rbf' | 'debiased' }>;
 
 export interface BootstrapOptions {
   /** Number of resamples. */
@@ -83,7 +103,16 @@ export interface CkaResult {
   ci?: ConfidenceIntervals;
   /** Minibatch bookkeeping: batches used and examples left out of the last partial batch. */
   batches?: { count: number; size: number; droppedExamples: number; shuffleSeed?: number };
-  /** How HSIC was computed: from Grams or (linear CKA, few features) from feature cross-products. */
-  form: 'gram' | 'features' | 'minibatch';
+  /**
+   * How the values were computed: CKA from Grams, from feature cross-products (linear CKA, few
+   * features) or per minibatch; the baselines from each layer's SVD (`factors`).
+   */
+  form: 'gram' | 'features' | 'minibatch' | 'factors';
+  /**
+   * The same comparison the other way round (its rows are this result's columns), where it was
+   * asked for and is not the transpose: the asymmetric baselines (pwcca, linreg) with X = the
+   * column layer. `matrix[j][i]` = m(X = cols[j], Y = rows[i]).
+   */
+  mirror?: { matrix: (number | null)[][]; undefined: UndefinedCell[] };
   timings: CkaTimings;
 }

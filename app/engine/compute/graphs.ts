@@ -50,6 +50,19 @@ export function gemmTransBGraph(dtype: ComputeDType): GraphSpec {
   };
 }
 
+/** C = A·B for A [m, k], B [k, r]: the linear-algebra products of the CCA-family measures. */
+export function gemmGraph(dtype: ComputeDType): GraphSpec {
+  return {
+    name: `gemm_nn_${dtype}`,
+    inputs: [
+      { name: 'A', dtype, dims: ['m', 'k'] },
+      { name: 'B', dtype, dims: ['k', 'r'] },
+    ],
+    outputs: [{ name: 'C', dtype, dims: ['m', 'r'] }],
+    nodes: [{ op: 'Gemm', inputs: ['A', 'B'], outputs: ['C'] }],
+  };
+}
+
 /** C = Aᵀ·B for A [n, p], B [n, q]: feature-space cross-covariances of centred activations. */
 export function gemmTransAGraph(dtype: ComputeDType): GraphSpec {
   return {

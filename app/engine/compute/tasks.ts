@@ -5,7 +5,10 @@
 import type { LayerMoments, PairMoments } from '../cka/bootstrap.js';
 import type { CentredKernelView } from '../cka/centring.js';
 import type { KernelSummary } from '../cka/centred-traces.js';
+import type { LayerFactors } from '../cka/layer-factors.js';
+import type { BaselineMeasure, LayerRef } from '../cka/types.js';
 import type { ActivationInput, RowSelection } from './activations-in.js';
+import type { BaselinePairResult } from './baseline-pairs.js';
 import type { FeatureProducts } from './feature-products.js';
 import type { GramFlags } from './gram.js';
 import type { BatchProducts } from './minibatch-batch.js';
@@ -53,7 +56,18 @@ export type ComputeTask =
       precision: ComputeDType | 'auto';
       intraOpThreads: number;
     }
-  | { kind: 'features'; layers: ActivationInput[]; precision: ComputeDType; intraOpThreads: number };
+  | { kind: 'features'; layers: ActivationInput[]; precision: ComputeDType; intraOpThreads: number }
+  /** A layer's factors for the CCA-family measures (layer-factors.ts). */
+  | { kind: 'factors'; input: ActivationInput; layer: LayerRef; intraOpThreads: number }
+  /** The CCA-family measures of one pair of layers, X = a (and X = b when `backward`). */
+  | {
+      kind: 'baselinePair';
+      a: LayerFactors;
+      b: LayerFactors;
+      measures: BaselineMeasure[];
+      backward: boolean;
+      intraOpThreads: number;
+    };
 
 export interface GramTaskResult extends GramFlags {
   n: number;
@@ -70,6 +84,8 @@ export interface TaskResults {
   bootstrapPairs: PairMoments[];
   batch: BatchProducts;
   features: FeatureProducts;
+  factors: LayerFactors;
+  baselinePair: BaselinePairResult;
 }
 
 export type TaskOf<K extends ComputeTask['kind']> = Extract<ComputeTask, { kind: K }>;

@@ -7,9 +7,11 @@ import { toErrorData } from '../../common/errors.js';
 import { kernelSummary } from '../cka/centred-traces.js';
 import { centredRbfKernels } from '../cka/rbf.js';
 import { loadActivations } from './activations-in.js';
+import { baselinePair } from './baseline-pairs.js';
 import { layerMoments, pairMoments } from './bootstrap-moments.js';
 import { featureProducts } from './feature-products.js';
 import { centredGramInto } from './gram.js';
+import { layerFactors } from './layer-factors.js';
 import { stackedPackedProducts } from './hsic-stack.js';
 import { batchProducts } from './minibatch-batch.js';
 import type { ComputeDType } from './onnx-graph.js';
@@ -65,6 +67,10 @@ async function handle(task: ComputeTask): Promise<TaskResults[ComputeTask['kind'
       return batchProducts(task.layers, task.selection, task.precision, workspace, task.intraOpThreads);
     case 'features':
       return featureProducts(task.layers, task.precision, workspace, task.intraOpThreads);
+    case 'factors':
+      return layerFactors(task.input, task.layer, workspace, task.intraOpThreads);
+    case 'baselinePair':
+      return baselinePair(task.a, task.b, task.measures, task.backward, workspace, task.intraOpThreads);
   }
 }
 

@@ -4,7 +4,16 @@
  * ones included) are derived once and every HSIC comes from one stacked product; each pair's
  * matrix is then a block of the big one. The same Gram object on both sides is one layer.
  */
-import type { BootstrapOptions, CkaEngine, CkaResult, LayerGram, Measure, RunOptions } from '../similarity/index.js';
+import type {
+  BaselineMeasure,
+  BootstrapOptions,
+  CkaEngine,
+  CkaResult,
+  LayerFactors,
+  LayerGram,
+  Measure,
+  RunOptions,
+} from '../similarity/index.js';
 import { sliceResult } from './matrices.js';
 import type { PlannedPair } from './plan.js';
 
@@ -43,6 +52,35 @@ export async function compareGramPairs(
   const colOffsets = offsets(colModels, (m) => of(m).length);
   const sameSides = rowModels.length === colModels.length && rowModels.every((m, i) => colModels[i] === m);
   const results = await cka.compareGrams(
+    rowModels.flatMap(of),
+    sameSides ? null : colModels.flatMap(of),
+    measures,
+    run,
+  );
+  return pairs.map((p) => results.map((r) => sliceResult(r, rowOffsets.get(p.row)!, colOffsets.get(p.col)!)));
+}
+
+/**
+ * The CCA-family measures of `pairs`, as compareGramPairs does for CKA: one call over the
+ * concatenated layers; `mirror` also computes the asymmetric measures the other way round.
+ */
+export async function compareFactorPairs(
+  cka: CkaEngine,
+  pairs: readonly PlannedPair[],
+  measures: readonly BaselineMeasure[],
+  factors: (models: readonly number[]) => Promise<LayerFactors[][]>,
+  run: RunOptions & { mirror: boolean },
+): Promise<CkaResult[][]> {
+  const rowModels = uniqueSorted(pairs.map((p) => p.row));
+  const colModels = uniqueSorted(pairs.map((p) => p.col));
+  const involved = uniqueSorted([...rowModels, ...colModels]);
+  const byModel = new Map(involved.map((m, i) => [m, i] as const));
+  const held = await factors(involved);
+  const of = (m: number) => held[byModel.get(m)!]!;
+  const rowOffsets = offsets(rowModels, (m) => of(m).length);
+  const colOffsets = offsets(colModels, (m) => of(m).length);
+  const sameSides = rowModels.length === colModels.length && rowModels.every((m, i) => colModels[i] === m);
+  const results = await cka.compareFactors(
     rowModels.flatMap(of),
     sameSides ? null : colModels.flatMap(of),
     measures,

@@ -1,35 +1,38 @@
 /**
- * The Grams a run holds in memory: each distinct layer's Gram is one object (so the CKA core sees
- * a layer shared by both sides of a pair as one layer), kept while it fits a byte budget and
- * otherwise dropped, least recently used first, and read back from the Gram cache when a later
- * pair needs it again.
+ * The Grams (or CCA-family factors) a run holds in memory: each distinct layer's item is one object
+ * (so the similarity engine sees a layer shared by both sides of a pair as one layer), kept while
+ * it fits a byte budget and otherwise dropped, least recently used first, and read back from the
+ * cache when a later pair needs it again.
  */
+import type { LayerRef } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
-import type { LayerGram } from '../similarity/index.js';
-import type { GramId, GramStore } from '../store/gram-store.js';
+import type { LayerFactors, LayerGram } from '../similarity/index.js';
+import type { GramId, SpillStore } from '../store/gram-store.js';
 
-export class GramMemory {
-  private readonly held = new Map<string, LayerGram>();
+export class LayerMemory<T extends { layer: LayerRef }> {
+  private readonly held = new Map<string, T>();
   private bytes = 0;
 
   constructor(
-    private readonly store: GramStore,
+    private readonly store: SpillStore<T>,
     private readonly runId: string,
     private readonly budgetBytes: number,
+    private readonly bytesOf: (item: T) => number,
+    private readonly what = 'Gram',
   ) {}
 
-  put(id: GramId, gram: LayerGram): void {
+  put(id: GramId, item: T): void {
     const key = this.store.key(id);
     if (this.held.has(key)) return;
-    this.held.set(key, gram);
-    this.bytes += gram.gram.byteLength;
+    this.held.set(key, item);
+    this.bytes += this.bytesOf(item);
   }
 
-  /** The Grams of `ids`, in order, loading those not held; others are dropped first if needed. */
-  async get(ids: readonly GramId[]): Promise<LayerGram[]> {
+  /** The items of `ids`, in order, loading those not held; others are dropped first if needed. */
+  async get(ids: readonly GramId[]): Promise<T[]> {
     const keys = ids.map((id) => this.store.key(id));
     const wanted = new Set(keys);
-    const out: LayerGram[] = [];
+    const out: T[] = [];
     for (const [i, key] of keys.entries()) {
       let gram = this.held.get(key);
       if (gram) {
@@ -41,11 +44,11 @@ export class GramMemory {
         if (!loaded) {
           throw new WorkbenchError(
             'INTERNAL',
-            `the Gram of layer ${ids[i]!.tensor} left the cache during the run; run the experiment again`,
+            `the ${this.what} of layer ${ids[i]!.tensor} left the cache during the run; run the experiment again`,
           );
         }
         gram = loaded;
-        this.makeRoom(gram.gram.byteLength, wanted);
+        this.makeRoom(this.bytesOf(gram), wanted);
         this.put(ids[i]!, gram);
       }
       out.push(gram);
@@ -62,12 +65,19 @@ export class GramMemory {
       if (this.bytes + bytes <= this.budgetBytes) return;
       if (keep.has(key)) continue;
       this.held.delete(key);
-      this.bytes -= gram.gram.byteLength;
+      this.bytes -= this.bytesOf(gram);
     }
   }
 
-  /** Drops Grams beyond the budget after new ones were computed (keeping `keep`). */
+  /** Drops items beyond the budget after new ones were computed (keeping `keep`). */
   trim(keep: readonly GramId[]): void {
     this.makeRoom(0, new Set(keep.map((id) => this.store.key(id))));
   }
 }
+
+export type GramMemory = LayerMemory<LayerGram>;
+export type FactorMemory = LayerMemory<LayerFactors>;
+
+export const gramBytes = (g: LayerGram): number => g.gram.byteLength;
+export const factorBytes = (f: LayerFactors): number =>
+  f.u.byteLength + (f.projection?.byteLength ?? 0) + (f.rFactor?.byteLength ?? 0) + f.sigma.byteLength;

@@ -64,6 +64,24 @@ function transposeGrid<T>(grid: readonly (readonly T[])[], cols: number): T[][] 
   return Array.from({ length: cols }, (_, c) => grid.map((row) => row[c]!));
 }
 
+/**
+ * The comparison the other way round, where the core computed it (an asymmetric measure's
+ * `mirror`: rows are the result's columns); null otherwise.
+ */
+export function mirrorMatrix(
+  result: CkaResult,
+  rows: Omit<MatrixSide, 'layers'>,
+  cols: Omit<MatrixSide, 'layers'>,
+): SimilarityMatrix | null {
+  if (!result.mirror) return null;
+  const { mirror: _mirror, ci: _ci, ...rest } = result;
+  return similarityMatrix(
+    { ...rest, rows: result.cols, cols: result.rows, matrix: result.mirror.matrix, undefined: result.mirror.undefined },
+    cols,
+    rows,
+  );
+}
+
 /** The same comparison with rows and columns swapped. */
 export function transposeMatrix(m: SimilarityMatrix): SimilarityMatrix {
   const cols = m.cols.layers.length;
@@ -100,6 +118,17 @@ export function sliceResult(
       .filter((u) => u.row >= rowStart && u.row < rowEnd && u.col >= colStart && u.col < colEnd)
       .map((u) => ({ row: u.row - rowStart, col: u.col - colStart, reason: u.reason })),
   };
+  if (result.mirror) {
+    // the mirror's rows are the columns
+    const back = <T>(g: readonly (readonly T[])[]) =>
+      g.slice(colStart, colEnd).map((row) => row.slice(rowStart, rowEnd));
+    out.mirror = {
+      matrix: back(result.mirror.matrix),
+      undefined: result.mirror.undefined
+        .filter((u) => u.row >= colStart && u.row < colEnd && u.col >= rowStart && u.col < rowEnd)
+        .map((u) => ({ row: u.row - colStart, col: u.col - rowStart, reason: u.reason })),
+    };
+  }
   if (result.ci) {
     out.ci = {
       ...result.ci,

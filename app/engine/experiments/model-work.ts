@@ -1,8 +1,9 @@
 /**
- * Making one model ready for its comparisons: its Grams (for exact measures) and, where they are
- * needed — Grams to compute, minibatch measures — its activations. Each comes from the cache when
- * it is there; only what is missing is extracted (only the missing layers) or computed, and it
- * goes into the cache (pinned for this run, so eviction cannot take it mid-run).
+ * Making one model ready for its comparisons: its Grams (for exact measures), its CCA-family
+ * factors (for the baselines) and, where they are needed — Grams or factors to compute, minibatch
+ * measures — its activations. Each comes from the cache when it is there; only what is missing is
+ * extracted (only the missing layers) or computed, and it goes into the cache (pinned for this
+ * run, so eviction cannot take it mid-run).
  */
 import { promises as fs } from 'node:fs';
 import { WorkbenchError } from '../../common/errors.js';
@@ -15,7 +16,7 @@ import { reduceOf } from './spec.js';
 export async function makeModelReady(
   ctx: RunContext,
   m: number,
-  estimate: { extract: number; grams: number },
+  estimate: { extract: number; grams: number; factors: number },
 ): Promise<void> {
   ctx.checkAborted();
   const { plan, tracker, memory } = ctx;
@@ -30,7 +31,20 @@ export async function makeModelReady(
       else missingGrams.push(i);
     });
   }
-  const needed = plan.minibatch.length > 0 ? model.layers.map((_, i) => i) : missingGrams;
+  const factorIds = ctx.factorIds(model);
+  const missingFactors: number[] = [];
+  if (plan.needsFactors) {
+    const cached = ctx.env.store.factors.cached(ctx.runId, factorIds);
+    factorIds.forEach((id, i) => {
+      if (ctx.factors.has(id)) return;
+      if (cached[i]) ctx.work.factorsReused = (ctx.work.factorsReused ?? 0) + 1;
+      else missingFactors.push(i);
+    });
+  }
+  const needed =
+    plan.minibatch.length > 0
+      ? model.layers.map((_, i) => i)
+      : [...new Set([...missingGrams, ...missingFactors])].sort((a, b) => a - b);
   if (needed.length > 0) {
     await ctx.timed('extract', () => ensureActivations(ctx, m, needed, estimate.extract));
   } else {
@@ -42,6 +56,46 @@ export async function makeModelReady(
   } else {
     tracker.skip(estimate.grams);
   }
+  if (missingFactors.length > 0) {
+    await ctx.timed('factors', () => computeFactors(ctx, m, missingFactors, factorIds, estimate.factors));
+    await ctx.env.store.cache.evict();
+  } else {
+    tracker.skip(estimate.factors);
+  }
+}
+
+/** The layers' CCA-family factors (a thin SVD each), into the cache and the run's memory. */
+async function computeFactors(
+  ctx: RunContext,
+  m: number,
+  missing: number[],
+  ids: GramId[],
+  estimate: number,
+): Promise<void> {
+  const model = ctx.plan.models[m]!;
+  const tracker = ctx.tracker;
+  const total = model.layers.length;
+  tracker.start(estimate * (missing.length / total), {
+    stage: 'kernels',
+    model: model.label,
+    message: `SVDs of ${model.label} (CCA family): 0/${missing.length} layers`,
+  });
+  const factors = await ctx.env.cka.computeFactors(ctx.sourcesOf(m, missing), {
+    signal: ctx.hooks.signal,
+    onProgress: (p) =>
+      tracker.update(p.done / Math.max(1, p.total), {
+        message: `SVDs of ${model.label} (CCA family): ${p.done}/${p.total} layers`,
+      }),
+  });
+  await ctx.env.store.factors.save(
+    ctx.runId,
+    missing.map((i, j) => ({ id: ids[i]!, item: factors[j]! })),
+  );
+  missing.forEach((i, j) => ctx.factors.put(ids[i]!, factors[j]!));
+  ctx.factors.trim(ids);
+  tracker.finish();
+  tracker.skip(estimate * ((total - missing.length) / total));
+  ctx.work.factorsComputed = (ctx.work.factorsComputed ?? 0) + missing.length;
 }
 
 async function ensureActivations(ctx: RunContext, m: number, needed: number[], estimate: number): Promise<void> {
@@ -157,7 +211,7 @@ async function computeGrams(
   });
   await ctx.env.store.grams.save(
     ctx.runId,
-    missing.map((i, j) => ({ id: ids[i]!, gram: grams[j]! })),
+    missing.map((i, j) => ({ id: ids[i]!, item: grams[j]! })),
   );
   missing.forEach((i, j) => ctx.memory.put(ids[i]!, grams[j]!));
   ctx.memory.trim(ids);

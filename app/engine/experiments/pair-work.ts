@@ -5,9 +5,9 @@
  * derived once) when their Grams fit the memory budget, pair by pair otherwise, and recorded for
  * later runs.
  */
-import { measureKey, type CkaProgress, type CkaResult } from '../similarity/index.js';
+import { isAsymmetric, measureKey, type CkaProgress, type CkaResult } from '../similarity/index.js';
 import { pairKey } from '../store/pair-results.js';
-import { compareGramPairs } from './compare-pairs.js';
+import { compareFactorPairs, compareGramPairs } from './compare-pairs.js';
 import type { PlannedPair } from './plan.js';
 import type { RunContext } from './run-context.js';
 
@@ -27,7 +27,7 @@ function pairKeyOf(ctx: RunContext, pair: PlannedPair, text: string): string {
     probeHash: plan.models[m]!.probe.hash,
     tensors: plan.models[m]!.layers.map((l) => l.key),
   });
-  const measure = [...plan.exact, ...plan.minibatch].find((m) => m.text === text)!.measure;
+  const measure = [...plan.exact, ...plan.minibatch, ...plan.baselines].find((m) => m.text === text)!.measure;
   const bootstrap = ctx.spec.options?.bootstrap;
   return pairKey({
     probeHash: plan.models[pair.row]!.probe.hash,
@@ -39,6 +39,14 @@ function pairKeyOf(ctx: RunContext, pair: PlannedPair, text: string): string {
   });
 }
 
+/**
+ * Whether the pair's matrix is also stored the other way round (seeds: every ordered pair; family:
+ * both off-diagonal blocks of an asymmetric measure), so an asymmetric measure needs its mirror.
+ */
+export function needsMirror(ctx: RunContext, pair: PlannedPair): boolean {
+  return pair.mirrored || (ctx.spec.kind === 'family' && pair.row !== pair.col);
+}
+
 /** The pairs of the plan that earlier runs finished (every measure), read once at the start of the run. */
 export function readEarlierPairs(ctx: RunContext): Map<PlannedPair, PairResults> {
   const earlier = new Map<PlannedPair, PairResults>();
@@ -46,7 +54,8 @@ export function readEarlierPairs(ctx: RunContext): Map<PlannedPair, PairResults>
     const known: PairResults = new Map();
     for (const text of ctx.spec.measures) {
       const found = ctx.env.store.pairs.get(pairKeyOf(ctx, pair, text));
-      if (found) known.set(text, found);
+      // an asymmetric measure read back without the other direction this run stores is recomputed
+      if (found && (found.mirror || !isAsymmetric(found.measure) || !needsMirror(ctx, pair))) known.set(text, found);
     }
     if (known.size === ctx.spec.measures.length) earlier.set(pair, known);
   }
@@ -132,6 +141,18 @@ async function computePairs(ctx: RunContext, pending: readonly PendingPair[]): P
       run,
     );
     exact.forEach((perMeasure, p) => plan.exact.forEach((m, i) => results.get(pairs[p]!)!.set(m.text, perMeasure[i]!)));
+  }
+  if (plan.baselines.length > 0) {
+    const baselines = await compareFactorPairs(
+      ctx.env.cka,
+      pairs,
+      plan.baselines.map((m) => m.measure),
+      (models) => Promise.all(models.map((m) => ctx.factors.get(ctx.factorIds(plan.models[m]!)))),
+      { signal: run.signal, onProgress: run.onProgress, mirror: pairs.some((p) => needsMirror(ctx, p)) },
+    );
+    baselines.forEach((perMeasure, p) =>
+      plan.baselines.forEach((m, i) => results.get(pairs[p]!)!.set(m.text, perMeasure[i]!)),
+    );
   }
   for (const pair of pairs) {
     const all = (model: number) => plan.models[model]!.layers.map((_, i) => i);

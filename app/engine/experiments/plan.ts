@@ -6,7 +6,8 @@
  *   cache (store/) makes every key computed once across runs too.
  * - Exact measures (linear, RBF, debiased) all start from the layer's Gram, computed once and used
  *   for every pair and every measure; activations are only needed to make missing Grams.
- *   Minibatch measures read activations and need no Grams.
+ *   Minibatch measures read activations and need no Grams. The CCA-family baselines start from
+ *   the layer's factors (a thin SVD, cached like Grams), made from its activations.
  * - Steps go model by model: model m is made ready (activations, Grams), then every pair whose
  *   last model is m is compared. Pairs finish as early as possible, so a run that stops keeps
  *   the pairs it finished.
@@ -16,7 +17,14 @@
  */
 import type { ExperimentKind, ExperimentSpec } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
-import type { Measure, MinibatchMeasure } from '../similarity/index.js';
+import {
+  bootstrapUnsupported,
+  isBaseline,
+  isGramMeasure,
+  type BaselineMeasure,
+  type Measure,
+  type MinibatchMeasure,
+} from '../similarity/index.js';
 import type { PreparedModel } from './prepare-models.js';
 import { specMeasures } from './spec.js';
 
@@ -31,7 +39,7 @@ export interface PlanStep {
   model: number;
   pairs: PlannedPair[];
   /** Estimated seconds of each task, for progress and ETA (refined while running). */
-  estimate: { extract: number; grams: number; pairs: number[] };
+  estimate: { extract: number; grams: number; factors: number; pairs: number[] };
 }
 
 export interface ExperimentPlan {
@@ -40,7 +48,9 @@ export interface ExperimentPlan {
   n: number;
   exact: { text: string; measure: Measure }[];
   minibatch: { text: string; measure: MinibatchMeasure }[];
+  baselines: { text: string; measure: BaselineMeasure }[];
   needsGrams: boolean;
+  needsFactors: boolean;
   steps: PlanStep[];
   /** Sum of every estimate, seconds. */
   totalEstimate: number;
@@ -76,19 +86,42 @@ const EXTRACT_PER_VALUE = 1e-7;
 const EXTRACT_PER_EXAMPLE = 1e-4;
 const GRAM_PER_VALUE_N = 7e-11;
 const HSIC_PER_PAIR_ELEMENT = 2e-10;
+/** A layer's factors: a float64 Gram of min(n, p)² entries over max(n, p), and its eigen-decomposition. */
+const FACTOR_PER_FLOP = 2e-10;
+const EIGEN_PER_CUBE = 3e-9;
 
 export function planExperiment(spec: ExperimentSpec, models: PreparedModel[]): ExperimentPlan {
   const measures = specMeasures(spec);
-  const exact = measures.filter((m) => m.measure.name !== 'minibatch');
+  const exact = measures.filter((m) => isGramMeasure(m.measure));
   const minibatch = measures.filter(
     (m): m is { text: string; measure: MinibatchMeasure } => m.measure.name === 'minibatch',
   );
+  const baselines = measures.filter((m): m is { text: string; measure: BaselineMeasure } => isBaseline(m.measure));
+  if (baselines.length > 0 && spec.options?.bootstrap) throw bootstrapUnsupported(baselines.map((m) => m.measure));
   // Rows: the examples, or the tokens under `tokens` (prepare-models.ts checked they agree).
   const n = models[0]!.layers[0]?.rows ?? models[0]!.probe.n;
   checkProbeSize(n, measures, models[0]!.probe.spec);
   const pairs = pairsOf(spec.kind, models.length);
   const bootstrap = spec.options?.bootstrap?.samples ?? 0;
   const featureSum = (m: PreparedModel) => m.layers.reduce((a, l) => a + layerFeatures(l.shape), 0);
+  const ranks = (m: PreparedModel) => m.layers.map((l) => Math.min(n, layerFeatures(l.shape)));
+  const factorCost = (m: PreparedModel) =>
+    m.layers.reduce((a, l) => {
+      const p = layerFeatures(l.shape);
+      const r = Math.min(n, p);
+      return a + n * p * r * FACTOR_PER_FLOP + r ** 3 * EIGEN_PER_CUBE;
+    }, 0);
+  // per pair of layers: U_aᵀU_b (n r_a r_b) and a few r³ small products and eigenvalues
+  const baselinePairCost = (a: PreparedModel, b: PreparedModel) =>
+    ranks(a).reduce(
+      (sum, ra) =>
+        sum +
+        ranks(b).reduce(
+          (s2, rb) => s2 + n * ra * rb * FACTOR_PER_FLOP + Math.min(ra, rb) ** 3 * EIGEN_PER_CUBE * baselines.length,
+          0,
+        ),
+      0,
+    );
 
   const steps: PlanStep[] = models.map((model, m) => {
     const stepPairs = pairs.filter((p) => p.col === m);
@@ -99,20 +132,34 @@ export function planExperiment(spec: ExperimentSpec, models: PreparedModel[]): E
       estimate: {
         extract: n * features * EXTRACT_PER_VALUE + n * EXTRACT_PER_EXAMPLE,
         grams: exact.length > 0 ? n * n * features * GRAM_PER_VALUE_N : 0,
+        factors: baselines.length > 0 ? factorCost(model) : 0,
         pairs: stepPairs.map((p) => {
           const layers = models[p.row]!.layers.length + (p.row === p.col ? 0 : model.layers.length);
           const hsic = exact.length * (n * n * 0.5) * layers * layers * HSIC_PER_PAIR_ELEMENT;
           const mb = minibatch.length * n * (featureSum(models[p.row]!) + features) * 2 * EXTRACT_PER_VALUE;
-          return (hsic + mb) * (1 + bootstrap / 50);
+          const cca = baselines.length > 0 ? baselinePairCost(models[p.row]!, model) : 0;
+          return (hsic + mb) * (1 + bootstrap / 50) + cca;
         }),
       },
     };
   });
   const totalEstimate = steps.reduce(
-    (a, s) => a + s.estimate.extract + s.estimate.grams + s.estimate.pairs.reduce((x, y) => x + y, 0),
+    (a, s) =>
+      a + s.estimate.extract + s.estimate.grams + s.estimate.factors + s.estimate.pairs.reduce((x, y) => x + y, 0),
     0,
   );
-  return { kind: spec.kind, models, n, exact, minibatch, needsGrams: exact.length > 0, steps, totalEstimate };
+  return {
+    kind: spec.kind,
+    models,
+    n,
+    exact,
+    minibatch,
+    baselines,
+    needsGrams: exact.length > 0,
+    needsFactors: baselines.length > 0,
+    steps,
+    totalEstimate,
+  };
 }
 
 /**

@@ -4,6 +4,9 @@
  * - seeds sanity check (Kornblith et al. 2019, Table 2 style): the plain CNNs trained from
  *   different seeds (family `plain`, depth 1), ReLU and pooling layers, linear, RBF (0.4, 0.8)
  *   and debiased CKA;
+ * - the same check for the paper's baselines (the rest of Table 2: CCA ρ̄ and R², SVCCA at 99% of
+ *   the variance, PWCCA, linear regression) and Procrustes, beside linear CKA: a preset of its
+ *   own because their SVDs take minutes where CKA takes seconds;
  * - depth family (Kornblith et al. 2019 Fig. 5; Nguyen et al. 2021): the seed-0 plain CNNs of
  *   every depth, each against itself and against the others — the block structure of deep nets;
  * - ViT vs CNN (the question of Raghu et al. 2021, "Do Vision Transformers See Like
@@ -117,6 +120,9 @@ export async function listPresets(modelsDir = defaultModelsDir()): Promise<Exper
   const vit = zoo.find((m) => m.family === 'vit' && m.blockLayers.length > 0);
   const cnn = seeds[0];
   const vitVsCnn = [vit, cnn].filter((m): m is ZooEntry => m !== undefined);
+  // Each stage's ReLU and its pooled output, and the global pool: six layers, neighbours much
+  // alike (a pool of its ReLU), so finding the corresponding one is a real test.
+  const seedLayers = 'op:Relu,MaxPool,GlobalAveragePool';
   return [
     preset(
       'seeds-sanity',
@@ -127,11 +133,24 @@ export async function listPresets(modelsDir = defaultModelsDir()): Promise<Exper
         kind: 'seeds',
         models: modelRefs(seeds),
         probe,
-        // Each stage's ReLU and its pooled output, and the global pool: six layers, neighbours
-        // much alike (a pool of its ReLU), so finding the corresponding one is a real test.
-        layers: 'op:Relu,MaxPool,GlobalAveragePool',
-        // The paper's Table 2 measures, and debiased CKA.
+        layers: seedLayers,
+        // The paper's Table 2 CKA measures, and debiased CKA.
         measures: ['linear', 'rbf:0.4', 'rbf:0.8', 'debiased'],
+      },
+      seeds,
+      2,
+    ),
+    preset(
+      'seeds-baselines',
+      'Table 2: CKA and the CCA family',
+      `The same sanity check for the paper's baselines — CCA, SVCCA, PWCCA, linear regression — and Procrustes, beside linear CKA. The CCA family is undefined on layers with as many features as examples. Takes a few minutes (an SVD per layer and per pair).`,
+      {
+        name: 'Table 2: CKA and the CCA family on plain CNN seeds',
+        kind: 'seeds',
+        models: modelRefs(seeds),
+        probe,
+        layers: seedLayers,
+        measures: ['linear', 'cca', 'cca-r2', 'svcca:0.99', 'svcca-r2:0.99', 'pwcca', 'linreg', 'procrustes'],
       },
       seeds,
       2,

@@ -8,9 +8,9 @@ import { WorkbenchError } from '../../common/errors.js';
 import type { ActivationCache, CachedLayer } from '../activations/cache.js';
 import type { ActivationEngine } from '../activations/engine.js';
 import type { CkaEngine, LayerSource } from '../similarity/index.js';
-import type { GramId } from '../store/gram-store.js';
+import { FACTORS_FORMAT, type GramId } from '../store/gram-store.js';
 import type { Store } from '../store/store.js';
-import type { GramMemory } from './gram-memory.js';
+import type { FactorMemory, GramMemory } from './gram-memory.js';
 import type { ExperimentPlan } from './plan.js';
 import type { PreparedModel } from './prepare-models.js';
 import type { ProgressTracker } from './progress.js';
@@ -36,6 +36,8 @@ export interface ReadyRun {
   plan: ExperimentPlan;
   tracker: ProgressTracker;
   memory: GramMemory;
+  /** The layers' CCA-family factors, as `memory` holds Grams. */
+  factors: FactorMemory;
 }
 
 export class RunContext {
@@ -82,6 +84,10 @@ export class RunContext {
     return this.readyRun().memory;
   }
 
+  get factors(): FactorMemory {
+    return this.readyRun().factors;
+  }
+
   private readyRun(): ReadyRun {
     if (!this.ready) throw new WorkbenchError('INTERNAL', 'the run has no plan yet');
     return this.ready;
@@ -113,6 +119,16 @@ export class RunContext {
       tensor: l.tensor,
       reduction: l.reduction,
       precision: this.precision,
+    }));
+  }
+
+  /** Cache ids of a model's layers' CCA-family factors (float64, whatever the Grams' precision). */
+  factorIds(model: PreparedModel): GramId[] {
+    return model.layers.map((l) => ({
+      modelSha256: model.sha256,
+      probeHash: model.probe.hash,
+      tensor: l.tensor,
+      precision: FACTORS_FORMAT,
     }));
   }
 

@@ -13,10 +13,10 @@ import type {
   WorkbenchErrorData,
 } from '../../common/contract.js';
 import { toErrorData } from '../../common/errors.js';
-import { GramMemory } from './gram-memory.js';
-import { layerRef, similarityMatrix, transposeMatrix, withReductions } from './matrices.js';
+import { factorBytes, gramBytes, LayerMemory } from './gram-memory.js';
+import { layerRef, mirrorMatrix, similarityMatrix, transposeMatrix, withReductions } from './matrices.js';
 import { makeModelReady } from './model-work.js';
-import { comparePairs, readEarlierPairs, type PairResults } from './pair-work.js';
+import { comparePairs, needsMirror, readEarlierPairs, type PairResults } from './pair-work.js';
 import { planExperiment, type PlannedPair } from './plan.js';
 import { checkRunFits } from './preflight.js';
 import { prepareModels, type PreparedModel } from './prepare-models.js';
@@ -73,7 +73,7 @@ class Run {
       await ctx.timed('prepare', () => checkRunFits(ctx, needed));
       for (const step of plan.steps) {
         if (needed.has(step.model)) await makeModelReady(ctx, step.model, step.estimate);
-        else ctx.tracker.skip(step.estimate.extract + step.estimate.grams);
+        else ctx.tracker.skip(step.estimate.extract + step.estimate.grams + step.estimate.factors);
         if (step.pairs.length === 0) continue;
         // The pairs model m completes, in one call: grouped by the plan alone, not by what the
         // cache held, so a computation is always the same computation.
@@ -130,24 +130,29 @@ class Run {
     ctx.start({
       plan,
       tracker: new ProgressTracker(runId, plan.totalEstimate, ctx.hooks.onProgress, PREPARE_SHARE),
-      memory: new GramMemory(env.store.grams, runId, env.cka.memoryBudgetBytes / 2),
+      memory: new LayerMemory(env.store.grams, runId, env.cka.memoryBudgetBytes / 2, gramBytes),
+      factors: new LayerMemory(env.store.factors, runId, env.cka.memoryBudgetBytes / 2, factorBytes, 'CCA factors'),
     });
   }
 
-  /** Writes a pair's matrices (and, for seeds, their transposes) to the database, in one transaction. */
+  /**
+   * Writes a pair's matrices to the database, in one transaction: for seeds also the other way
+   * round (the transpose for symmetric measures, the mirror computed for asymmetric ones), and for
+   * a family's off-diagonal pairs the mirror of an asymmetric measure.
+   */
   private store(pair: PlannedPair, results: PairResults): void {
     const { plan, spec, env, runId } = this.ctx;
     const finished = spec.measures.flatMap((text) => {
-      const matrix = withReductions(
-        similarityMatrix(
-          results.get(text)!,
-          { model: pair.row, label: plan.models[pair.row]!.label },
-          { model: pair.col, label: plan.models[pair.col]!.label },
-        ),
-        plan.models[pair.row]!.layers,
-        plan.models[pair.col]!.layers,
-      );
-      return pair.mirrored ? [matrix, transposeMatrix(matrix)] : [matrix];
+      const result = results.get(text)!;
+      const rows = { model: pair.row, label: plan.models[pair.row]!.label };
+      const cols = { model: pair.col, label: plan.models[pair.col]!.label };
+      const rowLayers = plan.models[pair.row]!.layers;
+      const colLayers = plan.models[pair.col]!.layers;
+      const matrix = withReductions(similarityMatrix(result, rows, cols), rowLayers, colLayers);
+      const computedMirror = needsMirror(this.ctx, pair) ? mirrorMatrix(result, rows, cols) : null;
+      const mirror = computedMirror ? withReductions(computedMirror, colLayers, rowLayers) : null;
+      if (pair.mirrored) return [matrix, mirror ?? transposeMatrix(matrix)];
+      return mirror ? [matrix, mirror] : [matrix];
     });
     env.store.history.appendMatrices(runId, this.matrices.length, finished);
     this.matrices.push(...finished);

@@ -10,9 +10,14 @@
  *   checked have the same ops)? Both directions come from the two orders of a pair. The logits
  *   are left out as queries and as candidates (they are trained to agree; the check is about
  *   the representations). A layer whose row has no defined value counts as a miss.
+ *   Asymmetric measures (pwcca, linreg) are symmetrised for it, as the paper does for Table 2:
+ *   S(Aᵢ, Bⱼ) = m(Aᵢ, Bⱼ) + m(Bⱼ, Aᵢ), i.e. the (i, j) matrix plus the (j, i) one transposed
+ *   (undefined where either is); the mean and spread stay those of m itself;
+ * - cells undefined in every pair keep the reason the first pair gave.
  */
-import type { MeasureInfo, SeedsSummary, SimilarityMatrix } from '../../common/contract.js';
+import type { MeasureInfo, SeedsSummary, SimilarityMatrix, UndefinedCell } from '../../common/contract.js';
 import { measureLabel } from '../../common/measures.js';
+import { isAsymmetric } from '../similarity/index.js';
 
 export interface SeedsLayout {
   /** Layers per model (all models have the same number). */
@@ -36,12 +41,22 @@ function bestMatch(row: readonly (number | null)[], candidates: readonly number[
   return best;
 }
 
-export function pairAccuracy(m: SimilarityMatrix, layout: SeedsLayout): number {
+export function pairAccuracy(m: Pick<SimilarityMatrix, 'matrix'>, layout: SeedsLayout): number {
   const kept = Array.from({ length: layout.layers }, (_, i) => i).filter((i) => !layout.excluded.has(i));
   if (kept.length === 0) return NaN;
   let hits = 0;
   for (const r of kept) if (bestMatch(m.matrix[r]!, kept) === r) hits++;
   return hits / kept.length;
+}
+
+/** m(Aᵢ, Bⱼ) + m(Bⱼ, Aᵢ) from the (i, j) matrix and the (j, i) one; null where either is. */
+export function symmetrised(forward: SimilarityMatrix, backward: SimilarityMatrix): (number | null)[][] {
+  return forward.matrix.map((row, r) =>
+    row.map((v, c) => {
+      const w = backward.matrix[c]?.[r];
+      return v === null || w === null || w === undefined ? null : v + w;
+    }),
+  );
 }
 
 function cellStats(values: number[]): { mean: number | null; std: number | null } {
@@ -82,13 +97,41 @@ export function seedsSummaries(matrices: readonly SimilarityMatrix[], layout: Se
         std[r]!.push(stats.std);
       }
     }
-    const accuracyPerPair = list.map((m) => ({
-      rowModel: m.rows.model,
-      colModel: m.cols.model,
-      accuracy: pairAccuracy(m, layout),
-    }));
+    const asymmetric = isAsymmetric(measure);
+    const accuracyPerPair = list.map((m) => {
+      const back = asymmetric
+        ? list.find((o) => o.rows.model === m.cols.model && o.cols.model === m.rows.model)
+        : undefined;
+      return {
+        rowModel: m.rows.model,
+        colModel: m.cols.model,
+        accuracy: pairAccuracy(back ? { matrix: symmetrised(m, back) } : m, layout),
+      };
+    });
     const accuracy = accuracyPerPair.reduce((a, p) => a + p.accuracy, 0) / accuracyPerPair.length;
-    summaries.push({ measure, mean, std, accuracy, accuracyPerPair });
+    const summary: SeedsSummary = { measure, mean, std, accuracy, accuracyPerPair };
+    const reasons = reasonsOfEmptyCells(mean, list);
+    if (reasons.length > 0) summary.undefined = reasons;
+    if (asymmetric) summary.symmetrised = true;
+    summaries.push(summary);
   }
   return summaries;
+}
+
+/** Cells with no value in any pair, with the reason the first pair that has one gave. */
+function reasonsOfEmptyCells(mean: (number | null)[][], list: readonly SimilarityMatrix[]): UndefinedCell[] {
+  const out: UndefinedCell[] = [];
+  mean.forEach((row, r) =>
+    row.forEach((v, c) => {
+      if (v !== null) return;
+      for (const m of list) {
+        const found = m.undefined.find((u) => u.row === r && u.col === c);
+        if (found) {
+          out.push({ row: r, col: c, reason: found.reason });
+          return;
+        }
+      }
+    }),
+  );
+  return out;
 }

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { ExperimentKind, ExperimentSpec, ReduceSpec } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { REDUCTIONS, mergeReduceSpecs } from '../../common/reductions.js';
-import { parseMeasure, type Measure } from '../similarity/index.js';
+import { isBaseline, parseMeasure, type Measure } from '../similarity/index.js';
 import { parseProbeSpec, type ProbeSpec } from '../probe/spec.js';
 
 const MODEL_COUNT: Record<ExperimentKind, { min: number; max: number; text: string }> = {
@@ -114,7 +114,7 @@ export const experimentSpecSchema = z
     layers: z.union([layerSelectionSchema, z.array(layerSelectionSchema).min(1).max(64)]),
     measures: z
       .array(measureSchema)
-      .min(1, 'name at least one measure (linear, rbf:T, debiased, minibatch:B)')
+      .min(1, 'name at least one measure (linear, rbf:T, debiased, minibatch:B, cca, svcca:T, pwcca, …)')
       .max(16)
       .refine((list) => new Set(list).size === list.length, 'a measure is listed twice'),
     reduce: reduceSpecSchema.optional(),
@@ -128,6 +128,20 @@ export const experimentSpecSchema = z
         code: 'custom',
         path: ['models'],
         message: `a ${spec.kind} experiment takes ${count.text}, got ${spec.models.length}`,
+      });
+    }
+    const baselines = spec.measures.filter((m) => {
+      try {
+        return isBaseline(parseMeasure(m));
+      } catch {
+        return false; // reported by the measure's own check
+      }
+    });
+    if (spec.options?.bootstrap && baselines.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['options', 'bootstrap'],
+        message: `bootstrap intervals are computed for CKA measures only, not for ${baselines.join(', ')}`,
       });
     }
     if (Array.isArray(spec.layers) && spec.layers.length !== spec.models.length) {

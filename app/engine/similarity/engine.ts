@@ -13,13 +13,21 @@
  *   await engine.close();
  */
 import { WorkbenchError } from '../../common/errors.js';
-import type { BootstrapOptions, CkaResult, Measure, MinibatchMeasure } from '../cka/types.js';
+import { isBaseline, isGramMeasure } from '../cka/measures.js';
+import type { BaselineMeasure, BootstrapOptions, CkaResult, Measure, MinibatchMeasure } from '../cka/types.js';
 import { ComputePool, defaultThreads } from '../compute/pool.js';
 import { compareGrams } from './exact.js';
+import { compareFactors, computeLayerFactors, type CompareFactorsOptions, type LayerFactors } from './factors.js';
 import { compareLinearFeatureSpace, featureFormIsCheaper } from './features.js';
 import { loadGram, saveGram } from './gram-cache.js';
 import { computeLayerGrams, type LayerGram } from './grams.js';
-import { checkMemoryBudget, compareStageBytes, defaultMemoryBudget, gramStageBytes } from './memory.js';
+import {
+  checkMemoryBudget,
+  compareStageBytes,
+  defaultMemoryBudget,
+  factorStageBytes,
+  gramStageBytes,
+} from './memory.js';
 import { compareMinibatch } from './minibatch.js';
 import { MinibatchStream, type StreamLayer } from './minibatch-stream.js';
 import { checkSameExamples, distinctSources, resolveSource, type ResolvedSource } from './sources.js';
@@ -46,6 +54,15 @@ async function resolveSides(
   const rows = await Promise.all(rowSources.map(resolveOnce));
   const cols = colSources ? await Promise.all(colSources.map(resolveOnce)) : rows;
   return { rows, cols };
+}
+
+/** Bootstrap intervals exist for CKA only: resampling would mean one SVD per layer per resample. */
+export function bootstrapUnsupported(measures: readonly Pick<Measure, 'name'>[]): WorkbenchError {
+  const names = [...new Set(measures.map((m) => m.name))].join(', ');
+  return new WorkbenchError(
+    'UNSUPPORTED',
+    `bootstrap intervals are computed for CKA measures only, not for ${names}: leave out the bootstrap or compare ${names} in a run without it`,
+  );
 }
 
 export class CkaEngine {
@@ -101,6 +118,38 @@ export class CkaEngine {
     });
   }
 
+  /**
+   * Each layer's factors for the CCA-family measures (a thin float64 SVD), computed once in the
+   * pool; keep them to compare the layers with many others.
+   */
+  async computeFactors(
+    sources: readonly (LayerSource | ResolvedSource)[],
+    run: RunOptions = {},
+  ): Promise<LayerFactors[]> {
+    const resolved = await Promise.all(sources.map((s) => ('input' in s ? s : resolveSource(s))));
+    if (resolved.length === 0) return [];
+    checkMemoryBudget(
+      factorStageBytes({
+        n: Math.max(...resolved.map((s) => s.n)),
+        features: resolved.map((s) => s.features),
+        workers: this.threads,
+      }),
+      this.memoryBudgetBytes,
+      `the CCA-family factors of ${resolved.length} layers`,
+    );
+    return computeLayerFactors(this.pool, resolved, run);
+  }
+
+  /** rows × cols for each CCA-family measure from stored factors; cols null = rows against themselves. */
+  compareFactors(
+    rows: readonly LayerFactors[],
+    cols: readonly LayerFactors[] | null,
+    measures: readonly BaselineMeasure[],
+    options: CompareFactorsOptions = {},
+  ): Promise<CkaResult[]> {
+    return compareFactors(this.pool, rows, cols ?? rows, measures, options);
+  }
+
   /** Minibatch CKA reading batches straight from arrays or .npy files (optionally in a seeded shuffled order). */
   async compareMinibatch(
     rows: readonly (LayerSource | ResolvedSource)[],
@@ -145,7 +194,9 @@ export class CkaEngine {
     ]);
     const loadMs = performance.now() - started;
     const { distinct, rowIndex, colIndex } = distinctSources(rows, cols);
-    const exact = measures.filter((m) => m.name !== 'minibatch');
+    const exact = measures.filter(isGramMeasure);
+    const baselines = measures.filter(isBaseline);
+    if (baselines.length > 0 && options.bootstrap) throw bootstrapUnsupported(baselines);
     const results = new Map<Measure, CkaResult>();
 
     if (exact.length > 0) {
@@ -204,6 +255,22 @@ export class CkaEngine {
           results.set(m, r);
         });
       }
+    }
+    if (baselines.length > 0) {
+      const factorStart = performance.now();
+      const factors = await this.computeFactors(distinct, options);
+      const factorMs = performance.now() - factorStart;
+      const baselineResults = await this.compareFactors(
+        rowIndex.map((u) => factors[u]!),
+        colIndex.map((u) => factors[u]!),
+        baselines,
+        options,
+      );
+      baselines.forEach((m, i) => {
+        const r = baselineResults[i]!;
+        r.timings = { load: loadMs, factors: factorMs, ...r.timings };
+        results.set(m, r);
+      });
     }
     for (const m of measures) {
       if (m.name !== 'minibatch') continue;

@@ -9,8 +9,8 @@ import { intervalsFromSamples, resampledCka, withDefaults } from '../cka/bootstr
 import { MIN_EXAMPLES } from '../cka/centring.js';
 import { centredTraces } from '../cka/centred-traces.js';
 import { ckaFromTraces } from '../cka/cka-matrix.js';
-import { describeMeasure, kernelRecipe } from '../cka/measures.js';
-import type { BootstrapOptions, CkaResult, Measure } from '../cka/types.js';
+import { describeMeasure, isGramMeasure, kernelRecipe } from '../cka/measures.js';
+import type { BootstrapOptions, CkaResult, GramMeasure, Measure } from '../cka/types.js';
 import type { ComputeDType } from '../compute/onnx-graph.js';
 import type { ComputePool } from '../compute/pool.js';
 import { kernelMoments } from './bootstrap.js';
@@ -60,9 +60,11 @@ export async function compareGrams(
   const n = checkGramsCompatible(rows, cols);
   const { distinct, rowIndex, colIndex } = distinctSources(rows, cols);
   const refs = distinct.map((g) => g.layer);
+  const gramMeasures: GramMeasure[] = [];
   for (const m of measures) {
-    if (m.name === 'minibatch')
-      throw new WorkbenchError('BAD_INPUT', 'minibatch CKA is computed from activations, not from stored Grams');
+    if (!isGramMeasure(m))
+      throw new WorkbenchError('BAD_INPUT', `${m.name} is computed from activations, not from stored Grams`);
+    gramMeasures.push(m);
     const mode = kernelRecipe(m).centring;
     if (n < MIN_EXAMPLES[mode]) {
       throw new WorkbenchError(
@@ -71,7 +73,7 @@ export async function compareGrams(
       );
     }
   }
-  const recipes = measures.map(kernelRecipe);
+  const recipes = gramMeasures.map(kernelRecipe);
   const thresholds = [...new Set(recipes.flatMap((r) => (r.kernel.kind === 'rbf' ? [r.kernel.threshold] : [])))];
   const bootstrap = options.bootstrap ? withDefaults(options.bootstrap) : null;
   const bootstrapDtype: ComputeDType = distinct.some((g) => g.precision === 'float64') ? 'float64' : 'float32';

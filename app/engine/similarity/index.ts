@@ -5,11 +5,13 @@
  * layers, minibatch CKA (random access or streamed), bootstrap intervals, Grams spilled to and
  * loaded from a cache. The formulas are in ../cka (start at cka/reference.ts).
  */
-export { CkaEngine, type CompareOptions } from './engine.js';
+export { CkaEngine, bootstrapUnsupported, type CompareOptions } from './engine.js';
+export type { CompareFactorsOptions, LayerFactors } from './factors.js';
 export { loadGram, saveGram } from './gram-cache.js';
+export { loadFactors, saveFactors } from './factor-cache.js';
 export type { LayerGram } from './grams.js';
 export type { MinibatchStream, StreamLayer } from './minibatch-stream.js';
 export type { ResolvedSource } from './sources.js';
 export type * from './types.js';
-export { describeMeasure, measureKey, parseMeasure } from '../cka/measures.js';
+export { describeMeasure, isAsymmetric, isBaseline, isGramMeasure, measureKey, parseMeasure } from '../cka/measures.js';
 export type * from '../cka/types.js';

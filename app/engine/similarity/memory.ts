@@ -71,3 +71,22 @@ export function checkMemoryBudget(requiredBytes: number, budgetBytes: number, wh
     );
   }
 }
+
+export interface FactorPlan {
+  n: number;
+  /** Features of each layer. */
+  features: readonly number[];
+  workers: number;
+}
+
+/**
+ * The CCA-family factors: each layer keeps U (n×r) and Xcᵀ U (p×r), r ≤ min(n, p); a worker holds
+ * the activations, their float64 centred copy and scores, and a handful of min(n, p)² matrices.
+ */
+export function factorStageBytes(plan: FactorPlan): number {
+  const kept = plan.features.reduce((a, p) => a + 2 * plan.n * Math.min(plan.n, p) * 8, 0);
+  const largest = Math.max(...plan.features);
+  const small = Math.min(plan.n, largest);
+  const perWorker = plan.n * largest * (4 + 8 + 8) + 8 * small * small * 8;
+  return kept + Math.min(plan.workers, plan.features.length) * perWorker;
+}

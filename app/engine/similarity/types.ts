@@ -18,7 +18,8 @@ export type LayerSource =
   /** Row batches in example order (each [rows, features]); consumed once. */
   | { kind: 'stream'; layer: LayerRef; features: number; batches: AsyncIterable<ActivationArray> };
 
-export type CkaStage = 'load' | 'grams' | 'kernels' | 'hsic' | 'bootstrap' | 'minibatch';
+/** `factors`: each layer's SVD for the CCA-family measures; `baselines`: their pairs. */
+export type CkaStage = 'load' | 'grams' | 'kernels' | 'hsic' | 'bootstrap' | 'minibatch' | 'factors' | 'baselines';
 
 export interface CkaProgress {
   stage: CkaStage;

@@ -1,13 +1,23 @@
 /**
  * Grams in the cache: each layer's centred Gram for one (model, probe, precision), spilled with
- * the CKA core's own format (cka/gram-cache.ts: packed float64 .npy + .json, both atomic) under a
- * file name unique to this write, then recorded in the index. A Gram is found only through its
- * row, so one being written (or left half-written by a crash) is never read.
+ * the CKA core's own format (similarity/gram-cache.ts: packed float64 .npy + .json, both atomic)
+ * under a file name unique to this write, then recorded in the index. A Gram is found only through
+ * its row, so one being written (or left half-written by a crash) is never read. A layer's
+ * CCA-family factors (similarity/factor-cache.ts) are kept the same way, beside the Grams, with
+ * `precision` naming their format.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { loadGram, saveGram, type LayerGram } from '../similarity/index.js';
+import type { LayerRef } from '../../common/contract.js';
+import {
+  loadFactors,
+  loadGram,
+  saveFactors,
+  saveGram,
+  type LayerFactors,
+  type LayerGram,
+} from '../similarity/index.js';
 import { entryFiles, gramKey, type CacheIndex } from './cache-index.js';
 
 export interface GramId {
@@ -16,14 +26,25 @@ export interface GramId {
   tensor: string;
   /** How the activations became rows (absent or `flatten`: the flattened values). */
   reduction?: string;
+  /** `float32`/`float64` for Grams; FACTORS_FORMAT for CCA-family factors. */
   precision: string;
 }
 
-export class GramStore {
+/** The `precision` of cached CCA-family factors (always float64; the name versions the format). */
+export const FACTORS_FORMAT = 'cca-factors64';
+
+/** One layer's spillable item (a Gram or its factors) with how it is written and read. */
+interface Spill<T extends { layer: LayerRef }> {
+  save: (item: T, path: string) => Promise<void>;
+  load: (path: string) => Promise<T>;
+}
+
+export class SpillStore<T extends { layer: LayerRef }> {
   constructor(
     private readonly index: CacheIndex,
     /** The Gram directory (inside the data directory). */
     readonly dir: string,
+    private readonly spill: Spill<T>,
   ) {}
 
   key(id: GramId): string {
@@ -39,15 +60,15 @@ export class GramStore {
     return ids.map((id) => found.has(this.key(id)));
   }
 
-  /** The cached Gram, or null (also when its file turned out missing or damaged: the row is dropped). */
-  async load(runId: string, id: GramId): Promise<LayerGram | null> {
+  /** The cached item, or null (also when its file turned out missing or damaged: the row is dropped). */
+  async load(runId: string, id: GramId): Promise<T | null> {
     const key = this.key(id);
     const entry = this.index.pinAndGet(runId, [key]).get(key);
     if (!entry) return null;
     try {
-      const gram = await loadGram(entry.path);
-      if (gram.layer.tensor !== id.tensor) throw new Error('the file holds another layer');
-      return gram;
+      const item = await this.spill.load(entry.path);
+      if (item.layer.tensor !== id.tensor) throw new Error('the file holds another layer');
+      return item;
     } catch {
       this.index.forget(key);
       for (const file of entryFiles(entry)) await fs.rm(file, { force: true });
@@ -55,14 +76,14 @@ export class GramStore {
     }
   }
 
-  /** Spills the Grams (each atomically), then records them all in one transaction. */
-  async save(runId: string, items: readonly { id: GramId; gram: LayerGram }[]): Promise<void> {
+  /** Spills the items (each atomically), then records them all in one transaction. */
+  async save(runId: string, items: readonly { id: GramId; item: T }[]): Promise<void> {
     const entries = [];
-    for (const { id, gram } of items) {
+    for (const { id, item } of items) {
       const tensorHash = createHash('sha256').update(id.tensor).digest('hex').slice(0, 16);
       const dir = join(this.dir, id.modelSha256.slice(0, 2), id.modelSha256, id.probeHash.slice(0, 16));
       const path = join(dir, `${tensorHash}-${id.precision}-${randomBytes(4).toString('hex')}.npy`);
-      await saveGram(gram, path);
+      await this.spill.save(item, path);
       const bytes = (await fs.stat(path)).size + (await fs.stat(path.replace(/\.npy$/, '.json'))).size;
       entries.push({
         key: this.key(id),
@@ -78,4 +99,15 @@ export class GramStore {
       for (const file of entryFiles({ kind: 'gram', path: replaced })) await fs.rm(file, { force: true });
     }
   }
+}
+
+export type GramStore = SpillStore<LayerGram>;
+export type FactorStore = SpillStore<LayerFactors>;
+
+export function gramStore(index: CacheIndex, dir: string): GramStore {
+  return new SpillStore<LayerGram>(index, dir, { save: saveGram, load: loadGram });
+}
+
+export function factorStore(index: CacheIndex, dir: string): FactorStore {
+  return new SpillStore<LayerFactors>(index, dir, { save: saveFactors, load: loadFactors });
 }

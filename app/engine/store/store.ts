@@ -4,7 +4,7 @@
  *   DATA/workbench.db    SQLite: experiments, runs (status, reason, progress), results, cache index,
  *                        library, model layouts, finished pair comparisons
  *   DATA/activations/    the activation cache (activations/cache.ts layout: one extract dir per model × probe)
- *   DATA/grams/          the Gram cache (gram-store.ts)
+ *   DATA/grams/          the Gram cache, and the CCA-family factors beside the Grams (gram-store.ts)
  *   DATA/exports/        files exported from the app
  *
  * Opening it recovers from a crash: runs left running by a dead process become `interrupted`
@@ -13,7 +13,7 @@
 import { join } from 'node:path';
 import { CacheIndex, DEFAULT_CACHE_LIMIT_BYTES } from './cache-index.js';
 import { openDatabase, type Db } from './database.js';
-import { GramStore } from './gram-store.js';
+import { factorStore, gramStore, type FactorStore, type GramStore } from './gram-store.js';
 import { HistoryStore, type RunRecord } from './history.js';
 import { LayoutStore } from './layouts.js';
 import { LibraryStore } from './library.js';
@@ -49,6 +49,7 @@ export class Store {
   readonly history: HistoryStore;
   readonly cache: CacheIndex;
   readonly grams: GramStore;
+  readonly factors: FactorStore;
   readonly library: LibraryStore;
   readonly layouts: LayoutStore;
   readonly pairs: PairResultStore;
@@ -63,7 +64,8 @@ export class Store {
     this.dirs = storeDirs(dataDir);
     this.history = new HistoryStore(db);
     this.cache = new CacheIndex(db, dataDir, options.cacheLimitBytes ?? DEFAULT_CACHE_LIMIT_BYTES);
-    this.grams = new GramStore(this.cache, this.dirs.grams);
+    this.grams = gramStore(this.cache, this.dirs.grams);
+    this.factors = factorStore(this.cache, this.dirs.grams);
     this.library = new LibraryStore(db);
     this.layouts = new LayoutStore(db);
     this.pairs = new PairResultStore(db);

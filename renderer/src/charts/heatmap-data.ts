@@ -92,8 +92,11 @@ export function heatmapFromSeeds(
   const std = flattenGrid(summary.std, size, size);
   const values = statistic === 'mean' ? mean : std;
   const reasons = new Map<number, string>();
+  for (const cell of summary.undefined ?? []) {
+    reasons.set(cell.row * size + cell.col, `in every pair of seeds — ${cell.reason}`);
+  }
   values.forEach((v, i) => {
-    if (!Number.isNaN(v)) return;
+    if (!Number.isNaN(v) || reasons.has(i)) return;
     reasons.set(
       i,
       Number.isNaN(mean[i]!)

@@ -4,7 +4,7 @@ import type { RunInfo, RunStage, RunStatus } from '@common/contract.js';
 export const STAGES: { stage: RunStage; label: string }[] = [
   { stage: 'prepare', label: 'Prepare' },
   { stage: 'extract', label: 'Activations' },
-  { stage: 'kernels', label: 'Grams' },
+  { stage: 'kernels', label: 'Grams & SVDs' },
   { stage: 'similarity', label: 'Similarity' },
   { stage: 'bootstrap', label: 'Bootstrap' },
   { stage: 'save', label: 'Save' },

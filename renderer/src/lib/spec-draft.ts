@@ -29,6 +29,16 @@ export interface DraftMeasures {
   minibatch: boolean;
   /** Examples per minibatch (text as typed). */
   minibatchSize: string;
+  /** The paper's baselines (Table 2) and Procrustes. */
+  cca: boolean;
+  ccaR2: boolean;
+  svcca: boolean;
+  svccaR2: boolean;
+  /** SVCCA's fraction of variance kept, for both SVCCA measures (text as typed). */
+  svccaKeep: string;
+  pwcca: boolean;
+  linreg: boolean;
+  procrustes: boolean;
   /** Measures the form has no control for (kept as written, e.g. `debiased-rbf:0.5`). */
   other: string[];
   /** The order a loaded spec listed its measures in (kept, so its tabs come back in that order). */
@@ -84,6 +94,14 @@ export function emptyDraft(): Draft {
       debiased: false,
       minibatch: false,
       minibatchSize: '256',
+      cca: false,
+      ccaR2: false,
+      svcca: false,
+      svccaR2: false,
+      svccaKeep: '0.99',
+      pwcca: false,
+      linreg: false,
+      procrustes: false,
       other: [],
     },
     reduce: 'flatten',
@@ -180,6 +198,20 @@ export function measureSpecsOf(measures: DraftMeasures): { specs: string[]; prob
     if (b === null) problems.push('the minibatch size must be a whole number ≥ 4');
     else specs.push(`minibatch:${b}`);
   }
+  if (measures.cca) specs.push('cca');
+  if (measures.ccaR2) specs.push('cca-r2');
+  if (measures.svcca || measures.svccaR2) {
+    const keep = positiveNumber(measures.svccaKeep);
+    if (keep === null || keep >= 1)
+      problems.push('the SVCCA variance kept must be a number between 0 and 1 (e.g. 0.99)');
+    else {
+      if (measures.svcca) specs.push(`svcca:${keep}`);
+      if (measures.svccaR2) specs.push(`svcca-r2:${keep}`);
+    }
+  }
+  if (measures.pwcca) specs.push('pwcca');
+  if (measures.linreg) specs.push('linreg');
+  if (measures.procrustes) specs.push('procrustes');
   for (const other of measures.other) if (!specs.includes(other)) specs.push(other);
   if (specs.length === 0 && problems.length === 0) problems.push('choose at least one measure');
   const order = measures.order ?? [];
@@ -194,6 +226,17 @@ export function measureSpecsOf(measures: DraftMeasures): { specs: string[]; prob
   };
 }
 
+const SIMPLE_BASELINES: Record<string, 'cca' | 'ccaR2' | 'pwcca' | 'linreg' | 'procrustes'> = {
+  cca: 'cca',
+  'cca-r2': 'ccaR2',
+  pwcca: 'pwcca',
+  linreg: 'linreg',
+  procrustes: 'procrustes',
+};
+
+/** The measures computed from each layer's SVD rather than a kernel: no bootstrap intervals for them. */
+export const BASELINE_NAMES = new Set(['cca', 'cca-r2', 'svcca', 'svcca-r2', 'pwcca', 'linreg', 'procrustes']);
+
 export function measuresDraftOf(specs: readonly string[]): DraftMeasures {
   const draft: DraftMeasures = { ...emptyDraft().measures, linear: false, other: [], order: [...specs] };
   for (const spec of specs) {
@@ -206,6 +249,17 @@ export function measuresDraftOf(specs: readonly string[]): DraftMeasures {
     } else if (name === 'minibatch' && arg !== undefined && extra === undefined && !draft.minibatch) {
       draft.minibatch = true;
       draft.minibatchSize = arg;
+    } else if (arg === undefined && name !== undefined && Object.hasOwn(SIMPLE_BASELINES, name)) {
+      draft[SIMPLE_BASELINES[name]!] = true;
+    } else if (
+      (name === 'svcca' || name === 'svcca-r2') &&
+      arg !== undefined &&
+      extra === undefined &&
+      (!(draft.svcca || draft.svccaR2) || draft.svccaKeep === arg) &&
+      !draft[name === 'svcca' ? 'svcca' : 'svccaR2']
+    ) {
+      draft[name === 'svcca' ? 'svcca' : 'svccaR2'] = true;
+      draft.svccaKeep = arg;
     } else draft.other.push(spec);
   }
   return draft;
@@ -272,6 +326,12 @@ export function buildSpec(draft: Draft, selections: Readonly<Record<string, stri
   problems.push(...measures.problems);
   const options = optionsOf(draft.options);
   problems.push(...options.problems);
+  const baselines = measures.specs.filter((m) => BASELINE_NAMES.has(m.split(':')[0]!));
+  if (options.value?.bootstrap && baselines.length > 0) {
+    problems.push(
+      `bootstrap intervals are computed for CKA measures only, not for ${baselines.join(', ')}: clear the bootstrap samples or untick them`,
+    );
+  }
   const name = draft.name.trim() || suggestedName(draft);
   if (!name) problems.push('give the experiment a name');
   if (problems.length > 0 || 'problem' in probe) return { ok: false, problems };
