@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { ApiMethodName, ApiRequest } from '../common/contract.js';
+import { FONT_SIZE_LIMITS, WIDTH_LIMITS } from '../common/figures/figure-options.js';
 import {
   bootstrapSchema,
   experimentSpecSchema,
@@ -27,6 +28,26 @@ const imageOptions = z
     layout: z.enum(['nchw', 'nhwc']).optional(),
     mean: perChannel.optional(),
     std: perChannel.optional(),
+  })
+  .strict();
+
+const figureOptionsSchema = z
+  .object({
+    colormap: z.enum(['viridis', 'magma', 'blue-red']).optional(),
+    range: z
+      .union([
+        z.enum(['unit', 'data']),
+        z
+          .tuple([z.number().finite(), z.number().finite()])
+          .refine(([lo, hi]) => lo < hi, 'a colour range goes from a lower to a higher value'),
+      ])
+      .optional(),
+    bestMatch: z.boolean().optional(),
+    axisLabels: z.enum(['names', 'indices']).optional(),
+    origin: z.enum(['top', 'bottom']).optional(),
+    squareCells: z.boolean().optional(),
+    fontSize: z.number().min(FONT_SIZE_LIMITS.min).max(FONT_SIZE_LIMITS.max).optional(),
+    width: z.number().int().min(WIDTH_LIMITS.min).max(WIDTH_LIMITS.max).optional(),
   })
   .strict();
 
@@ -71,10 +92,22 @@ export const requestSchemas = {
         .object({ measure: z.number().int().min(0).max(1000), statistic: z.enum(['mean', 'std']) })
         .strict()
         .optional(),
+      pair: z
+        .object({
+          rows: z.number().int().min(0).max(10_000),
+          cols: z.number().int().min(0).max(10_000),
+          measure: z.number().int().min(0).max(1000).optional(),
+        })
+        .strict()
+        .optional(),
+      figure: figureOptionsSchema.optional(),
       save: z.boolean().optional(),
     })
     .strict()
-    .refine((r) => !(r.matrix !== undefined && r.seeds !== undefined), 'export either a matrix or a seeds summary'),
+    .refine(
+      (r) => [r.matrix, r.seeds, r.pair].filter((x) => x !== undefined).length <= 1,
+      'export one of: a matrix, a seeds summary, a pair of models',
+    ),
 
   extractActivations: z
     .object({

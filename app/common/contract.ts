@@ -443,8 +443,36 @@ export interface ExportRequest {
   matrix?: number;
   /** csv/npy/svg of a seeds run: the summary of one measure instead of a matrix. */
   seeds?: { measure: number; statistic: 'mean' | 'std' };
+  /**
+   * One ordered pair of the result's models (0-based, in the run's order): rows model `rows`,
+   * columns model `cols`, for the result's `measure`-th measure (default 0). A pair stored the
+   * other way round is transposed. json then holds that pair's matrix rather than the whole result.
+   */
+  pair?: { rows: number; cols: number; measure?: number };
+  /** svg: how the figure is drawn (the page's figure exports take the same options). */
+  figure?: FigureOptions;
   /** Also write the file into the app's exports folder (its path is returned). */
   save?: boolean;
+}
+
+/** How a heatmap figure is drawn: the page's "Figure" exports and `runs export --format svg` alike. */
+export interface FigureOptions {
+  /** Default viridis; blue-red (diverging) is for differences. */
+  colormap?: 'viridis' | 'magma' | 'blue-red';
+  /** The values of the colour bar's ends: [0, 1] (`unit`, the default), the figure's own range (`data`), or [lo, hi]. */
+  range?: 'unit' | 'data' | [number, number];
+  /** Mark each row's highest value (similarities only; never on a standard deviation). */
+  bestMatch?: boolean;
+  /** Layer names on the axes (default), or their positions 1, 2, … */
+  axisLabels?: 'names' | 'indices';
+  /** Row 0 at the top (default, as a matrix prints) or at the bottom (as a plot's y axis). */
+  origin?: 'top' | 'bottom';
+  /** Square cells (default), or a square plot whose cells stretch. */
+  squareCells?: boolean;
+  /** Px of the labels and axis titles, 6–32 (default 11). */
+  fontSize?: number;
+  /** The figure's width in px, 160–4000 (default: what its cells need). */
+  width?: number;
 }
 
 export interface ExportedFile {

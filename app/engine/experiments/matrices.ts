@@ -6,6 +6,9 @@
 import type { MatrixSide, MeasureInfo, SimilarityMatrix } from '../../common/contract.js';
 import type { CkaResult } from '../similarity/index.js';
 
+/** Lives with the result helpers both the engine and the views use. */
+export { transposeMatrix } from '../../common/result-pairs.js';
+
 /**
  * The CKA core's result as a result's matrix. `detail` keeps how it was computed (form, timings,
  * the plain percentile interval and the bootstrap bias); run results leave them out.
@@ -38,27 +41,6 @@ export function similarityMatrix(
     matrix.timingsMs = { ...result.timings };
   }
   return matrix;
-}
-
-function transposeGrid<T>(grid: readonly (readonly T[])[], cols: number): T[][] {
-  return Array.from({ length: cols }, (_, c) => grid.map((row) => row[c]!));
-}
-
-/** The same comparison with rows and columns swapped. */
-export function transposeMatrix(m: SimilarityMatrix): SimilarityMatrix {
-  const cols = m.cols.layers.length;
-  const out: SimilarityMatrix = {
-    measure: m.measure,
-    n: m.n,
-    rows: m.cols,
-    cols: m.rows,
-    matrix: transposeGrid(m.matrix, cols),
-    undefined: m.undefined.map((u) => ({ row: u.col, col: u.row, reason: u.reason })),
-  };
-  if (m.ci) {
-    out.ci = { ...m.ci, lo: transposeGrid(m.ci.lo, cols), hi: transposeGrid(m.ci.hi, cols) };
-  }
-  return out;
 }
 
 /**

@@ -107,6 +107,7 @@ export function difference(a: MatrixChoice, b: MatrixChoice, names: { a: string;
       interval: null,
       spread: null,
       measure: `${a.measure}: ${names.a} − ${names.b}`,
+      title: `${names.a} − ${names.b} · ${a.measure}`,
       n: a.data.n === b.data.n ? a.data.n : null,
     },
     range: [-m, m],
