@@ -77,11 +77,24 @@ export const requestSchemas = {
         .array(z.enum(['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted']))
         .max(6)
         .optional(),
+      search: z.string().max(500).optional(),
+      idPrefix: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,80}$/, 'a run id prefix is letters, digits, - and _')
+        .optional(),
       limit: z.number().int().min(1).max(10_000).optional(),
     })
     .strict(),
   getRun: z.object({ runId: id('run') }).strict(),
   renameRun: z.object({ runId: id('run'), name: runName }).strict(),
+  tagRun: z
+    .object({
+      runId: id('run'),
+      add: z.array(z.string().max(100)).max(64).optional(),
+      remove: z.array(z.string().max(100)).max(64).optional(),
+    })
+    .strict(),
+  setRunNote: z.object({ runId: id('run'), note: z.string().max(4000) }).strict(),
   deleteRun: z.object({ runId: id('run') }).strict(),
   exportRun: z
     .object({

@@ -134,7 +134,12 @@ export interface ApiMethods {
   listRuns: { request: ListRunsRequest; response: RunInfo[] };
   /** A run with its result (partial ones included) and its last progress. */
   getRun: { request: { runId: string }; response: RunDetails };
+  /** Renames a run; refused when another run has that name (names tell runs apart). */
   renameRun: { request: { runId: string; name: string }; response: RunInfo };
+  /** Adds and removes tags of a run (a tag: 1–40 characters, no spaces or commas). */
+  tagRun: { request: { runId: string; add?: string[]; remove?: string[] }; response: RunInfo };
+  /** Sets a run's note ('' clears it). */
+  setRunNote: { request: { runId: string; note: string }; response: RunInfo };
   deleteRun: { request: { runId: string }; response: { deleted: true } };
   /** A run's result as a file: the whole result (json) or one matrix (csv, npy, svg). */
   exportRun: { request: ExportRequest; response: ExportedFile };
@@ -338,6 +343,10 @@ export interface RunInfo {
   finishedAt?: string;
   /** Why the run failed, was cancelled or was interrupted. */
   error?: WorkbenchErrorData;
+  /** Tags people gave it, sorted. */
+  tags: string[];
+  /** A note people wrote on it ('' for none). */
+  note: string;
 }
 
 export type RunStage = 'prepare' | 'extract' | 'kernels' | 'similarity' | 'bootstrap' | 'save';
@@ -422,6 +431,14 @@ export interface ExperimentInfo {
 export interface ListRunsRequest {
   experimentId?: string;
   status?: RunStatus[];
+  /**
+   * Words that must all match (case-insensitive, anywhere): the run's name, kind, models (file
+   * names and labels), measures, probe, tags or note. `tag:T`, `model:M`, `measure:M`, `name:N`
+   * match only that field (a tag exactly).
+   */
+  search?: string;
+  /** Runs whose id starts with this (with or without the `run-`): ids by a unique prefix. */
+  idPrefix?: string;
   /** Newest first; default 200. */
   limit?: number;
 }
