@@ -109,8 +109,10 @@ export interface ApiMethods {
   inspectModel: { request: InspectModelRequest; response: ModelSummary };
 
   // Models and probe sets. Opening a file is what allows later requests to use its path.
-  /** Models opened before (newest first) and the shipped zoo. */
+  /** Models opened before (newest first; one entry per file content) and the shipped zoo. */
   listModels: { request: Record<string, never>; response: ModelEntry[] };
+  /** Removes a model from the recently opened list (every path it was opened under, by content). */
+  forgetModel: { request: { path: string }; response: { removed: number } };
   /** Reads an ONNX model, adds it to the library and allows its path. */
   openModel: { request: { path: string }; response: ModelSummary };
   /** Built-in probe sets and the probe files/folders opened before. */
@@ -367,13 +369,22 @@ export interface RunProgress {
  * Library, experiments, runs, export and cache: the API's own request/response types.
  * --------------------------------------------------------------------------------------------- */
 
+/**
+ * A model of the library: one entry per file content (sha256), however often and from wherever
+ * it was opened — the path it was last opened under, and the user's name for it.
+ */
 export interface ModelEntry {
   path: string;
+  /** The user's file name (for an upload: the name of the file uploaded, not of the app's copy). */
   fileName: string;
   sha256: string;
   sizeBytes: number;
   /** `opened`: by the user (dialog, drop, path, upload); `zoo`: shipped with the app. */
   origin: 'opened' | 'zoo';
+  /** How it came: opened from a path on this machine, uploaded through the browser, or shipped. */
+  source: 'path' | 'upload' | 'zoo';
+  /** Where it came from, for people: the folder it was opened from, "uploaded", "shipped with the app". */
+  from: string;
   /** ISO time it was last opened; null for zoo models never opened. */
   openedAt: string | null;
   /** False when the file is gone (or changed size) since it was opened. */

@@ -41,6 +41,7 @@ export const MALFORMED: Record<ApiMethodName, unknown[]> = {
     { path: '/a\u0000.onnx' },
     { path: '/a.onnx', x: 1 },
   ],
+  forgetModel: [{}, { path: 3 }, { path: '' }, { path: '/a.onnx', all: true }],
   listProbes: NO_PARAMETERS,
   openProbe: [
     {},
