@@ -25,7 +25,7 @@ async function upload(
   const response = await fetch(`${t.server.url}api/upload?name=${encodeURIComponent(name)}`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${t.server.token}`, 'Content-Type': 'application/octet-stream' },
-    body: bytes,
+    body: new Uint8Array(bytes),
   });
   return (await response.json()) as { ok: boolean; value?: { path: string }; error?: { message: string } };
 }

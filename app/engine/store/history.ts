@@ -15,6 +15,7 @@ import type {
   ErrorCode,
 } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { stoppedReason } from '../../common/run-stages.js';
 import type { Db } from './database.js';
 import { THIS_PROCESS, ownerAlive } from './owner.js';
 import { checkNote, freeRunName, refuseTakenName, writeTags } from './run-labels.js';
@@ -359,9 +360,12 @@ export class HistoryStore {
         const changed: RunRecord[] = [];
         for (const row of rows) {
           if (ownerAlive({ host: row.owner_host, pid: row.owner_pid, token: row.owner_token })) continue;
-          const stage = row.progress_json ? (JSON.parse(row.progress_json) as RunProgress).stage : null;
-          const where = row.status === 'queued' ? 'before it started' : stage ? `during ${stage}` : 'while running';
-          const message = `interrupted: the process running it (pid ${row.owner_pid ?? '?'}) stopped ${where}; finished pairs were kept`;
+          const stage = row.progress_json ? (JSON.parse(row.progress_json) as RunProgress).stage : 'prepare';
+          const message = stoppedReason(
+            `interrupted: the process running it (pid ${row.owner_pid ?? '?'}) stopped`,
+            row.status === 'queued' ? null : stage,
+            this.results.finishedPairs(row.id),
+          );
           changed.push(this.finishRun(row.id, 'interrupted', { code: 'CANCELLED', message }));
         }
         // Pins of runs that are not running any more protect nothing.

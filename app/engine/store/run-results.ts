@@ -82,4 +82,16 @@ export class RunResults {
       matrices: matrices.map((m) => JSON.parse(m.matrix_json) as SimilarityMatrix),
     };
   }
+
+  /** Pairs of models with a finished matrix (a pair stored in both orders, as seeds runs do, once). */
+  finishedPairs(runId: string): number {
+    const row = this.db
+      .prepare(
+        `SELECT COUNT(DISTINCT min(r, c) || ',' || max(r, c)) AS n FROM (
+           SELECT json_extract(matrix_json, '$.rows.model') AS r, json_extract(matrix_json, '$.cols.model') AS c
+           FROM run_matrices WHERE run_id = ?)`,
+      )
+      .get(runId) as { n: number };
+    return row.n;
+  }
 }
