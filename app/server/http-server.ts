@@ -95,7 +95,8 @@ async function readJsonBody(req: IncomingMessage): Promise<unknown> {
 
 const NEEDS_TOKEN_PAGE = `<!doctype html><meta charset="utf-8"><title>CKA Workbench</title>
 <p style="font-family:sans-serif">This workbench needs its access token. Open the URL that
-<code>npm run serve</code> printed (it ends with <code>?token=…</code>).</p>`;
+<code>npm run serve</code> printed (it ends with <code>?token=…</code>). Each start of the server
+prints a new one: after a restart, open the new address. Runs and results are kept.</p>`;
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { api, staticDir, uploadDir } = options;

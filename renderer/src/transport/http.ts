@@ -4,6 +4,7 @@
  */
 import type { ApiEnvelope, WorkbenchEvent } from '@common/contract.js';
 import type { Invoke, Subscribe } from './client.js';
+import { reportLink } from './link-state.js';
 
 export const httpInvoke: Invoke = async (method, request) => {
   let response: Response;
@@ -58,6 +59,7 @@ export function httpSubscribe(): Subscribe {
     };
     socket.onopen = () => {
       retry = 500;
+      reportLink('up');
       if (opened) {
         emit({ type: 'log', level: 'warn', message: 'reconnected to the workbench server; rereading the history' });
       }
@@ -65,6 +67,7 @@ export function httpSubscribe(): Subscribe {
     };
     socket.onclose = () => {
       socket = null;
+      reportLink('down');
       if (listeners.size > 0) reopen = setTimeout(open, (retry = Math.min(retry * 2, 10_000)));
     };
   };
