@@ -223,7 +223,7 @@ describe('cancelling at every stage', () => {
       } else {
         expect(details.run.error).toEqual({
           code: 'CANCELLED',
-          message: `cancelled while ${STAGE_ACTIVITIES[stage]}; ${keptPairs(3)}`,
+          message: `cancelled while ${STAGE_ACTIVITIES[stage!]}; ${keptPairs(3)}`,
         });
         // The last step's pairs are compared in one call: all of them or none, never some.
         await checkKept(after, 3);
