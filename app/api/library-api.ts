@@ -10,6 +10,8 @@ import type { ModelEntry, ModelSummary, ProbeInfo, ProbeSetEntry, WorkbenchApi }
 import { WorkbenchError, toWorkbenchError } from '../common/errors.js';
 import type { FileAccessPolicy } from './file-access.js';
 import { realPathOf } from './file-access.js';
+import { modelGraph as graphOf } from '../engine/onnx/graph.js';
+import { loadModel } from '../engine/onnx/model-file.js';
 import { inspectModelFile } from '../engine/runner/inspect-model.js';
 import type { ModelRunner } from '../engine/runner/model-runner.js';
 import type { ModelInput } from '../engine/probe/model-input.js';
@@ -30,7 +32,14 @@ export interface LibraryDeps {
 
 type LibraryMethods = Pick<
   WorkbenchApi,
-  'inspectModel' | 'openModel' | 'listModels' | 'forgetModel' | 'listProbes' | 'openProbe' | 'listPresets'
+  | 'inspectModel'
+  | 'openModel'
+  | 'listModels'
+  | 'forgetModel'
+  | 'modelGraph'
+  | 'listProbes'
+  | 'openProbe'
+  | 'listPresets'
 >;
 
 /** What the library remembers of how a model was opened (`detail` of its row). */
@@ -158,6 +167,17 @@ export function libraryMethods(deps: LibraryDeps): LibraryMethods {
       const row = store.library.list('model').find((item) => item.path === real || item.path === path);
       if (!row) throw new WorkbenchError('NOT_FOUND', `${path}: not in the recently opened models`);
       return { removed: store.library.forget('model', row.path, row.sha256) };
+    },
+
+    async modelGraph({ path }) {
+      const real = await policy.check(path, 'model');
+      const upload = await readUploadRecord(real);
+      try {
+        const { model, facts } = await loadModel(real);
+        return graphOf(model, facts);
+      } catch (err) {
+        throw upload ? namingUserFile(err, [real, path], uploadedName(upload)) : err;
+      }
     },
 
     async listProbes() {

@@ -58,6 +58,7 @@ export const requestSchemas = {
   listModels: none,
   openModel: z.object({ path: filePath }).strict(),
   forgetModel: z.object({ path: filePath }).strict(),
+  modelGraph: z.object({ path: filePath }).strict(),
   listProbes: none,
   openProbe: z
     .object({ spec: z.string().min(1, 'a probe spec is required').max(8192), model: filePath.optional() })

@@ -90,6 +90,31 @@ export interface ModelSummary {
   layers: LayerInfo[];
 }
 
+/** One node of a model's graph, as the graph view draws it. */
+export interface GraphNode {
+  /** Position in topological order: the `index` of the layers it produces. */
+  index: number;
+  /** The node's name in the file (or a generated one, as LayerInfo.node). */
+  name: string;
+  op: string;
+  /** Tensors it reads that a node or a graph input produces (weights and constants left out). */
+  inputs: string[];
+  /** Tensors it produces (the layers among them are in the model's catalogue). */
+  outputs: string[];
+  /** How many of its inputs are weights (initializers or constants). */
+  weights: number;
+}
+
+/** A model's top-level graph: its nodes in topological order (Constant nodes folded into weights). */
+export interface ModelGraph {
+  path: string;
+  sha256: string;
+  /** Graph inputs (weights left out) and outputs, by tensor name. */
+  inputs: string[];
+  outputs: string[];
+  nodes: GraphNode[];
+}
+
 export interface AppInfo {
   name: string;
   version: string;
@@ -115,6 +140,8 @@ export interface ApiMethods {
   forgetModel: { request: { path: string }; response: { removed: number } };
   /** Reads an ONNX model, adds it to the library and allows its path. */
   openModel: { request: { path: string }; response: ModelSummary };
+  /** The model's graph (nodes in topological order, their tensors), for the graph view; a path opened before. */
+  modelGraph: { request: { path: string }; response: ModelGraph };
   /** Built-in probe sets and the probe files/folders opened before. */
   listProbes: { request: Record<string, never>; response: ProbeSetEntry[] };
   /** Opens a probe spec (against `model`'s input when given), checks it and allows its path. */

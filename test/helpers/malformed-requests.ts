@@ -42,6 +42,7 @@ export const MALFORMED: Record<ApiMethodName, unknown[]> = {
     { path: '/a.onnx', x: 1 },
   ],
   forgetModel: [{}, { path: 3 }, { path: '' }, { path: '/a.onnx', all: true }],
+  modelGraph: [{}, { path: null }, { path: '' }, { path: '/a.onnx', depth: 2 }],
   listProbes: NO_PARAMETERS,
   openProbe: [
     {},
