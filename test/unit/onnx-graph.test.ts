@@ -11,7 +11,7 @@ import type { ModelGraph } from '../../app/common/contract.js';
 import { modelGraph } from '../../app/engine/onnx/graph.js';
 import { loadModel } from '../../app/engine/onnx/model-file.js';
 import { inspectModelFile } from '../../app/engine/runner/inspect-model.js';
-import { graphModel, opCategory, searchBoxes } from '../../renderer/src/lib/graph-model.js';
+import { graphModel, opCategory, searchBoxes } from '../../renderer/src/charts/graph-model.js';
 import { fixturesDir } from '../helpers/paths.js';
 
 const expected = JSON.parse(readFileSync(join(fixturesDir, 'models/graphs.expected.json'), 'utf8')) as Record<

@@ -9,7 +9,7 @@
  */
 import ElkApi from 'elkjs/lib/elk-api.js';
 import type { ELK as ElkInstance, ELKConstructorArguments, ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
-import type { GraphBox, GraphEdge } from '../lib/graph-model.js';
+import type { GraphBox, GraphEdge } from './graph-model.js';
 
 type ElkConstructor = new (args?: ELKConstructorArguments) => ElkInstance;
 /** elk-api is CommonJS: bundlers hand its class as the default import, Node's typings as its `default`. */
