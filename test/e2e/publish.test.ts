@@ -318,7 +318,7 @@ describe('the history', () => {
     await expect(page.getByTestId('compare-view').locator('h2').textContent()).resolves.toBe('Compare 3 runs');
     // The self runs' matrices match cell for cell: run 1 (the seeds mean) has other layers' names.
     await page.getByTestId('compare-against').waitFor();
-    await saveScreenshot(page, 'app-compare');
+    await saveScreenshot(page, 'app-compare-runs');
   });
 });
 

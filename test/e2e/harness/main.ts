@@ -10,9 +10,10 @@ import MatrixView from '../../../renderer/src/components/MatrixView.svelte';
 import ModelGraph from '../../../renderer/src/components/ModelGraph.svelte';
 import ResultView from '../../../renderer/src/components/ResultView.svelte';
 import { requestExport } from '../../../renderer/src/lib/export-target.js';
-import { warmLayout } from '../../../renderer/src/charts/graph-layout.js';
+import { layoutGraph, warmLayout } from '../../../renderer/src/charts/graph-layout.js';
+import { graphModel } from '../../../renderer/src/charts/graph-model.js';
 import { mountChartjsMatrix } from './chartjs-matrix-baseline.js';
-import type { WorkbenchApi } from '../../../app/common/contract.js';
+import type { LayerInfo, ModelGraph as GraphData, WorkbenchApi } from '../../../app/common/contract.js';
 import type { HarnessApi, HarnessView, HoverTiming } from './views.js';
 import '../../../renderer/src/styles.css';
 import './harness.css';
@@ -129,6 +130,11 @@ window.harness = {
     return opened;
   },
   warmGraphLayout: () => warmLayout(),
+  async timeGraphLayout(json, options) {
+    const { graph, layers } = JSON.parse(json) as { graph: GraphData; layers: LayerInfo[] };
+    const { boxes, edges } = graphModel(graph, layers);
+    return (await layoutGraph(boxes, edges, undefined, options ?? undefined)).ms;
+  },
   longestFrameGap(timeoutMs) {
     return new Promise((resolve) => {
       const start = performance.now();

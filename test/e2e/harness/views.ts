@@ -36,6 +36,8 @@ export interface HarnessApi {
   requestExport(): boolean;
   /** Starts the graph layout's worker and lays out a small graph, as the models view does. */
   warmGraphLayout(): Promise<void>;
+  /** Lays out `{graph, layers}` (JSON) in the layout worker with `options` (default: the view's); ms. */
+  timeGraphLayout(json: string, options: Record<string, string> | null): Promise<number>;
   /**
    * Longest gap between animation frames (ms) from now until the graph view has placed its graph
    * (or `timeoutMs` passed): how long the page was frozen while the layout ran.
