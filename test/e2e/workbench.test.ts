@@ -210,7 +210,9 @@ describe('a new user’s path', () => {
     await expect(page.getByTestId('probe-n-checked').textContent({ timeout: 15_000 })).resolves.toBe('6');
     await expect(page.getByTestId('probe-status').textContent()).resolves.toContain('[1, 28, 28]');
     await expect
-      .poll(() => page.$$eval('[data-testid="probe-fit"]', (rows) => rows.map((r) => r.getAttribute('data-state'))))
+      .poll(() => page.$$eval('[data-testid="probe-fit"]', (rows) => rows.map((r) => r.getAttribute('data-state'))), {
+        timeout: 20_000,
+      })
       .toEqual(['fits', 'fits']);
     // …and one whose examples have another shape: the engine's message for each model, in place, and no Run.
     await page.getByTestId('probe-path').fill(join(repoRoot, 'test/fixtures/activations/zoo/probe/fm-mini-images.npy'));
