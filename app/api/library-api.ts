@@ -9,7 +9,7 @@ import { basename, dirname, resolve } from 'node:path';
 import type { ModelEntry, ModelSummary, ProbeInfo, ProbeSetEntry, WorkbenchApi } from '../common/contract.js';
 import { WorkbenchError, toWorkbenchError } from '../common/errors.js';
 import type { FileAccessPolicy } from './file-access.js';
-import { realPathOf } from './file-access.js';
+import { isInside, realPathOf } from './file-access.js';
 import { modelGraph as graphOf } from '../engine/onnx/graph.js';
 import { loadModel } from '../engine/onnx/model-file.js';
 import { inspectModelFile } from '../engine/runner/inspect-model.js';
@@ -28,6 +28,8 @@ export interface LibraryDeps {
   store: () => Promise<Store>;
   runner: () => ModelRunner;
   modelsDir: string;
+  /** Where the server stores uploads (the data directory's `uploads/`): only copies there are uploads. */
+  uploadsDir: string;
 }
 
 type LibraryMethods = Pick<
@@ -72,8 +74,17 @@ export function libraryMethods(deps: LibraryDeps): LibraryMethods {
    * Reads the model (a file that is not a valid model is refused) and allows its path. An uploaded
    * copy is named by the user's file, in its summary and in errors.
    */
+  /** The uploads folder as given and as its real path (a path may come in either form). */
+  let realUploadsDir: string | null = null;
+  /** The upload record of a copy in the uploads folder; null for every other file. */
+  const uploadOf = async (path: string) => {
+    realUploadsDir ??= await fs.realpath(deps.uploadsDir).catch(() => null);
+    const dirs = [resolve(deps.uploadsDir), ...(realUploadsDir ? [realUploadsDir] : [])];
+    return dirs.some((dir) => isInside(resolve(path), dir)) ? readUploadRecord(resolve(path)) : null;
+  };
+
   async function open(path: string): Promise<{ summary: ModelSummary; real: string; detail: ModelDetail }> {
-    const upload = await readUploadRecord(resolve(path));
+    const upload = await uploadOf(path);
     try {
       const summary = await inspectModelFile(resolve(path), { runner: deps.runner() });
       const real = await realPathOf(summary.path);
@@ -171,7 +182,7 @@ export function libraryMethods(deps: LibraryDeps): LibraryMethods {
 
     async modelGraph({ path }) {
       const real = await policy.check(path, 'model');
-      const upload = await readUploadRecord(real);
+      const upload = await uploadOf(real);
       try {
         const { model, facts } = await loadModel(real);
         return graphOf(model, facts);

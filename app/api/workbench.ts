@@ -118,7 +118,13 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
 
   return {
     appInfo: async () => appInfo(),
-    ...libraryMethods({ policy, store: openStore, runner: modelRunner, modelsDir }),
+    ...libraryMethods({
+      policy,
+      store: openStore,
+      runner: modelRunner,
+      modelsDir,
+      uploadsDir: join(dataDir, 'uploads'),
+    }),
     ...experimentMethods({ policy, store: openStore, service: experiments, app }),
     ...oneOffMethods({
       policy,
