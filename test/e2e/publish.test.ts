@@ -204,6 +204,8 @@ describe('the experiment form', () => {
     await page.getByRole('button', { name: 'Clear' }).click();
     await page.getByTestId('kind-pair').click();
     await page.getByTestId('add-model').selectOption(zoo('plain-d1-s0'));
+    // The model is read, then listed.
+    await page.locator('[data-testid="builder-models"] li').first().waitFor();
     // One model of a pair: the problem says "1 is chosen".
     await page.getByTestId('run-experiment').click();
     await expect(page.getByTestId('builder-problems').textContent()).resolves.toContain('1 is chosen');
@@ -217,6 +219,7 @@ describe('the experiment form', () => {
     );
     await expect(page.getByTestId('run-experiment').isDisabled()).resolves.toBe(true);
     await expect(page.getByTestId('builder-blocked').textContent()).resolves.toContain('every model must take');
+    await page.getByTestId('probe-fits').evaluate((list) => list.scrollIntoView({ block: 'center' }));
     await saveScreenshot(page, 'app-probe-check');
     // Nothing was written to the history.
     expect((await t.api.listRuns({})).length).toBe(before.runs);
