@@ -37,6 +37,8 @@ type ExperimentMethods = Pick<
   | 'listRuns'
   | 'getRun'
   | 'renameRun'
+  | 'tagRun'
+  | 'setRunNote'
   | 'deleteRun'
   | 'exportRun'
   | 'getCacheInfo'
@@ -156,6 +158,16 @@ export function experimentMethods(deps: ExperimentsDeps): ExperimentMethods {
     async renameRun({ runId, name }) {
       const store = await deps.store();
       return runInfo(store.history.renameRun(runId, name));
+    },
+
+    async tagRun({ runId, add, remove }) {
+      const store = await deps.store();
+      return runInfo(store.history.tagRun(runId, { ...(add ? { add } : {}), ...(remove ? { remove } : {}) }));
+    },
+
+    async setRunNote({ runId, note }) {
+      const store = await deps.store();
+      return runInfo(store.history.setNote(runId, note));
     },
 
     async deleteRun({ runId }) {

@@ -1,14 +1,18 @@
 /**
  * API methods over the model and probe library: opening a file is what allows later requests to
  * use its path (file-access.ts); opened files are remembered in the database across sessions.
+ * Models are listed once per content (sha256) whatever path or upload they came by, under the
+ * user's file name; errors about an uploaded copy name the user's file (uploads.ts).
  */
 import { promises as fs } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type { ModelEntry, ModelSummary, ProbeInfo, ProbeSetEntry, WorkbenchApi } from '../common/contract.js';
-import { WorkbenchError } from '../common/errors.js';
+import { WorkbenchError, toWorkbenchError } from '../common/errors.js';
 import type { FileAccessPolicy } from './file-access.js';
-import { realPathOf } from './file-access.js';
+import { isInside, realPathOf } from './file-access.js';
 import { calibrateModelFile } from '../engine/activations/model-calibration.js';
+import { modelGraph as graphOf } from '../engine/onnx/graph.js';
+import { loadModel } from '../engine/onnx/model-file.js';
 import { inspectModelFile } from '../engine/runner/inspect-model.js';
 import type { ModelRunner } from '../engine/runner/model-runner.js';
 import type { ModelInput } from '../engine/probe/model-input.js';
@@ -17,7 +21,9 @@ import { tokenizerFile } from '../engine/probe/tokenizer.js';
 import { listPresets, readZoo } from '../engine/experiments/presets.js';
 import { builtInProbes, openProbeInfo, probeLabel } from '../engine/experiments/probe-sets.js';
 import { probePath } from '../engine/experiments/spec.js';
+import type { LibraryItem } from '../engine/store/library.js';
 import type { Store } from '../engine/store/store.js';
+import { readUploadRecord, uploadedName } from './uploads.js';
 
 export interface LibraryDeps {
   policy: FileAccessPolicy;
@@ -26,12 +32,36 @@ export interface LibraryDeps {
   modelsDir: string;
   /** The most examples a probe may have. */
   maxProbeExamples?: number;
+  /** Where the server stores uploads (the data directory's `uploads/`): only copies there are uploads. */
+  uploadsDir: string;
 }
 
 type LibraryMethods = Pick<
   WorkbenchApi,
-  'inspectModel' | 'openModel' | 'listModels' | 'listProbes' | 'openProbe' | 'calibrateModel' | 'listPresets'
+  | 'inspectModel'
+  | 'openModel'
+  | 'listModels'
+  | 'forgetModel'
+  | 'modelGraph'
+  | 'listProbes'
+  | 'openProbe'
+  | 'calibrateModel'
+  | 'listPresets'
 >;
+
+/** What the library remembers of how a model was opened (`detail` of its row). */
+interface ModelDetail {
+  fileName?: string;
+  source?: 'path' | 'upload';
+}
+
+/** `error` with every mention of the copy's path replaced by the user's file name. */
+function namingUserFile(error: unknown, paths: readonly string[], name: string): WorkbenchError {
+  const e = toWorkbenchError(error);
+  let message = e.message;
+  for (const path of paths) message = message.split(path).join(name);
+  return new WorkbenchError(e.code, message);
+}
 
 async function sizeOf(path: string): Promise<number | null> {
   try {
@@ -45,12 +75,59 @@ async function sizeOf(path: string): Promise<number | null> {
 export function libraryMethods(deps: LibraryDeps): LibraryMethods {
   const { policy } = deps;
 
-  /** Reads the model (a file that is not a valid model is refused) and allows its path. */
-  async function open(path: string): Promise<{ summary: ModelSummary; real: string }> {
-    const summary = await inspectModelFile(resolve(path), { runner: deps.runner() });
-    const real = await realPathOf(summary.path);
-    policy.allow(real);
-    return { summary, real };
+  /**
+   * Reads the model (a file that is not a valid model is refused) and allows its path. An uploaded
+   * copy is named by the user's file, in its summary and in errors.
+   */
+  /** The uploads folder as given and as its real path (a path may come in either form). */
+  let realUploadsDir: string | null = null;
+  /** The upload record of a copy in the uploads folder; null for every other file. */
+  const uploadOf = async (path: string) => {
+    realUploadsDir ??= await fs.realpath(deps.uploadsDir).catch(() => null);
+    const dirs = [resolve(deps.uploadsDir), ...(realUploadsDir ? [realUploadsDir] : [])];
+    return dirs.some((dir) => isInside(resolve(path), dir)) ? readUploadRecord(resolve(path)) : null;
+  };
+
+  async function open(path: string): Promise<{ summary: ModelSummary; real: string; detail: ModelDetail }> {
+    const upload = await uploadOf(path);
+    try {
+      const summary = await inspectModelFile(resolve(path), { runner: deps.runner() });
+      const real = await realPathOf(summary.path);
+      policy.allow(real);
+      if (!upload) return { summary, real, detail: { fileName: summary.fileName, source: 'path' } };
+      return {
+        summary: { ...summary, fileName: upload.name },
+        real,
+        detail: { fileName: upload.name, source: 'upload' },
+      };
+    } catch (err) {
+      throw upload ? namingUserFile(err, [resolve(path), path], uploadedName(upload)) : err;
+    }
+  }
+
+  /** One entry for the rows of one content: the latest path that still holds it, under the user's name. */
+  async function entryOf(items: readonly LibraryItem[]): Promise<ModelEntry> {
+    let chosen: { item: LibraryItem; available: boolean } | null = null;
+    for (const item of items) {
+      const size = await sizeOf(item.path);
+      const available = size !== null && size === item.sizeBytes;
+      if (available || chosen === null) chosen = { item, available };
+      if (available) break;
+    }
+    const { item, available } = chosen!;
+    const detail = item.detail as ModelDetail;
+    const source = detail.source ?? 'path';
+    return {
+      path: item.path,
+      fileName: detail.fileName ?? basename(item.path),
+      sha256: item.sha256 ?? '',
+      sizeBytes: item.sizeBytes ?? 0,
+      origin: 'opened',
+      source,
+      from: source === 'upload' ? 'uploaded' : dirname(item.path),
+      openedAt: items[0]!.openedAt,
+      available,
+    };
   }
 
   return {
@@ -58,37 +135,32 @@ export function libraryMethods(deps: LibraryDeps): LibraryMethods {
     inspectModel: async ({ path }) => (await open(path)).summary,
 
     async openModel({ path }) {
-      const { summary, real } = await open(path);
+      const { summary, real, detail } = await open(path);
       (await deps.store()).library.remember({
         path: real,
         kind: 'model',
         sha256: summary.sha256,
         sizeBytes: summary.sizeBytes,
-        detail: { fileName: summary.fileName },
+        detail: { ...detail },
       });
       return summary;
     },
 
     async listModels() {
       const store = await deps.store();
-      const opened = store.library.list('model');
-      const entries: ModelEntry[] = [];
-      for (const item of opened) {
-        const size = await sizeOf(item.path);
-        entries.push({
-          path: item.path,
-          fileName: basename(item.path),
-          sha256: item.sha256 ?? '',
-          sizeBytes: item.sizeBytes ?? 0,
-          origin: 'opened',
-          openedAt: item.openedAt,
-          available: size !== null && size === item.sizeBytes,
-        });
+      // Rows newest first; the rows of one content (by sha256) make one entry, at the newest's place.
+      const groups = new Map<string, LibraryItem[]>();
+      for (const item of store.library.list('model')) {
+        const key = item.sha256 ? `sha:${item.sha256}` : `path:${item.path}`;
+        groups.set(key, [...(groups.get(key) ?? []), item]);
       }
-      const listed = new Set(entries.map((e) => e.path));
+      const entries: ModelEntry[] = [];
+      for (const items of groups.values()) entries.push(await entryOf(items));
+      const listedPaths = new Set([...groups.values()].flat().map((i) => i.path));
+      const listedContent = new Set(entries.map((e) => e.sha256).filter(Boolean));
       for (const model of await readZoo(deps.modelsDir)) {
         const real = await realPathOf(model.path).catch(() => model.path);
-        if (listed.has(real)) continue;
+        if (listedPaths.has(real) || (model.sha256 && listedContent.has(model.sha256))) continue;
         const size = await sizeOf(model.path);
         entries.push({
           path: model.path,
@@ -96,11 +168,32 @@ export function libraryMethods(deps: LibraryDeps): LibraryMethods {
           sha256: model.sha256 ?? '',
           sizeBytes: size ?? 0,
           origin: 'zoo',
+          source: 'zoo',
+          from: 'shipped with the app',
           openedAt: null,
           available: size !== null,
         });
       }
       return entries;
+    },
+
+    async forgetModel({ path }) {
+      const store = await deps.store();
+      const real = await realPathOf(path).catch(() => resolve(path));
+      const row = store.library.list('model').find((item) => item.path === real || item.path === path);
+      if (!row) throw new WorkbenchError('NOT_FOUND', `${path}: not in the recently opened models`);
+      return { removed: store.library.forget('model', row.path, row.sha256) };
+    },
+
+    async modelGraph({ path }) {
+      const real = await policy.check(path, 'model');
+      const upload = await uploadOf(real);
+      try {
+        const { model, facts } = await loadModel(real);
+        return graphOf(model, facts);
+      } catch (err) {
+        throw upload ? namingUserFile(err, [real, path], uploadedName(upload)) : err;
+      }
     },
 
     async listProbes() {

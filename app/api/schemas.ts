@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { ApiMethodName, ApiRequest } from '../common/contract.js';
+import { FONT_SIZE_LIMITS, WIDTH_LIMITS } from '../common/figures/figure-options.js';
 import {
   bootstrapSchema,
   experimentSpecSchema,
@@ -32,12 +33,34 @@ const imageOptions = z
   })
   .strict();
 
+const figureOptionsSchema = z
+  .object({
+    colormap: z.enum(['viridis', 'magma', 'blue-red']).optional(),
+    range: z
+      .union([
+        z.enum(['unit', 'data']),
+        z
+          .tuple([z.number().finite(), z.number().finite()])
+          .refine(([lo, hi]) => lo < hi, 'a colour range goes from a lower to a higher value'),
+      ])
+      .optional(),
+    bestMatch: z.boolean().optional(),
+    axisLabels: z.enum(['names', 'indices']).optional(),
+    origin: z.enum(['top', 'bottom']).optional(),
+    squareCells: z.boolean().optional(),
+    fontSize: z.number().min(FONT_SIZE_LIMITS.min).max(FONT_SIZE_LIMITS.max).optional(),
+    width: z.number().int().min(WIDTH_LIMITS.min).max(WIDTH_LIMITS.max).optional(),
+  })
+  .strict();
+
 export const requestSchemas = {
   appInfo: none,
   inspectModel: z.object({ path: filePath }).strict(),
 
   listModels: none,
   openModel: z.object({ path: filePath }).strict(),
+  forgetModel: z.object({ path: filePath }).strict(),
+  modelGraph: z.object({ path: filePath }).strict(),
   listProbes: none,
   openProbe: z
     .object({
@@ -64,11 +87,24 @@ export const requestSchemas = {
         .array(z.enum(['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted']))
         .max(6)
         .optional(),
+      search: z.string().max(500).optional(),
+      idPrefix: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,80}$/, 'a run id prefix is letters, digits, - and _')
+        .optional(),
       limit: z.number().int().min(1).max(10_000).optional(),
     })
     .strict(),
   getRun: z.object({ runId: id('run') }).strict(),
   renameRun: z.object({ runId: id('run'), name: runName }).strict(),
+  tagRun: z
+    .object({
+      runId: id('run'),
+      add: z.array(z.string().max(100)).max(64).optional(),
+      remove: z.array(z.string().max(100)).max(64).optional(),
+    })
+    .strict(),
+  setRunNote: z.object({ runId: id('run'), note: z.string().max(4000) }).strict(),
   deleteRun: z.object({ runId: id('run') }).strict(),
   exportRun: z
     .object({
@@ -79,10 +115,22 @@ export const requestSchemas = {
         .object({ measure: z.number().int().min(0).max(1000), statistic: z.enum(['mean', 'std']) })
         .strict()
         .optional(),
+      pair: z
+        .object({
+          rows: z.number().int().min(0).max(10_000),
+          cols: z.number().int().min(0).max(10_000),
+          measure: z.number().int().min(0).max(1000).optional(),
+        })
+        .strict()
+        .optional(),
+      figure: figureOptionsSchema.optional(),
       save: z.boolean().optional(),
     })
     .strict()
-    .refine((r) => !(r.matrix !== undefined && r.seeds !== undefined), 'export either a matrix or a seeds summary'),
+    .refine(
+      (r) => [r.matrix, r.seeds, r.pair].filter((x) => x !== undefined).length <= 1,
+      'export one of: a matrix, a seeds summary, a pair of models',
+    ),
 
   extractActivations: z
     .object({

@@ -127,7 +127,14 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
 
   return {
     appInfo: async () => appInfo(),
-    ...libraryMethods({ policy, store: openStore, runner: modelRunner, modelsDir, ...probeLimit }),
+    ...libraryMethods({
+      policy,
+      store: openStore,
+      runner: modelRunner,
+      modelsDir,
+      uploadsDir: join(dataDir, 'uploads'),
+      ...probeLimit,
+    }),
     ...experimentMethods({ policy, store: openStore, service: experiments, app }),
     ...oneOffMethods({
       policy,

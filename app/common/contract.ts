@@ -125,6 +125,31 @@ export interface ModelSummary {
   layers: LayerInfo[];
 }
 
+/** One node of a model's graph, as the graph view draws it. */
+export interface GraphNode {
+  /** Position in topological order: the `index` of the layers it produces. */
+  index: number;
+  /** The node's name in the file (or a generated one, as LayerInfo.node). */
+  name: string;
+  op: string;
+  /** Tensors it reads that a node or a graph input produces (weights and constants left out). */
+  inputs: string[];
+  /** Tensors it produces (the layers among them are in the model's catalogue). */
+  outputs: string[];
+  /** How many of its inputs are weights (initializers or constants). */
+  weights: number;
+}
+
+/** A model's top-level graph: its nodes in topological order (Constant nodes folded into weights). */
+export interface ModelGraph {
+  path: string;
+  sha256: string;
+  /** Graph inputs (weights left out) and outputs, by tensor name. */
+  inputs: string[];
+  outputs: string[];
+  nodes: GraphNode[];
+}
+
 export interface AppInfo {
   name: string;
   version: string;
@@ -144,10 +169,14 @@ export interface ApiMethods {
   inspectModel: { request: InspectModelRequest; response: ModelSummary };
 
   // Models and probe sets. Opening a file is what allows later requests to use its path.
-  /** Models opened before (newest first) and the shipped zoo. */
+  /** Models opened before (newest first; one entry per file content) and the shipped zoo. */
   listModels: { request: Record<string, never>; response: ModelEntry[] };
+  /** Removes a model from the recently opened list (every path it was opened under, by content). */
+  forgetModel: { request: { path: string }; response: { removed: number } };
   /** Reads an ONNX model, adds it to the library and allows its path. */
   openModel: { request: { path: string }; response: ModelSummary };
+  /** The model's graph (nodes in topological order, their tensors), for the graph view; a path opened before. */
+  modelGraph: { request: { path: string }; response: ModelGraph };
   /** Built-in probe sets and the probe files/folders opened before. */
   listProbes: { request: Record<string, never>; response: ProbeSetEntry[] };
   /**
@@ -177,7 +206,12 @@ export interface ApiMethods {
   listRuns: { request: ListRunsRequest; response: RunInfo[] };
   /** A run with its result (partial ones included) and its last progress. */
   getRun: { request: { runId: string }; response: RunDetails };
+  /** Renames a run; refused when another run has that name (names tell runs apart). */
   renameRun: { request: { runId: string; name: string }; response: RunInfo };
+  /** Adds and removes tags of a run (a tag: 1–40 characters, no spaces or commas). */
+  tagRun: { request: { runId: string; add?: string[]; remove?: string[] }; response: RunInfo };
+  /** Sets a run's note ('' clears it). */
+  setRunNote: { request: { runId: string; note: string }; response: RunInfo };
   deleteRun: { request: { runId: string }; response: { deleted: true } };
   /** A run's result as a file: the whole result (json) or one matrix (csv, npy, svg). */
   exportRun: { request: ExportRequest; response: ExportedFile };
@@ -451,6 +485,10 @@ export interface RunInfo {
   finishedAt?: string;
   /** Why the run failed, was cancelled or was interrupted. */
   error?: WorkbenchErrorData;
+  /** Tags people gave it, sorted. */
+  tags: string[];
+  /** A note people wrote on it ('' for none). */
+  note: string;
 }
 
 export type RunStage = 'prepare' | 'extract' | 'kernels' | 'similarity' | 'bootstrap' | 'save';
@@ -471,13 +509,22 @@ export interface RunProgress {
  * Library, experiments, runs, export and cache: the API's own request/response types.
  * --------------------------------------------------------------------------------------------- */
 
+/**
+ * A model of the library: one entry per file content (sha256), however often and from wherever
+ * it was opened — the path it was last opened under, and the user's name for it.
+ */
 export interface ModelEntry {
   path: string;
+  /** The user's file name (for an upload: the name of the file uploaded, not of the app's copy). */
   fileName: string;
   sha256: string;
   sizeBytes: number;
   /** `opened`: by the user (dialog, drop, path, upload); `zoo`: shipped with the app. */
   origin: 'opened' | 'zoo';
+  /** How it came: opened from a path on this machine, uploaded through the browser, or shipped. */
+  source: 'path' | 'upload' | 'zoo';
+  /** Where it came from, for people: the folder it was opened from, "uploaded", "shipped with the app". */
+  from: string;
   /** ISO time it was last opened; null for zoo models never opened. */
   openedAt: string | null;
   /** False when the file is gone (or changed size) since it was opened. */
@@ -556,6 +603,14 @@ export interface ExperimentInfo {
 export interface ListRunsRequest {
   experimentId?: string;
   status?: RunStatus[];
+  /**
+   * Words that must all match (case-insensitive, anywhere): the run's name, kind, models (file
+   * names and labels), measures, probe, tags or note. `tag:T`, `model:M`, `measure:M`, `name:N`
+   * match only that field (a tag exactly).
+   */
+  search?: string;
+  /** Runs whose id starts with this (with or without the `run-`): ids by a unique prefix. */
+  idPrefix?: string;
   /** Newest first; default 200. */
   limit?: number;
 }
@@ -577,8 +632,36 @@ export interface ExportRequest {
   matrix?: number;
   /** csv/npy/svg of a seeds run: the summary of one measure instead of a matrix. */
   seeds?: { measure: number; statistic: 'mean' | 'std' };
+  /**
+   * One ordered pair of the result's models (0-based, in the run's order): rows model `rows`,
+   * columns model `cols`, for the result's `measure`-th measure (default 0). A pair stored the
+   * other way round is transposed. json then holds that pair's matrix rather than the whole result.
+   */
+  pair?: { rows: number; cols: number; measure?: number };
+  /** svg: how the figure is drawn (the page's figure exports take the same options). */
+  figure?: FigureOptions;
   /** Also write the file into the app's exports folder (its path is returned). */
   save?: boolean;
+}
+
+/** How a heatmap figure is drawn: the page's "Figure" exports and `runs export --format svg` alike. */
+export interface FigureOptions {
+  /** Default viridis; blue-red (diverging) is for differences. */
+  colormap?: 'viridis' | 'magma' | 'blue-red';
+  /** The values of the colour bar's ends: [0, 1] (`unit`, the default), the figure's own range (`data`), or [lo, hi]. */
+  range?: 'unit' | 'data' | [number, number];
+  /** Mark each row's highest value (similarities only; never on a standard deviation). */
+  bestMatch?: boolean;
+  /** Layer names on the axes (default), or their positions 1, 2, … */
+  axisLabels?: 'names' | 'indices';
+  /** Row 0 at the top (default, as a matrix prints) or at the bottom (as a plot's y axis). */
+  origin?: 'top' | 'bottom';
+  /** Square cells (default), or a square plot whose cells stretch. */
+  squareCells?: boolean;
+  /** Px of the labels and axis titles, 6–32 (default 11). */
+  fontSize?: number;
+  /** The figure's width in px, 160–4000 (default: what its cells need). */
+  width?: number;
 }
 
 export interface ExportedFile {

@@ -201,7 +201,7 @@ describe('a new user’s path', () => {
     // A's choice came from its layer table (op:Relu); B's is made here.
     await expect(layerSelects.nth(0).inputValue()).resolves.toBe('op:Relu');
     await layerSelects.nth(1).selectOption('op:Relu');
-    // A probe file typed as a path is checked by the engine against model A's input: one that fits…
+    // A probe file typed as a path is read by the engine, then checked against each model's input: one that fits…
     const fits = join(scratch, 'probe-6.npy');
     await python(
       'import sys,numpy as np; np.save(sys.argv[1], np.random.default_rng(0).random((6,1,28,28), dtype=np.float32))',
@@ -211,11 +211,20 @@ describe('a new user’s path', () => {
     await page.getByTestId('probe-path').fill(fits);
     await expect(page.getByTestId('probe-n-checked').textContent({ timeout: 15_000 })).resolves.toBe('6');
     await expect(page.getByTestId('probe-status').textContent()).resolves.toContain('[1, 28, 28]');
-    // …and one whose examples have another shape: the engine's message, in place.
+    await expect
+      .poll(() => page.$$eval('[data-testid="probe-fit"]', (rows) => rows.map((r) => r.getAttribute('data-state'))), {
+        timeout: 20_000,
+      })
+      .toEqual(['fits', 'fits']);
+    // …and one whose examples have another shape: the engine's message for each model, in place, and no Run.
     await page.getByTestId('probe-path').fill(join(repoRoot, 'test/fixtures/activations/zoo/probe/fm-mini-images.npy'));
     await expect(
-      page.locator('[data-testid="probe-status"] [role="alert"]').textContent({ timeout: 15_000 }),
+      page
+        .locator('[data-testid="probe-fit"][data-state="misfit"] [data-testid="probe-fit-reason"]')
+        .first()
+        .textContent({ timeout: 15_000 }),
     ).resolves.toMatch(/gives examples of shape \[28, 28\], but the model input 'input' takes \[1, 28, 28\]/);
+    await expect(page.getByTestId('run-experiment').isDisabled()).resolves.toBe(true);
     // The built-in set, 200 images.
     await page.getByLabel('Fashion-MNIST (built in)').check();
     await page.getByTestId('probe-n').fill('200');
@@ -529,7 +538,8 @@ describe('a new user’s path', () => {
     await page.getByTestId('add-model').selectOption(model);
     await page.getByTestId('layer-select').first().waitFor();
     await page.getByTestId('probe-n').fill('100');
-    // The file is damaged after the experiment was set up.
+    await page.locator('[data-testid="probe-fit"][data-state="fits"]').waitFor({ timeout: 15_000 });
+    // The file is damaged after the experiment was set up (and its probe check passed).
     writeFileSync(model, 'this is no longer an onnx model');
     await page.getByTestId('run-experiment').click();
     const message = await (async () => {

@@ -189,7 +189,9 @@ describe('experiment cache and lifecycle', () => {
     await cancelled;
     expect(details.run.status).toBe('cancelled');
     expect(details.run.error).toMatchObject({ code: 'CANCELLED' });
-    expect(details.run.error!.message).toMatch(/cancelled during extract/);
+    expect(details.run.error!.message).toBe(
+      'cancelled while extracting activations; the 3 finished pairs of models were kept',
+    );
     expect(details.result!.partial).toBe(true);
     expect(details.result!.matrices.map((m) => `${m.rows.model},${m.cols.model}`)).toEqual(['0,0', '0,1', '1,1']);
     // Progress: fractions never go back, stages and models are named, ETA once work was timed.
@@ -232,7 +234,7 @@ describe('experiment cache and lifecycle', () => {
     const details = await running;
     off();
     expect(details.run.status).toBe('cancelled');
-    expect(details.run.error!.message).toBe('cancelled during kernels; finished pairs were kept');
+    expect(details.run.error!.message).toBe('cancelled while computing Grams; no pair of models was finished');
     expect(details.result).toMatchObject({ partial: true, matrices: [] });
     expect((await api.getRun({ runId: queued.id })).result).toBeNull();
   }, 180_000);
@@ -265,7 +267,7 @@ describe('experiment cache and lifecycle', () => {
         status: 'interrupted',
         error: {
           code: 'CANCELLED',
-          message: 'interrupted: the app was closed during extract; finished pairs were kept',
+          message: expect.stringMatching(/^interrupted: the app was closed while extracting activations; /),
         },
       });
     } finally {

@@ -135,7 +135,7 @@ describe('a run killed mid-extraction', () => {
       const run = store.history.run(killedAt.runId);
       expect(run.status).toBe('interrupted');
       expect(run.error!.message).toMatch(
-        /^interrupted: the process running it \(pid \d+\) stopped during extract; finished pairs were kept$/,
+        /^interrupted: the process running it \(pid \d+\) stopped while extracting activations; the \d+ finished pairs? of models (was|were) kept$/,
       );
       expect(store.recovered.map((r) => r.id)).toEqual([killedAt.runId]);
       const parts = store.history.resultParts(killedAt.runId)!;

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { STAGE_ACTIVITIES, keptPairs } from '../../app/common/run-stages.js';
 import type { ExperimentSpec, RunDetails, RunInfo, RunStage, WorkbenchEvent } from '../../app/common/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
 import { readExtractManifest } from '../../app/engine/activations/extract-dir.js';
@@ -159,7 +160,7 @@ describe('cancelling at every stage', () => {
       expect(details.run.status).toBe('cancelled');
       expect(details.run.error).toEqual({
         code: 'CANCELLED',
-        message: `cancelled during ${stage}; finished pairs were kept`,
+        message: `cancelled while ${STAGE_ACTIVITIES[stage]}; ${keptPairs(pairs)}`,
       });
       await checkKept(details, pairs);
       await checkRerun(details);
@@ -222,7 +223,7 @@ describe('cancelling at every stage', () => {
       } else {
         expect(details.run.error).toEqual({
           code: 'CANCELLED',
-          message: `cancelled during ${stage}; finished pairs were kept`,
+          message: `cancelled while ${STAGE_ACTIVITIES[stage!]}; ${keptPairs(3)}`,
         });
         // The last step's pairs are compared in one call: all of them or none, never some.
         await checkKept(after, 3);

@@ -10,7 +10,8 @@ describe('routes', () => {
       { view: 'experiment' },
       { view: 'runs', runId: null },
       { view: 'runs', runId: 'run_01-ab' },
-      { view: 'compare', a: 'r1', b: 'r2' },
+      { view: 'compare', runs: ['r1', 'r2'] },
+      { view: 'compare', runs: ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'] },
     ];
     for (const route of routes) expect(parseRoute(formatRoute(route))).toEqual(route);
   });
@@ -20,6 +21,8 @@ describe('routes', () => {
     expect(parseRoute('#/nowhere')).toEqual({ view: 'models' });
     expect(parseRoute('#/runs/..%2F..%2Fetc')).toEqual({ view: 'runs', runId: null });
     expect(parseRoute('#/compare/only-one')).toEqual({ view: 'models' });
+    expect(parseRoute('#/compare/1/2/3/4/5/6/7')).toEqual({ view: 'models' });
+    expect(parseRoute('#/compare/r1/..')).toEqual({ view: 'models' });
   });
 });
 

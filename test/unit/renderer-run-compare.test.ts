@@ -1,10 +1,12 @@
 /**
- * Comparing two runs: which matrices are offered, which match cell for cell, and the difference
- * A − B checked cell by cell against a direct computation, with undefined cells and their reasons.
+ * Comparing runs: which matrices are offered, which match cell for cell (for two runs and for up
+ * to six), one colour range for all, and the difference A − B checked cell by cell against a
+ * direct computation, with undefined cells and their reasons.
  */
 import { describe, expect, it } from 'vitest';
 import type { ExperimentResult, SimilarityMatrix } from '../../app/common/contract.js';
 import {
+  defaultChoices,
   defaultPairing,
   difference,
   matrixChoices,
@@ -66,6 +68,14 @@ describe('matrices of two runs', () => {
     expect(defaultPairing(matrixChoices(result([other])), b)).toEqual(['m0', 'm0']);
   });
 
+  it('chooses, for up to six runs, the first matrix every run has cell for cell', () => {
+    const lists = [result([other, m1]), result([rbf, m2]), result([m2, other]), result([m1])].map(matrixChoices);
+    expect(defaultChoices(lists)).toEqual(['m1', 'm1', 'm0', 'm0']);
+    // A run without a match of it: its own first matrix; the others keep their match.
+    expect(defaultChoices([...lists, matrixChoices(result([rbf]))])).toEqual(['m1', 'm1', 'm0', 'm0', 'm0']);
+    expect(defaultChoices([lists[0]!, []])).toBeNull();
+  });
+
   it('computes A − B cell by cell, undefined where either is, largest |difference| and where', () => {
     const [a] = matrixChoices(result([m1]));
     const [b] = matrixChoices(result([m2]));
@@ -100,8 +110,11 @@ describe('matrices of two runs', () => {
   it('shares one colour range: [0, 1] or the span of both', () => {
     const [a] = matrixChoices(result([m1]));
     const [b] = matrixChoices(result([m2]));
-    expect(sharedRange(a!.data, b!.data, 'unit')).toEqual([0, 1]);
-    const all = [...m1.matrix.flat(), ...m2.matrix.flat()].filter((v): v is number => v !== null);
-    expect(sharedRange(a!.data, b!.data, 'data')).toEqual([Math.min(...all), Math.max(...all)]);
+    const [c] = matrixChoices(result([other]));
+    expect(sharedRange([a!.data, b!.data], 'unit')).toEqual([0, 1]);
+    const all = [...m1.matrix.flat(), ...m2.matrix.flat(), ...other.matrix.flat()].filter(
+      (v): v is number => v !== null,
+    );
+    expect(sharedRange([a!.data, b!.data, c!.data], 'data')).toEqual([Math.min(...all), Math.max(...all)]);
   });
 });

@@ -13,6 +13,8 @@ const run = (id: string, status: RunStatus): RunInfo => ({
   kind: 'pair',
   status,
   createdAt: '2026-11-27T10:00:00Z',
+  tags: [],
+  note: '',
 });
 
 describe('withRun', () => {

@@ -149,7 +149,7 @@ describe('store: history', () => {
     // The same code as a run interrupted by closing the app (service.ts).
     expect(killed.error).toEqual({
       code: 'CANCELLED',
-      message: `interrupted: the process running it (pid ${pid}) stopped during kernels; finished pairs were kept`,
+      message: `interrupted: the process running it (pid ${pid}) stopped while computing Grams; no pair of models was finished`,
     });
     expect(reopened.history.run(queuedDead.id).error!.message).toMatch(/stopped before it started/);
     expect(reopened.history.run(ours.id).status).toBe('running');

@@ -32,15 +32,28 @@ export interface HeatmapSvgOptions {
   range?: ValueRange;
   /** Mark each row's highest value. */
   bestMatch?: boolean;
-  /** Cell edge in px (default: the larger side fits into about 640 px). */
+  /** Cell edge in px when no width is given (default: the larger side fits into about 640 px). */
   cellSize?: number;
   /** Px of labels and axis titles (default 11). */
   fontSize?: number;
+  /** The figure's width in px (default: what the cells need). */
+  width?: number;
+  /** Square cells (default) or a square plot. */
+  squareCells?: boolean;
+  /** Row 0 at the top (default) or at the bottom. */
+  origin?: 'top' | 'bottom';
+  /** Layer names on the axes (default), or their positions 1, 2, … */
+  axisLabels?: 'names' | 'indices';
 }
 
-/** Longer layer names are shortened with an ellipsis. */
-const MAX_LABEL_CHARS = 36;
+/** Longer layer names are shortened in the middle (their ends tell layers apart). */
+const MAX_LABEL_CHARS = 64;
 const CLAMPED_NOTE = 'values outside are clamped';
+
+/** Position 1, 2, … of each layer on an axis. */
+export function indexLabels(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => String(i + 1));
+}
 
 export function heatmapSvg(figure: HeatmapSvgInput, options: HeatmapSvgOptions = {}): string {
   const rows = figure.rows.labels.length;
@@ -52,21 +65,27 @@ export function heatmapSvg(figure: HeatmapSvgInput, options: HeatmapSvgOptions =
   const range = options.range ?? UNIT_RANGE;
   const flat = Float64Array.from(figure.values.flat(), (v) => v ?? NaN);
   const ticks = niceTicks(range);
-  const rowLabels = figure.rows.labels.map((l) => shortenLabel(l, MAX_LABEL_CHARS));
-  const colLabels = figure.cols.labels.map((l) => shortenLabel(l, MAX_LABEL_CHARS));
+  const byIndex = options.axisLabels === 'indices';
+  const rowLabels = byIndex ? indexLabels(rows) : figure.rows.labels.map((l) => shortenLabel(l, MAX_LABEL_CHARS));
+  const colLabels = byIndex ? indexLabels(cols) : figure.cols.labels.map((l) => shortenLabel(l, MAX_LABEL_CHARS));
+  const rowTitle = `rows: ${figure.rows.title}${byIndex ? ' (layer 1, 2, …)' : ''}`;
+  const colTitle = `columns: ${figure.cols.title}${byIndex ? ' (layer 1, 2, …)' : ''}`;
   const layout = layoutHeatmap({
     rows,
     cols,
     rowLabels,
     colLabels,
-    rowTitle: `rows: ${figure.rows.title}`,
-    colTitle: `columns: ${figure.cols.title}`,
+    rowTitle,
+    colTitle,
     title: figure.title,
     colorbarLabel: figure.valueLabel,
     tickLabels: ticks.map(formatTick),
     note: hasValuesOutside(flat, range) ? CLAMPED_NOTE : null,
     fontSize: options.fontSize ?? 11,
     ...(options.cellSize === undefined ? {} : { cellSize: options.cellSize }),
+    ...(options.width === undefined ? {} : { width: options.width }),
+    ...(options.squareCells === undefined ? {} : { squareCells: options.squareCells }),
+    ...(options.origin === undefined ? {} : { origin: options.origin }),
   });
   const { width, height, plot } = layout;
 
@@ -78,18 +97,18 @@ export function heatmapSvg(figure: HeatmapSvgInput, options: HeatmapSvgOptions =
       `<line x1="0" y1="0" x2="0" y2="6" stroke="${NULL_HATCH}" stroke-width="2"/></pattern></defs>`,
     `<rect width="${width}" height="${height}" fill="${FIGURE_BACKGROUND}"/>`,
   ];
-  if (layout.title) {
+  for (const line of layout.title) {
     out.push(
-      `<text x="${layout.title.x}" y="${layout.title.y}" fill="${FIGURE_TEXT}" font-size="${layout.titleFontSize}" font-weight="600">${xmlEscape(figure.title)}</text>`,
+      `<text x="${line.x}" y="${line.y}" fill="${FIGURE_TEXT}" font-size="${layout.titleFontSize}" font-weight="600">${xmlEscape(line.text)}</text>`,
     );
   }
   out.push(...cells(layout, flat, rows, cols, colors, range));
   out.push(
-    `<rect x="${plot.x}" y="${plot.y}" width="${plot.w}" height="${plot.h}" fill="none" stroke="${FIGURE_MUTED}" stroke-width="0.5"/>`,
+    `<rect x="${plot.x}" y="${plot.y}" width="${round2(plot.w)}" height="${round2(plot.h)}" fill="none" stroke="${FIGURE_MUTED}" stroke-width="0.5"/>`,
   );
   if (options.bestMatch) out.push(...markers(layout, bestMatchPerRow(flat, rows, cols)));
   out.push(...layerNames(layout, rowLabels, colLabels));
-  out.push(...axisTitles(layout, figure));
+  out.push(...axisTitles(layout));
   out.push(
     ...colorbarSvg(layout, {
       colors,
@@ -113,13 +132,17 @@ function cells(
   range: ValueRange,
 ): string[] {
   const out = ['<g shape-rendering="crispEdges">'];
-  const { cell } = layout;
+  // Each edge rounded on its own, so neighbours meet exactly whatever the cell size.
+  const xs = Array.from({ length: cols + 1 }, (_, c) => round2(colLeft(layout, c)));
   for (let r = 0; r < rows; r++) {
-    const y = rowTop(layout, r);
+    const y0 = round2(rowTop(layout, r));
+    const h = round2(y0 + layout.cellH) - y0;
     for (let c = 0; c < cols; c++) {
       const v = flat[r * cols + c]!;
       const fill = Number.isNaN(v) ? 'url(#undefined-cell)' : colors[colorIndex(v, range)];
-      out.push(`<rect x="${colLeft(layout, c)}" y="${y}" width="${cell}" height="${cell}" fill="${fill}"/>`);
+      out.push(
+        `<rect x="${xs[c]}" y="${y0}" width="${round2(xs[c + 1]! - xs[c]!)}" height="${round2(h)}" fill="${fill}"/>`,
+      );
     }
   }
   out.push('</g>');
@@ -127,28 +150,30 @@ function cells(
 }
 
 function markers(layout: HeatmapLayout, best: Int32Array): string[] {
-  const { cell } = layout;
-  const radius = round2(Math.max(1, Math.min(6, cell * 0.28)));
+  const { cellW, cellH } = layout;
+  const radius = round2(Math.max(1, Math.min(6, Math.min(cellW, cellH) * 0.28)));
   const out = [`<g fill="${MARKER_FILL}" stroke="${MARKER_RING}" stroke-width="1">`];
   best.forEach((c, r) => {
     if (c < 0) return;
-    out.push(`<circle cx="${colLeft(layout, c) + cell / 2}" cy="${rowTop(layout, r) + cell / 2}" r="${radius}"/>`);
+    out.push(
+      `<circle cx="${round2(colLeft(layout, c) + cellW / 2)}" cy="${round2(rowTop(layout, r) + cellH / 2)}" r="${radius}"/>`,
+    );
   });
   out.push('</g>');
   return out;
 }
 
-/** Every labelStep-th layer name when cells are smaller than the text. */
+/** Every k-th layer name when cells are smaller than the text. */
 function layerNames(layout: HeatmapLayout, rowLabels: readonly string[], colLabels: readonly string[]): string[] {
-  const { cell, labelStep } = layout;
+  const { cellW, cellH } = layout;
   const out = [`<g fill="${FIGURE_TEXT}">`];
-  for (let r = 0; r < rowLabels.length; r += labelStep) {
+  for (let r = 0; r < rowLabels.length; r += layout.rowLabelStep) {
     out.push(
-      `<text x="${layout.rowLabelX}" y="${round2(rowTop(layout, r) + cell / 2)}" text-anchor="end" dominant-baseline="central">${xmlEscape(rowLabels[r]!)}</text>`,
+      `<text x="${layout.rowLabelX}" y="${round2(rowTop(layout, r) + cellH / 2)}" text-anchor="end" dominant-baseline="central">${xmlEscape(rowLabels[r]!)}</text>`,
     );
   }
-  for (let c = 0; c < colLabels.length; c += labelStep) {
-    const x = round2(colLeft(layout, c) + cell / 2);
+  for (let c = 0; c < colLabels.length; c += layout.colLabelStep) {
+    const x = round2(colLeft(layout, c) + cellW / 2);
     out.push(
       `<text transform="translate(${x} ${layout.colLabelY}) rotate(-90)" text-anchor="end" dominant-baseline="central">${xmlEscape(colLabels[c]!)}</text>`,
     );
@@ -158,14 +183,20 @@ function layerNames(layout: HeatmapLayout, rowLabels: readonly string[], colLabe
 }
 
 /** Which model is which axis. */
-function axisTitles(layout: HeatmapLayout, figure: HeatmapSvgInput): string[] {
-  const rowTitle = xmlEscape(`rows: ${figure.rows.title}`);
-  const colTitle = xmlEscape(`columns: ${figure.cols.title}`);
-  const { x, y } = layout.rowTitle;
-  return [
-    layout.rowTitle.along
-      ? `<text transform="translate(${x} ${round2(y)}) rotate(-90)" text-anchor="middle" fill="${FIGURE_TEXT}" font-weight="600">${rowTitle}</text>`
-      : `<text x="${x}" y="${y}" fill="${FIGURE_TEXT}" font-weight="600">${rowTitle}</text>`,
-    `<text x="${round2(layout.colTitle.x)}" y="${layout.colTitle.y}" text-anchor="middle" fill="${FIGURE_TEXT}" font-weight="600">${colTitle}</text>`,
-  ];
+function axisTitles(layout: HeatmapLayout): string[] {
+  const bold = `fill="${FIGURE_TEXT}" font-weight="600"`;
+  const out: string[] = [];
+  if (layout.rowTitle.along) {
+    const { x, y, text } = layout.rowTitle.line;
+    out.push(
+      `<text transform="translate(${x} ${round2(y)}) rotate(-90)" text-anchor="middle" ${bold}>${xmlEscape(text)}</text>`,
+    );
+  } else {
+    for (const { x, y, text } of layout.rowTitle.lines)
+      out.push(`<text x="${x}" y="${y}" ${bold}>${xmlEscape(text)}</text>`);
+  }
+  for (const { x, y, text } of layout.colTitle) {
+    out.push(`<text x="${round2(x)}" y="${y}" text-anchor="middle" ${bold}>${xmlEscape(text)}</text>`);
+  }
+  return out;
 }

@@ -27,9 +27,16 @@ export interface MatrixFigure {
   stem: string;
 }
 
-/** "linear CKA · 500 examples"; just the value label when no one count applies. */
-export function figureTitle(valueLabel: string, n: number | null): string {
-  return n === null ? valueLabel : `${valueLabel} · ${formatCount(n)} examples`;
+/** "a.onnx vs b.onnx · linear CKA · 500 examples": what is compared, the measure, over how many examples. */
+export function figureTitle(subject: string | null, valueLabel: string, n: number | null): string {
+  return [subject, valueLabel, n === null ? null : `${formatCount(n)} examples`].filter((p) => p !== null).join(' · ');
+}
+
+/** Which two models a matrix compares: "a.onnx vs b.onnx", or "a.onnx with itself". */
+export function pairSubject(matrix: Pick<SimilarityMatrix, 'rows' | 'cols'>): string {
+  return matrix.rows.model === matrix.cols.model
+    ? `${matrix.rows.label} with itself`
+    : `${matrix.rows.label} vs ${matrix.cols.label}`;
 }
 
 /** "net-a-vs-net-b-rbf_threshold_0.4", after the run's name when there is one. */
@@ -44,7 +51,7 @@ export function similarityFigure(matrix: SimilarityMatrix, runName?: string): Ma
     values: matrix.matrix,
     rows: { title: modelTitle(matrix.rows.model, matrix.rows.label), labels: matrix.rows.layers.map((l) => l.name) },
     cols: { title: modelTitle(matrix.cols.model, matrix.cols.label), labels: matrix.cols.layers.map((l) => l.name) },
-    title: figureTitle(valueLabel, matrix.n),
+    title: figureTitle(pairSubject(matrix), valueLabel, matrix.n),
     valueLabel,
     stem: pairStem(matrix.rows.label, matrix.cols.label, matrix.measure, runName),
   };
@@ -77,10 +84,17 @@ export function seedsFigure({ summary, models, n, statistic, runName }: SeedsFig
     values: statistic === 'mean' ? summary.mean : summary.std,
     rows: { title: `seed i, each of ${models.length} (layers of ${reference.label})`, labels },
     cols: { title: 'seed j, every other seed (same layers)', labels },
-    title: figureTitle(valueLabel, n),
+    title: figureTitle(seedsSubject(models, summary.accuracyPerPair.length), valueLabel, n),
     valueLabel,
     stem: seedsStem(summary.measure, statistic, runName),
   };
+}
+
+/** "5 seeds, 20 ordered pairs: plain-d1-s0.onnx … plain-d1-s4.onnx". */
+export function seedsSubject(models: readonly Pick<ResultModel, 'label'>[], pairs: number): string {
+  const names =
+    models.length <= 2 ? models.map((m) => m.label).join(', ') : `${models[0]!.label} … ${models.at(-1)!.label}`;
+  return `${models.length} seeds, ${pairs} ordered pair${pairs === 1 ? '' : 's'}: ${names}`;
 }
 
 /** "my-run-seeds-std-linear". */

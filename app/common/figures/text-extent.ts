@@ -39,7 +39,62 @@ export function widestText(texts: readonly string[], fontSize: number, bold = fa
   return texts.reduce((max, text) => Math.max(max, textWidth(text, fontSize, bold)), 0);
 }
 
-/** `label` cut to `maxChars` characters with an ellipsis, so one long layer name cannot take over the figure. */
+/**
+ * `label` shortened to `maxChars` characters by an ellipsis in its middle, so one long layer name
+ * cannot take over the figure while both its start and its end (where layer names differ) stay.
+ */
 export function shortenLabel(label: string, maxChars: number): string {
-  return label.length > maxChars ? `${label.slice(0, maxChars - 1)}…` : label;
+  const chars = [...label];
+  if (chars.length <= maxChars) return label;
+  const keepEnd = Math.ceil((maxChars - 1) / 2);
+  const keepStart = maxChars - 1 - keepEnd;
+  return `${chars.slice(0, keepStart).join('')}…${chars.slice(chars.length - keepEnd).join('')}`;
+}
+
+/**
+ * `text` broken into lines no wider than `maxWidth` px: between the parts of a title (" · ")
+ * where it can, else at spaces, and inside a word that is wider than a whole line (a long file
+ * name) where it must. Never an empty list.
+ */
+export function wrapText(text: string, maxWidth: number, fontSize: number, bold = false): string[] {
+  const fits = (line: string) => textWidth(line, fontSize, bold) <= maxWidth;
+  const lines: string[] = [];
+  let line = '';
+  for (const part of text.split(' · ')) {
+    const joined = line === '' ? part : `${line} · ${part}`;
+    if (fits(joined)) {
+      line = joined;
+      continue;
+    }
+    if (line !== '') lines.push(line);
+    const wrapped = wrapWords(part, fits);
+    lines.push(...wrapped.slice(0, -1));
+    line = wrapped.at(-1)!;
+  }
+  lines.push(line);
+  return lines;
+}
+
+function wrapWords(text: string, fits: (line: string) => boolean): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const joined = line === '' ? word : `${line} ${word}`;
+    if (fits(joined)) {
+      line = joined;
+      continue;
+    }
+    if (line !== '') lines.push(line);
+    // A word wider than a line is cut into pieces that fit (at least one character each).
+    let rest = [...word];
+    while (rest.length > 1 && !fits(rest.join(''))) {
+      let cut = 1;
+      while (cut < rest.length && fits(rest.slice(0, cut + 1).join(''))) cut++;
+      lines.push(rest.slice(0, cut).join(''));
+      rest = rest.slice(cut);
+    }
+    line = rest.join('');
+  }
+  lines.push(line);
+  return lines;
 }

@@ -6,6 +6,9 @@
 import type { LayerRef, MatrixSide, MeasureInfo, Reduction, SimilarityMatrix } from '../../common/contract.js';
 import type { CkaResult } from '../similarity/index.js';
 
+/** Lives with the result helpers both the engine and the views use. */
+export { transposeMatrix } from '../../common/result-pairs.js';
+
 /**
  * The CKA core's result as a result's matrix. `detail` keeps how it was computed (form, timings,
  * the plain percentile interval and the bootstrap bias); run results leave them out.
@@ -60,10 +63,6 @@ export function withReductions(
   return { ...matrix, rows: refs(matrix.rows, rows), cols: refs(matrix.cols, cols) };
 }
 
-function transposeGrid<T>(grid: readonly (readonly T[])[], cols: number): T[][] {
-  return Array.from({ length: cols }, (_, c) => grid.map((row) => row[c]!));
-}
-
 /**
  * The comparison the other way round, where the core computed it (an asymmetric measure's
  * `mirror`: rows are the result's columns); null otherwise.
@@ -80,23 +79,6 @@ export function mirrorMatrix(
     cols,
     rows,
   );
-}
-
-/** The same comparison with rows and columns swapped. */
-export function transposeMatrix(m: SimilarityMatrix): SimilarityMatrix {
-  const cols = m.cols.layers.length;
-  const out: SimilarityMatrix = {
-    measure: m.measure,
-    n: m.n,
-    rows: m.cols,
-    cols: m.rows,
-    matrix: transposeGrid(m.matrix, cols),
-    undefined: m.undefined.map((u) => ({ row: u.col, col: u.row, reason: u.reason })),
-  };
-  if (m.ci) {
-    out.ci = { ...m.ci, lo: transposeGrid(m.ci.lo, cols), hi: transposeGrid(m.ci.hi, cols) };
-  }
-  return out;
 }
 
 /**

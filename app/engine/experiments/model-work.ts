@@ -57,7 +57,8 @@ export async function makeModelReady(
     tracker.skip(estimate.grams);
   }
   if (missingFactors.length > 0) {
-    await ctx.timed('factors', () => computeFactors(ctx, m, missingFactors, factorIds, estimate.factors));
+    // The SVDs belong to the per-layer stage ('Grams & SVDs'); their time is kept apart.
+    await ctx.timed('kernels', () => computeFactors(ctx, m, missingFactors, factorIds, estimate.factors), 'factors');
     await ctx.env.store.cache.evict();
   } else {
     tracker.skip(estimate.factors);

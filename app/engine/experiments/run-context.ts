@@ -3,7 +3,7 @@
  * the Grams held in memory, the activation files found so far, and the counts of work done and
  * reused (reported in the result's provenance).
  */
-import type { ExperimentSpec, RunProgress, RunWork } from '../../common/contract.js';
+import type { ExperimentSpec, RunProgress, RunStage, RunWork } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import type { ActivationCache, CachedLayer } from '../activations/cache.js';
 import type { ActivationEngine } from '../activations/engine.js';
@@ -53,7 +53,7 @@ export class RunContext {
   /** Activation files per model index (for Grams to compute and minibatch measures). */
   readonly activationFiles = new Map<number, Map<string, CachedLayer>>();
   /** The stage running now, named in the reason when the run stops. */
-  stage = 'prepare';
+  stage: RunStage = 'prepare';
   private ready: ReadyRun | null = null;
 
   constructor(
@@ -93,13 +93,14 @@ export class RunContext {
     return this.ready;
   }
 
-  async timed<T>(stage: string, work: () => Promise<T>): Promise<T> {
+  /** Runs `work` as `stage` (what a stop reports), adding its time under `timing` (default: the stage). */
+  async timed<T>(stage: RunStage, work: () => Promise<T>, timing: string = stage): Promise<T> {
     this.stage = stage;
     const t0 = performance.now();
     try {
       return await work();
     } finally {
-      this.timings[stage] = (this.timings[stage] ?? 0) + performance.now() - t0;
+      this.timings[timing] = (this.timings[timing] ?? 0) + performance.now() - t0;
     }
   }
 

@@ -13,6 +13,7 @@ import type {
   WorkbenchErrorData,
 } from '../../common/contract.js';
 import { toErrorData } from '../../common/errors.js';
+import { stoppedReason } from '../../common/run-stages.js';
 import { factorBytes, gramBytes, LayerMemory } from './gram-memory.js';
 import { layerRef, mirrorMatrix, similarityMatrix, transposeMatrix, withReductions } from './matrices.js';
 import { makeModelReady } from './model-work.js';
@@ -58,6 +59,8 @@ export function seedsLayout(models: readonly Pick<PreparedModel, 'layers' | 'out
 
 class Run {
   private readonly matrices: SimilarityMatrix[] = [];
+  /** Pairs of models whose matrices are written (a seeds pair's two orders count once). */
+  private pairsFinished = 0;
   private readonly startedAt = new Date();
 
   constructor(private readonly ctx: RunContext) {}
@@ -92,10 +95,11 @@ class Run {
       const error: WorkbenchErrorData = signal.aborted
         ? {
             code: 'CANCELLED',
-            message:
-              status === 'interrupted'
-                ? `interrupted: the app was closed during ${ctx.stage}; finished pairs were kept`
-                : `cancelled during ${ctx.stage}; finished pairs were kept`,
+            message: stoppedReason(
+              status === 'interrupted' ? 'interrupted: the app was closed' : 'cancelled',
+              ctx.stage,
+              this.pairsFinished,
+            ),
           }
         : toErrorData(err);
       try {
@@ -156,6 +160,7 @@ class Run {
     });
     env.store.history.appendMatrices(runId, this.matrices.length, finished);
     this.matrices.push(...finished);
+    this.pairsFinished++;
   }
 
   private writeEnd(partial: boolean): void {

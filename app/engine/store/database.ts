@@ -107,6 +107,17 @@ const MIGRATIONS: string[] = [
     value  TEXT NOT NULL
   );
   `,
+  // 1 → 2: runs get tags and a note, for finding them again in a long history.
+  `
+  ALTER TABLE runs ADD COLUMN note TEXT NOT NULL DEFAULT '';
+  CREATE TABLE run_tags (
+    run_id  TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    tag     TEXT NOT NULL,
+    PRIMARY KEY (run_id, tag)
+  );
+  CREATE INDEX run_tags_by_tag ON run_tags (tag);
+  CREATE INDEX runs_by_name ON runs (name);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,25 +1,28 @@
 /**
  * Experiments, runs and results in the database. A run's result is written as it grows: its
  * header (models, probe) once the run knows them, then one row per finished matrix, each in its
- * own transaction — so whatever a run finished survives a crash, and a result is read back by
- * joining the pieces (results.ts in experiments/ assembles them).
+ * own transaction (run-results.ts) — so whatever a run finished survives a crash, and a result is
+ * read back by joining the pieces (results.ts in experiments/ assembles them). Runs carry unique
+ * names, tags and a note (run-labels.ts), and are found by id prefix or a search (run-search.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type {
   ExperimentKind,
-  ExperimentResult,
-  ResultModel,
   RunInfo,
   RunProgress,
   RunStatus,
-  SeedsSummary,
-  SimilarityMatrix,
   WorkbenchErrorData,
   ErrorCode,
 } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { stoppedReason } from '../../common/run-stages.js';
 import type { Db } from './database.js';
 import { THIS_PROCESS, ownerAlive } from './owner.js';
+import { checkNote, freeRunName, refuseTakenName, writeTags } from './run-labels.js';
+import { RunResults, type StoredResultParts } from './run-results.js';
+import { matchesSearch, parseSearch } from './run-search.js';
+
+export type { StoredResultParts } from './run-results.js';
 
 export interface ExperimentRecord {
   id: string;
@@ -35,17 +38,6 @@ export interface RunRecord extends RunInfo {
   /** The spec the run ran with (a snapshot: the experiment may change later). */
   spec: unknown;
   progress: RunProgress | null;
-}
-
-export interface StoredResultParts {
-  models: ResultModel[];
-  probe: ExperimentResult['probe'];
-  partial: boolean;
-  seeds: SeedsSummary[] | null;
-  /** Seeds runs: positions of the logits among each model's layers. */
-  excludedLayers: number[] | null;
-  provenance: ExperimentResult['provenance'] | null;
-  matrices: SimilarityMatrix[];
 }
 
 interface RunRow {
@@ -64,7 +56,14 @@ interface RunRow {
   owner_pid: number | null;
   owner_token: string | null;
   progress_json: string | null;
+  note: string;
+  /** JSON array of the run's tags, sorted (a subquery of RUN_COLUMNS). */
+  tags_json: string;
 }
+
+/** A run's row with its tags. */
+const RUN_COLUMNS = `runs.*, (SELECT json_group_array(tag) FROM (SELECT tag FROM run_tags
+  WHERE run_tags.run_id = runs.id ORDER BY tag)) AS tags_json`;
 
 interface ExperimentRow {
   id: string;
@@ -102,6 +101,8 @@ function toRun(row: RunRow): RunRecord {
     createdAt: row.created_at,
     spec: JSON.parse(row.spec_json) as unknown,
     progress: row.progress_json ? (JSON.parse(row.progress_json) as RunProgress) : null,
+    tags: JSON.parse(row.tags_json) as string[],
+    note: row.note,
   };
   if (row.started_at) run.startedAt = row.started_at;
   if (row.finished_at) run.finishedAt = row.finished_at;
@@ -116,7 +117,11 @@ export function runInfo(record: RunRecord): RunInfo {
 }
 
 export class HistoryStore {
-  constructor(private readonly db: Db) {}
+  private readonly results: RunResults;
+
+  constructor(private readonly db: Db) {
+    this.results = new RunResults(db);
+  }
 
   // ---- experiments ----
 
@@ -178,36 +183,44 @@ export class HistoryStore {
 
   lastRun(experimentId: string): RunRecord | null {
     const row = this.db
-      .prepare('SELECT * FROM runs WHERE experiment_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1')
+      .prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE experiment_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`)
       .get(experimentId) as RunRow | undefined;
     return row ? toRun(row) : null;
   }
 
   // ---- runs ----
 
+  /**
+   * Queues a new run. Its name is made unique in the history: a name another run has gets the
+   * first free " (2)", " (3)", …
+   */
   createRun(experimentId: string, name: string, spec: { kind: ExperimentKind }): RunRecord {
     const id = `run-${randomUUID()}`;
     this.db
-      .prepare(
-        `INSERT INTO runs (id, experiment_id, name, kind, spec_json, status, created_at, owner_host, owner_pid, owner_token)
-         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
-      )
-      .run(
-        id,
-        experimentId,
-        name,
-        spec.kind,
-        JSON.stringify(spec),
-        now(),
-        THIS_PROCESS.host,
-        THIS_PROCESS.pid,
-        THIS_PROCESS.token,
-      );
+      .transaction(() => {
+        this.db
+          .prepare(
+            `INSERT INTO runs (id, experiment_id, name, kind, spec_json, status, created_at, owner_host, owner_pid, owner_token)
+             VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
+          )
+          .run(
+            id,
+            experimentId,
+            freeRunName(this.db, name),
+            spec.kind,
+            JSON.stringify(spec),
+            now(),
+            THIS_PROCESS.host,
+            THIS_PROCESS.pid,
+            THIS_PROCESS.token,
+          );
+      })
+      .immediate();
     return this.run(id);
   }
 
   findRun(id: string): RunRecord | null {
-    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    const row = this.db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`).get(id) as RunRow | undefined;
     return row ? toRun(row) : null;
   }
 
@@ -217,7 +230,19 @@ export class HistoryStore {
     return found;
   }
 
-  listRuns(filter: { experimentId?: string; status?: readonly RunStatus[]; limit?: number } = {}): RunRecord[] {
+  /**
+   * Runs newest first, filtered by experiment, status, id prefix and a search (run-search.ts),
+   * at most `limit` (default 200) of those that match.
+   */
+  listRuns(
+    filter: {
+      experimentId?: string;
+      status?: readonly RunStatus[];
+      search?: string;
+      idPrefix?: string;
+      limit?: number;
+    } = {},
+  ): RunRecord[] {
     const where: string[] = [];
     const args: (string | number)[] = [];
     if (filter.experimentId) {
@@ -228,13 +253,28 @@ export class HistoryStore {
       where.push(`status IN (${filter.status.map(() => '?').join(', ')})`);
       args.push(...filter.status);
     }
-    args.push(filter.limit ?? 200);
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`,
-      )
-      .all(...args) as RunRow[];
-    return rows.map(toRun);
+    if (filter.idPrefix) {
+      // `LIKE` would read % and _ in the prefix as wildcards: compare the start instead.
+      const prefix = filter.idPrefix;
+      where.push('(substr(id, 1, ?) = ? OR substr(id, 1, ?) = ?)');
+      args.push(prefix.length, prefix, prefix.length + 4, `run-${prefix}`);
+    }
+    const limit = filter.limit ?? 200;
+    const terms = parseSearch(filter.search ?? '');
+    const sql = `SELECT ${RUN_COLUMNS} FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY created_at DESC, rowid DESC`;
+    if (terms.length === 0) {
+      return (this.db.prepare(`${sql} LIMIT ?`).all(...args, limit) as RunRow[]).map(toRun);
+    }
+    // The search reads each run's spec: rows are walked newest first until `limit` match.
+    const found: RunRecord[] = [];
+    for (const row of this.db.prepare(sql).iterate(...args) as IterableIterator<RunRow>) {
+      const run = toRun(row);
+      if (!matchesSearch(run, terms)) continue;
+      found.push(run);
+      if (found.length >= limit) break;
+    }
+    return found;
   }
 
   markRunning(id: string): RunRecord {
@@ -269,8 +309,27 @@ export class HistoryStore {
       .run(JSON.stringify(progress), id);
   }
 
+  /** Renames a run; BAD_INPUT when another run has that name. */
   renameRun(id: string, name: string): RunRecord {
-    if (this.db.prepare('UPDATE runs SET name = ? WHERE id = ?').run(name, id).changes === 0) throw notFound('run', id);
+    this.db
+      .transaction(() => {
+        this.run(id);
+        refuseTakenName(this.db, name, id);
+        this.db.prepare('UPDATE runs SET name = ? WHERE id = ?').run(name, id);
+      })
+      .immediate();
+    return this.run(id);
+  }
+
+  /** Adds and removes tags (see run-labels.ts for what a tag is). */
+  tagRun(id: string, change: { add?: readonly string[]; remove?: readonly string[] }): RunRecord {
+    this.db.transaction(() => writeTags(this.db, this.run(id), change)).immediate();
+    return this.run(id);
+  }
+
+  setNote(id: string, note: string): RunRecord {
+    checkNote(note);
+    if (this.db.prepare('UPDATE runs SET note = ? WHERE id = ?').run(note, id).changes === 0) throw notFound('run', id);
     return this.run(id);
   }
 
@@ -295,13 +354,18 @@ export class HistoryStore {
   recoverInterrupted(): RunRecord[] {
     return this.db
       .transaction(() => {
-        const rows = this.db.prepare(`SELECT * FROM runs WHERE status IN ('queued', 'running')`).all() as RunRow[];
+        const rows = this.db
+          .prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE status IN ('queued', 'running')`)
+          .all() as RunRow[];
         const changed: RunRecord[] = [];
         for (const row of rows) {
           if (ownerAlive({ host: row.owner_host, pid: row.owner_pid, token: row.owner_token })) continue;
-          const stage = row.progress_json ? (JSON.parse(row.progress_json) as RunProgress).stage : null;
-          const where = row.status === 'queued' ? 'before it started' : stage ? `during ${stage}` : 'while running';
-          const message = `interrupted: the process running it (pid ${row.owner_pid ?? '?'}) stopped ${where}; finished pairs were kept`;
+          const stage = row.progress_json ? (JSON.parse(row.progress_json) as RunProgress).stage : 'prepare';
+          const message = stoppedReason(
+            `interrupted: the process running it (pid ${row.owner_pid ?? '?'}) stopped`,
+            row.status === 'queued' ? null : stage,
+            this.results.finishedPairs(row.id),
+          );
           changed.push(this.finishRun(row.id, 'interrupted', { code: 'CANCELLED', message }));
         }
         // Pins of runs that are not running any more protect nothing.
@@ -313,69 +377,23 @@ export class HistoryStore {
       .immediate();
   }
 
-  // ---- results ----
+  // ---- results (run-results.ts) ----
 
-  writeResultHeader(
-    runId: string,
-    header: { models: ResultModel[]; probe: ExperimentResult['probe']; excludedLayers?: number[] },
-  ): void {
-    this.db
-      .prepare(
-        `INSERT INTO run_results (run_id, models_json, probe_json, layout_json, partial) VALUES (?, ?, ?, ?, 1)
-         ON CONFLICT (run_id) DO UPDATE SET models_json = excluded.models_json, probe_json = excluded.probe_json,
-           layout_json = excluded.layout_json`,
-      )
-      .run(
-        runId,
-        JSON.stringify(header.models),
-        JSON.stringify(header.probe),
-        header.excludedLayers ? JSON.stringify(header.excludedLayers) : null,
-      );
+  writeResultHeader(...args: Parameters<RunResults['writeResultHeader']>): void {
+    this.results.writeResultHeader(...args);
   }
 
   /** Adds finished matrices (numbered from `firstSeq`) in one transaction: all of them or none. */
-  appendMatrices(runId: string, firstSeq: number, matrices: readonly SimilarityMatrix[]): void {
-    const insert = this.db.prepare('INSERT INTO run_matrices (run_id, seq, matrix_json) VALUES (?, ?, ?)');
-    this.db
-      .transaction(() => matrices.forEach((m, i) => insert.run(runId, firstSeq + i, JSON.stringify(m))))
-      .immediate();
+  appendMatrices(...args: Parameters<RunResults['appendMatrices']>): void {
+    this.results.appendMatrices(...args);
   }
 
-  finishResult(
-    runId: string,
-    end: { partial: boolean; seeds: SeedsSummary[] | null; provenance: ExperimentResult['provenance'] },
-  ): void {
-    this.db
-      .prepare('UPDATE run_results SET partial = ?, seeds_json = ?, provenance_json = ? WHERE run_id = ?')
-      .run(end.partial ? 1 : 0, end.seeds ? JSON.stringify(end.seeds) : null, JSON.stringify(end.provenance), runId);
+  finishResult(...args: Parameters<RunResults['finishResult']>): void {
+    this.results.finishResult(...args);
   }
 
   resultParts(runId: string): StoredResultParts | null {
-    const header = this.db.prepare('SELECT * FROM run_results WHERE run_id = ?').get(runId) as
-      | {
-          models_json: string;
-          probe_json: string;
-          seeds_json: string | null;
-          layout_json: string | null;
-          partial: number;
-          provenance_json: string | null;
-        }
-      | undefined;
-    if (!header) return null;
-    const matrices = this.db
-      .prepare('SELECT matrix_json FROM run_matrices WHERE run_id = ? ORDER BY seq')
-      .all(runId) as { matrix_json: string }[];
-    return {
-      models: JSON.parse(header.models_json) as ResultModel[],
-      probe: JSON.parse(header.probe_json) as ExperimentResult['probe'],
-      partial: header.partial !== 0,
-      seeds: header.seeds_json ? (JSON.parse(header.seeds_json) as SeedsSummary[]) : null,
-      excludedLayers: header.layout_json ? (JSON.parse(header.layout_json) as number[]) : null,
-      provenance: header.provenance_json
-        ? (JSON.parse(header.provenance_json) as ExperimentResult['provenance'])
-        : null,
-      matrices: matrices.map((m) => JSON.parse(m.matrix_json) as SimilarityMatrix),
-    };
+    return this.results.resultParts(runId);
   }
 
   private refuseIfActive(sql: string, id: string, message: string): void {

@@ -1,6 +1,7 @@
 /**
  * The files the user opened (models and probe sets), kept across sessions: they are the "recent"
- * lists of the UI and the paths the file-access policy allows.
+ * lists of the UI (newest first; ties by path, so the order is the same on every read) and the
+ * paths the file-access policy allows.
  */
 import type { Db } from './database.js';
 
@@ -42,8 +43,8 @@ export class LibraryStore {
   list(kind?: LibraryKind): LibraryItem[] {
     const rows = (
       kind
-        ? this.db.prepare('SELECT * FROM library WHERE kind = ? ORDER BY opened_at DESC').all(kind)
-        : this.db.prepare('SELECT * FROM library ORDER BY opened_at DESC').all()
+        ? this.db.prepare('SELECT * FROM library WHERE kind = ? ORDER BY opened_at DESC, path').all(kind)
+        : this.db.prepare('SELECT * FROM library ORDER BY opened_at DESC, path').all()
     ) as Row[];
     return rows.map((r) => ({
       path: r.path,
@@ -53,6 +54,17 @@ export class LibraryStore {
       detail: r.detail_json ? (JSON.parse(r.detail_json) as Record<string, unknown>) : {},
       openedAt: r.opened_at,
     }));
+  }
+
+  /**
+   * Forgets a file: the row of `path` and every row of the same kind with the same content
+   * (`sha256`), so a model opened under several paths leaves the list at once. Returns the rows gone.
+   */
+  forget(kind: LibraryKind, path: string, sha256: string | null): number {
+    return sha256
+      ? this.db.prepare('DELETE FROM library WHERE kind = ? AND (path = ? OR sha256 = ?)').run(kind, path, sha256)
+          .changes
+      : this.db.prepare('DELETE FROM library WHERE kind = ? AND path = ?').run(kind, path).changes;
   }
 
   has(path: string, kind?: LibraryKind): boolean {

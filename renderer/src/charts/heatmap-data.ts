@@ -28,6 +28,8 @@ export interface HeatmapData {
   spread: { values: Float64Array; label: string } | null;
   /** What a value is, e.g. "linear CKA" (the colour bar's label). */
   measure: string;
+  /** The figure's title: what is compared, the measure, over how many examples. */
+  title: string;
   /** Examples the values are computed over, where one number applies. */
   n: number | null;
 }
@@ -70,6 +72,7 @@ export function heatmapFromSimilarity(matrix: SimilarityMatrix): HeatmapData {
       : null,
     spread: null,
     measure: figure.valueLabel,
+    title: figure.title,
     n: matrix.n,
   };
 }
@@ -112,6 +115,7 @@ export function heatmapFromSeeds(
     interval: null,
     spread: statistic === 'mean' ? { values: std, label: 'std over pairs' } : null,
     measure: figure.valueLabel,
+    title: figure.title,
     n,
   };
 }

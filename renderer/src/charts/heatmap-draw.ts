@@ -95,7 +95,14 @@ export function buildCellImage(
 
 let measuring: CanvasRenderingContext2D | null = null;
 
-/** Fits labels into MAX_LABEL_WIDTH_PX (measured in the label font) and reports the widest. */
+/** Room around a highlighted (bold) name for its background. */
+const HIGHLIGHT_PAD_PX = 3;
+
+/**
+ * Fits labels into MAX_LABEL_WIDTH_PX (measured in the label font) and reports the room they
+ * need: the widest as drawn, or in bold with its background as the hovered row's name is drawn,
+ * whichever is wider, so a highlighted name is never cut at the canvas edge.
+ */
 export function fitLabels(labels: readonly string[]): FittedLabels {
   measuring ??= document.createElement('canvas').getContext('2d');
   if (!measuring) return { texts: [...labels], width: MAX_LABEL_WIDTH_PX };
@@ -117,7 +124,9 @@ export function fitLabels(labels: readonly string[]): FittedLabels {
     width = Math.max(width, w);
     return text;
   });
-  return { texts, width: Math.ceil(width) };
+  context.font = LABEL_FONT_BOLD;
+  const bold = texts.reduce((max, text) => Math.max(max, context.measureText(text).width), 0);
+  return { texts, width: Math.ceil(Math.max(width, bold + HIGHLIGHT_PAD_PX)) };
 }
 
 export function layoutHeatmap(
@@ -331,9 +340,24 @@ export function drawOverlay(context: CanvasRenderingContext2D, scene: OverlaySce
     context.restore();
     highlightLabels(context, scene, focus, rect);
   }
+  // Outlines stay over the plot (and the gap around it), never over the names: a selected cell
+  // zoomed partly out of view is cut at the plot's edge.
+  context.save();
+  context.beginPath();
+  context.rect(
+    plot.x - OUTLINE_SPILL_PX,
+    plot.y - OUTLINE_SPILL_PX,
+    plot.w + 2 * OUTLINE_SPILL_PX,
+    plot.h + 2 * OUTLINE_SPILL_PX,
+  );
+  context.clip();
   if (scene.selected) outlineCell(context, cellRect(plot, view, grid, scene.selected), theme.accent, 3);
   if (scene.hover) outlineCell(context, cellRect(plot, view, grid, scene.hover), theme.text, 2);
+  context.restore();
 }
+
+/** How far an outline may reach past the plot: less than the gap before the names. */
+const OUTLINE_SPILL_PX = 2;
 
 /** A double outline (white inside, colour outside) that stays visible on any cell colour. */
 function outlineCell(context: CanvasRenderingContext2D, rect: PlotRect, color: string, width: number): void {
@@ -360,7 +384,7 @@ function highlightLabels(
   if (cy >= plot.y && cy <= plot.y + plot.h) {
     const w = context.measureText(rowText).width;
     context.fillStyle = scene.theme.panel;
-    context.fillRect(plot.x - LABEL_GAP_PX - w - 3, cy - 8, w + 6, 16);
+    context.fillRect(plot.x - LABEL_GAP_PX - w - HIGHLIGHT_PAD_PX, cy - 8, w + 2 * HIGHLIGHT_PAD_PX, 16);
     context.fillStyle = scene.theme.accent;
     context.fillText(rowText, plot.x - LABEL_GAP_PX, cy);
   }
@@ -372,7 +396,7 @@ function highlightLabels(
     context.translate(cx, plot.y + plot.h + LABEL_GAP_PX);
     context.rotate(-Math.PI / 2);
     context.fillStyle = scene.theme.panel;
-    context.fillRect(-w - 3, -8, w + 6, 16);
+    context.fillRect(-w - HIGHLIGHT_PAD_PX, -8, w + 2 * HIGHLIGHT_PAD_PX, 16);
     context.fillStyle = scene.theme.accent;
     context.fillText(colText, 0, 0);
     context.restore();

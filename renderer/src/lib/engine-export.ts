@@ -5,8 +5,11 @@
  */
 import type { ExportedFile, ExportFormat } from '@common/contract.js';
 
-/** One matrix of the result (index into result.matrices), or one seeds summary. */
-export type EngineTarget = { matrix: number } | { seeds: { measure: number; statistic: 'mean' | 'std' } };
+/** One matrix of the result (index into result.matrices), one seeds summary, or one ordered pair of its models. */
+export type EngineTarget =
+  | { matrix: number }
+  | { seeds: { measure: number; statistic: 'mean' | 'std' } }
+  | { pair: { rows: number; cols: number; measure: number } };
 
 /** Saves what the engine writes for `target` in `format` (json: the whole result). */
 export type EngineExport = (target: EngineTarget, format: ExportFormat) => Promise<void>;

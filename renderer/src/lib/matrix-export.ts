@@ -4,8 +4,9 @@
  * one exported by the engine are the same file.
  */
 import { matrixCsv } from '@common/figures/csv.js';
-import { heatmapSvg, type HeatmapSvgInput, type HeatmapSvgOptions } from '@common/figures/heatmap-svg.js';
-import { figureTitle } from '@common/figures/matrix-figure.js';
+import type { FigureOptions } from '@common/contract.js';
+import { svgOptions } from '@common/figures/figure-options.js';
+import { heatmapSvg, type HeatmapSvgInput } from '@common/figures/heatmap-svg.js';
 import type { HeatmapData } from '../charts/heatmap-data.js';
 
 /** The heatmap on screen as the figure's inputs. */
@@ -19,14 +20,15 @@ export function heatmapFigure(data: HeatmapData): HeatmapSvgInput {
     values,
     rows: { title: data.rows.title, labels: data.rows.labels },
     cols: { title: data.cols.title, labels: data.cols.labels },
-    title: figureTitle(data.measure, data.n),
+    title: data.title,
     valueLabel: data.measure,
   };
 }
 
-/** The figure as SVG with the view's colours, scale and markers. */
-export function heatmapFigureSvg(data: HeatmapData, view: HeatmapSvgOptions): string {
-  return heatmapSvg(heatmapFigure(data), view);
+/** The figure as SVG, drawn with `options` as `runs export` draws it. */
+export function heatmapFigureSvg(data: HeatmapData, options: FigureOptions): string {
+  const figure = heatmapFigure(data);
+  return heatmapSvg(figure, svgOptions(options, figure.values));
 }
 
 /** The numbers as CSV: layer names on both axes, which model is which in the corner. */

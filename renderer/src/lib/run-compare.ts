@@ -1,7 +1,8 @@
 /**
- * Comparing two runs: which matrices each offers (every similarity matrix, and a seeds run's mean
- * per measure), which pairs of them match cell for cell (same measure, same layers on both axes),
- * and the difference A − B of a matching pair with its summary. Pure: tested without a page.
+ * Comparing runs (up to six): which matrices each offers (every similarity matrix, and a seeds
+ * run's mean per measure), which of them match cell for cell (same measure, same layers on both
+ * axes), one colour range for all, and the difference A − B of a matching pair with its summary.
+ * Pure: tested without a page.
  */
 import type { ExperimentResult } from '@common/contract.js';
 import { modelLetter } from '@common/figures/names.js';
@@ -53,8 +54,23 @@ export function sameCells(a: MatrixChoice, b: MatrixChoice): boolean {
 
 /** The first pair of choices that match cell for cell; else the first of each. */
 export function defaultPairing(a: readonly MatrixChoice[], b: readonly MatrixChoice[]): [string, string] | null {
-  for (const x of a) for (const y of b) if (sameCells(x, y)) return [x.key, y.key];
-  return a[0] && b[0] ? [a[0].key, b[0].key] : null;
+  const keys = defaultChoices([a, b]);
+  return keys ? [keys[0]!, keys[1]!] : null;
+}
+
+/**
+ * One matrix per run: of the first run's matrices, the first that the most other runs have cell
+ * for cell; each other run shows its first match of it, or its own first matrix when it has none.
+ * Null when a run has no matrix.
+ */
+export function defaultChoices(lists: readonly (readonly MatrixChoice[])[]): string[] | null {
+  if (lists.length === 0 || lists.some((list) => list.length === 0)) return null;
+  const [first, ...others] = lists;
+  const matchIn = (x: MatrixChoice, list: readonly MatrixChoice[]) => list.find((y) => sameCells(x, y));
+  const matches = (x: MatrixChoice) => others.filter((list) => matchIn(x, list)).length;
+  let anchor = first![0]!;
+  for (const x of first!) if (matches(x) > matches(anchor)) anchor = x;
+  return [anchor.key, ...others.map((list) => (matchIn(anchor, list) ?? list[0]!).key)];
 }
 
 export interface Difference {
@@ -107,6 +123,7 @@ export function difference(a: MatrixChoice, b: MatrixChoice, names: { a: string;
       interval: null,
       spread: null,
       measure: `${a.measure}: ${names.a} − ${names.b}`,
+      title: `${names.a} − ${names.b} · ${a.measure}`,
       n: a.data.n === b.data.n ? a.data.n : null,
     },
     range: [-m, m],
@@ -117,8 +134,8 @@ export function difference(a: MatrixChoice, b: MatrixChoice, names: { a: string;
   };
 }
 
-/** One colour range for both sides: [0, 1], or the span of both matrices' values. */
-export function sharedRange(a: HeatmapData, b: HeatmapData, mode: 'unit' | 'data'): ValueRange {
+/** One colour range for every matrix shown: [0, 1], or the span of all their values. */
+export function sharedRange(data: readonly HeatmapData[], mode: 'unit' | 'data'): ValueRange {
   if (mode === 'unit') return UNIT_RANGE;
-  return finiteRange(valuesOf([a.values, b.values])) ?? UNIT_RANGE;
+  return finiteRange(valuesOf(data.map((d) => d.values))) ?? UNIT_RANGE;
 }

@@ -1,14 +1,32 @@
 /** How runs read in the UI: stages, status words, durations, ETA and throughput. */
-import type { RunInfo, RunStage, RunStatus } from '@common/contract.js';
+import type { RunInfo, RunProgress, RunStage, RunStatus } from '@common/contract.js';
+import { STAGE_LABELS } from '@common/run-stages.js';
 
-export const STAGES: { stage: RunStage; label: string }[] = [
-  { stage: 'prepare', label: 'Prepare' },
-  { stage: 'extract', label: 'Activations' },
-  { stage: 'kernels', label: 'Grams & SVDs' },
-  { stage: 'similarity', label: 'Similarity' },
-  { stage: 'bootstrap', label: 'Bootstrap' },
-  { stage: 'save', label: 'Save' },
-];
+/** The stages in order, named as the engine's messages name them. */
+export const STAGES: { stage: RunStage; label: string }[] = (Object.keys(STAGE_LABELS) as RunStage[]).map((stage) => ({
+  stage,
+  label: STAGE_LABELS[stage],
+}));
+
+/**
+ * The later of two reports of one run's progress (events and fetched details race; a run's
+ * fraction never goes back), or whichever exists.
+ */
+export function laterProgress(
+  a: RunProgress | null | undefined,
+  b: RunProgress | null | undefined,
+): RunProgress | null {
+  if (!a) return b ?? null;
+  if (!b) return a;
+  return b.fraction > a.fraction ? b : a;
+}
+
+/** A reason as a sentence: first letter up, one full stop. */
+export function sentence(text: string): string {
+  const t = text.trim();
+  if (!t) return t;
+  return `${t[0]!.toUpperCase()}${t.slice(1)}${/[.!?]$/.test(t) ? '' : '.'}`;
+}
 
 export const STATUS_TEXT: Record<RunStatus, string> = {
   queued: 'queued',

@@ -308,7 +308,9 @@ export function buildSpec(draft: Draft, selections: Readonly<Record<string, stri
   const count = KIND_MODELS[draft.kind];
   const n = draft.models.length;
   if (n < count.min || n > count.max) {
-    problems.push(`a ${draft.kind} experiment takes ${count.text}; ${n === 0 ? 'none is' : `${n} are`} chosen`);
+    problems.push(
+      `a ${draft.kind} experiment takes ${count.text}; ${n === 0 ? 'none is' : n === 1 ? '1 is' : `${n} are`} chosen`,
+    );
   }
   const layers = draft.models.map((m) => (selections[m.path] ?? 'all').trim());
   draft.models.forEach((m, i) => {

@@ -1,7 +1,7 @@
 /**
  * The model library as the views share it: what `listModels` lists (models opened before, newest
- * first, and the shipped zoo), the summaries of models read in this session, and each model's layer
- * selection (the layer table edits it; the experiment builder uses it).
+ * first, one entry per file content, and the shipped zoo), the summaries of models read in this
+ * session, and each model's layer selection (the layer table edits it; the experiment builder uses it).
  */
 import { SvelteSet } from 'svelte/reactivity';
 import type { ModelCalibration, ModelEntry, ModelSummary, WorkbenchApi } from '@common/contract';
@@ -41,6 +41,12 @@ export class Library {
     } finally {
       this.opening.delete(path);
     }
+  }
+
+  /** Takes a model off the recently opened list (every path it was opened under). */
+  async forget(path: string): Promise<void> {
+    await this.api.forgetModel({ path });
+    await this.refresh();
   }
 
   /** The summary of a model, reading it first when this session has not. */

@@ -3,7 +3,7 @@
  * engine's events, and the last progress report of each active run.
  */
 import type { RunInfo, RunProgress, Unsubscribe, WorkbenchApi } from '@common/contract';
-import { isActive } from '../lib/run-format';
+import { isActive, laterProgress } from '../lib/run-format';
 import { withFetched, withRun } from '../lib/run-list';
 
 export class Runs {
@@ -17,9 +17,7 @@ export class Runs {
   start(): Unsubscribe {
     const stop = this.api.subscribe((event) => {
       if (event.type === 'run') this.upsert(event.run);
-      else if (event.type === 'progress') {
-        this.progress = { ...this.progress, [event.progress.runId]: event.progress };
-      }
+      else if (event.type === 'progress') this.noteProgress(event.progress);
     });
     void this.refresh().catch(() => undefined);
     return stop;
@@ -35,6 +33,21 @@ export class Runs {
     } finally {
       stop();
     }
+    // Progress reported before this page listened (a reload mid-run) comes with the run's details.
+    for (const run of this.list.filter((r) => isActive(r.status) && !(r.id in this.progress))) {
+      void this.api
+        .getRun({ runId: run.id })
+        .then((details) => details.progress && this.noteProgress(details.progress))
+        .catch(() => undefined);
+    }
+  }
+
+  /** Keeps the latest progress of a run (from an event or fetched details), while the run is active. */
+  noteProgress(progress: RunProgress): void {
+    const run = this.byId(progress.runId);
+    if (run && !isActive(run.status)) return;
+    const latest = laterProgress(this.progress[progress.runId], progress);
+    if (latest !== this.progress[progress.runId]) this.progress = { ...this.progress, [progress.runId]: latest! };
   }
 
   /** The run as last reported (events or a fetch). */

@@ -15,6 +15,7 @@ function authorization(): Record<string, string> {
   const token = accessToken();
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
+import { reportLink } from './link-state.js';
 
 export const httpInvoke: Invoke = async (method, request) => {
   let response: Response;
@@ -73,6 +74,7 @@ export function httpSubscribe(): Subscribe {
     };
     socket.onopen = () => {
       retry = 500;
+      reportLink('up');
       if (opened) {
         emit({ type: 'log', level: 'warn', message: 'reconnected to the workbench server; rereading the history' });
       }
@@ -80,6 +82,7 @@ export function httpSubscribe(): Subscribe {
     };
     socket.onclose = () => {
       socket = null;
+      reportLink('down');
       if (listeners.size > 0) reopen = setTimeout(open, (retry = Math.min(retry * 2, 10_000)));
     };
   };

@@ -7,9 +7,13 @@ import Heatmap from '../../../renderer/src/charts/Heatmap.svelte';
 import { heatmapFromSimilarity } from '../../../renderer/src/charts/heatmap-data.js';
 import LayerTable from '../../../renderer/src/components/LayerTable.svelte';
 import MatrixView from '../../../renderer/src/components/MatrixView.svelte';
+import ModelGraph from '../../../renderer/src/components/ModelGraph.svelte';
 import ResultView from '../../../renderer/src/components/ResultView.svelte';
 import { requestExport } from '../../../renderer/src/lib/export-target.js';
+import { layoutGraph, warmLayout } from '../../../renderer/src/charts/graph-layout.js';
+import { graphModel } from '../../../renderer/src/charts/graph-model.js';
 import { mountChartjsMatrix } from './chartjs-matrix-baseline.js';
+import type { LayerInfo, ModelGraph as GraphData, WorkbenchApi } from '../../../app/common/contract.js';
 import type { HarnessApi, HarnessView, HoverTiming } from './views.js';
 import '../../../renderer/src/styles.css';
 import './harness.css';
@@ -31,7 +35,7 @@ let current: ReturnType<typeof mount> | { destroy(): void } | null = null;
 const nextFrame = () => new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
 /** A container of the size the view gets in the app. */
-function stage(size: 'solo' | 'wide' | 'layers' | 'baseline'): HTMLElement {
+function stage(size: 'solo' | 'wide' | 'layers' | 'baseline' | 'graph'): HTMLElement {
   const target = document.createElement('div');
   target.className = `stage ${size}`;
   root.replaceChildren(target);
@@ -63,6 +67,20 @@ function mountView(view: HarnessView) {
         target: stage('layers'),
         props: { layers: view.layers, selection: view.selection ?? 'all' },
       });
+    case 'graph': {
+      const graph = view.graph;
+      const api = { modelGraph: () => Promise.resolve(graph) } as unknown as WorkbenchApi;
+      return mount(ModelGraph, {
+        target: stage('graph'),
+        props: {
+          api,
+          path: graph.path,
+          layers: view.layers,
+          selection: view.selection ?? 'all',
+          height: view.height ?? 560,
+        },
+      });
+    }
     case 'chartjs-matrix':
       return mountChartjsMatrix(stage('baseline'), view.matrix);
   }
@@ -110,6 +128,32 @@ window.harness = {
     const opened = requestExport();
     flushSync();
     return opened;
+  },
+  warmGraphLayout: () => warmLayout(),
+  async timeGraphLayout(json, options) {
+    const { graph, layers } = JSON.parse(json) as { graph: GraphData; layers: LayerInfo[] };
+    const { boxes, edges } = graphModel(graph, layers);
+    return (await layoutGraph(boxes, edges, undefined, options ?? undefined)).ms;
+  },
+  longestFrameGap(timeoutMs) {
+    return new Promise((resolve) => {
+      const start = performance.now();
+      let last = start;
+      let longest = 0;
+      let frames = 0;
+      const tick = (now: number) => {
+        frames++;
+        longest = Math.max(longest, now - last);
+        last = now;
+        const placed = document.querySelector('[data-testid="graph-frame"]')?.getAttribute('data-placed') === 'yes';
+        if (placed || now - start > timeoutMs) {
+          resolve({ placed, longestGapMs: longest, frames, ms: now - start });
+          return;
+        }
+        requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
   },
   violations: () => [...violations],
 };

@@ -1,5 +1,5 @@
 /** What the harness can show; the test passes one of these (JSON) to `window.harness.show`. */
-import type { ExperimentResult, LayerInfo, SimilarityMatrix } from '../../../app/common/contract.js';
+import type { ExperimentResult, LayerInfo, ModelGraph, SimilarityMatrix } from '../../../app/common/contract.js';
 
 export type HarnessView =
   | {
@@ -13,6 +13,8 @@ export type HarnessView =
   | { kind: 'matrix'; matrix: SimilarityMatrix }
   | { kind: 'result'; result: ExperimentResult }
   | { kind: 'layers'; layers: LayerInfo[]; selection?: string }
+  /** The graph view over a graph the test made (the API answers modelGraph with it). */
+  | { kind: 'graph'; graph: ModelGraph; layers: LayerInfo[]; selection?: string; height?: number }
   /** Benchmark baseline only: the matrix drawn by chartjs-chart-matrix. */
   | { kind: 'chartjs-matrix'; matrix: SimilarityMatrix };
 
@@ -32,6 +34,15 @@ export interface HarnessApi {
   timeZooms(points: { x: number; y: number }[]): number[];
   /** What the app does on the Export menu command: opens the export choices of the view on screen. */
   requestExport(): boolean;
+  /** Starts the graph layout's worker and lays out a small graph, as the models view does. */
+  warmGraphLayout(): Promise<void>;
+  /** Lays out `{graph, layers}` (JSON) in the layout worker with `options` (default: the view's); ms. */
+  timeGraphLayout(json: string, options: Record<string, string> | null): Promise<number>;
+  /**
+   * Longest gap between animation frames (ms) from now until the graph view has placed its graph
+   * (or `timeoutMs` passed): how long the page was frozen while the layout ran.
+   */
+  longestFrameGap(timeoutMs: number): Promise<{ placed: boolean; longestGapMs: number; frames: number; ms: number }>;
   /** Content-Security-Policy violations seen so far. */
   violations(): string[];
 }
