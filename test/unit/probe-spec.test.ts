@@ -29,7 +29,10 @@ describe('probe specs', () => {
   });
 
   it.each([
-    ['mnist', "probe 'mnist': expected fashion-mnist:N, npy:PATH, npz:PATH[:KEY], images:DIR or random:N[:SEED]"],
+    [
+      'mnist',
+      "probe 'mnist': expected fashion-mnist:N, npy:PATH, npz:PATH[:KEY], images:DIR, text:FILE or random:N[:SEED]",
+    ],
     ['cifar:10', "probe 'cifar:10': unknown kind 'cifar'"],
     ['fashion-mnist:0', "probe 'fashion-mnist:0': N must be a positive integer, got '0'"],
     ['fashion-mnist:ten', "N must be a positive integer, got 'ten'"],
