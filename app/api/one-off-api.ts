@@ -85,10 +85,11 @@ export function oneOffMethods(deps: OneOffDeps): OneOffMethods {
 
   return {
     async extractActivations(request) {
-      await policy.check(request.model, 'model');
-      await checkProbe(request.probe, request.tokenizer);
-      const out = await policy.checkOutput(request.out);
+      // The job id is taken before the first await, so two calls with one id cannot both start.
       return deps.jobs.run(request.jobId, async (signal, progress) => {
+        await policy.check(request.model, 'model');
+        await checkProbe(request.probe, request.tokenizer);
+        const out = await policy.checkOutput(request.out);
         const engine = new ActivationEngine({
           runnerOptions: deps.runnerOptions,
           modelsDir: deps.modelsDir,
@@ -130,12 +131,12 @@ export function oneOffMethods(deps: OneOffDeps): OneOffMethods {
     },
 
     async compareLayers(request) {
-      const sides = request.b === undefined ? [request.a] : [request.a, request.b];
-      for (const side of sides) await policy.check(side, isModelPath(side) ? 'model' : 'activations folder or file');
-      if (request.probe !== undefined) await checkProbe(request.probe, request.tokenizer);
-      if (request.probeB !== undefined) await checkProbe(request.probeB, request.tokenizerB);
-      else if (request.tokenizerB !== undefined) await policy.check(tokenizerFile(request.tokenizerB), 'tokenizer');
       return deps.jobs.run(request.jobId, async (signal, progress) => {
+        const sides = request.b === undefined ? [request.a] : [request.a, request.b];
+        for (const side of sides) await policy.check(side, isModelPath(side) ? 'model' : 'activations folder or file');
+        if (request.probe !== undefined) await checkProbe(request.probe, request.tokenizer);
+        if (request.probeB !== undefined) await checkProbe(request.probeB, request.tokenizerB);
+        else if (request.tokenizerB !== undefined) await policy.check(tokenizerFile(request.tokenizerB), 'tokenizer');
         const threads = request.threads ?? deps.threads;
         const cka = new CkaEngine({
           ...(threads !== undefined ? { threads } : {}),
