@@ -94,6 +94,12 @@ export interface ReproduceReport {
     rows: SanityRow[];
   };
   depth: { runId: string; blockThreshold: number; figures: DepthFigure[] };
+  /**
+   * The same sanity check with every layer averaged over its spatial positions (`mean`: a conv
+   * layer's channels), so that every layer has fewer features than examples and the CCA family is
+   * defined on all of them: it tells "undefined" apart from "wrong".
+   */
+  pooled?: { runId: string; reduction: 'mean'; rows: SanityRow[] };
   vitVsCnn?: VitVsCnn;
 }
 
@@ -217,29 +223,53 @@ export function buildReproduceReport(
       ...(baselines ? { baselinesRunId: baselines.runId } : {}),
       models: sanity.result.models.map((m) => m.label),
       layers,
-      rows: seeds.map((s) => {
-        const key = measureLabel(s.measure);
-        return {
-          measure: key,
-          title: measureTitle(s.measure),
-          accuracy: s.accuracy,
-          chance: 1 / compared,
-          paper: PAPER_TABLE_2[key] ?? null,
-          definedLayers: definedLayers(s, excluded),
-          symmetrised: s.symmetrised === true,
-          accuracyPerPair: s.accuracyPerPair.map((p) => ({
-            rowModel: label(p.rowModel),
-            colModel: label(p.colModel),
-            accuracy: p.accuracy,
-          })),
-        };
-      }),
+      rows: sanityRows(seeds, excluded, compared, label),
     },
     depth: {
       runId: depth.runId,
       blockThreshold: BLOCK_THRESHOLD,
       figures: selfMatrices.sort((a, b) => a.rows.model - b.rows.model).map((m) => depthFigure(depth.result, m)),
     },
+  };
+}
+
+function sanityRows(
+  seeds: readonly SeedsSummary[],
+  excluded: ReadonlySet<number>,
+  compared: number,
+  label: (model: number) => string,
+): SanityRow[] {
+  return seeds.map((s) => {
+    const key = measureLabel(s.measure);
+    return {
+      measure: key,
+      title: measureTitle(s.measure),
+      accuracy: s.accuracy,
+      chance: 1 / compared,
+      paper: PAPER_TABLE_2[key] ?? null,
+      definedLayers: definedLayers(s, excluded),
+      symmetrised: s.symmetrised === true,
+      accuracyPerPair: s.accuracyPerPair.map((p) => ({
+        rowModel: label(p.rowModel),
+        colModel: label(p.colModel),
+        accuracy: p.accuracy,
+      })),
+    };
+  });
+}
+
+/** The pooled sanity check's rows (a run of the baselines' spec with `reduce: mean`). */
+export function pooledSanitySection(run: { runId: string; result: ExperimentResult }): ReproduceReport['pooled'] {
+  if ((run.result.seeds ?? []).length === 0 || run.result.partial) {
+    throw new WorkbenchError('INTERNAL', 'the pooled sanity-check run has no complete seeds summary');
+  }
+  const layers = run.result.models[0]!.layers;
+  const excluded = new Set(layers.flatMap((l, i) => (l.tensor === 'logits' ? [i] : [])));
+  const label = (i: number) => run.result.models[i]!.label;
+  return {
+    runId: run.runId,
+    reduction: 'mean',
+    rows: sanityRows(run.result.seeds!, excluded, layers.length - excluded.size, label),
   };
 }
 
@@ -266,14 +296,21 @@ export function reproduceSummaryMarkdown(report: ReproduceReport): string {
     '',
     `${report.sanity.models.length} plain CNNs trained from different seeds; ${report.sanity.layers.length} layers each (${report.sanity.layers.map((l) => l.name).join(', ')}). For every ordered pair of models, the fraction of layers whose most similar layer in the other model is the corresponding one.`,
     '',
-    '| measure | accuracy here | chance | paper (CIFAR-10) | layers with a value |',
-    '| --- | ---: | ---: | ---: | ---: |',
-    ...report.sanity.rows.map(
-      (r) =>
-        `| ${r.measure} | ${percent(r.accuracy)} | ${percent(r.chance)} | ${r.paper === null ? '—' : percent(r.paper)} | ${r.definedLayers} of ${report.sanity.layers.length - excludedCount(report)}${r.symmetrised ? ' (symmetrised)' : ''} |`,
-    ),
+    `| measure | accuracy here | chance | paper (CIFAR-10) | layers with a value |${report.pooled ? ' pooled (mean over positions) |' : ''}`,
+    `| --- | ---: | ---: | ---: | ---: |${report.pooled ? ' ---: |' : ''}`,
+    ...report.sanity.rows.map((r) => {
+      const pooled = report.pooled?.rows.find((p) => p.measure === r.measure);
+      const pooledCell = report.pooled ? ` ${pooled ? percent(pooled.accuracy) : '—'} |` : '';
+      return `| ${r.measure} | ${percent(r.accuracy)} | ${percent(r.chance)} | ${r.paper === null ? '—' : percent(r.paper)} | ${r.definedLayers} of ${report.sanity.layers.length - excludedCount(report)}${r.symmetrised ? ' (symmetrised)' : ''} |${pooledCell}`;
+    }),
     '',
     baselinesNote(report),
+    ...(report.pooled
+      ? [
+          '',
+          "The last column repeats the check with every layer averaged over its spatial positions (`reduce: mean`: a conv layer becomes its channels, at most 64 features for 1000 examples), so every measure has a value on every layer: there the baselines' misses are misses, not undefined cells.",
+        ]
+      : []),
     '',
     '## Depth (Figure 3)',
     '',

@@ -75,6 +75,25 @@ describe('cka-workbench reproduce', () => {
     expect(byMeasure.get('pwcca')!.symmetrised).toBe(true);
     expect(byMeasure.get('procrustes')!.paper).toBeNull();
 
+    // The same check pooled over spatial positions: every layer has ≤ 64 features, so every
+    // measure has a value on every layer (the baselines' misses are then real misses).
+    expect(report.pooled?.reduction).toBe('mean');
+    expect(report.pooled!.rows.map((r) => r.measure)).toEqual([
+      'linear',
+      'cca',
+      'cca-r2',
+      'svcca(keep=0.99)',
+      'svcca-r2(keep=0.99)',
+      'pwcca',
+      'linreg',
+      'procrustes',
+    ]);
+    for (const row of report.pooled!.rows) {
+      expect(row.definedLayers, row.measure).toBe(6);
+      expect(row.accuracyPerPair, row.measure).toHaveLength(20);
+    }
+    expect(report.pooled!.rows[0]!.accuracy).toBeGreaterThanOrEqual(0.5);
+
     // Figure 3: one finite self-similarity matrix per depth, ones on the diagonal.
     expect(report.depth.figures.map((f) => [f.label, f.layers.length])).toEqual([
       ['plain-d1-s0', 3],

@@ -15,6 +15,7 @@ import { heatmapSvg } from '../../common/figures/heatmap-svg.js';
 import { fileStem } from '../../common/figures/names.js';
 import {
   buildReproduceReport,
+  pooledSanitySection,
   reproduceSummaryMarkdown,
   vitVsCnnSection,
   type ReproduceReport,
@@ -106,14 +107,18 @@ function printedSummary(report: ReproduceReport, out: string): string {
   return [
     `sanity check on ${report.sanity.models.length} seeds, ${report.sanity.layers.length} layers, ${report.probe.spec}:`,
     table(
-      ['measure', 'accuracy', 'chance', 'paper', 'layers with a value'],
-      report.sanity.rows.map((r) => [
-        r.measure,
-        pct(r.accuracy),
-        pct(r.chance),
-        r.paper === null ? '—' : pct(r.paper),
-        String(r.definedLayers),
-      ]),
+      ['measure', 'accuracy', 'chance', 'paper', 'layers with a value', ...(report.pooled ? ['pooled (mean)'] : [])],
+      report.sanity.rows.map((r) => {
+        const pooled = report.pooled?.rows.find((p) => p.measure === r.measure);
+        return [
+          r.measure,
+          pct(r.accuracy),
+          pct(r.chance),
+          r.paper === null ? '—' : pct(r.paper),
+          String(r.definedLayers),
+          ...(report.pooled ? [pooled ? pct(pooled.accuracy) : '—'] : []),
+        ];
+      }),
     ),
     '',
     'depth (linear CKA self-similarity):',
@@ -166,6 +171,20 @@ export function registerReproduce(program: Command, context: CliContext): void {
       const baselines = await runPreset(api, find('seeds-baselines'), probeSize, quiet);
       const depth = await runPreset(api, find('depth-family'), probeSize, quiet);
       const report = buildReproduceReport(sanity, depth, APP_VERSION, baselines);
+      // The baselines again with every layer pooled over positions, where CCA is defined everywhere.
+      const table2 = find('seeds-baselines');
+      report.pooled = pooledSanitySection(
+        await runPreset(
+          api,
+          {
+            ...table2,
+            title: `${table2.title}, pooled`,
+            spec: { ...table2.spec, name: `${table2.spec.name}, pooled (mean)`, reduce: 'mean' },
+          },
+          probeSize,
+          quiet,
+        ),
+      );
       const vitPreset = find('vit-vs-cnn');
       if (vitPreset.available) report.vitVsCnn = vitVsCnnSection(await runPreset(api, vitPreset, probeSize, quiet));
       else if (!quiet) process.stderr.write(`skipped "${vitPreset.title}": missing ${vitPreset.missing.join(', ')}\n`);

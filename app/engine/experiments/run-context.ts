@@ -129,6 +129,8 @@ export class RunContext {
       modelSha256: model.sha256,
       probeHash: model.probe.hash,
       tensor: l.tensor,
+      // A layer averaged over positions has other factors than the same layer flattened.
+      reduction: l.reduction,
       precision: FACTORS_FORMAT,
     }));
   }
