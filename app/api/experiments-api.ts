@@ -1,5 +1,5 @@
 /**
- * API methods over experiments, runs, exports and the cache. Every path a spec names is checked
+ * API methods over experiments, runs and exports. Every path a spec names is checked
  * against the file-access policy when the experiment is created or changed and again when it
  * runs; models without a sha256 get the file's, so a run of a changed file fails clearly.
  */
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { ExperimentInfo, ExperimentSpec, RunDetails, WorkbenchApi } from '../common/contract.js';
 import { WorkbenchError } from '../common/errors.js';
 import type { FileAccessPolicy } from './file-access.js';
+import type { ExperimentMethodName } from './method-groups.js';
 import { writeFileAtomic } from '../engine/io/atomic.js';
 import { fileSha256 } from '../engine/io/file-hash.js';
 import { exportResult } from '../engine/experiments/export/export-result.js';
@@ -25,26 +26,7 @@ export interface ExperimentsDeps {
   app: { version: string; onnxruntime: string };
 }
 
-type ExperimentMethods = Pick<
-  WorkbenchApi,
-  | 'createExperiment'
-  | 'updateExperiment'
-  | 'listExperiments'
-  | 'getExperiment'
-  | 'deleteExperiment'
-  | 'runExperiment'
-  | 'cancelRun'
-  | 'listRuns'
-  | 'getRun'
-  | 'renameRun'
-  | 'tagRun'
-  | 'setRunNote'
-  | 'deleteRun'
-  | 'exportRun'
-  | 'getCacheInfo'
-  | 'setCacheLimit'
-  | 'clearCache'
->;
+type ExperimentMethods = Pick<WorkbenchApi, ExperimentMethodName>;
 
 /** Throws FORBIDDEN unless every model, the probes' data and the tokenizers named are allowed. */
 async function checkSpecPaths(policy: FileAccessPolicy, spec: ExperimentSpec): Promise<string[]> {
@@ -189,22 +171,6 @@ export function experimentMethods(deps: ExperimentsDeps): ExperimentMethods {
         file.savedTo = target;
       }
       return file;
-    },
-
-    getCacheInfo: async () => (await deps.store()).cache.info(),
-
-    async setCacheLimit({ bytes }) {
-      const store = await deps.store();
-      store.cache.setLimitBytes(bytes);
-      await store.cache.evict();
-      return store.cache.info();
-    },
-
-    async clearCache() {
-      const store = await deps.store();
-      await store.cache.evict(0);
-      store.pairs.clear();
-      return store.cache.info();
     },
   };
 }

@@ -9,21 +9,25 @@ import { basename, dirname, resolve } from 'node:path';
 import type { ModelEntry, ModelSummary, ProbeInfo, ProbeSetEntry, WorkbenchApi } from '../common/contract.js';
 import { WorkbenchError, toWorkbenchError } from '../common/errors.js';
 import type { FileAccessPolicy } from './file-access.js';
+import type { LibraryMethodName } from './method-groups.js';
 import { isInside, realPathOf } from './file-access.js';
-import { calibrateModelFile } from '../engine/activations/model-calibration.js';
 import { modelGraph as graphOf } from '../engine/onnx/graph.js';
 import { loadModel } from '../engine/onnx/model-file.js';
 import { inspectModelFile } from '../engine/runner/inspect-model.js';
 import type { ModelRunner } from '../engine/runner/model-runner.js';
 import type { ModelInput } from '../engine/probe/model-input.js';
-import { parseProbeSpec } from '../engine/probe/spec.js';
-import { tokenizerFile } from '../engine/probe/tokenizer.js';
-import { listPresets, readZoo } from '../engine/experiments/presets.js';
-import { builtInProbes, openProbeInfo, probeLabel } from '../engine/experiments/probe-sets.js';
-import { probePath } from '../engine/experiments/spec.js';
 import type { LibraryItem } from '../engine/store/library.js';
 import type { Store } from '../engine/store/store.js';
 import { readUploadRecord, uploadedName } from './uploads.js';
+
+// Imported by the methods that need them: inspecting or opening a model loads none of this.
+const presets = () => import('../engine/experiments/presets.js');
+const probeSets = () => import('../engine/experiments/probe-sets.js');
+const probeSpecs = async () => ({
+  ...(await import('../engine/probe/spec.js')),
+  ...(await import('../engine/experiments/spec.js')),
+  ...(await import('../engine/probe/tokenizer.js')),
+});
 
 export interface LibraryDeps {
   policy: FileAccessPolicy;
@@ -36,18 +40,7 @@ export interface LibraryDeps {
   uploadsDir: string;
 }
 
-type LibraryMethods = Pick<
-  WorkbenchApi,
-  | 'inspectModel'
-  | 'openModel'
-  | 'listModels'
-  | 'forgetModel'
-  | 'modelGraph'
-  | 'listProbes'
-  | 'openProbe'
-  | 'calibrateModel'
-  | 'listPresets'
->;
+type LibraryMethods = Pick<WorkbenchApi, LibraryMethodName>;
 
 /** What the library remembers of how a model was opened (`detail` of its row). */
 interface ModelDetail {
@@ -158,7 +151,7 @@ export function libraryMethods(deps: LibraryDeps): LibraryMethods {
       for (const items of groups.values()) entries.push(await entryOf(items));
       const listedPaths = new Set([...groups.values()].flat().map((i) => i.path));
       const listedContent = new Set(entries.map((e) => e.sha256).filter(Boolean));
-      for (const model of await readZoo(deps.modelsDir)) {
+      for (const model of await (await presets()).readZoo(deps.modelsDir)) {
         const real = await realPathOf(model.path).catch(() => model.path);
         if (listedPaths.has(real) || (model.sha256 && listedContent.has(model.sha256))) continue;
         const size = await sizeOf(model.path);
@@ -198,6 +191,7 @@ export function libraryMethods(deps: LibraryDeps): LibraryMethods {
 
     async listProbes() {
       const store = await deps.store();
+      const { probeLabel, builtInProbes } = await probeSets();
       const opened: ProbeSetEntry[] = store.library.list('probe').flatMap((item) => {
         const detail = item.detail as {
           spec?: string;
@@ -223,6 +217,8 @@ export function libraryMethods(deps: LibraryDeps): LibraryMethods {
     },
 
     async openProbe({ spec, model, tokenizer, maskInput }) {
+      const { parseProbeSpec, probePath, tokenizerFile } = await probeSpecs();
+      const { openProbeInfo } = await probeSets();
       let inputs: ModelInput[] | null = null;
       let modelPath: string | undefined;
       if (model !== undefined) {
@@ -273,10 +269,11 @@ export function libraryMethods(deps: LibraryDeps): LibraryMethods {
 
     async calibrateModel({ path }) {
       const real = await policy.check(path, 'model');
+      const { calibrateModelFile } = await import('../engine/activations/model-calibration.js');
       return calibrateModelFile(deps.runner(), real);
     },
 
-    listPresets: async () => listPresets(deps.modelsDir),
+    listPresets: async () => (await presets()).listPresets(deps.modelsDir),
   };
 }
 

@@ -15,6 +15,7 @@ import { IMAGENET_MEAN, IMAGENET_STD, parseProbeSpec, type ImageOptions } from '
 import type { ModelRunnerOptions } from '../engine/runner/model-runner.js';
 import type { FileAccessPolicy } from './file-access.js';
 import type { Jobs } from './jobs.js';
+import type { OneOffMethodName } from './method-groups.js';
 
 export interface OneOffDeps {
   policy: FileAccessPolicy;
@@ -30,7 +31,7 @@ export interface OneOffDeps {
   maxProbeExamples?: number;
 }
 
-type OneOffMethods = Pick<WorkbenchApi, 'extractActivations' | 'compareLayers' | 'cancelJob'>;
+type OneOffMethods = Pick<WorkbenchApi, OneOffMethodName>;
 
 function imageOptions(image: ImageProbeOptions | undefined): ImageOptions {
   if (!image) return {};

@@ -3,27 +3,27 @@
  * adapt this object; they never reach into the engine themselves.
  *
  * The database and the experiment service open on first use, so commands that only read a model
- * (`inspect`) leave nothing in the data directory.
+ * (`inspect`) leave nothing in the data directory; and each group of methods is imported on its
+ * first call (lazy-methods.ts), so they load neither the database nor the CKA engine either.
  */
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { WorkbenchApi, WorkbenchEvent } from '../common/contract.js';
 import { appInfo } from './app-info.js';
 import { defaultDataDir } from './data-dir.js';
-import { experimentMethods } from './experiments-api.js';
 import { FileAccessPolicy } from './file-access.js';
 import { Jobs } from './jobs.js';
-import { libraryMethods } from './library-api.js';
-import { oneOffMethods } from './one-off-api.js';
+import { lazyMethods } from './lazy-methods.js';
+import { CACHE_METHODS, EXPERIMENT_METHODS, LIBRARY_METHODS, ONE_OFF_METHODS } from './method-groups.js';
 import { maxProbeExamplesFromEnv } from './probe-limit.js';
-import { ExperimentService } from '../engine/experiments/service.js';
-import { defaultModelsDir } from '../engine/probe/fashion-mnist.js';
+import type { ExperimentService } from '../engine/experiments/service.js';
+import { defaultModelsDir } from '../engine/probe/models-dir.js';
 import type { ProcessLauncher } from '../engine/runner/launcher.js';
 
 /** How a shell starts model-runner processes (Electron: utility processes). */
 export type { ProcessLauncher, RunnerChannel } from '../engine/runner/launcher.js';
 import { ModelRunner, type RunnerTimeouts } from '../engine/runner/model-runner.js';
-import { Store } from '../engine/store/store.js';
+import type { Store } from '../engine/store/store.js';
 
 export interface WorkbenchOptions {
   /** Where the app keeps its database, caches, uploads and exports (default: the platform's data directory). */
@@ -87,9 +87,8 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
   let store: Promise<Store> | null = null;
   const openStore = () => {
     if (store) return store;
-    const opening = Store.open(
-      dataDir,
-      options.cacheLimitBytes !== undefined ? { cacheLimitBytes: options.cacheLimitBytes } : {},
+    const opening = import('../engine/store/store.js').then(({ Store }) =>
+      Store.open(dataDir, options.cacheLimitBytes !== undefined ? { cacheLimitBytes: options.cacheLimitBytes } : {}),
     );
     opening.catch(() => {
       if (store === opening) store = null;
@@ -99,8 +98,8 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
   let service: Promise<ExperimentService> | null = null;
   const experiments = () => {
     if (service) return service;
-    const starting = openStore().then(
-      (s) =>
+    const starting = Promise.all([openStore(), import('../engine/experiments/service.js')]).then(
+      ([s, { ExperimentService }]) =>
         new ExperimentService({
           store: s,
           emit,
@@ -127,28 +126,35 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
 
   return {
     appInfo: async () => appInfo(),
-    ...libraryMethods({
-      policy,
-      store: openStore,
-      runner: modelRunner,
-      modelsDir,
-      uploadsDir: join(dataDir, 'uploads'),
-      ...probeLimit,
-    }),
-    ...experimentMethods({ policy, store: openStore, service: experiments, app }),
-    ...oneOffMethods({
-      policy,
-      jobs,
-      activationCacheDir: options.activationCacheDir ?? join(dataDir, 'activations'),
-      modelsDir,
-      app,
-      runnerOptions: {
-        ...(options.runnerLauncher ? { launcher: options.runnerLauncher } : {}),
-        ...(options.runnerTimeouts ? { timeouts: options.runnerTimeouts } : {}),
-      },
-      ...(options.threads !== undefined ? { threads: options.threads } : {}),
-      ...probeLimit,
-    }),
+    ...lazyMethods(LIBRARY_METHODS, async () =>
+      (await import('./library-api.js')).libraryMethods({
+        policy,
+        store: openStore,
+        runner: modelRunner,
+        modelsDir,
+        uploadsDir: join(dataDir, 'uploads'),
+        ...probeLimit,
+      }),
+    ),
+    ...lazyMethods(EXPERIMENT_METHODS, async () =>
+      (await import('./experiments-api.js')).experimentMethods({ policy, store: openStore, service: experiments, app }),
+    ),
+    ...lazyMethods(CACHE_METHODS, async () => (await import('./cache-api.js')).cacheMethods({ store: openStore })),
+    ...lazyMethods(ONE_OFF_METHODS, async () =>
+      (await import('./one-off-api.js')).oneOffMethods({
+        policy,
+        jobs,
+        activationCacheDir: options.activationCacheDir ?? join(dataDir, 'activations'),
+        modelsDir,
+        app,
+        runnerOptions: {
+          ...(options.runnerLauncher ? { launcher: options.runnerLauncher } : {}),
+          ...(options.runnerTimeouts ? { timeouts: options.runnerTimeouts } : {}),
+        },
+        ...(options.threads !== undefined ? { threads: options.threads } : {}),
+        ...probeLimit,
+      }),
+    ),
     subscribe(listener) {
       events.on('event', listener);
       return () => events.off('event', listener);

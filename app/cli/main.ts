@@ -1,11 +1,14 @@
 /**
  * The command-line shell: parses arguments (commander) and adapts the same WorkbenchApi the
  * desktop app and the server use. Errors print as one line and exit with code 1.
+ *
+ * Registering the commands imports nothing of the engine: the API is imported when a command's
+ * action first asks for it, so `--version` and `--help` start in a few tens of milliseconds.
  */
 import { Command, CommanderError } from 'commander';
 import { APP_VERSION } from '../api/app-info.js';
 import { parseMaxProbeExamples } from '../api/probe-limit.js';
-import { createWorkbench, type Workbench, type WorkbenchOptions } from '../api/workbench.js';
+import type { Workbench, WorkbenchOptions } from '../api/workbench.js';
 import type { CliContext } from './context.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerCompare } from './commands/compare.js';
@@ -38,7 +41,7 @@ export function buildProgram(context: CliContext): Command {
 }
 
 export async function runCli(argv: string[]): Promise<void> {
-  let api: Workbench | null = null;
+  let api: Promise<Workbench> | null = null;
   let program: Command | null = null;
   // Global options are parsed by the time a command's action asks for a workbench.
   const globalOptions = (): WorkbenchOptions => {
@@ -47,12 +50,12 @@ export async function runCli(argv: string[]): Promise<void> {
       ? {}
       : { maxProbeExamples: parseMaxProbeExamples(maxProbeExamples, '--max-probe-examples') };
   };
+  // The command line's user names their own files: no file-access policy beyond the system's.
+  const workbench = async (options: WorkbenchOptions = {}) =>
+    (await import('../api/workbench.js')).createWorkbench({ trustCaller: true, ...globalOptions(), ...options });
   const context: CliContext = {
-    // The command line's user names their own files: no file-access policy beyond the system's.
-    get api() {
-      return (api ??= createWorkbench({ trustCaller: true, ...globalOptions() }));
-    },
-    newWorkbench: (options) => createWorkbench({ trustCaller: true, ...globalOptions(), ...options }),
+    api: () => (api ??= workbench()),
+    newWorkbench: workbench,
     print: (text) => process.stdout.write(`${text}\n`),
   };
   try {
@@ -66,7 +69,7 @@ export async function runCli(argv: string[]): Promise<void> {
       reportError(err);
     }
   } finally {
-    await (api as Workbench | null)?.close();
+    await (await (api as Promise<Workbench> | null)?.catch(() => null))?.close();
   }
 }
 

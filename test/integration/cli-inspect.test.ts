@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspectModelFile } from '../../app/engine/runner/inspect-model.js';
-import { cliBin, tinyCnn } from '../helpers/paths.js';
+import { cliBin, repoRoot, tinyCnn } from '../helpers/paths.js';
 
 const run = promisify(execFile);
 
@@ -53,5 +53,35 @@ describe('cka-workbench inspect', () => {
       expect(stderr.trim().split('\n')).toHaveLength(1);
       expect(stderr).not.toMatch(/\n\s+at /);
     }
+  });
+
+  it('loads only what the command needs: --version nothing of the engine, inspect no CKA, database or runner process (its children inherit the hook)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-imports-'));
+    const imports = async (...args: string[]) => {
+      const file = join(dir, `${args[0]}.txt`);
+      const hook = join(repoRoot, 'test', 'helpers', 'trace-imports.mjs');
+      // Through NODE_OPTIONS, so that a runner process the command starts is traced too.
+      await run(process.execPath, [cliBin, ...args], {
+        env: {
+          ...process.env,
+          NODE_OPTIONS: `--import ${hook}`,
+          CKAWB_IMPORTS_FILE: file,
+          CKA_WORKBENCH_DATA_DIR: dir,
+        },
+      });
+      return readFileSync(file, 'utf8').trim().split('\n');
+    };
+    const version = await imports('--version');
+    expect(version.some((url) => url.endsWith('/cli/main.js'))).toBe(true); // the compiled build, not tsx
+    expect(version.filter((url) => /\/app\/(engine|api\/workbench)|node_modules\/(?!commander)/.test(url))).toEqual([]);
+    const inspect = await imports('inspect', tinyCnn);
+    expect(inspect.some((url) => url.includes('/engine/onnx/shape-inference.js'))).toBe(true);
+    expect(
+      inspect.filter((url) =>
+        /\/engine\/(cka|compute|similarity|experiments|activations|store)\/|\/runner\/child|onnxruntime|better-sqlite3|zod/.test(
+          url,
+        ),
+      ),
+    ).toEqual([]);
   });
 });

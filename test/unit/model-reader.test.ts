@@ -42,10 +42,13 @@ describe('the model reader thread', () => {
       const full = decodeModel(bytes, file);
       const light = decodeModel(structure, file);
       expect(shapeOf(light)).toEqual(shapeOf(full));
+      // No weights; small integer tensors (shapes, axes: what shape inference reads) keep their values.
       for (const { tensor } of allTensors(light)) {
-        expect(
-          tensor.rawData.length + tensor.floatData.length + tensor.int64Data.length + tensor.int32Data.length,
-        ).toBe(0);
+        const values =
+          tensor.rawData.length + tensor.floatData.length + tensor.int64Data.length + tensor.int32Data.length;
+        const elements = tensor.dims.reduce((a, d) => a * Number(d), 1);
+        const shapeLike = (tensor.dataType === 7 || tensor.dataType === 6) && elements <= 64;
+        if (!shapeLike) expect(values).toBe(0);
       }
       expect(structure.length).toBeLessThanOrEqual(bytes.length);
     });

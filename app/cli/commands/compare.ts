@@ -20,11 +20,11 @@ import type {
 } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { REDUCTION_HELP, reduceSpecFromFlags } from '../../common/reductions.js';
-import { writeFileAtomic } from '../../api/node-files.js';
 import { APP_NAME } from '../../api/app-info.js';
 import { measureTitle } from '../../common/measures.js';
 import type { CliContext } from '../context.js';
 import { runJob } from '../jobs.js';
+import { nodeFiles } from '../lazy.js';
 import { integerOption } from '../options.js';
 
 /** One side of a compare document: what was given, and where its activations came from. */
@@ -250,8 +250,8 @@ export function registerCompare(program: Command, context: CliContext): void {
       const samples = integerOption(options.bootstrap, '--bootstrap', 2);
       const budgetMiB = integerOption(options.memoryBudget, '--memory-budget', 1);
       const threads = integerOption(options.threads, '--threads', 1);
-      const api =
-        options.cache === undefined ? context.api : context.newWorkbench({ activationCacheDir: options.cache });
+      const own = options.cache !== undefined;
+      const api = own ? await context.newWorkbench({ activationCacheDir: options.cache }) : await context.api();
       const onProgress = progressPrinter();
       try {
         const result = await runJob(api, onProgress, (jobId) =>
@@ -279,6 +279,7 @@ export function registerCompare(program: Command, context: CliContext): void {
         if (onProgress) process.stderr.write('\r\x1b[K');
         const docs = compareDocuments(result);
         if (options.json !== undefined) {
+          const { writeFileAtomic } = await nodeFiles();
           await writeFileAtomic(options.json, `${JSON.stringify(docs.length === 1 ? docs[0] : docs, null, 1)}\n`);
           // The file has the list too; a person running the command should not have to open it to learn of it.
           const omitted = formatOmitted(docs[0]?.omitted ?? []);
@@ -287,7 +288,7 @@ export function registerCompare(program: Command, context: CliContext): void {
           context.print(docs.map(formatCompareTable).join('\n\n'));
         }
       } finally {
-        if (api !== context.api) await api.close();
+        if (own) await api.close();
       }
     });
 }

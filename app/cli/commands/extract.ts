@@ -6,7 +6,6 @@
  * files behind.
  */
 import type { Command } from 'commander';
-import { SingleBar } from 'cli-progress';
 import type { ExtractionSummary, ImageProbeOptions, JobProgress } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { formatShape } from '../../common/format.js';
@@ -74,8 +73,9 @@ function imageOptions(o: ExtractOptions): ImageProbeOptions {
 }
 
 /** A bar on a terminal, a line per ~second otherwise. */
-function progressReporter(): { update(p: JobProgress): void; stop(): void } {
+async function progressReporter(): Promise<{ update(p: JobProgress): void; stop(): void }> {
   if (process.stderr.isTTY) {
+    const { SingleBar } = await import('cli-progress');
     const bar = new SingleBar({
       format: 'extracting [{bar}] {value}/{total} examples · {rate} ex/s · eta {eta_formatted}',
       stream: process.stderr,
@@ -151,14 +151,15 @@ export function registerExtract(program: Command, context: CliContext): void {
     .action(async (model: string, options: ExtractOptions) => {
       const reduce = reduceSpecFromFlags(options.reduce, options.reduceLayer);
       if ('problem' in reduce) throw new WorkbenchError('BAD_INPUT', reduce.problem);
-      const progress = progressReporter();
+      const progress = await progressReporter();
       const batchSize = integerOption(options.batch, '--batch', 1);
+      const api = await context.api();
       try {
         const result = await runJob(
-          context.api,
+          api,
           (p) => progress.update(p),
           (jobId) =>
-            context.api.extractActivations({
+            api.extractActivations({
               model,
               probe: options.probe,
               layers: options.layers,

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import type { CalibratedLayer, ModelCalibration, ModelSummary } from '../../common/contract.js';
 import type { CliContext } from '../context.js';
+import { formatCount } from '../../common/figures/names.js';
 import { formatBytes, formatShape, table } from '../output.js';
 
 /** How a calibrated layer splits, in a few words. */
@@ -23,7 +24,7 @@ export function formatModelSummary(s: ModelSummary, calibration?: ModelCalibrati
   const head = [
     `model     ${s.fileName}  (${formatBytes(s.sizeBytes)}, sha256 ${s.sha256.slice(0, 12)}…)`,
     `producer  ${[s.producer.name, s.producer.version].filter(Boolean).join(' ') || '(not recorded)'}  ·  IR ${s.irVersion}  ·  opset ${opsets}`,
-    `params    ${s.parameters.toLocaleString('en-US')}  ·  ${s.nodeCount} nodes${s.usesExternalData ? '  ·  external data' : ''}`,
+    `params    ${formatCount(s.parameters)}  ·  ${s.nodeCount} nodes${s.usesExternalData ? '  ·  external data' : ''}`,
     `inputs    ${tensors(s.inputs)}`,
     `outputs   ${tensors(s.outputs)}`,
     '',
@@ -73,8 +74,9 @@ export function registerInspect(program: Command, context: CliContext): void {
     .option('--calibrate', "run two small batches of made-up inputs: each layer's real shape and split")
     .option('--json', 'print JSON instead of a table')
     .action(async (model: string, options: { json?: boolean; calibrate?: boolean }) => {
-      const summary = await context.api.inspectModel({ path: model });
-      const calibration = options.calibrate ? await context.api.calibrateModel({ path: model }) : undefined;
+      const api = await context.api();
+      const summary = await api.inspectModel({ path: model });
+      const calibration = options.calibrate ? await api.calibrateModel({ path: model }) : undefined;
       context.print(
         options.json
           ? JSON.stringify(calibration ? { ...summary, calibration } : summary, null, 2)

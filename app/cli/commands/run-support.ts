@@ -9,8 +9,8 @@ import type { Command } from 'commander';
 import type { ExperimentResult, ExperimentSpec, RunDetails, RunProgress } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import type { Workbench } from '../../api/workbench.js';
-import { probeDataPath } from '../../api/specs.js';
 import type { CliContext } from '../context.js';
+import { specs } from '../lazy.js';
 
 export function addDataDirOption(command: Command): Command {
   return command.option('--data-dir <dir>', "the app's data directory (history and cache; default: the app's own)");
@@ -22,8 +22,8 @@ export async function withApi<T>(
   dataDir: string | undefined,
   work: (api: Workbench) => Promise<T>,
 ): Promise<T> {
-  if (dataDir === undefined) return work(context.api);
-  const api = context.newWorkbench({ dataDir: resolve(dataDir) });
+  if (dataDir === undefined) return work(await context.api());
+  const api = await context.newWorkbench({ dataDir: resolve(dataDir) });
   try {
     return await work(api);
   } finally {
@@ -43,6 +43,7 @@ export async function openSpecFiles(api: Workbench, spec: ExperimentSpec): Promi
     models.push(model.sha256 ? model : { ...model, sha256 });
   }
   // Each model's probe, opened for that model (a text probe with its tokenizer).
+  const { probeDataPath } = await specs();
   for (const [i, model] of spec.models.entries()) {
     const probe = model.probe ?? spec.probe;
     if (!probeDataPath(probe) || (i > 0 && model.probe === undefined && model.tokenizer === undefined)) continue;

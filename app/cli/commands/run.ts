@@ -8,9 +8,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExperimentSpec } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
-import { FILE_SIZE_LIMITS, readRegularText, writeFileAtomic } from '../../api/node-files.js';
-import { parseExperimentSpec } from '../../api/specs.js';
 import type { CliContext } from '../context.js';
+import { nodeFiles, specs } from '../lazy.js';
 import { addDataDirOption, checkRunDone, describeResult, runSpecToEnd, withApi } from './run-support.js';
 
 /** `npy:x.npy` → `npy:/spec/dir/x.npy` (also npz: and images:); other specs unchanged. */
@@ -22,6 +21,7 @@ export function absoluteProbeSpec(probe: string, baseDir: string): string {
 }
 
 export async function readSpecFile(file: string): Promise<ExperimentSpec> {
+  const { FILE_SIZE_LIMITS, readRegularText } = await nodeFiles();
   let text: string;
   try {
     text = await readRegularText(file, { what: 'spec file', maxBytes: FILE_SIZE_LIMITS.json });
@@ -35,7 +35,7 @@ export async function readSpecFile(file: string): Promise<ExperimentSpec> {
   } catch (err) {
     throw new WorkbenchError('BAD_INPUT', `${file}: not valid JSON (${(err as Error).message})`);
   }
-  const spec = parseExperimentSpec(value, file);
+  const spec = (await specs()).parseExperimentSpec(value, file);
   const base = dirname(resolve(file));
   return {
     ...spec,
@@ -58,6 +58,7 @@ export function registerRun(program: Command, context: CliContext): void {
       const details = await runSpecToEnd(api, spec, { quiet: options.quiet ?? false });
       if (details.result) {
         if (options.json !== undefined) {
+          const { writeFileAtomic } = await nodeFiles();
           await writeFileAtomic(options.json, `${JSON.stringify(details.result, null, 1)}\n`);
         }
         context.print(describeResult(details.result, details.run.id));

@@ -8,8 +8,8 @@ import type { Command } from 'commander';
 import type { ExportRequest, FigureOptions } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { figureOptionProblems } from '../../common/figures/figure-options.js';
-import { writeFileAtomic } from '../../api/node-files.js';
 import type { CliContext } from '../context.js';
+import { nodeFiles } from '../lazy.js';
 import { integerOption } from '../options.js';
 import { resolveRunId } from '../run-ids.js';
 import { addDataDirOption, withApi } from './run-support.js';
@@ -122,6 +122,7 @@ export function registerRunsExport(runs: Command, context: CliContext): void {
       request.runId = await resolveRunId(api, given);
       const file = await api.exportRun(request);
       const out = options.out ?? file.fileName;
+      const { writeFileAtomic } = await nodeFiles();
       await writeFileAtomic(out, Buffer.from(file.data, file.encoding === 'base64' ? 'base64' : 'utf8'));
       context.print(`wrote ${out} (${file.bytes} bytes)`);
     });

@@ -9,8 +9,8 @@ import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ExperimentResult, ExperimentSpec } from '../../common/contract.js';
 import { measureLabel, measureTitle } from '../../common/measures.js';
-import { writeFileAtomic } from '../../api/node-files.js';
 import type { CliContext } from '../context.js';
+import { nodeFiles } from '../lazy.js';
 import { table } from '../output.js';
 import { absoluteProbeSpec } from './run.js';
 import { addDataDirOption, checkRunDone, runSpecToEnd, withApi } from './run-support.js';
@@ -105,6 +105,7 @@ export function registerSanity(program: Command, context: CliContext): void {
       if (details.result) {
         if (options.json !== undefined) {
           const doc = sanityDocument(details.result, details.run.id);
+          const { writeFileAtomic } = await nodeFiles();
           await writeFileAtomic(options.json, `${JSON.stringify(doc, null, 1)}\n`);
         }
         context.print(formatSanity(details.result));

@@ -20,7 +20,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ExperimentPreset, ExperimentSpec } from '../../common/contract.js';
-import { defaultModelsDir } from '../probe/fashion-mnist.js';
+import { defaultModelsDir } from '../probe/models-dir.js';
 import { FILE_SIZE_LIMITS, readRegularText } from '../io/regular-file.js';
 
 interface ZooModel {

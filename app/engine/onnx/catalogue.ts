@@ -258,6 +258,16 @@ export function countParameters(graph: OnnxGraph): number {
   return total;
 }
 
+/**
+ * Op names in alphabetical order, case ignored first (as localeCompare orders them, without
+ * loading the ICU collator: ~20 ms of a command that should start at once).
+ */
+function byName(a: string, b: string): number {
+  const [x, y] = [a.toLowerCase(), b.toLowerCase()];
+  if (x !== y) return x < y ? -1 : 1;
+  return a === b ? 0 : a < b ? 1 : -1;
+}
+
 export interface ModelFileFacts {
   path: string;
   fileName: string;
@@ -302,7 +312,7 @@ export function summarizeModel(
     nodeCount: graph.node.length,
     opCounts: [...opCounts.entries()]
       .map(([op, count]) => ({ op, count }))
-      .sort((a, b) => b.count - a.count || a.op.localeCompare(b.op)),
+      .sort((a, b) => b.count - a.count || byName(a.op, b.op)),
     usesExternalData: usesExternalDataAnywhere(model),
     layers: layerCatalogue(graph, catalogue, batchDim),
   };

@@ -2,7 +2,7 @@
  * A model's structure without its weights: what the engine's own thread works with. Reading a
  * model (read, hash, decode) is O(file size) and runs in the model reader's thread
  * (./model-reader.ts); what it hands back is the same ModelProto with every tensor's values and
- * every large byte string dropped, encoded again — kilobytes for a model of gigabytes. Nothing in
+ * every large byte string dropped (small integer tensors — shapes, axes — keep theirs), encoded again — kilobytes for a model of gigabytes. Nothing in
  * the engine reads weights (onnxruntime does, in the runner process, from the file itself), so the
  * graph, names, types, shapes, attributes and external-data entries are all there is to keep.
  *
@@ -32,12 +32,26 @@ function isMessage(value: unknown): value is Message {
   return typeof value === 'object' && value !== null && !ArrayBuffer.isView(value) && !Array.isArray(value);
 }
 
-/** Drops tensor values and large byte strings in place, everywhere in the message tree. */
+/** Integer tensors of at most this many elements keep their values: shapes, axes, indices. */
+const KEPT_INTEGER_ELEMENTS = 64;
+
+/** An int64/int32 tensor of a few elements: the shape arithmetic shape inference reads (onnx/shape-inference.ts). */
+function isSmallIntegerTensor(message: Message): boolean {
+  const dataType = message.dataType;
+  const dims = message.dims as bigint[] | undefined;
+  if ((dataType !== 7 && dataType !== 6) || !dims) return false;
+  return dims.reduce((a, d) => a * Number(d), 1) <= KEPT_INTEGER_ELEMENTS;
+}
+
+/**
+ * Drops tensor values (but those of small integer tensors) and large byte strings in place,
+ * everywhere in the message tree.
+ */
 export function dropWeights(root: OnnxModel): void {
   const stack: Message[] = [root as unknown as Message];
   while (stack.length > 0) {
     const message = stack.pop()!;
-    if (message.$typeName === 'onnx.TensorProto') {
+    if (message.$typeName === 'onnx.TensorProto' && !isSmallIntegerTensor(message)) {
       for (const field of TENSOR_VALUES) {
         const value = message[field];
         if (Array.isArray(value)) message[field] = [];

@@ -5,10 +5,9 @@
  * `models/zoo.json` under `normalization` — computed in float32 step by step, as
  * models/train_zoo.py does in numpy, so the inputs match the training pipeline bit for bit.
  */
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { WorkbenchError } from '../../common/errors.js';
+import { defaultModelsDir } from './models-dir.js';
 import { hashFile } from '../io/file-hash.js';
 import { FILE_SIZE_LIMITS, readRegularText } from '../io/regular-file.js';
 import { openNpyProbe } from './array-probe.js';
@@ -26,12 +25,7 @@ interface ZooManifest {
   probe?: { images?: string; n?: number };
 }
 
-/** The repository's `models/` folder, from the sources (app/engine/probe) or the build (dist/app/…). */
-export function defaultModelsDir(): string {
-  const here = fileURLToPath(new URL('.', import.meta.url));
-  const candidates = [resolve(here, '../../../models'), resolve(here, '../../../../models')];
-  return candidates.find((dir) => existsSync(join(dir, 'zoo.json'))) ?? candidates[0]!;
-}
+export { defaultModelsDir };
 
 /** Example shapes a grayscale 28×28 image can be fed as: one channel is the same bytes either way. */
 const IMAGE_SHAPES = [[1, 28, 28], [28, 28, 1], [28, 28], [784]];

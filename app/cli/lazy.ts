@@ -1,0 +1,6 @@
+/**
+ * Modules an action needs, imported when it runs: registering the commands (all `--help` and
+ * `--version` do) imports none of them, nor anything of the engine.
+ */
+export const nodeFiles = () => import('../api/node-files.js');
+export const specs = () => import('../api/specs.js');

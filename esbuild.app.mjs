@@ -1,0 +1,110 @@
+// Compiles the engine and the Node shells (app/**/*.ts) to dist/app, one JavaScript module per
+// source file: the CLI (app/cli/bin.mjs), the server, the Electron bundles' engine, worker threads
+// and runner processes run these files. esbuild only transpiles (types are checked by
+// `npm run typecheck`), so a whole build takes well under a second; `npm ci` runs it (`prepare`),
+// and the CLI runs it again when the sources changed since (see sourceSignature).
+//
+// Safe while other processes run the build: every file is written to a temporary name and
+// renamed into place, identical builds write identical bytes, and the stamp goes last.
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(fileURLToPath(import.meta.url));
+export const appDir = join(root, 'app');
+export const outDir = join(root, 'dist', 'app');
+export const stampFile = join(outDir, '.build-stamp.json');
+
+/** The app's TypeScript sources (not tests), relative to app/. */
+function sourceFiles(dir = appDir, into = []) {
+  for (const item of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, item.name);
+    if (item.isDirectory()) sourceFiles(path, into);
+    else if (item.name.endsWith('.ts') && !item.name.endsWith('.test.ts') && !item.name.endsWith('.d.ts')) {
+      into.push(path);
+    }
+  }
+  return into;
+}
+
+/**
+ * What the build was made from, cheaply: the number of source files and the sum of their
+ * modification times. Editing, adding, removing or checking out a file changes it; reading ~300
+ * directory entries and stats costs a few milliseconds.
+ */
+export function sourceSignature() {
+  const files = sourceFiles();
+  let mtimes = 0;
+  for (const file of files) mtimes += statSync(file).mtimeMs;
+  return `${files.length}:${mtimes}`;
+}
+
+/** The signature the build in dist/app was made from (null: no build). */
+export function builtSignature() {
+  try {
+    return JSON.parse(readFileSync(stampFile, 'utf8')).signature ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function writeAtomic(path, contents) {
+  mkdirSync(dirname(path), { recursive: true });
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, contents);
+  renameSync(temp, path);
+}
+
+/** Removes compiled files whose source is gone (never read, but they should not linger). */
+function removeOrphans(dir, expected) {
+  let items;
+  try {
+    items = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const item of items) {
+    const path = join(dir, item.name);
+    if (item.isDirectory()) removeOrphans(path, expected);
+    else if (/\.js(\.map)?$/.test(item.name) && !expected.has(path)) rmSync(path, { force: true });
+  }
+}
+
+export async function buildApp() {
+  const { build } = await import('esbuild');
+  const signature = sourceSignature();
+  const entryPoints = sourceFiles();
+  const result = await build({
+    entryPoints,
+    outdir: outDir,
+    outbase: appDir,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: 'linked',
+    write: false,
+    logLevel: 'error',
+    tsconfig: join(root, 'tsconfig.build.json'),
+  });
+  const expected = new Set();
+  for (const file of result.outputFiles) {
+    expected.add(file.path);
+    writeAtomic(file.path, file.contents);
+  }
+  removeOrphans(outDir, expected);
+  writeAtomic(stampFile, `${JSON.stringify({ signature, files: entryPoints.length })}\n`);
+  return { files: entryPoints.length, outDir: relative(root, outDir) };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  try {
+    await import('esbuild');
+  } catch {
+    // An install without dev dependencies: it runs a build made elsewhere (a package), nothing to do.
+    console.log('esbuild is not installed: dist/app was not built');
+    process.exit(0);
+  }
+  const t0 = performance.now();
+  const { files, outDir: out } = await buildApp();
+  console.log(`${out}: ${files} modules in ${Math.round(performance.now() - t0)} ms`);
+}
