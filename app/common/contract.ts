@@ -674,13 +674,36 @@ export interface ExportedFile {
   savedTo?: string;
 }
 
+export interface CacheKindUse {
+  entries: number;
+  bytes: number;
+}
+
+/** What one model's activations, Grams and factors take in the cache. */
+export interface CacheModelUse {
+  modelSha256: string;
+  /** The file name it was last opened under (absent when the library never opened it). */
+  name?: string;
+  bytes: number;
+  entries: number;
+}
+
 export interface CacheInfo {
+  /** The data directory the cache lives in (activations/ and grams/ under it). */
+  dir: string;
   bytes: number;
   limitBytes: number;
+  /** False while the limit is the default (the smaller of 5 GiB and a tenth of the disk's space). */
+  limitIsSet: boolean;
   entries: number;
-  activations: { entries: number; bytes: number };
-  grams: { entries: number; bytes: number };
-  /** Entries a running run is using (never evicted). */
+  /** Activations (float32 .npy), Grams (packed float64) and CCA-family factors. */
+  byKind: { activation: CacheKindUse; gram: CacheKindUse; factors: CacheKindUse };
+  /** Largest first. */
+  byModel: CacheModelUse[];
+  activations: CacheKindUse;
+  /** Grams and factors together (both live in grams/). */
+  grams: CacheKindUse;
+  /** Entries running work is using (never evicted). */
   pinned: number;
 }
 
