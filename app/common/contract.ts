@@ -237,7 +237,7 @@ export type ApiResponse<M extends ApiMethodName> = ApiMethods[M]['response'];
 
 /** Events pushed from the engine to every subscriber (progress of long work, run state changes). */
 export type WorkbenchEvent =
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string; /** The run it is about. */ runId?: string }
   | { type: 'run'; run: RunInfo }
   | { type: 'progress'; progress: RunProgress }
   | { type: 'job'; progress: JobProgress };

@@ -14,6 +14,9 @@ export const HEADROOM_BYTES = 64 * 2 ** 20;
 export interface WriteEstimate {
   bytes: number;
   what: string;
+  /** Of `bytes`: activations (n × features floats each) and Grams (n² each), for the suggestions. */
+  activationBytes?: number;
+  gramBytes?: number;
 }
 
 /** Sizes in binary units up to TiB: estimates can be absurd, and the message should say how absurd. */
@@ -48,6 +51,19 @@ export interface RoomOptions {
   cacheLimitBytes?: number;
   /** Where the bytes go, for the message (default `dir`). */
   where?: string;
+  /** Told when the estimate fits but takes more than half the cache limit (older entries will be evicted). */
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * What would write less: fewer examples always; a `mean` reduction when activations are written
+ * (a conv layer's C×H×W values become C); a minibatch measure when Grams are (n² each).
+ */
+export function writeLessSuggestions(estimate: WriteEstimate): string {
+  const ways = ['fewer examples or layers'];
+  if ((estimate.activationBytes ?? 0) > 0) ways.push("a 'mean' reduction");
+  if ((estimate.gramBytes ?? 0) > 0) ways.push('a minibatch measure (minibatch:100), which computes no n² Grams');
+  return ways.length === 1 ? ways[0]! : `${ways.slice(0, -1).join(', ')} or ${ways.at(-1)!}`;
 }
 
 /** DISK_FULL when `estimate` does not fit in `dir`'s free space (less the headroom) or under the cache limit. */
@@ -59,7 +75,8 @@ export async function checkRoomToWrite(dir: string, estimate: WriteEstimate, opt
     throw new WorkbenchError(
       'DISK_FULL',
       `this would write about ${formatSize(estimate.bytes)} to ${where} (${estimate.what}), more than the cache limit of ` +
-        `${formatSize(cacheLimitBytes)}; raise the limit, or use fewer examples or layers`,
+        `${formatSize(cacheLimitBytes)}; raise the cache limit, or use ${writeLessSuggestions(estimate)}`,
+      { estimateBytes: estimate.bytes, limitBytes: cacheLimitBytes },
     );
   }
   const free = await freeBytes(dir);
@@ -67,7 +84,14 @@ export async function checkRoomToWrite(dir: string, estimate: WriteEstimate, opt
     throw new WorkbenchError(
       'DISK_FULL',
       `this would write about ${formatSize(estimate.bytes)} to ${where} (${estimate.what}), and its disk has ` +
-        `${formatSize(free)} free; free some space, or use fewer examples or layers`,
+        `${formatSize(free)} free; free some space, or use ${writeLessSuggestions(estimate)}`,
+      { estimateBytes: estimate.bytes, freeBytes: free },
+    );
+  }
+  if (cacheLimitBytes !== undefined && estimate.bytes > cacheLimitBytes / 2) {
+    options.onWarning?.(
+      `this will write about ${formatSize(estimate.bytes)} to ${where} (${estimate.what}), more than half the cache ` +
+        `limit of ${formatSize(cacheLimitBytes)}: older cache entries will be evicted to make room`,
     );
   }
 }
