@@ -838,6 +838,8 @@ export interface ComparisonResult {
   sides: ComparedSide[];
   /** One per measure, in the request's order; `rows.model`/`cols.model` index `sides`. */
   matrices: SimilarityMatrix[];
+  /** What the user should know that did not stop the compare (a large write to the cache). */
+  notes?: string[];
   provenance: {
     appVersion: string;
     onnxruntime: string;
