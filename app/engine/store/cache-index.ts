@@ -320,7 +320,8 @@ export class CacheIndex {
   /**
    * Deletes what no row refers to under the Gram directory, and temp files of interrupted writes
    * under every cache directory, when older than `minAgeMs` (a live process may still be writing
-   * younger ones). Activation files without rows are kept: `compare` fills that cache too.
+   * younger ones). Activation files without rows are kept: a run registers a model's layers only
+   * once all are extracted (an extraction may outlast `minAgeMs`), and `compare` once its side is.
    */
   async sweep(dirs: { grams: string; activations: string }, minAgeMs: number): Promise<string[]> {
     const known = new Set(
