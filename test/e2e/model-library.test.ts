@@ -115,6 +115,8 @@ describe('cache panel', () => {
     await expect.poll(() => shownBytes('cache-size')).toBe(info.bytes);
     await expect(page.getByTestId('cache-models').textContent()).resolves.toContain('tiny_cnn.onnx');
     await expect(page.getByTestId('cache-kinds').textContent()).resolves.toMatch(/Activations.*Grams/);
+    await page.getByTestId('cache-panel').scrollIntoViewIfNeeded();
+    await saveScreenshot(page, 'cache-panel');
 
     await page.getByTestId('cache-clear').click();
     await page.getByTestId('cache-clear-confirm').click();
