@@ -226,7 +226,8 @@ export interface ApiMethods {
 
   // The cache of activations and Grams.
   getCacheInfo: { request: Record<string, never>; response: CacheInfo };
-  setCacheLimit: { request: { bytes: number }; response: CacheInfo };
+  /** `bytes: null` goes back to the default limit (the smaller of 5 GiB and 10% of the disk's space). */
+  setCacheLimit: { request: { bytes: number | null }; response: CacheInfo };
   /** Removes every cache entry no running run uses, and forgets finished pairs (all is recomputed). */
   clearCache: { request: Record<string, never>; response: CacheInfo };
 }

@@ -75,6 +75,8 @@ describe('cache commands', () => {
     expect((await cli(['cache', 'limit', '500MB', '--data-dir', dataDir])).stdout).toMatch(/^cache limit 477 MiB;/);
     const limited = JSON.parse((await cli(['cache', 'info', '--json'], { env })).stdout) as object;
     expect(limited).toMatchObject({ limit: 500_000_000, limitIsSet: true });
+    const reset = await cli(['cache', 'limit', 'default', '--data-dir', dataDir]);
+    expect(reset.stdout).toMatch(/^cache limit [\d.]+ [KMG]iB \(the default\);/);
     const bad = await cli(['cache', 'limit', 'lots', '--data-dir', dataDir]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(

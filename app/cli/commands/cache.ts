@@ -4,7 +4,7 @@
  *
  *   cache info [--json]      size, entries, limit, use by kind and by model
  *   cache clear [--json]     removes every entry running work does not use; prints what it freed
- *   cache limit SIZE         sets the limit (2GiB, 500MB, …) and evicts down to it
+ *   cache limit SIZE         sets the limit (2GiB, 500MB, …; `default` for the default) and evicts down to it
  *
  * All take --data-dir. JSON has `bytes`, `entries`, `limit` (bytes), `byKind`, and `byModel`,
  * `pinned`, `limitIsSet`, `dir`.
@@ -104,16 +104,18 @@ export function registerCache(program: Command, context: CliContext): void {
     cache
       .command('limit')
       .description('set the size limit (least recently used entries go first when it is exceeded)')
-      .argument('<size>', 'e.g. 2GiB, 500MB, 1.5G'),
+      .argument('<size>', "e.g. 2GiB, 500MB, 1.5G; 'default': the smaller of 5 GiB and 10% of the disk's space"),
   ).action(async (size: string, options: { dataDir?: string }) => {
-    const bytes = parseSize(size);
-    if (bytes === null) throw new WorkbenchError('BAD_INPUT', `cache limit must be ${SIZE_FORMS}, got '${size}'`);
+    const bytes = size.trim().toLowerCase() === 'default' ? null : parseSize(size);
+    if (bytes === null && size.trim().toLowerCase() !== 'default') {
+      throw new WorkbenchError('BAD_INPUT', `cache limit must be ${SIZE_FORMS} or 'default', got '${size}'`);
+    }
     await withApi(context, options.dataDir, async (api) => {
       const before = await api.getCacheInfo({});
       const after = await api.setCacheLimit({ bytes });
       const freed = before.bytes - after.bytes;
       context.print(
-        `cache limit ${formatSize(after.limitBytes)}; the cache holds ${formatSize(after.bytes)}` +
+        `cache limit ${formatSize(after.limitBytes)}${after.limitIsSet ? '' : ' (the default)'}; the cache holds ${formatSize(after.bytes)}` +
           (freed > 0 ? ` (evicted ${formatSize(freed)}, least recently used first)` : ''),
       );
     });

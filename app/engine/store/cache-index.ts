@@ -232,7 +232,12 @@ export class CacheIndex {
     return this.db.prepare('SELECT 1 FROM settings WHERE key = ?').get(LIMIT_SETTING) !== undefined;
   }
 
-  setLimitBytes(bytes: number): void {
+  /** The user's limit; null: back to the default. */
+  setLimitBytes(bytes: number | null): void {
+    if (bytes === null) {
+      this.db.prepare('DELETE FROM settings WHERE key = ?').run(LIMIT_SETTING);
+      return;
+    }
     this.db
       .prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
       .run(LIMIT_SETTING, String(bytes));
