@@ -3,7 +3,8 @@
  * per kind and per model), its size limit, and emptying it. Entries a running run uses are never
  * removed (store/cache-index.ts).
  */
-import type { WorkbenchApi } from '../common/contract.js';
+import type { CacheInfo, WorkbenchApi } from '../common/contract.js';
+import { nameCachedModels } from '../engine/store/cache-names.js';
 import type { Store } from '../engine/store/store.js';
 import type { CacheMethodName } from './method-groups.js';
 
@@ -11,22 +12,25 @@ export interface CacheDeps {
   store: () => Promise<Store>;
 }
 
+/** The index's figures, with the models the library does not know named from their extract manifests. */
+const infoOf = (store: Store): Promise<CacheInfo> => nameCachedModels(store.cache.info(), store.dirs.activations);
+
 export function cacheMethods(deps: CacheDeps): Pick<WorkbenchApi, CacheMethodName> {
   return {
-    getCacheInfo: async () => (await deps.store()).cache.info(),
+    getCacheInfo: async () => infoOf(await deps.store()),
 
     async setCacheLimit({ bytes }) {
       const store = await deps.store();
       store.cache.setLimitBytes(bytes);
       await store.cache.evict();
-      return store.cache.info();
+      return infoOf(store);
     },
 
     async clearCache() {
       const store = await deps.store();
       await store.cache.evict(0);
       store.pairs.clear();
-      return store.cache.info();
+      return infoOf(store);
     },
   };
 }

@@ -13,6 +13,7 @@ import { compareSides, isModelPath } from '../engine/experiments/compare-sides.j
 import { probePath } from '../engine/experiments/spec.js';
 import { IMAGENET_MEAN, IMAGENET_STD, parseProbeSpec, type ImageOptions } from '../engine/probe/spec.js';
 import type { ModelRunnerOptions } from '../engine/runner/model-runner.js';
+import type { Store } from '../engine/store/store.js';
 import type { FileAccessPolicy } from './file-access.js';
 import type { Jobs } from './jobs.js';
 import type { OneOffMethodName } from './method-groups.js';
@@ -22,6 +23,11 @@ export interface OneOffDeps {
   jobs: Jobs;
   /** Where model sides' activations are cached. */
   activationCacheDir: string;
+  /**
+   * The store whose cache index `activationCacheDir` belongs to (the data directory's own): model
+   * sides' activations are registered, held and bounded there. Absent for a cache of the caller's.
+   */
+  store?: () => Promise<Store>;
   modelsDir: string;
   app: { version: string; onnxruntime: string };
   runnerOptions: ModelRunnerOptions;
@@ -156,6 +162,7 @@ export function oneOffMethods(deps: OneOffDeps): OneOffMethods {
             app: deps.app,
             signal,
             onProgress: progress,
+            ...(deps.store ? { cacheIndex: async () => (await deps.store!()).cache } : {}),
           });
         } finally {
           await cka.close();

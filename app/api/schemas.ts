@@ -176,7 +176,7 @@ export const requestSchemas = {
   cancelJob: z.object({ jobId }).strict(),
 
   getCacheInfo: none,
-  setCacheLimit: z.object({ bytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }).strict(),
+  setCacheLimit: z.object({ bytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable() }).strict(),
   clearCache: none,
 } satisfies { [M in ApiMethodName]: z.ZodType<ApiRequest<M>, unknown> };
 

@@ -7,7 +7,7 @@
  * first call (lazy-methods.ts), so they load neither the database nor the CKA engine either.
  */
 import { EventEmitter } from 'node:events';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { WorkbenchApi, WorkbenchEvent } from '../common/contract.js';
 import { appInfo } from './app-info.js';
 import { defaultDataDir } from './data-dir.js';
@@ -145,6 +145,11 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
         policy,
         jobs,
         activationCacheDir: options.activationCacheDir ?? join(dataDir, 'activations'),
+        // A cache folder of the caller's own is theirs: not counted, bounded or evicted by the app.
+        ...(options.activationCacheDir === undefined ||
+        resolve(options.activationCacheDir) === resolve(dataDir, 'activations')
+          ? { store: openStore }
+          : {}),
         modelsDir,
         app,
         runnerOptions: {

@@ -17,6 +17,7 @@ import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
 import { registerSanity } from './commands/sanity.js';
 import { registerReproduce } from './commands/reproduce.js';
+import { registerCache } from './commands/cache.js';
 import { reportError } from './output.js';
 
 export function buildProgram(context: CliContext): Command {
@@ -37,6 +38,7 @@ export function buildProgram(context: CliContext): Command {
   registerSanity(program, context);
   registerRuns(program, context);
   registerReproduce(program, context);
+  registerCache(program, context);
   return program;
 }
 

@@ -226,7 +226,8 @@ export interface ApiMethods {
 
   // The cache of activations and Grams.
   getCacheInfo: { request: Record<string, never>; response: CacheInfo };
-  setCacheLimit: { request: { bytes: number }; response: CacheInfo };
+  /** `bytes: null` goes back to the default limit (the smaller of 5 GiB and 10% of the disk's space). */
+  setCacheLimit: { request: { bytes: number | null }; response: CacheInfo };
   /** Removes every cache entry no running run uses, and forgets finished pairs (all is recomputed). */
   clearCache: { request: Record<string, never>; response: CacheInfo };
 }
@@ -237,7 +238,7 @@ export type ApiResponse<M extends ApiMethodName> = ApiMethods[M]['response'];
 
 /** Events pushed from the engine to every subscriber (progress of long work, run state changes). */
 export type WorkbenchEvent =
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string; /** The run it is about. */ runId?: string }
   | { type: 'run'; run: RunInfo }
   | { type: 'progress'; progress: RunProgress }
   | { type: 'job'; progress: JobProgress };
@@ -674,13 +675,36 @@ export interface ExportedFile {
   savedTo?: string;
 }
 
+export interface CacheKindUse {
+  entries: number;
+  bytes: number;
+}
+
+/** What one model's activations, Grams and factors take in the cache. */
+export interface CacheModelUse {
+  modelSha256: string;
+  /** The file name it was last opened under (absent when the library never opened it). */
+  name?: string;
+  bytes: number;
+  entries: number;
+}
+
 export interface CacheInfo {
+  /** The data directory the cache lives in (activations/ and grams/ under it). */
+  dir: string;
   bytes: number;
   limitBytes: number;
+  /** False while the limit is the default (the smaller of 5 GiB and a tenth of the disk's space). */
+  limitIsSet: boolean;
   entries: number;
-  activations: { entries: number; bytes: number };
-  grams: { entries: number; bytes: number };
-  /** Entries a running run is using (never evicted). */
+  /** Activations (float32 .npy), Grams (packed float64) and CCA-family factors. */
+  byKind: { activation: CacheKindUse; gram: CacheKindUse; factors: CacheKindUse };
+  /** Largest first. */
+  byModel: CacheModelUse[];
+  activations: CacheKindUse;
+  /** Grams and factors together (both live in grams/). */
+  grams: CacheKindUse;
+  /** Entries running work is using (never evicted). */
   pinned: number;
 }
 
@@ -815,6 +839,8 @@ export interface ComparisonResult {
   sides: ComparedSide[];
   /** One per measure, in the request's order; `rows.model`/`cols.model` index `sides`. */
   matrices: SimilarityMatrix[];
+  /** What the user should know that did not stop the compare (a large write to the cache). */
+  notes?: string[];
   provenance: {
     appVersion: string;
     onnxruntime: string;

@@ -1,7 +1,8 @@
 /**
  * The model library in the real browser UI over the real server: the shipped zoo, models opened
- * before (kept by the engine, newest first, across a reload), layer choices kept per model, and
- * dropped files (models open, other files are refused).
+ * before (kept by the engine, newest first, across a reload), layer choices kept per model,
+ * dropped files (models open, other files are refused), and the cache panel beside the library
+ * (size after a run, per-model use under the library's name, clear, a limit that persists).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { pageOnServer } from '../helpers/browser.js';
 import { fixturesDir, repoRoot, tinyCnn } from '../helpers/paths.js';
 import { saveScreenshot } from '../helpers/screenshots.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { runSpec } from '../helpers/experiments.js';
 
 const bnCnn = join(fixturesDir, 'models/bn_cnn.onnx');
 
@@ -41,7 +43,7 @@ describe('model library', () => {
       transformers: { file: string }[];
     };
     await expect
-      .poll(() => names('library-zoo'))
+      .poll(() => names('library-zoo'), { timeout: 5000 })
       .toEqual([...zoo.models, ...zoo.transformers].map((m) => m.file.split('/').pop()));
   });
 
@@ -90,5 +92,43 @@ describe('model library', () => {
     );
     await page.locator('[data-testid="library-recent"] button', { hasText: 'dropped.onnx' }).waitFor();
     await expect(page.getByTestId('layer-count').textContent()).resolves.toBe('8 of 8');
+  });
+});
+
+describe('cache panel', () => {
+  const shownBytes = async (testid: 'cache-size' | 'cache-limit') =>
+    Number(await page.getByTestId(testid).getAttribute('data-bytes'));
+
+  it('shows what a run put in the cache, by model, clears it after asking, and keeps the limit set', async () => {
+    await openByPath(tinyCnn);
+    const run = await runSpec(t.api, {
+      name: 'cache',
+      kind: 'self',
+      models: [{ path: tinyCnn }],
+      probe: 'random:32',
+      layers: 'all',
+      measures: ['linear'],
+    });
+    expect(run.run.status).toBe('done');
+    const info = await t.api.getCacheInfo({});
+    expect(info.bytes).toBeGreaterThan(0);
+    await expect.poll(() => shownBytes('cache-size')).toBe(info.bytes);
+    await expect(page.getByTestId('cache-models').textContent()).resolves.toContain('tiny_cnn.onnx');
+    await expect(page.getByTestId('cache-kinds').textContent()).resolves.toMatch(/Activations.*Grams/);
+    await page.getByTestId('cache-panel').scrollIntoViewIfNeeded();
+    await saveScreenshot(page, 'cache-panel');
+
+    await page.getByTestId('cache-clear').click();
+    await page.getByTestId('cache-clear-confirm').click();
+    await expect.poll(() => shownBytes('cache-size')).toBe(0);
+    expect((await t.api.getCacheInfo({})).bytes).toBe(0);
+
+    await page.getByTestId('cache-limit-edit').click();
+    await page.getByTestId('cache-limit-input').fill('750MB');
+    await page.getByTestId('cache-limit-save').click();
+    await expect.poll(() => shownBytes('cache-limit')).toBe(750_000_000);
+    await page.reload();
+    await expect.poll(() => shownBytes('cache-limit')).toBe(750_000_000);
+    expect(await t.api.getCacheInfo({})).toMatchObject({ limitBytes: 750_000_000, limitIsSet: true });
   });
 });

@@ -102,10 +102,11 @@ export function numbersOf(result: ExperimentResult) {
 
 const run = promisify(execFile);
 
-export async function cli(args: string[], options: { timeout?: number } = {}) {
+export async function cli(args: string[], options: { timeout?: number; env?: NodeJS.ProcessEnv } = {}) {
   try {
     const { stdout, stderr } = await run(process.execPath, [cliBin, ...args], {
       cwd: repoRoot,
+      ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
       timeout: options.timeout ?? 180_000,
       maxBuffer: 64 * 2 ** 20,
     });

@@ -193,6 +193,6 @@ export const MALFORMED: Record<ApiMethodName, unknown[]> = {
   ],
   cancelJob: [{}, { jobId: '' }, { jobId: 'a b' }, { jobId: 3 }, { jobId: 'x', extra: 1 }],
   getCacheInfo: NO_PARAMETERS,
-  setCacheLimit: [{}, { bytes: -1 }, { bytes: 1.5 }, { bytes: '10' }, { bytes: 2 ** 60 }, { bytes: null }],
+  setCacheLimit: [{}, { bytes: -1 }, { bytes: 1.5 }, { bytes: '10' }, { bytes: 2 ** 60 }, { bytes: 'default' }],
   clearCache: NO_PARAMETERS,
 };

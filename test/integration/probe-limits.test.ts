@@ -153,6 +153,25 @@ describe('the preflight before a run', () => {
     expect(estimate.bytes - written).toBeLessThan(layers * 5000);
     // What the cache index counts is what the estimate is compared with.
     expect((await api.getCacheInfo({})).bytes).toBe(written);
+
+    // Over half the limit: the run goes ahead, with a warning naming the estimate and the limit.
+    const warned = workbench({ dataDir: join(root, 'data-warn'), cacheLimitBytes: Math.floor(estimate.bytes * 1.5) });
+    const warnings: { runId?: string; message: string }[] = [];
+    warned.subscribe((e) => {
+      if (e.type === 'log' && e.level === 'warn') warnings.push(e);
+    });
+    const again = await runSpec(warned, selfSpec('random:64'));
+    expect(again.run.status).toBe('done');
+    expect(warnings).toEqual([
+      {
+        type: 'log',
+        level: 'warn',
+        runId: again.run.id,
+        message: expect.stringMatching(
+          /^this will write about [\d.]+ [KM]iB to the workbench's cache \(.*\), more than half the cache limit of [\d.]+ [KM]iB: older cache entries will be evicted/,
+        ),
+      },
+    ]);
   });
 
   it('refuses a run whose writes exceed the cache limit, before extracting anything', async () => {
@@ -162,7 +181,7 @@ describe('the preflight before a run', () => {
     expect(details.run.status).toBe('failed');
     expect(details.run.error?.code).toBe('DISK_FULL');
     expect(details.run.error?.message).toMatch(
-      /^this would write about [\d.]+ MiB to the workbench's cache \(activations of \d+ layers × 2,000 examples, .*; \d+ Grams of 2,000², .*\), more than the cache limit of 1\.0 MiB; raise the limit, or use fewer examples or layers$/,
+      /^this would write about [\d.]+ MiB to the workbench's cache \(activations of \d+ layers × 2,000 examples, .*; \d+ Grams of 2,000², .*\), more than the cache limit of 1\.0 MiB; raise the cache limit, or use fewer examples or layers, a 'mean' reduction or a minibatch measure \(minibatch:100\), which computes no n² Grams$/,
     );
     expect(filesUnder(join(dataDir, 'activations'))).toEqual([]);
     expect(filesUnder(join(dataDir, 'grams'))).toEqual([]);

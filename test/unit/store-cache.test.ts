@@ -83,11 +83,42 @@ describe('store: cache', () => {
     expect(store.cache.info()).toMatchObject({ bytes: 0, entries: 0 });
   });
 
-  it('keeps the limit set through the API across sessions', async () => {
-    const { store } = await open();
-    expect(store.cache.limitBytes()).toBe(20 * 2 ** 30);
-    store.cache.setLimitBytes(12345);
-    expect(store.cache.info().limitBytes).toBe(12345);
+  it('limits by default to the smaller of 5 GiB and a tenth of the free space, until the user sets a limit', async () => {
+    const dir = tempDataDir('ckawb-cache-');
+    const openWith = async (free: number) => {
+      const store = await Store.open(dir, { freeBytes: async () => free });
+      stores.push(store);
+      return store;
+    };
+    const small = await openWith(8 * 2 ** 30);
+    expect(small.cache.info()).toMatchObject({ limitBytes: Math.floor(0.8 * 2 ** 30), limitIsSet: false });
+    // What the cache holds counts as space it could use: the limit does not shrink as it fills.
+    addFile(small, dir, 'a', 1000);
+    small.close();
+    expect((await openWith(10_000)).cache.limitBytes()).toBe(1100);
+    const big = await openWith(2 ** 40);
+    expect(big.cache.limitBytes()).toBe(5 * 2 ** 30);
+    big.cache.setLimitBytes(12345);
+    big.close();
+    expect((await openWith(2 ** 40)).cache.info()).toMatchObject({ limitBytes: 12345, limitIsSet: true });
+  });
+
+  it('spares what one-off work holds until it releases it, and drops holds of a process that died', async () => {
+    const { store, dir } = await open();
+    const a = addFile(store, dir, 'a', 100);
+    const b = addFile(store, dir, 'b', 100);
+    store.cache.hold('job:1', [activationKey('m', 'p', 'a')]);
+    expect(store.cache.info().pinned).toBe(1);
+    expect((await store.cache.evict(0)).map((r) => r.tensor)).toEqual(['b']);
+    expect([a, b].map(existsSync)).toEqual([true, false]);
+    store.cache.release('job:1');
+    expect((await store.cache.evict(0)).map((r) => r.tensor)).toEqual(['a']);
+
+    addFile(store, dir, 'c', 100);
+    store.cache.hold('job:2', [activationKey('m', 'p', 'c')]);
+    store.db.prepare('UPDATE cache_holds SET owner_pid = 2147483646, owner_token = ?').run('gone');
+    store.cache.dropDeadHolds();
+    expect(store.cache.info().pinned).toBe(0);
   });
 
   it('stores Grams under unique names, finds them only through the index, and drops damaged ones', async () => {

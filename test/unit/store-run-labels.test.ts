@@ -136,7 +136,9 @@ describe('schema migration', () => {
     stores.splice(stores.indexOf(first), 1);
     // Back to schema 1: as a database of the previous version left it.
     const raw = new Database(join(dir, 'workbench.db'));
-    raw.exec('DROP INDEX runs_by_name; DROP TABLE run_tags; ALTER TABLE runs DROP COLUMN note;');
+    raw.exec(
+      'DROP TABLE cache_holds; DROP INDEX runs_by_name; DROP TABLE run_tags; ALTER TABLE runs DROP COLUMN note;',
+    );
     raw.pragma('user_version = 1');
     raw.close();
 

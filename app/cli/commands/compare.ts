@@ -227,7 +227,10 @@ export function registerCompare(program: Command, context: CliContext): void {
     .option('--threads <t>', 'worker threads (default: the machine’s cores)')
     .option('--precision <p>', 'Gram precision: auto, float32 or float64', 'auto')
     .option('--memory-budget <mib>', 'memory exact CKA may use, in MiB')
-    .option('--cache <dir>', "activation cache for models (default: the app's data directory)")
+    .option(
+      '--cache <dir>',
+      "activation cache for models (default: the app's data directory, where the cache limit bounds it; a folder of your own is not bounded)",
+    )
     .option('--json <out>', 'write the result document to this file instead of printing a table')
     .action(async (a: string, b: string | undefined, options: CompareOptions) => {
       const level = Number(options.level);
@@ -277,6 +280,7 @@ export function registerCompare(program: Command, context: CliContext): void {
           }),
         );
         if (onProgress) process.stderr.write('\r\x1b[K');
+        for (const note of result.notes ?? []) process.stderr.write(`warning: ${note}\n`);
         const docs = compareDocuments(result);
         if (options.json !== undefined) {
           const { writeFileAtomic } = await nodeFiles();

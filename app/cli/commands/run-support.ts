@@ -82,6 +82,8 @@ export async function runToEnd(
   let runId: string | null = null;
   let resolveEnd!: () => void;
   const ended = new Promise<void>((r) => (resolveEnd = r));
+  const early: { runId: string; message: string }[] = [];
+  const warn = (message: string) => process.stderr.write(`${tty ? '\r\x1b[K' : ''}warning: ${message}\n`);
   const off = api.subscribe((event) => {
     if (
       event.type === 'run' &&
@@ -90,6 +92,11 @@ export async function runToEnd(
       event.run.status !== 'running'
     ) {
       resolveEnd();
+    }
+    if (event.type === 'log' && event.level === 'warn' && event.runId !== undefined) {
+      // A warning may come before runExperiment has answered with the run's id.
+      if (runId === null) early.push({ runId: event.runId, message: event.message });
+      else if (event.runId === runId) warn(event.message);
     }
     if (event.type !== 'progress' || event.progress.runId !== runId || options.quiet) return;
     const p = event.progress;
@@ -108,6 +115,7 @@ export async function runToEnd(
   try {
     const run = await api.runExperiment({ experimentId, ...(options.name ? { name: options.name } : {}) });
     runId = run.id;
+    for (const w of early.splice(0)) if (w.runId === runId) warn(w.message);
     // The run may have ended before we knew its id.
     const now = await api.getRun({ runId });
     if (now.run.status !== 'queued' && now.run.status !== 'running') resolveEnd();

@@ -11,7 +11,7 @@
 import { WorkbenchError } from '../../common/errors.js';
 import type { OmittedLayer } from '../../common/contract.js';
 import type { FeedContext } from '../probe/open-feeds.js';
-import { checkRoomToWrite } from '../io/disk-space.js';
+import { checkRoomToWrite, type RoomOptions } from '../io/disk-space.js';
 import { ModelRunner, type ModelRunnerOptions } from '../runner/model-runner.js';
 import type { BatchLoopOptions } from './batch-loop.js';
 import { ActivationCache, type CachedLayer } from './cache.js';
@@ -48,6 +48,13 @@ export interface CacheOptions {
   onProgress?: (progress: ExtractionProgress) => void;
   batchSize?: number;
   nonFinite?: 'error' | 'report';
+  /**
+   * Told the layers' keys once the model and probe are known, before the cache is looked up: an
+   * index of the cache protects them from eviction from then on (experiments/one-off-cache.ts).
+   */
+  hold?: (modelSha256: string, probeHash: string, layerKeys: string[]) => void;
+  /** The cache limit (and a warning) the missing layers' files are checked against, beside the free disk. */
+  room?: RoomOptions;
 }
 
 export class ActivationEngine {
@@ -107,13 +114,22 @@ export class ActivationEngine {
     try {
       const { model, probe } = job;
       const wanted = job.layers.map((l) => ({ key: l.key, rows: l.rows }));
+      options.hold?.(
+        model.sha256,
+        probe.hash,
+        wanted.map((w) => w.key),
+      );
       const hits = await cache.lookup(model.sha256, probe.hash, probe.n, wanted);
       const missing = job.layers.filter((l) => !hits.has(l.key));
       let result: ExtractionResult | null = null;
       if (missing.length > 0) {
-        await checkRoomToWrite(cache.root, job.writeEstimate(missing), { where: 'the activation cache' });
+        await checkRoomToWrite(cache.root, job.writeEstimate(missing), {
+          where: 'the activation cache',
+          ...options.room,
+        });
+        const { hold: _, room: __, ...runOptions } = options;
         result = await job.run({
-          ...options,
+          ...runOptions,
           keys: missing.map((l) => l.key),
           sinks: [cache.sink(model.sha256, probe.hash)],
         });

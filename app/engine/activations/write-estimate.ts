@@ -42,5 +42,5 @@ export function estimateWrites(n: number, activations: readonly LayerWrite[], gr
   }
   if (grams > 0)
     parts.push(`${grams} Gram${grams === 1 ? '' : 's'} of ${n.toLocaleString('en-US')}², ${formatSize(gramBytes)}`);
-  return { bytes: activationBytes + gramBytes, what: parts.join('; ') || 'nothing' };
+  return { bytes: activationBytes + gramBytes, what: parts.join('; ') || 'nothing', activationBytes, gramBytes };
 }

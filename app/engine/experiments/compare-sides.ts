@@ -5,6 +5,8 @@
  * probe set, or — with `probeB` — B's own view of the same examples (as many, in the same order);
  * under `tokens` the same tokens too. The CKA engine compares them, and the result has the same
  * matrices a run's result has, each layer with its reduction, and the layers left out with why.
+ * Models' activations in the workbench's cache are registered in its index and held while the
+ * compare runs (one-off-cache.ts): counted, bounded by the limit, never evicted under it.
  */
 import { basename, resolve } from 'node:path';
 import type {
@@ -23,6 +25,8 @@ import { parseMeasure } from '../cka/measures.js';
 import { similarityMatrix, withReductions } from './matrices.js';
 import { checkRows } from './prepare-models.js';
 import type { PlannedLayer } from '../activations/prepare.js';
+import type { CacheIndex } from '../store/cache-index.js';
+import { OneOffCacheUse } from './one-off-cache.js';
 
 export type SideProgress = Omit<JobProgress, 'jobId'>;
 
@@ -33,6 +37,11 @@ export interface CompareSidesOptions {
   app: { version: string; onnxruntime: string };
   signal?: AbortSignal;
   onProgress?: (progress: SideProgress) => void;
+  /**
+   * The index of the cache `activations.cacheDir` belongs to (the data directory's): model sides'
+   * activations are registered, held and bounded there. Opened only when a side is a model.
+   */
+  cacheIndex?: () => Promise<CacheIndex>;
 }
 
 interface SideLayer extends LayerFileEntry {
@@ -54,6 +63,7 @@ async function modelSide(
   which: 'a' | 'b',
   request: CompareRequest,
   options: CompareSidesOptions,
+  cacheUse: OneOffCacheUse | null,
 ): Promise<Side> {
   const probe = which === 'b' ? (request.probeB ?? request.probe) : request.probe;
   if (probe === undefined) {
@@ -74,6 +84,7 @@ async function modelSide(
     },
     {
       ...(options.signal ? { signal: options.signal } : {}),
+      ...cacheUse?.cacheOptions(),
       onProgress: (p) =>
         options.onProgress?.({
           stage: 'extract',
@@ -84,6 +95,7 @@ async function modelSide(
         }),
     },
   );
+  await cacheUse?.register(cached);
   return {
     path: resolve(path),
     kind: 'model',
@@ -175,12 +187,32 @@ function comparedSide(side: Side, layers: LayerRef[]): ComparedSide {
 
 export async function compareSides(request: CompareRequest, options: CompareSidesOptions): Promise<ComparisonResult> {
   const startedAt = new Date();
-  const measures = request.measures.map(parseMeasure);
   const needsModels = isModelPath(request.a) || (request.b !== undefined && isModelPath(request.b));
+  const notes: string[] = [];
+  const cacheUse =
+    needsModels && options.cacheIndex
+      ? new OneOffCacheUse(await options.cacheIndex(), (message) => notes.push(message))
+      : null;
+  try {
+    return await readAndCompare(request, options, needsModels, cacheUse, notes, startedAt);
+  } finally {
+    await cacheUse?.end();
+  }
+}
+
+async function readAndCompare(
+  request: CompareRequest,
+  options: CompareSidesOptions,
+  needsModels: boolean,
+  cacheUse: OneOffCacheUse | null,
+  notes: string[],
+  startedAt: Date,
+): Promise<ComparisonResult> {
+  const measures = request.measures.map(parseMeasure);
   const activations = needsModels ? new ActivationEngine(options.activations) : null;
   const readSide = (path: string, which: 'a' | 'b') =>
     isModelPath(path)
-      ? modelSide(activations!, path, which, request, options)
+      ? modelSide(activations!, path, which, request, options, cacheUse)
       : fileSide(path, which === 'b' ? (request.layersB ?? request.layers) : request.layers);
   let sideA: Side;
   let sideB: Side;
@@ -218,6 +250,7 @@ export async function compareSides(request: CompareRequest, options: CompareSide
       ? [comparedSide(sideA, matrices[0]?.rows.layers ?? [])]
       : [comparedSide(sideA, matrices[0]?.rows.layers ?? []), comparedSide(sideB, matrices[0]?.cols.layers ?? [])],
     matrices,
+    ...(notes.length > 0 ? { notes } : {}),
     provenance: {
       appVersion: options.app.version,
       onnxruntime: options.app.onnxruntime,

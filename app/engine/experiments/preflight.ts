@@ -2,7 +2,8 @@
  * Before a run does any heavy work: will what it writes fit? The activations it must extract and
  * the Grams it must compute (what the cache already holds is not counted) go into the cache, where
  * the run pins them: they must fit on the disk and under the cache limit. A run that cannot fit is
- * refused with DISK_FULL in its prepare stage, instead of filling the disk and failing an hour in.
+ * refused with DISK_FULL in its prepare stage, instead of filling the disk and failing an hour in;
+ * one that takes more than half the limit is let through with a warning (it evicts older entries).
  */
 import { estimateWrites, type LayerWrite } from '../activations/write-estimate.js';
 import { checkRoomToWrite } from '../io/disk-space.js';
@@ -35,5 +36,6 @@ export async function checkRunFits(ctx: RunContext, needed: ReadonlySet<number>)
   await checkRoomToWrite(env.store.dirs.activations, estimateWrites(plan.n, activations, grams), {
     cacheLimitBytes: env.store.cache.limitBytes(),
     where: "the workbench's cache",
+    ...(ctx.hooks.onWarning ? { onWarning: ctx.hooks.onWarning } : {}),
   });
 }

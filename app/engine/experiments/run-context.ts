@@ -30,6 +30,8 @@ export interface RunEnvironment {
 export interface RunHooks {
   signal: AbortSignal;
   onProgress(progress: RunProgress): void;
+  /** Something the user should know that does not stop the run (a large write to the cache). */
+  onWarning?(message: string): void;
 }
 
 export interface ReadyRun {

@@ -141,7 +141,11 @@ export class ExperimentService {
         },
         runId,
         spec,
-        { signal, onProgress: (p) => this.onProgress(p) },
+        {
+          signal,
+          onProgress: (p) => this.onProgress(p),
+          onWarning: (message) => this.options.emit({ type: 'log', level: 'warn', message, runId }),
+        },
       );
     } catch (err) {
       outcome = { status: 'failed', error: toErrorData(err) };

@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { WorkbenchError } from '../../common/errors.js';
+import { formatSize } from '../../common/sizes.js';
 
 /** Left free beyond the estimate: the database, manifests and metadata the estimate does not count. */
 export const HEADROOM_BYTES = 64 * 2 ** 20;
@@ -14,19 +15,13 @@ export const HEADROOM_BYTES = 64 * 2 ** 20;
 export interface WriteEstimate {
   bytes: number;
   what: string;
+  /** Of `bytes`: activations (n × features floats each) and Grams (n² each), for the suggestions. */
+  activationBytes?: number;
+  gramBytes?: number;
 }
 
 /** Sizes in binary units up to TiB: estimates can be absurd, and the message should say how absurd. */
-export function formatSize(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
+export { formatSize };
 
 /** Bytes available to this process on the file system of `dir` (or of its nearest existing parent). */
 export async function freeBytes(dir: string): Promise<number> {
@@ -48,6 +43,21 @@ export interface RoomOptions {
   cacheLimitBytes?: number;
   /** Where the bytes go, for the message (default `dir`). */
   where?: string;
+  /** Bytes the same piece of work has put in the cache already (held by it: they count against the limit too). */
+  alreadyBytes?: number;
+  /** Told when the estimate fits but takes more than half the cache limit (older entries will be evicted). */
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * What would write less: fewer examples always; a `mean` reduction when activations are written
+ * (a conv layer's C×H×W values become C); a minibatch measure when Grams are (n² each).
+ */
+export function writeLessSuggestions(estimate: WriteEstimate): string {
+  const ways = ['fewer examples or layers'];
+  if ((estimate.activationBytes ?? 0) > 0) ways.push("a 'mean' reduction");
+  if ((estimate.gramBytes ?? 0) > 0) ways.push('a minibatch measure (minibatch:100), which computes no n² Grams');
+  return ways.length === 1 ? ways[0]! : `${ways.slice(0, -1).join(', ')} or ${ways.at(-1)!}`;
 }
 
 /** DISK_FULL when `estimate` does not fit in `dir`'s free space (less the headroom) or under the cache limit. */
@@ -55,11 +65,14 @@ export async function checkRoomToWrite(dir: string, estimate: WriteEstimate, opt
   if (estimate.bytes <= 0) return;
   const where = options.where ?? dir;
   const { cacheLimitBytes } = options;
-  if (cacheLimitBytes !== undefined && estimate.bytes > cacheLimitBytes) {
+  const already = options.alreadyBytes ?? 0;
+  const withAlready = already > 0 ? `, with the ${formatSize(already)} it has written already,` : ',';
+  if (cacheLimitBytes !== undefined && estimate.bytes + already > cacheLimitBytes) {
     throw new WorkbenchError(
       'DISK_FULL',
-      `this would write about ${formatSize(estimate.bytes)} to ${where} (${estimate.what}), more than the cache limit of ` +
-        `${formatSize(cacheLimitBytes)}; raise the limit, or use fewer examples or layers`,
+      `this would write about ${formatSize(estimate.bytes)} to ${where} (${estimate.what})${withAlready} more than the cache limit of ` +
+        `${formatSize(cacheLimitBytes)}; raise the cache limit, or use ${writeLessSuggestions(estimate)}`,
+      { estimateBytes: estimate.bytes, limitBytes: cacheLimitBytes },
     );
   }
   const free = await freeBytes(dir);
@@ -67,7 +80,14 @@ export async function checkRoomToWrite(dir: string, estimate: WriteEstimate, opt
     throw new WorkbenchError(
       'DISK_FULL',
       `this would write about ${formatSize(estimate.bytes)} to ${where} (${estimate.what}), and its disk has ` +
-        `${formatSize(free)} free; free some space, or use fewer examples or layers`,
+        `${formatSize(free)} free; free some space, or use ${writeLessSuggestions(estimate)}`,
+      { estimateBytes: estimate.bytes, freeBytes: free },
+    );
+  }
+  if (cacheLimitBytes !== undefined && estimate.bytes + already > cacheLimitBytes / 2) {
+    options.onWarning?.(
+      `this will write about ${formatSize(estimate.bytes)} to ${where} (${estimate.what})${withAlready} more than half the cache ` +
+        `limit of ${formatSize(cacheLimitBytes)}: older cache entries will be evicted to make room`,
     );
   }
 }

@@ -9,10 +9,11 @@
  * `sweep` removes, never a row without its file being noticed (lookups check the file).
  */
 import { promises as fs } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
-import type { CacheInfo } from '../../common/contract.js';
+import { basename, join, relative, resolve, sep } from 'node:path';
+import type { CacheInfo, CacheKindUse } from '../../common/contract.js';
 import { isTempName } from '../io/atomic.js';
 import type { Db } from './database.js';
+import { THIS_PROCESS, ownerAlive } from './owner.js';
 
 export type CacheKind = 'activation' | 'gram';
 
@@ -39,8 +40,28 @@ interface EntryRow {
   last_used_at: number;
 }
 
-export const DEFAULT_CACHE_LIMIT_BYTES = 20 * 2 ** 30;
+/** The default limit's ceiling: the smaller of this and a tenth of the disk's space (defaultCacheLimit). */
+export const DEFAULT_CACHE_LIMIT_BYTES = 5 * 2 ** 30;
 const LIMIT_SETTING = 'cache_limit_bytes';
+
+/** The `precision` of cached CCA-family factors (always float64; the name versions the format). */
+export const FACTORS_FORMAT = 'cca-factors64';
+
+/**
+ * The limit when the user set none: the smaller of 5 GiB and a tenth of the space the cache could
+ * use — the disk's free space plus what the cache holds already (so the limit does not shrink as
+ * the cache fills the disk it is measured on).
+ */
+export function defaultCacheLimit(freeBytes: number, cacheBytes = 0): number {
+  return Math.min(DEFAULT_CACHE_LIMIT_BYTES, Math.floor(0.1 * (Math.max(0, freeBytes) + cacheBytes)));
+}
+
+/** Keys no eviction may remove: pinned by a running run, or held by live one-off work. */
+const PROTECTED_KEYS = `SELECT p.key FROM cache_pins p JOIN runs r ON r.id = p.run_id WHERE r.status = 'running'
+  UNION SELECT key FROM cache_holds`;
+
+/** An entry's kind as `info` counts it: CCA-family factors are stored as Grams with their own precision. */
+const KIND_OF_ROW = `CASE WHEN kind = 'gram' AND key LIKE 'gram:${FACTORS_FORMAT}:%' THEN 'factors' ELSE kind END`;
 
 /** `layer` is the layer's key: its tensor, with the reduction unless `flatten` (activations/types.ts layerKey). */
 export function activationKey(modelSha256: string, probeHash: string, layer: string): string {
@@ -68,8 +89,19 @@ export class CacheIndex {
     private readonly db: Db,
     /** Entry paths are stored relative to this directory (the data directory). */
     private readonly root: string,
-    private readonly defaultLimit = DEFAULT_CACHE_LIMIT_BYTES,
+    private defaultLimit = DEFAULT_CACHE_LIMIT_BYTES,
   ) {}
+
+  /** The limit in force while the user has set none (Store.open computes it from the disk's space). */
+  useDefaultLimit(bytes: number): void {
+    this.defaultLimit = bytes;
+  }
+
+  /** Bytes of every entry. */
+  totalBytes(): number {
+    return (this.db.prepare('SELECT COALESCE(SUM(bytes), 0) AS total FROM cache_entries').get() as { total: number })
+      .total;
+  }
 
   private toEntry(row: EntryRow): CacheEntry {
     return {
@@ -106,6 +138,46 @@ export class CacheIndex {
         return found;
       })
       .immediate();
+  }
+
+  /**
+   * Holds the keys for one-off work outside the history (a compare) as a running run's pins do,
+   * and returns the entries that exist, touched. `release` ends the hold; holds of a process that
+   * died are dropped when a store is next opened (dropDeadHolds).
+   */
+  hold(holder: string, keys: readonly string[]): Map<string, CacheEntry> {
+    return this.db
+      .transaction(() => {
+        const add = this.db.prepare(
+          `INSERT OR IGNORE INTO cache_holds (holder, key, owner_host, owner_pid, owner_token) VALUES (?, ?, ?, ?, ?)`,
+        );
+        const find = this.db.prepare('SELECT * FROM cache_entries WHERE key = ?');
+        const touch = this.db.prepare('UPDATE cache_entries SET last_used_at = ? WHERE key = ?');
+        const found = new Map<string, CacheEntry>();
+        const at = Date.now();
+        for (const key of keys) {
+          add.run(holder, key, THIS_PROCESS.host, THIS_PROCESS.pid, THIS_PROCESS.token);
+          const row = find.get(key) as EntryRow | undefined;
+          if (!row) continue;
+          touch.run(at, key);
+          found.set(key, this.toEntry(row));
+        }
+        return found;
+      })
+      .immediate();
+  }
+
+  release(holder: string): void {
+    this.db.prepare('DELETE FROM cache_holds WHERE holder = ?').run(holder);
+  }
+
+  /** Drops the holds of processes that are gone (they protect nothing any more). */
+  dropDeadHolds(): void {
+    const owners = this.db
+      .prepare('SELECT DISTINCT owner_host AS host, owner_pid AS pid, owner_token AS token FROM cache_holds')
+      .all() as { host: string; pid: number; token: string }[];
+    const drop = this.db.prepare('DELETE FROM cache_holds WHERE owner_host = ? AND owner_pid = ? AND owner_token = ?');
+    for (const owner of owners) if (!ownerAlive(owner)) drop.run(owner.host, owner.pid, owner.token);
   }
 
   get(key: string): CacheEntry | null {
@@ -155,7 +227,17 @@ export class CacheIndex {
     return Number.isFinite(value) && value >= 0 ? value : this.defaultLimit;
   }
 
-  setLimitBytes(bytes: number): void {
+  /** Whether the user set the limit (otherwise it is the default). */
+  limitIsSet(): boolean {
+    return this.db.prepare('SELECT 1 FROM settings WHERE key = ?').get(LIMIT_SETTING) !== undefined;
+  }
+
+  /** The user's limit; null: back to the default. */
+  setLimitBytes(bytes: number | null): void {
+    if (bytes === null) {
+      this.db.prepare('DELETE FROM settings WHERE key = ?').run(LIMIT_SETTING);
+      return;
+    }
     this.db
       .prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
       .run(LIMIT_SETTING, String(bytes));
@@ -163,26 +245,45 @@ export class CacheIndex {
 
   info(): CacheInfo {
     const byKind = this.db
-      .prepare('SELECT kind, COUNT(*) AS entries, COALESCE(SUM(bytes), 0) AS bytes FROM cache_entries GROUP BY kind')
-      .all() as { kind: CacheKind; entries: number; bytes: number }[];
-    const of = (kind: CacheKind) => {
+      .prepare(
+        `SELECT ${KIND_OF_ROW} AS kind, COUNT(*) AS entries, COALESCE(SUM(bytes), 0) AS bytes
+         FROM cache_entries GROUP BY 1`,
+      )
+      .all() as { kind: keyof CacheInfo['byKind']; entries: number; bytes: number }[];
+    const of = (kind: keyof CacheInfo['byKind']): CacheKindUse => {
       const row = byKind.find((r) => r.kind === kind);
       return { entries: row?.entries ?? 0, bytes: row?.bytes ?? 0 };
     };
-    const activations = of('activation');
-    const grams = of('gram');
-    const { pinned } = this.db
+    const kinds = { activation: of('activation'), gram: of('gram'), factors: of('factors') };
+    // A model's name: the file it was last opened as (the library), when it was opened at all.
+    const byModel = this.db
       .prepare(
-        `SELECT COUNT(DISTINCT p.key) AS pinned FROM cache_pins p JOIN runs r ON r.id = p.run_id
-         WHERE r.status = 'running' AND p.key IN (SELECT key FROM cache_entries)`,
+        `SELECT e.model_sha256 AS sha, COUNT(*) AS entries, SUM(e.bytes) AS bytes,
+           (SELECT l.path FROM library l WHERE l.sha256 = e.model_sha256 AND l.kind = 'model'
+            ORDER BY l.opened_at DESC LIMIT 1) AS path
+         FROM cache_entries e GROUP BY e.model_sha256 ORDER BY bytes DESC, sha`,
       )
+      .all() as { sha: string; entries: number; bytes: number; path: string | null }[];
+    const { pinned } = this.db
+      .prepare(`SELECT COUNT(*) AS pinned FROM cache_entries WHERE key IN (${PROTECTED_KEYS})`)
       .get() as { pinned: number };
+    const entries = kinds.activation.entries + kinds.gram.entries + kinds.factors.entries;
+    const bytes = kinds.activation.bytes + kinds.gram.bytes + kinds.factors.bytes;
     return {
-      bytes: activations.bytes + grams.bytes,
+      dir: this.root,
+      bytes,
       limitBytes: this.limitBytes(),
-      entries: activations.entries + grams.entries,
-      activations,
-      grams,
+      limitIsSet: this.limitIsSet(),
+      entries,
+      byKind: kinds,
+      activations: kinds.activation,
+      grams: { entries: kinds.gram.entries + kinds.factors.entries, bytes: kinds.gram.bytes + kinds.factors.bytes },
+      byModel: byModel.map((m) => ({
+        modelSha256: m.sha,
+        ...(m.path ? { name: basename(m.path) } : {}),
+        bytes: m.bytes,
+        entries: m.entries,
+      })),
       pinned,
     };
   }
@@ -200,8 +301,7 @@ export class CacheIndex {
         if (total <= limitBytes) return [];
         const candidates = this.db
           .prepare(
-            `SELECT * FROM cache_entries WHERE key NOT IN (
-               SELECT p.key FROM cache_pins p JOIN runs r ON r.id = p.run_id WHERE r.status = 'running')
+            `SELECT * FROM cache_entries WHERE key NOT IN (${PROTECTED_KEYS})
              ORDER BY last_used_at, key`,
           )
           .all() as EntryRow[];
@@ -225,7 +325,8 @@ export class CacheIndex {
   /**
    * Deletes what no row refers to under the Gram directory, and temp files of interrupted writes
    * under every cache directory, when older than `minAgeMs` (a live process may still be writing
-   * younger ones). Activation files without rows are kept: `compare` fills that cache too.
+   * younger ones). Activation files without rows are kept: a run registers a model's layers only
+   * once all are extracted (an extraction may outlast `minAgeMs`), and `compare` once its side is.
    */
   async sweep(dirs: { grams: string; activations: string }, minAgeMs: number): Promise<string[]> {
     const known = new Set(

@@ -118,6 +118,18 @@ const MIGRATIONS: string[] = [
   CREATE INDEX run_tags_by_tag ON run_tags (tag);
   CREATE INDEX runs_by_name ON runs (name);
   `,
+  // 2 → 3: one-off work (a compare outside the history) holds the cache entries it uses, as a
+  // running run's pins do; the owner columns let a later open drop holds of a process that died.
+  `
+  CREATE TABLE cache_holds (
+    holder       TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    owner_host   TEXT NOT NULL,
+    owner_pid    INTEGER NOT NULL,
+    owner_token  TEXT NOT NULL,
+    PRIMARY KEY (holder, key)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -18,7 +18,7 @@ import {
   type LayerFactors,
   type LayerGram,
 } from '../similarity/index.js';
-import { entryFiles, gramKey, type CacheIndex } from './cache-index.js';
+import { FACTORS_FORMAT, entryFiles, gramKey, type CacheIndex } from './cache-index.js';
 
 export interface GramId {
   modelSha256: string;
@@ -30,8 +30,8 @@ export interface GramId {
   precision: string;
 }
 
-/** The `precision` of cached CCA-family factors (always float64; the name versions the format). */
-export const FACTORS_FORMAT = 'cca-factors64';
+/** The `precision` of cached CCA-family factors (cache-index.ts counts them as their own kind). */
+export { FACTORS_FORMAT };
 
 /** One layer's spillable item (a Gram or its factors) with how it is written and read. */
 interface Spill<T extends { layer: LayerRef }> {

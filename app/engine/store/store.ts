@@ -11,7 +11,8 @@
  * (finished matrices kept), stale pins are dropped, and leftovers of interrupted writes go.
  */
 import { join } from 'node:path';
-import { CacheIndex, DEFAULT_CACHE_LIMIT_BYTES } from './cache-index.js';
+import { freeBytes } from '../io/disk-space.js';
+import { CacheIndex, DEFAULT_CACHE_LIMIT_BYTES, defaultCacheLimit } from './cache-index.js';
 import { openDatabase, type Db } from './database.js';
 import { factorStore, gramStore, type FactorStore, type GramStore } from './gram-store.js';
 import { HistoryStore, type RunRecord } from './history.js';
@@ -20,8 +21,13 @@ import { LibraryStore } from './library.js';
 import { PairResultStore } from './pair-results.js';
 
 export interface StoreOptions {
-  /** Default cache limit when none was set through the API (bytes). */
+  /**
+   * Default cache limit when none was set through the API (bytes); otherwise the smaller of 5 GiB
+   * and a tenth of the data directory's disk space (cache-index.ts defaultCacheLimit).
+   */
   cacheLimitBytes?: number;
+  /** The free bytes of the data directory's disk (default: statfs; tests inject a figure). */
+  freeBytes?: (dir: string) => Promise<number>;
   /** Leftover temp/orphan cache files younger than this are left alone (another process may be writing them). */
   sweepMinAgeMs?: number;
 }
@@ -76,6 +82,11 @@ export class Store {
     const db = openDatabase(storeDirs(dataDir).database);
     try {
       const store = new Store(db, dataDir, options);
+      if (options.cacheLimitBytes === undefined) {
+        const free = await (options.freeBytes ?? freeBytes)(dataDir);
+        store.cache.useDefaultLimit(defaultCacheLimit(free, store.cache.totalBytes()));
+      }
+      store.cache.dropDeadHolds();
       await store.cache.sweep(store.dirs, options.sweepMinAgeMs ?? 10 * 60_000);
       return store;
     } catch (err) {
