@@ -24,6 +24,8 @@ export function serveEngine(port: PortLike, config: EngineConfig): EngineService
     ...(config.modelsDir ? { modelsDir: config.modelsDir } : {}),
   });
   const stopEvents = api.subscribe((event) => send({ type: 'event', event }));
+  // Modules load while the window opens; a failure here is met again, and reported, by the first call.
+  void api.preload().catch(() => undefined);
 
   let closing: Promise<void> | null = null;
   const close = () =>

@@ -8,6 +8,8 @@ import type { ApiMethodName, WorkbenchApi } from '../common/contract.js';
 export function lazyMethods<K extends ApiMethodName>(
   names: readonly K[],
   load: () => Promise<Pick<WorkbenchApi, K>>,
+  /** Receives the group's loader, so a long-lived shell can import every group ahead of its first call. */
+  register?: (preload: () => Promise<unknown>) => void,
 ): Pick<WorkbenchApi, K> {
   let loading: Promise<Pick<WorkbenchApi, K>> | null = null;
   const loaded = () => {
@@ -19,6 +21,7 @@ export function lazyMethods<K extends ApiMethodName>(
     });
     return (loading = started);
   };
+  register?.(loaded);
   const methods = {} as Record<K, (request: never) => Promise<unknown>>;
   for (const name of names) {
     methods[name] = async (request: never) => {

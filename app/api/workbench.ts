@@ -58,6 +58,12 @@ export interface WorkbenchOptions {
 export interface Workbench extends WorkbenchApi {
   /** Sends an event to every subscriber (used by the engine's long-running work). */
   emit(event: WorkbenchEvent): void;
+  /**
+   * Imports every group of methods now. The CLI leaves each to its first call (a command loads
+   * what it uses); the server and the desktop app call this at start, so a page's first calls do
+   * not wait for module loading.
+   */
+  preload(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -123,48 +129,71 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
     ...(options.trustCaller ? { trustCaller: true } : {}),
   });
   const jobs = new Jobs(emit);
+  const groups: (() => Promise<unknown>)[] = [];
+  const register = (preload: () => Promise<unknown>) => void groups.push(preload);
 
   return {
     appInfo: async () => appInfo(),
-    ...lazyMethods(LIBRARY_METHODS, async () =>
-      (await import('./library-api.js')).libraryMethods({
-        policy,
-        store: openStore,
-        runner: modelRunner,
-        modelsDir,
-        uploadsDir: join(dataDir, 'uploads'),
-        ...probeLimit,
-      }),
+    ...lazyMethods(
+      LIBRARY_METHODS,
+      async () =>
+        (await import('./library-api.js')).libraryMethods({
+          policy,
+          store: openStore,
+          runner: modelRunner,
+          modelsDir,
+          uploadsDir: join(dataDir, 'uploads'),
+          ...probeLimit,
+        }),
+      register,
     ),
-    ...lazyMethods(EXPERIMENT_METHODS, async () =>
-      (await import('./experiments-api.js')).experimentMethods({ policy, store: openStore, service: experiments, app }),
+    ...lazyMethods(
+      EXPERIMENT_METHODS,
+      async () =>
+        (await import('./experiments-api.js')).experimentMethods({
+          policy,
+          store: openStore,
+          service: experiments,
+          app,
+        }),
+      register,
     ),
-    ...lazyMethods(CACHE_METHODS, async () => (await import('./cache-api.js')).cacheMethods({ store: openStore })),
-    ...lazyMethods(ONE_OFF_METHODS, async () =>
-      (await import('./one-off-api.js')).oneOffMethods({
-        policy,
-        jobs,
-        activationCacheDir: options.activationCacheDir ?? join(dataDir, 'activations'),
-        // A cache folder of the caller's own is theirs: not counted, bounded or evicted by the app.
-        ...(options.activationCacheDir === undefined ||
-        resolve(options.activationCacheDir) === resolve(dataDir, 'activations')
-          ? { store: openStore }
-          : {}),
-        modelsDir,
-        app,
-        runnerOptions: {
-          ...(options.runnerLauncher ? { launcher: options.runnerLauncher } : {}),
-          ...(options.runnerTimeouts ? { timeouts: options.runnerTimeouts } : {}),
-        },
-        ...(options.threads !== undefined ? { threads: options.threads } : {}),
-        ...probeLimit,
-      }),
+    ...lazyMethods(
+      CACHE_METHODS,
+      async () => (await import('./cache-api.js')).cacheMethods({ store: openStore }),
+      register,
+    ),
+    ...lazyMethods(
+      ONE_OFF_METHODS,
+      async () =>
+        (await import('./one-off-api.js')).oneOffMethods({
+          policy,
+          jobs,
+          activationCacheDir: options.activationCacheDir ?? join(dataDir, 'activations'),
+          // A cache folder of the caller's own is theirs: not counted, bounded or evicted by the app.
+          ...(options.activationCacheDir === undefined ||
+          resolve(options.activationCacheDir) === resolve(dataDir, 'activations')
+            ? { store: openStore }
+            : {}),
+          modelsDir,
+          app,
+          runnerOptions: {
+            ...(options.runnerLauncher ? { launcher: options.runnerLauncher } : {}),
+            ...(options.runnerTimeouts ? { timeouts: options.runnerTimeouts } : {}),
+          },
+          ...(options.threads !== undefined ? { threads: options.threads } : {}),
+          ...probeLimit,
+        }),
+      register,
     ),
     subscribe(listener) {
       events.on('event', listener);
       return () => events.off('event', listener);
     },
     emit,
+    async preload() {
+      await Promise.all(groups.map((load) => load()));
+    },
     async close() {
       // Jobs and runs first (runs write their end to the database), then the database, then the
       // runner; each step runs even when an earlier one throws.

@@ -41,6 +41,7 @@ const api = createWorkbench({
   ...(options.maxProbeExamples !== undefined ? { maxProbeExamples: options.maxProbeExamples } : {}),
 });
 try {
+  await api.preload();
   const server = await startServer({
     api,
     staticDir: options.staticDir,

@@ -17,6 +17,7 @@ export interface TestServer {
 export async function startTestServer(): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ckawb-data-'));
   const api = createWorkbench({ dataDir });
+  await api.preload();
   const server = await startServer({ api, staticDir: rendererDist, uploadDir: join(dataDir, 'uploads') });
   return {
     server,

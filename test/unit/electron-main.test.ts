@@ -198,11 +198,14 @@ describe('Electron main process (mocked electron)', () => {
     expect(JSON.parse(readFileSync(recentFile, 'utf8'))).toEqual([tinyCnn]);
   });
 
-  it('does no engine work itself: the API runs in one engine host, models in runner processes', () => {
+  it('does no engine work itself: the API runs in one engine host, models in runner processes', async () => {
     const hosts = forks.filter((f) => f.modulePath.endsWith('engine-host.js'));
     expect(hosts).toHaveLength(1);
     expect(hosts[0]!.options).toMatchObject({ serviceName: 'CKA engine' });
-    // inspectModel above read the model in a model runner that main forked for the host.
+    // Inspecting reads shapes from the file; calibrating runs the model, in a model runner that
+    // main forks for the host.
+    const calibrated = await invoke('app://workbench/index.html', 'calibrateModel', { path: tinyCnn });
+    expect(calibrated.ok).toBe(true);
     const runners = forks.filter((f) => f.options.serviceName === 'CKA model runner');
     expect(runners.length).toBeGreaterThanOrEqual(1);
     expect(runners[0]!.modulePath).toBe(join(repoRoot, 'app/engine/runner/child.ts'));
