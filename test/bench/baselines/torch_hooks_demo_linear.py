@@ -9,7 +9,7 @@ Two steps, each its own process, as a researcher runs them:
   cka      linear CKA of every pair of layers with the demo notebook's functions (Kornblith et al.
            2019) as they are written: per pair `cka(gram_linear(x), gram_linear(y))`, both Grams
            made again for every pair. numpy only, so it can run under a numpy with a fast BLAS
-           (Debian's python3-torch and python3-numpy use the reference BLAS).
+           (Debian's python3-numpy uses the reference BLAS).
 
     /usr/bin/python3 torch_hooks_demo_linear.py forward A.onnx B.onnx --n 500 --out DIR [--threads 2]
     python3 torch_hooks_demo_linear.py cka DIR
