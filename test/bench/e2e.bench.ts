@@ -27,7 +27,7 @@
  * E2E_BENCH_N=500 the (a) sizes. Every matrix is checked against the baseline's (max |Δ|).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -49,7 +49,13 @@ const MODEL_B = join(ZOO, 'plain-d2-s0.onnx');
 interface Timed {
   ms: number;
   stdout: string;
+  /** Peak resident memory of the largest process of the command (it or a child it waited for), bytes. */
+  peakBytes: number | null;
 }
+
+/** GNU time reports the largest ru_maxrss among the command and the children it waited for. */
+const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+const RSS_TAG = 'e2e-bench-max-rss-kib';
 
 function pythonEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
@@ -60,13 +66,15 @@ function pythonEnv(): NodeJS.ProcessEnv {
 
 /** Runs a command to its end; its wall time. Throws with its stderr when it fails. */
 function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Timed {
+  const [file, argv] = GNU_TIME ? [GNU_TIME, ['-f', `${RSS_TAG} %M`, command, ...args]] : [command, args];
   const t0 = performance.now();
-  const result = spawnSync(command, args, { env, encoding: 'utf8', maxBuffer: 256 * 2 ** 20, cwd: root });
+  const result = spawnSync(file, argv, { env, encoding: 'utf8', maxBuffer: 256 * 2 ** 20, cwd: root });
   const ms = performance.now() - t0;
   if (result.status !== 0) {
     throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr.slice(-2000)}`);
   }
-  return { ms, stdout: result.stdout };
+  const rss = new RegExp(`${RSS_TAG} (\\d+)`).exec(result.stderr);
+  return { ms, stdout: result.stdout, peakBytes: rss ? Number(rss[1]) * 1024 : null };
 }
 
 /** The CLI on a data directory (history and cache). */
@@ -126,6 +134,8 @@ interface Row {
   goal: string;
   met: boolean;
   note: string;
+  /** The 1-minute load average when the target finished (other work on the 2 cores slows both sides). */
+  load: number;
 }
 
 const rows: Row[] = [];
@@ -133,13 +143,13 @@ const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 function speedRow(target: string, ours: number, baseline: number, goal: number, note: string): void {
   const ratio = baseline / ours;
-  rows.push({ target, ours, baseline, ratio, goal: `≥ ${goal}×`, met: ratio >= goal, note });
+  rows.push({ target, ours, baseline, ratio, goal: `≥ ${goal}×`, met: ratio >= goal, note, load: loadavg()[0]! });
   console.log(`  ${target}: ours ${s(ours)}, baseline ${s(baseline)} → ${ratio.toFixed(2)}× (target ≥ ${goal}×)`);
 }
 
 function shareRow(target: string, ours: number, baseline: number, goal: number, note: string): void {
   const ratio = ours / baseline;
-  rows.push({ target, ours, baseline, ratio, goal: `≤ ${goal}`, met: ratio <= goal, note });
+  rows.push({ target, ours, baseline, ratio, goal: `≤ ${goal}`, met: ratio <= goal, note, load: loadavg()[0]! });
   console.log(`  ${target}: ${s(ours)} against ${s(baseline)} → ${ratio.toFixed(3)} (target ≤ ${goal})`);
 }
 
@@ -160,13 +170,15 @@ interface CompareDoc {
 }
 
 /** `compare …` in a fresh data directory; its time and JSON. */
-function compare(args: string[]): { ms: number; doc: CompareDoc } {
+function compare(args: string[]): { ms: number; peakBytes: number | null; doc: CompareDoc } {
   return fresh('compare', (dir) => {
     const out = join(dir, 'result.json');
-    const { ms } = cli(['compare', ...args, '--json', out], dir);
-    return { ms, doc: readJson<CompareDoc>(out) };
+    const { ms, peakBytes } = cli(['compare', ...args, '--json', out], dir);
+    return { ms, peakBytes, doc: readJson<CompareDoc>(out) };
   });
 }
+
+const gib = (bytes: number | null) => (bytes === null ? '?' : `${(bytes / 2 ** 30).toFixed(2)} GiB`);
 
 function targetMinibatch(n: number): void {
   console.log(`\n(a) minibatch:100, plain-d1-s0 × plain-d2-s0, every ReLU (3 × 6), fashion-mnist:${n}`);
@@ -179,10 +191,17 @@ function targetMinibatch(n: number): void {
         [join(BASELINES, 'torch_hooks_minibatch.py'), MODEL_A, MODEL_B, '--n', String(n), '--threads', '2'],
         pythonEnv(),
       );
-      return { ms: t.ms, doc: lastJson<{ matrix: Matrix; seconds: Record<string, number> }>(t.stdout) };
+      return {
+        ms: t.ms,
+        peakBytes: t.peakBytes,
+        doc: lastJson<{ matrix: Matrix; seconds: Record<string, number> }>(t.stdout),
+      };
     },
   );
   const note = agreement('matrix', result.ours.doc.matrix, result.baseline.doc.matrix);
+  console.log(
+    `  peak memory of the largest process: ours ${gib(result.ours.peakBytes)}, torch ${gib(result.baseline.peakBytes)}`,
+  );
   const t = result.baseline.doc.seconds;
   console.log(
     `  torch script: start-up and loading ${t.load!.toFixed(2)} s, forward + HSIC ${t.forward_hsic!.toFixed(2)} s`,
@@ -353,11 +372,11 @@ export default async function bench(): Promise<void> {
   if (ONLY.has('d')) targetRerun();
   if (ONLY.has('e')) targetExtract();
   console.log(`\nload average at the end: ${loadavg()[0]!.toFixed(1)}`);
-  console.log('\n| target | ours | baseline | ratio | goal | met | notes |');
-  console.log('| --- | ---: | ---: | ---: | --- | --- | --- |');
+  console.log('\n| target | ours | baseline | ratio | goal | met | load | notes |');
+  console.log('| --- | ---: | ---: | ---: | --- | --- | ---: | --- |');
   for (const r of rows) {
     console.log(
-      `| ${r.target} | ${s(r.ours)} | ${s(r.baseline)} | ${r.ratio.toFixed(r.goal.startsWith('≤') ? 3 : 2)} | ${r.goal} | ${r.met ? 'yes' : 'no'} | ${r.note} |`,
+      `| ${r.target} | ${s(r.ours)} | ${s(r.baseline)} | ${r.ratio.toFixed(r.goal.startsWith('≤') ? 3 : 2)} | ${r.goal} | ${r.met ? 'yes' : 'no'} | ${r.load.toFixed(1)} | ${r.note} |`,
     );
   }
 }
