@@ -22,7 +22,7 @@
  * /usr/bin/python3 (python3-torch, 2 threads); numpy-only steps under E2E_BENCH_NUMPY_PYTHON (default
  * `python3` on PATH: a numpy with OpenBLAS where there is one — Debian's python3-numpy uses the
  * reference BLAS, 17× slower on (c)'s Grams here, which would flatter us), both with
- * OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset. Ours and the baseline alternate; the best of
+ * OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset and OMP_WAIT_POLICY=PASSIVE (see pythonEnv). Ours and the baseline alternate; the best of
  * E2E_BENCH_REPEATS (default 3) of each counts. E2E_BENCH_ONLY=a,c runs some targets;
  * E2E_BENCH_N=500 the (a) sizes. Every matrix is checked against the baseline's (max |Δ|).
  */
@@ -61,6 +61,10 @@ function pythonEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
+  // torch's OpenMP threads spin while they wait: with other work on the 2 cores that made its
+  // batches 1.5× slower than sleeping threads do (0.79–0.88 s vs 0.52–0.62 s per batch at load 4),
+  // so the baseline gets the policy that is faster here.
+  env.OMP_WAIT_POLICY ??= 'PASSIVE';
   return env;
 }
 
