@@ -22,9 +22,10 @@
  * /usr/bin/python3 (python3-torch, 2 threads); numpy-only steps under E2E_BENCH_NUMPY_PYTHON (default
  * `python3` on PATH: a numpy with OpenBLAS where there is one — Debian's python3-numpy uses the
  * reference BLAS, 17× slower on (c)'s Grams here, which would flatter us), both with
- * OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset and OMP_WAIT_POLICY=PASSIVE (see pythonEnv). Ours and the baseline alternate; the best of
- * E2E_BENCH_REPEATS (default 3) of each counts. E2E_BENCH_ONLY=a,c runs some targets;
- * E2E_BENCH_N=500 the (a) sizes. Every matrix is checked against the baseline's (max |Δ|).
+ * OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset and OMP_WAIT_POLICY=PASSIVE (see pythonEnv). Ours
+ * and the baseline alternate; the best of E2E_BENCH_REPEATS (default 3) of each counts.
+ * E2E_BENCH_ONLY=a,c runs some targets; E2E_BENCH_N=500 the (a) sizes. Every matrix is checked
+ * against the baseline's (max |Δ|), and each target's load average is printed with it.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
