@@ -5,7 +5,6 @@ import type { CkaResult } from '../../app/engine/similarity/index.js';
 import { similarityMatrix, sliceResult, transposeMatrix } from '../../app/engine/experiments/matrices.js';
 import { layerFeatures, pairsOf, planExperiment } from '../../app/engine/experiments/plan.js';
 import type { PreparedModel } from '../../app/engine/experiments/prepare-models.js';
-import { ProgressTracker } from '../../app/engine/experiments/progress.js';
 import { parseExperimentSpec, specPaths } from '../../app/engine/experiments/spec.js';
 
 const base: ExperimentSpec = {
@@ -181,22 +180,5 @@ describe('matrices of a result', () => {
     expect(t.ci!.lo).toEqual(t.matrix);
     expect(t.ci).toMatchObject({ level: 0.9, samples: 5, seed: 1 });
     expect(transposeMatrix(t)).toEqual(m);
-  });
-});
-
-describe('progress', () => {
-  it('fills its share after prepare, credits cache hits at once and never goes back', () => {
-    const seen: number[] = [];
-    const tracker = new ProgressTracker('run', 10, (p) => seen.push(p.fraction), 0.02);
-    tracker.start(4, { stage: 'extract', message: 'x', model: 'a' });
-    tracker.update(0.5);
-    tracker.update(0.25); // a smaller report does not move it back
-    tracker.finish();
-    tracker.skip(2);
-    tracker.start(4, { stage: 'similarity', message: 'y' });
-    tracker.finish();
-    expect(seen[0]).toBeCloseTo(0.02, 12);
-    expect(tracker.fraction()).toBeCloseTo(1, 12);
-    expect(seen.every((f, i) => i === 0 || f >= seen[i - 1]!)).toBe(true);
   });
 });

@@ -48,20 +48,20 @@ export async function makeModelReady(
   if (needed.length > 0) {
     await ctx.timed('extract', () => ensureActivations(ctx, m, needed, estimate.extract));
   } else {
-    tracker.skip(estimate.extract);
+    tracker.skip('extract', estimate.extract);
   }
   if (missingGrams.length > 0) {
     await ctx.timed('kernels', () => computeGrams(ctx, m, missingGrams, ids, estimate.grams));
     await ctx.env.store.cache.evict();
   } else {
-    tracker.skip(estimate.grams);
+    tracker.skip('grams', estimate.grams);
   }
   if (missingFactors.length > 0) {
     // The SVDs belong to the per-layer stage ('Grams & SVDs'); their time is kept apart.
     await ctx.timed('kernels', () => computeFactors(ctx, m, missingFactors, factorIds, estimate.factors), 'factors');
     await ctx.env.store.cache.evict();
   } else {
-    tracker.skip(estimate.factors);
+    tracker.skip('factors', estimate.factors);
   }
 }
 
@@ -76,7 +76,7 @@ async function computeFactors(
   const model = ctx.plan.models[m]!;
   const tracker = ctx.tracker;
   const total = model.layers.length;
-  tracker.start(estimate * (missing.length / total), {
+  tracker.start('factors', estimate * (missing.length / total), {
     stage: 'kernels',
     model: model.label,
     message: `SVDs of ${model.label} (CCA family): 0/${missing.length} layers`,
@@ -95,7 +95,7 @@ async function computeFactors(
   missing.forEach((i, j) => ctx.factors.put(ids[i]!, factors[j]!));
   ctx.factors.trim(ids);
   tracker.finish();
-  tracker.skip(estimate * ((total - missing.length) / total));
+  tracker.skip('factors', estimate * ((total - missing.length) / total));
   ctx.work.factorsComputed = (ctx.work.factorsComputed ?? 0) + missing.length;
 }
 
@@ -114,7 +114,7 @@ async function ensureActivations(ctx: RunContext, m: number, needed: number[], e
   const missing = layers.filter((l) => !found.has(l.key)).map((l) => l.key);
   const share = (count: number) => estimate * (count / model.layers.length);
   if (missing.length > 0) {
-    tracker.start(share(missing.length), {
+    tracker.start('extract', share(missing.length), {
       stage: 'extract',
       model: model.label,
       message: `extracting ${model.label}: ${missing.length} layer${missing.length === 1 ? '' : 's'}`,
@@ -155,10 +155,10 @@ async function ensureActivations(ctx: RunContext, m: number, needed: number[], e
       await job.close();
     }
     tracker.finish();
-    tracker.skip(share(model.layers.length - missing.length));
+    tracker.skip('extract', share(model.layers.length - missing.length));
     found = await activationCache.lookup(model.sha256, model.probe.hash, model.probe.n, wanted);
   } else {
-    tracker.skip(estimate);
+    tracker.skip('extract', estimate);
   }
   const files = ctx.activationFiles.get(m) ?? new Map<string, CachedLayer>();
   const entries = [];
@@ -198,7 +198,7 @@ async function computeGrams(
   const model = ctx.plan.models[m]!;
   const tracker = ctx.tracker;
   const total = model.layers.length;
-  tracker.start(estimate * (missing.length / total), {
+  tracker.start('grams', estimate * (missing.length / total), {
     stage: 'kernels',
     model: model.label,
     message: `Grams of ${model.label}: 0/${missing.length} layers`,
@@ -217,6 +217,6 @@ async function computeGrams(
   missing.forEach((i, j) => ctx.memory.put(ids[i]!, grams[j]!));
   ctx.memory.trim(ids);
   tracker.finish();
-  tracker.skip(estimate * ((total - missing.length) / total));
+  tracker.skip('grams', estimate * ((total - missing.length) / total));
   ctx.work.gramsComputed += missing.length;
 }

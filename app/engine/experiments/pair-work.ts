@@ -76,7 +76,7 @@ export async function comparePairs(
     if (known) {
       results.set(item.pair, known);
       ctx.work.pairsReused++;
-      ctx.tracker.skip(item.estimate);
+      ctx.tracker.skip('pairs', item.estimate);
     } else {
       missing.push(item);
     }
@@ -113,6 +113,7 @@ async function computePairs(ctx: RunContext, pending: readonly PendingPair[]): P
     p.row === p.col ? plan.models[p.row]!.label : `${plan.models[p.row]!.label} × ${plan.models[p.col]!.label}`;
   const what = pairs.length === 1 ? label(pairs[0]!) : `${pairs.length} pairs`;
   tracker.start(
+    'pairs',
     pending.reduce((a, p) => a + p.estimate, 0),
     { stage: 'similarity', message: `comparing ${what}` },
   );

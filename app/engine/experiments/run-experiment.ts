@@ -21,7 +21,7 @@ import { comparePairs, needsMirror, readEarlierPairs, type PairResults } from '.
 import { planExperiment, type PlannedPair } from './plan.js';
 import { checkRunFits } from './preflight.js';
 import { prepareModels, type PreparedModel } from './prepare-models.js';
-import { ProgressTracker } from './progress.js';
+import { ProgressTracker, workTotals } from './progress.js';
 import { RunContext, type RunEnvironment, type RunHooks } from './run-context.js';
 import { seedsSummaries } from './seeds.js';
 
@@ -76,7 +76,7 @@ class Run {
       await ctx.timed('prepare', () => checkRunFits(ctx, needed));
       for (const step of plan.steps) {
         if (needed.has(step.model)) await makeModelReady(ctx, step.model, step.estimate);
-        else ctx.tracker.skip(step.estimate.extract + step.estimate.grams + step.estimate.factors);
+        else for (const kind of ['extract', 'grams', 'factors'] as const) ctx.tracker.skip(kind, step.estimate[kind]);
         if (step.pairs.length === 0) continue;
         // The pairs model m completes, in one call: grouped by the plan alone, not by what the
         // cache held, so a computation is always the same computation.
@@ -133,7 +133,7 @@ class Run {
     });
     ctx.start({
       plan,
-      tracker: new ProgressTracker(runId, plan.totalEstimate, ctx.hooks.onProgress, PREPARE_SHARE),
+      tracker: new ProgressTracker(runId, workTotals(plan.steps), ctx.hooks.onProgress, PREPARE_SHARE),
       memory: new LayerMemory(env.store.grams, runId, env.cka.memoryBudgetBytes / 2, gramBytes),
       factors: new LayerMemory(env.store.factors, runId, env.cka.memoryBudgetBytes / 2, factorBytes, 'CCA factors'),
     });
