@@ -17,11 +17,13 @@ import type {
 } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { ActivationEngine, type ActivationEngineOptions } from '../activations/engine.js';
+import type { CkaResult, Measure } from '../cka/types.js';
 import { fileSources, readFileSide, selectLayers, type LayerFileEntry } from '../activations/layer-files.js';
 import type { CkaEngine } from '../similarity/index.js';
 import { parseMeasure } from '../cka/measures.js';
 import { similarityMatrix, withReductions } from './matrices.js';
 import { checkRows } from './prepare-models.js';
+import { extractionRequestOf, streamCompare, type StreamedModel } from './stream-compare.js';
 import type { PlannedLayer } from '../activations/prepare.js';
 
 export type SideProgress = Omit<JobProgress, 'jobId'>;
@@ -55,35 +57,17 @@ async function modelSide(
   request: CompareRequest,
   options: CompareSidesOptions,
 ): Promise<Side> {
-  const probe = which === 'b' ? (request.probeB ?? request.probe) : request.probe;
-  if (probe === undefined) {
-    throw new WorkbenchError('BAD_INPUT', `${path}: comparing a model needs a probe set (the examples to run it on)`, {
-      field: 'probe',
-    });
-  }
-  const tokenizer = which === 'b' ? (request.tokenizerB ?? request.tokenizer) : request.tokenizer;
-  const layers = which === 'b' ? (request.layersB ?? request.layers) : request.layers;
-  const cached = await activations.cached(
-    {
-      model: path,
-      probe,
-      ...(layers !== undefined ? { layers } : {}),
-      ...(request.reduce !== undefined ? { reduce: request.reduce } : {}),
-      ...(tokenizer !== undefined ? { tokenizer } : {}),
-      ...(request.maskInput !== undefined ? { maskInput: request.maskInput } : {}),
-    },
-    {
-      ...(options.signal ? { signal: options.signal } : {}),
-      onProgress: (p) =>
-        options.onProgress?.({
-          stage: 'extract',
-          done: p.examplesDone,
-          total: p.n,
-          message: `extracting ${basename(path)}: batch ${p.batchesDone}/${p.batchesTotal}, ${p.examplesDone}/${p.n} examples`,
-          examplesPerSecond: p.examplesPerSecond,
-        }),
-    },
-  );
+  const cached = await activations.cached(extractionRequestOf(path, which, request), {
+    ...(options.signal ? { signal: options.signal } : {}),
+    onProgress: (p) =>
+      options.onProgress?.({
+        stage: 'extract',
+        done: p.examplesDone,
+        total: p.n,
+        message: `extracting ${basename(path)}: batch ${p.batchesDone}/${p.batchesTotal}, ${p.examplesDone}/${p.n} examples`,
+        examplesPerSecond: p.examplesPerSecond,
+      }),
+  });
   return {
     path: resolve(path),
     kind: 'model',
@@ -100,6 +84,27 @@ async function modelSide(
       ...(l.tokenization !== undefined ? { tokenization: l.tokenization } : {}),
     })),
     ...(cached.omitted.length > 0 ? { omitted: cached.omitted } : {}),
+  };
+}
+
+/** A model side as the streaming path prepared it (layers without a cached file have no path). */
+function streamedSide(path: string, m: StreamedModel): Side {
+  return {
+    path: resolve(path),
+    kind: 'model',
+    label: basename(path),
+    model: m.model,
+    probe: m.probe,
+    layers: m.layers.map((l) => ({
+      tensor: l.tensor,
+      name: l.name,
+      op: l.op,
+      path: l.path ?? '',
+      reduction: l.reduction,
+      rows: l.rows,
+      ...(l.tokenization !== undefined ? { tokenization: l.tokenization } : {}),
+    })),
+    ...(m.omitted.length > 0 ? { omitted: m.omitted } : {}),
   };
 }
 
@@ -173,38 +178,80 @@ function comparedSide(side: Side, layers: LayerRef[]): ComparedSide {
   return { ...rest, layers };
 }
 
+const ckaProgress =
+  (options: CompareSidesOptions) =>
+  (p: { stage: JobProgress['stage']; done: number; total: number; layer?: string }): void =>
+    options.onProgress?.({
+      stage: p.stage,
+      done: p.done,
+      total: p.total,
+      message: `${p.stage} ${p.done}/${p.total}${p.layer ? ` (${p.layer})` : ''}`,
+    });
+
+/**
+ * Two models (or one with itself): straight from their extraction when the measures allow it
+ * (stream-compare.ts); null when the activation cache's files are to be compared instead.
+ */
+async function streamModels(
+  request: CompareRequest,
+  measures: readonly Measure[],
+  options: CompareSidesOptions,
+): Promise<{ sides: [Side, Side]; results: CkaResult[] | null } | null> {
+  const paths = request.b === undefined ? [request.a] : [request.a, request.b];
+  const sidesOf = (models: readonly StreamedModel[]): [Side, Side] => {
+    const sides = models.map((m, i) => streamedSide(paths[i]!, m));
+    return [sides[0]!, sides[1] ?? sides[0]!];
+  };
+  const names = paths.map((p) => basename(p)).join(' and ');
+  const outcome = await streamCompare(request, measures, {
+    cka: options.cka,
+    activations: options.activations,
+    ...(options.signal ? { signal: options.signal } : {}),
+    onExtractProgress: (done, total, examplesPerSecond) =>
+      options.onProgress?.({
+        stage: 'extract',
+        done,
+        total,
+        message: `extracting ${names}: ${done}/${total} examples`,
+        examplesPerSecond,
+      }),
+    onCkaProgress: ckaProgress(options),
+    check: (models) => {
+      const [a, b] = sidesOf(models);
+      checkProbes(a, b, request.probe, request.probeB);
+      checkSideRows(request.b === undefined ? [a] : [a, b]);
+    },
+  });
+  if (outcome.kind === 'files') return null;
+  return { sides: sidesOf(outcome.models), results: outcome.kind === 'streamed' ? outcome.results : null };
+}
+
 export async function compareSides(request: CompareRequest, options: CompareSidesOptions): Promise<ComparisonResult> {
   const startedAt = new Date();
   const measures = request.measures.map(parseMeasure);
-  const needsModels = isModelPath(request.a) || (request.b !== undefined && isModelPath(request.b));
-  const activations = needsModels ? new ActivationEngine(options.activations) : null;
-  const readSide = (path: string, which: 'a' | 'b') =>
-    isModelPath(path)
-      ? modelSide(activations!, path, which, request, options)
-      : fileSide(path, which === 'b' ? (request.layersB ?? request.layers) : request.layers);
+  const self = request.b === undefined;
+  const allModels = isModelPath(request.a) && (self || isModelPath(request.b!));
+  const streamed = allModels ? await streamModels(request, measures, options) : null;
   let sideA: Side;
   let sideB: Side;
-  try {
-    sideA = await readSide(request.a, 'a');
-    sideB = request.b !== undefined ? await readSide(request.b, 'b') : sideA;
-  } finally {
-    await activations?.close();
+  let results: CkaResult[];
+  if (streamed?.results) {
+    [sideA, sideB] = streamed.sides;
+    results = streamed.results;
+  } else {
+    if (streamed) {
+      [sideA, sideB] = streamed.sides;
+    } else {
+      [sideA, sideB] = await readSides(request, options);
+      checkProbes(sideA, sideB, request.probe, request.probeB);
+      checkSideRows(self ? [sideA] : [sideA, sideB]);
+    }
+    results = await options.cka.compare(fileSources(sideA.layers), self ? null : fileSources(sideB.layers), measures, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: ckaProgress(options),
+      ...(request.bootstrap ? { bootstrap: request.bootstrap } : {}),
+    });
   }
-  checkProbes(sideA, sideB, request.probe, request.probeB);
-  checkSideRows(request.b === undefined ? [sideA] : [sideA, sideB]);
-  const self = request.b === undefined;
-  const rows = fileSources(sideA.layers);
-  const results = await options.cka.compare(rows, self ? null : fileSources(sideB.layers), measures, {
-    ...(options.signal ? { signal: options.signal } : {}),
-    onProgress: (p) =>
-      options.onProgress?.({
-        stage: p.stage,
-        done: p.done,
-        total: p.total,
-        message: `${p.stage} ${p.done}/${p.total}${p.layer ? ` (${p.layer})` : ''}`,
-      }),
-    ...(request.bootstrap ? { bootstrap: request.bootstrap } : {}),
-  });
   const matrices = results.map((r) =>
     withReductions(
       similarityMatrix(r, { model: 0, label: sideA.label }, { model: self ? 0 : 1, label: sideB.label }, true),
@@ -226,4 +273,21 @@ export async function compareSides(request: CompareRequest, options: CompareSide
       timingsMs,
     },
   };
+}
+
+/** The two sides from the activation cache (models: extracting what is missing) or from files. */
+async function readSides(request: CompareRequest, options: CompareSidesOptions): Promise<[Side, Side]> {
+  const needsModels = isModelPath(request.a) || (request.b !== undefined && isModelPath(request.b));
+  const activations = needsModels ? new ActivationEngine(options.activations) : null;
+  const readSide = (path: string, which: 'a' | 'b') =>
+    isModelPath(path)
+      ? modelSide(activations!, path, which, request, options)
+      : fileSide(path, which === 'b' ? (request.layersB ?? request.layers) : request.layers);
+  try {
+    const sideA = await readSide(request.a, 'a');
+    const sideB = request.b !== undefined ? await readSide(request.b, 'b') : sideA;
+    return [sideA, sideB];
+  } finally {
+    await activations?.close();
+  }
 }
