@@ -40,6 +40,8 @@ interface LayerBuffer {
   filled: number;
   /** Completed batches waiting for the other layers: batch index → rows. */
   ready: Map<number, ActivationArray>;
+  /** Batch buffers whose task is done, for the next batches (shared memory is not reclaimed promptly). */
+  spare: ActivationArray[];
   batchesCompleted: number;
   rowsReceived: number;
 }
@@ -83,6 +85,7 @@ export class MinibatchStream {
       filling: null,
       filled: 0,
       ready: new Map(),
+      spare: [],
       batchesCompleted: 0,
       rowsReceived: 0,
     }));
@@ -117,10 +120,7 @@ export class MinibatchStream {
     buffer.rowsReceived += rows;
     let offset = 0;
     while (offset < rows) {
-      buffer.filling ??=
-        data instanceof Float64Array
-          ? sharedFloat64(b * features, 'a minibatch')
-          : sharedFloat32(b * features, 'a minibatch');
+      buffer.filling ??= this.batchBuffer(buffer, data instanceof Float64Array);
       const take = Math.min(rows - offset, b - buffer.filled);
       buffer.filling.set(data.subarray(offset * features, (offset + take) * features), buffer.filled * features);
       buffer.filled += take;
@@ -135,6 +135,13 @@ export class MinibatchStream {
     // Back-pressure: at most two batches per thread in flight.
     while (this.inFlight.size >= 2 * this.pool.threads) await Promise.race(this.inFlight.values());
     if (this.failure) throw this.failure;
+  }
+
+  private batchBuffer(buffer: LayerBuffer, wide: boolean): ActivationArray {
+    const size = this.measure.batchSize * buffer.spec.features;
+    const spare = buffer.spare.pop();
+    if (spare && spare instanceof Float64Array === wide) return spare;
+    return wide ? sharedFloat64(size, 'a minibatch') : sharedFloat32(size, 'a minibatch');
   }
 
   /**
@@ -200,7 +207,10 @@ export class MinibatchStream {
           this.failure ??= err;
           this.wake();
         })
-        .finally(() => this.inFlight.delete(t));
+        .finally(() => {
+          this.inFlight.delete(t);
+          this.buffers.forEach((l, u) => l.spare.push(layers[u]!.data));
+        });
       this.inFlight.set(t, task);
     }
   }
