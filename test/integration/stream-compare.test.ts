@@ -2,13 +2,15 @@
  * The streaming path of a one-off compare of two models: minibatch CKA fed straight from both
  * models' batches, exact CKA from activations held in memory. Their matrices equal the cached
  * path's (the same layers extracted to the activation cache, then compared from the files) to
- * 1e-9, and a streaming run leaves no activation file in the cache.
+ * 1e-9. A minibatch run leaves no file in the cache; an exact run leaves the activations of layers
+ * with p ≤ n and the Grams of the others, and a second run computes from those without extracting.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ComparisonResult, CompareRequest } from '../../app/common/contract.js';
+import type { ComparisonResult, CompareRequest, JobProgress } from '../../app/common/contract.js';
 import { ActivationEngine } from '../../app/engine/activations/engine.js';
+import { readNpyHeader } from '../../app/engine/io/npy.js';
 import { compareSides } from '../../app/engine/experiments/compare-sides.js';
 import { CkaEngine } from '../../app/engine/similarity/index.js';
 import { removeTempDataDirs, tempDataDir } from '../helpers/experiments.js';
@@ -29,10 +31,18 @@ afterAll(async () => {
   removeTempDataDirs();
 });
 
-const compare = (request: Omit<CompareRequest, 'probe' | 'layers'>): Promise<ComparisonResult> =>
+const compare = (
+  request: Omit<CompareRequest, 'probe' | 'layers'>,
+  onProgress?: (p: Omit<JobProgress, 'jobId'>) => void,
+): Promise<ComparisonResult> =>
   compareSides(
     { probe, layers: 'all', ...request },
-    { cka, activations: { cacheDir }, app: { version: 'test', onnxruntime: 'test' } },
+    {
+      cka,
+      activations: { cacheDir },
+      app: { version: 'test', onnxruntime: 'test' },
+      ...(onProgress ? { onProgress } : {}),
+    },
   );
 
 /** Every .npy file under the cache, walked from its root. */
@@ -62,11 +72,29 @@ function maxDifference(a: (number | null)[][], b: (number | null)[][]): number {
 }
 
 describe('comparing two models straight from their extraction', () => {
-  it('streams minibatch, linear and debiased CKA to the cached path’s numbers, writing no activation file', async () => {
+  it('streams minibatch, linear and debiased CKA to the cached path’s numbers, keeping only what pays', async () => {
     const streamedMinibatch = await compare({ a: tinyCnn, b: bnCnn, measures: [measures[0]!] });
-    const streamedExact = await compare({ a: tinyCnn, b: bnCnn, measures: measures.slice(1) });
     const selfStreamed = await compare({ a: tinyCnn, measures: [measures[0]!] });
     expect(npyFiles(cacheDir)).toEqual([]);
+
+    const streamedExact = await compare({ a: tinyCnn, b: bnCnn, measures: measures.slice(1) });
+    const layerCount = streamedExact.sides.reduce((a, s) => a + s.layers.length, 0);
+    const gramFiles = npyFiles(cacheDir).filter((f) => f.endsWith('.gram.npy'));
+    const activationFiles = npyFiles(cacheDir).filter((f) => !f.endsWith('.gram.npy'));
+    expect(gramFiles.length).toBeGreaterThan(0);
+    expect(activationFiles.length).toBeGreaterThan(0);
+    expect(gramFiles.length + activationFiles.length).toBe(layerCount);
+    for (const file of activationFiles) {
+      const [rows, features] = (await readNpyHeader(file)).shape;
+      expect(rows).toBe(48);
+      expect(features).toBeLessThanOrEqual(48);
+    }
+    const stages: string[] = [];
+    const rerunExact = await compare({ a: tinyCnn, b: bnCnn, measures: measures.slice(1) }, (p) =>
+      stages.push(p.stage),
+    );
+    expect(stages).not.toContain('extract');
+    expect(npyFiles(cacheDir)).toHaveLength(layerCount);
 
     // The cached path: every layer into the activation cache first, then compared from its files.
     const engine = new ActivationEngine({ cacheDir });
@@ -76,15 +104,15 @@ describe('comparing two models straight from their extraction', () => {
       await engine.close();
     }
     const written = npyFiles(cacheDir).length;
-    expect(written).toBe(streamedExact.sides.reduce((a, s) => a + s.layers.length, 0));
+    expect(written).toBe(2 * layerCount - activationFiles.length);
     const cached = await compare({ a: tinyCnn, b: bnCnn, measures });
     const selfCached = await compare({ a: tinyCnn, measures: [measures[0]!] });
     expect(npyFiles(cacheDir)).toHaveLength(written);
 
-    const streamed = [...streamedMinibatch.matrices, ...streamedExact.matrices];
-    expect(streamed.map((m) => m.measure.name)).toEqual(['minibatch', 'linear', 'debiased']);
+    const streamed = [...streamedMinibatch.matrices, ...streamedExact.matrices, ...rerunExact.matrices];
+    expect(streamed.map((m) => m.measure.name)).toEqual(['minibatch', 'linear', 'debiased', 'linear', 'debiased']);
     streamed.forEach((m, i) => {
-      const reference = cached.matrices[i]!;
+      const reference = cached.matrices[i < 3 ? i : i - 2]!;
       expect(m.rows.layers.map((l) => l.tensor)).toEqual(reference.rows.layers.map((l) => l.tensor));
       expect(m.cols.layers.map((l) => l.tensor)).toEqual(reference.cols.layers.map((l) => l.tensor));
       expect(m.matrix.flat().filter((v) => v !== null).length).toBeGreaterThan(4);

@@ -9,27 +9,25 @@
  *   for the other, so a few batches are buffered whatever n is, and nothing is written to disk;
  * - CKA measures that need every example at once (linear, RBF, debiased, shuffled minibatch, with
  *   or without a bootstrap): the missing layers are extracted into memory (cached layers are read
- *   from their files) and compared there, when they fit the CKA engine's memory budget; nothing is
- *   written either. Otherwise `files`: the caller extracts to the cache and compares the files.
+ *   from their files, cached Grams loaded) and compared there, when they fit the CKA engine's
+ *   memory budget; what is worth keeping goes to the cache — a narrow layer's activations, a wide
+ *   layer's Gram (stream-exact.ts). Otherwise `files`: the caller extracts to the cache and
+ *   compares the files.
  * - the CCA-family baselines and Procrustes (feature-space measures): `files`, as before.
  */
-import type { OmittedLayer, CompareRequest } from '../../common/contract.js';
+import type { CompareRequest } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { ActivationCache } from '../activations/cache.js';
-import { ActivationEngine, type ActivationEngineOptions } from '../activations/engine.js';
+import { ActivationEngine } from '../activations/engine.js';
 import type { PlannedLayer, ExtractionRequest, PreparedExtraction } from '../activations/prepare.js';
 import type { ActivationSink, ExtractionProgress, LayerBatch } from '../activations/types.js';
 import { isBaseline } from '../cka/measures.js';
 import type { CkaResult, Measure, MinibatchMeasure } from '../cka/types.js';
-import type { CkaEngine, CkaProgress, LayerSource, MinibatchStream } from '../similarity/index.js';
+import type { MinibatchStream } from '../similarity/index.js';
+import { compareExact } from './stream-exact.js';
+import type { StreamCompareOptions, StreamedModel } from './stream-types.js';
 
-/** A model as this path saw it: its file, probe, layers (with their cached file when there is one). */
-export interface StreamedModel {
-  model: { path: string; sha256: string };
-  probe: { spec: string; hash: string; n: number };
-  layers: (PlannedLayer & { path?: string })[];
-  omitted: OmittedLayer[];
-}
+export type { StreamCompareOptions, StreamedModel } from './stream-types.js';
 
 export type StreamOutcome =
   /** Every layer was in the cache: compare the files (`path` set on every layer). */
@@ -38,16 +36,6 @@ export type StreamOutcome =
   | { kind: 'streamed'; models: StreamedModel[]; results: CkaResult[] }
   /** This path does not apply (baselines, or over the memory budget): extract to the cache instead. */
   | { kind: 'files' };
-
-export interface StreamCompareOptions {
-  cka: CkaEngine;
-  activations: Pick<ActivationEngineOptions, 'cacheDir' | 'modelsDir' | 'runnerOptions' | 'maxProbeExamples'>;
-  signal?: AbortSignal;
-  onExtractProgress?: (done: number, total: number, examplesPerSecond: number) => void;
-  onCkaProgress?: (progress: CkaProgress) => void;
-  /** Checks the models agree (same examples, same rows) before anything runs; throws if not. */
-  check: (models: readonly StreamedModel[]) => void;
-}
 
 /** Whether the measures can be computed without writing activations (baselines need their features on disk). */
 export function streamable(measures: readonly Measure[]): boolean {
@@ -135,7 +123,9 @@ export async function streamCompare(
       const results = await streamMinibatch(jobs, measures as MinibatchMeasure[], request, options);
       return { kind: 'streamed', models, results };
     }
-    const results = await compareInMemory(jobs, models, measures, request, options);
+    const results = await compareExact(jobs, models, measures, request, options, cache, (plans) =>
+      runTogether(jobs, options, new AbortController(), plans),
+    );
     return results ? { kind: 'streamed', models, results } : { kind: 'files' };
   } finally {
     await Promise.allSettled(jobs.map((j) => j.close()));
@@ -163,7 +153,7 @@ async function runTogether(
   jobs: readonly PreparedExtraction[],
   options: StreamCompareOptions,
   stop: AbortController,
-  plans: readonly ({ sinks: ActivationSink[]; keys?: string[] } | null)[],
+  plans: readonly ({ sinks: ActivationSink[]; keys?: string[]; batchSize?: number } | null)[],
   onSettled: () => void = () => undefined,
 ): Promise<void> {
   const outer = options.signal;
@@ -215,6 +205,10 @@ async function streamMinibatch(
   options: StreamCompareOptions,
 ): Promise<CkaResult[]> {
   const specs = jobs.map((job) => job.layers.map((l) => ({ layer: layerRef(l), features: l.features })));
+  // Extraction batches of whole minibatches (at least 64 examples, at most the default's 256): each
+  // chunk completes batches for the accumulators, and two models' batches in flight stay small.
+  const b = Math.min(...measures.map((m) => m.batchSize));
+  const batchSize = Math.min(256, b * Math.ceil(64 / b));
   const stop = new AbortController();
   const streams = measures.map((m) =>
     options.cka.minibatchStream(specs[0]!, specs[1] ?? null, m, {
@@ -226,64 +220,14 @@ async function streamMinibatch(
     jobs,
     options,
     stop,
-    jobs.map((job, i) => ({ sinks: [new MinibatchSink(streams, i === 0 ? 'row' : 'col', job.layers.length - 1)] })),
+    jobs.map((job, i) => ({
+      sinks: [new MinibatchSink(streams, i === 0 ? 'row' : 'col', job.layers.length - 1)],
+      batchSize,
+    })),
     // A model that stopped (done or failed) no longer holds the other back.
     () => streams.forEach((s) => s.release()),
   );
   const results: CkaResult[] = [];
   for (const stream of streams) results.push(await stream.finish());
   return results;
-}
-
-/** Collects one model's missing layers into shared arrays, row block by row block. */
-class MemorySink implements ActivationSink {
-  readonly arrays: Float32Array[];
-  private readonly offsets: number[];
-
-  constructor(layers: readonly PlannedLayer[]) {
-    this.arrays = layers.map((l) => new Float32Array(new SharedArrayBuffer(l.rows * l.features * 4)));
-    this.offsets = layers.map(() => 0);
-  }
-
-  write(batch: LayerBatch): void {
-    const target = this.arrays[batch.layer]!;
-    target.set(batch.data, this.offsets[batch.layer]!);
-    this.offsets[batch.layer]! += batch.data.length;
-  }
-}
-
-/**
- * The exact measures from memory: cached layers from their files, the others extracted into
- * shared arrays (both models at once). Null when those arrays would take more than half the CKA
- * engine's memory budget (the rest is for its Grams): the caller uses the cache instead.
- */
-async function compareInMemory(
-  jobs: readonly PreparedExtraction[],
-  models: readonly StreamedModel[],
-  measures: readonly Measure[],
-  request: CompareRequest,
-  options: StreamCompareOptions,
-): Promise<CkaResult[] | null> {
-  const missing = models.map((m) => m.layers.filter((l) => l.path === undefined));
-  const bytes = missing.flat().reduce((a, l) => a + l.rows * l.features * 4, 0);
-  if (bytes > options.cka.memoryBudgetBytes / 2) return null;
-  const memory = missing.map((layers) => new MemorySink(layers));
-  await runTogether(
-    jobs,
-    options,
-    new AbortController(),
-    missing.map((layers, i) => (layers.length === 0 ? null : { sinks: [memory[i]!], keys: layers.map((l) => l.key) })),
-  );
-  const sources = models.map((m, i): LayerSource[] =>
-    m.layers.map((l) => {
-      if (l.path !== undefined) return { kind: 'npy', layer: layerRef(l), path: l.path };
-      const data = memory[i]!.arrays[missing[i]!.indexOf(l)]!;
-      return { kind: 'array', layer: layerRef(l), data, n: l.rows, features: l.features };
-    }),
-  );
-  return options.cka.compare(sources[0]!, sources[1] ?? null, measures, {
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onCkaProgress ? { onProgress: options.onCkaProgress } : {}),
-    ...(request.bootstrap ? { bootstrap: request.bootstrap } : {}),
-  });
 }
