@@ -16,8 +16,8 @@ import type { CompareRequest } from '../../common/contract.js';
 import type { ActivationCache } from '../activations/cache.js';
 import type { PreparedExtraction, PlannedLayer } from '../activations/prepare.js';
 import type { ActivationSink, ExtractionInfo, LayerBatch } from '../activations/types.js';
-import { featureFormIsCheaper } from '../similarity/features.js';
 import {
+  featureFormIsCheaper,
   isGramMeasure,
   loadGram,
   saveGram,
