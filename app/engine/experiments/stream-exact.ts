@@ -16,6 +16,7 @@ import type { CompareRequest } from '../../common/contract.js';
 import type { ActivationCache } from '../activations/cache.js';
 import type { PreparedExtraction, PlannedLayer } from '../activations/prepare.js';
 import type { ActivationSink, ExtractionInfo, LayerBatch } from '../activations/types.js';
+import { checkRoomToWrite } from '../io/disk-space.js';
 import {
   featureFormIsCheaper,
   isGramMeasure,
@@ -128,13 +129,27 @@ export async function compareExact(
   const bytes = missing.flat().reduce((a, l) => a + l.rows * l.features * 4, 0);
   if (bytes > cka.memoryBudgetBytes / 2) return null;
   const memory = missing.map((ls) => new MemorySink(ls));
+  const small = (l: { rows: number; features: number }) => l.features <= l.rows;
+  // Narrow layers go to the activation cache as they are extracted, if the disk has room for them
+  // (the comparison itself needs no file: without room, nothing is kept).
+  const keep = await Promise.all(
+    missing.map(async (ls, i) => {
+      const narrow = ls.filter(small);
+      if (narrow.length === 0) return false;
+      try {
+        await checkRoomToWrite(cache.root, jobs[i]!.writeEstimate(narrow));
+        return true;
+      } catch {
+        return false;
+      }
+    }),
+  );
   await runTogether(
     missing.map((ls, i) => {
       if (ls.length === 0) return null;
       const job = jobs[i]!;
-      const small = (l: { rows: number; features: number }) => l.features <= l.rows;
       const sinks: ActivationSink[] = [memory[i]!];
-      if (ls.some(small)) sinks.push(new SomeLayersSink(cache.sink(job.model.sha256, job.probe.hash), small));
+      if (keep[i]) sinks.push(new SomeLayersSink(cache.sink(job.model.sha256, job.probe.hash), small));
       return { sinks, keys: ls.map((l) => l.key) };
     }),
   );
@@ -161,11 +176,14 @@ export async function compareExact(
   const gramMs = performance.now() - started;
   for (const [k, { i, l }] of toCompute.entries()) {
     grams[i]!.set(l, computed[k]!);
-    // A layer wider than its examples keeps its Gram, not its activations.
+    // A layer wider than its examples keeps its Gram, not its activations. Only for later runs:
+    // a Gram that cannot be written (a full disk) does not stop this one.
     if (l.path === undefined && l.features > l.rows) {
       const path = gramPath(cache, models[i]!, l, cka.precision);
-      await fs.mkdir(dirname(path), { recursive: true });
-      await saveGram(computed[k]!, path);
+      await fs
+        .mkdir(dirname(path), { recursive: true })
+        .then(() => saveGram(computed[k]!, path))
+        .catch(() => undefined);
     }
   }
   const ordered = models.map((m, i) => m.layers.map((l) => grams[i]!.get(l)!));
