@@ -121,4 +121,23 @@ describe('comparing two models straight from their extraction', () => {
     expect(maxDifference(selfStreamed.matrices[0]!.matrix, selfCached.matrices[0]!.matrix)).toBeLessThanOrEqual(1e-9);
     expect(streamedExact.sides.map((s) => s.probe?.n)).toEqual([48, 48]);
   });
+
+  it('stops both models when one fails or the job is cancelled, with that error', async () => {
+    const nanModel = join(fixturesDir, 'models', 'nan_sqrt.onnx');
+    await expect(compare({ a: tinyCnn, b: nanModel, measures: ['minibatch:8'] })).rejects.toThrow(
+      /nan_sqrt\.onnx: layer 'sqrt' .* non-finite activations/,
+    );
+    const abort = new AbortController();
+    const cancelled = compareSides(
+      { a: tinyCnn, b: bnCnn, probe: 'random:2000:4', layers: 'all', measures: ['minibatch:8'] },
+      {
+        cka,
+        activations: { cacheDir },
+        app: { version: 'test', onnxruntime: 'test' },
+        signal: abort.signal,
+        onProgress: (p) => p.stage === 'extract' && p.done > 100 && abort.abort(),
+      },
+    );
+    await expect(cancelled).rejects.toMatchObject({ code: 'CANCELLED' });
+  });
 });
