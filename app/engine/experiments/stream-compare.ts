@@ -81,6 +81,8 @@ export async function streamCompare(
   options: StreamCompareOptions,
 ): Promise<StreamOutcome> {
   if (!streamable(measures) || options.activations.cacheDir === undefined) return { kind: 'files' };
+  // The CKA workers start while the models are opened and run (every outcome compares something).
+  options.cka.warm();
   const runnerOptions = options.activations.runnerOptions ?? {};
   // One runner process per model, so both run at once (intra-op threads split between them).
   const engine = new ActivationEngine({
