@@ -174,20 +174,24 @@ export async function compareExact(
     run,
   );
   const gramMs = performance.now() - started;
+  const saves: Promise<void>[] = [];
   for (const [k, { i, l }] of toCompute.entries()) {
     grams[i]!.set(l, computed[k]!);
-    // A layer wider than its examples keeps its Gram, not its activations. Only for later runs:
-    // a Gram that cannot be written (a full disk) does not stop this one.
+    // A layer wider than its examples keeps its Gram, not its activations. Only for later runs
+    // (written while the pairs are compared): a Gram that cannot be written does not stop this one.
     if (l.path === undefined && l.features > l.rows) {
       const path = gramPath(cache, models[i]!, l, cka.precision);
-      await fs
-        .mkdir(dirname(path), { recursive: true })
-        .then(() => saveGram(computed[k]!, path))
-        .catch(() => undefined);
+      // saveGram copies the Gram before its first await: the comparison cannot change what is written.
+      const made = await fs.mkdir(dirname(path), { recursive: true }).then(
+        () => true,
+        () => false,
+      );
+      if (made) saves.push(saveGram(computed[k]!, path).catch(() => undefined));
     }
   }
   const ordered = models.map((m, i) => m.layers.map((l) => grams[i]!.get(l)!));
   const results = await cka.compareGrams(ordered[0]!, ordered[1] ?? null, measures, run);
   for (const r of results) r.timings = { grams: gramMs, ...r.timings, total: performance.now() - started };
+  await Promise.all(saves);
   return results;
 }
