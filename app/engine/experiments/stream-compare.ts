@@ -9,10 +9,10 @@
  *   for the other, so a few batches are buffered whatever n is, and nothing is written to disk;
  * - CKA measures that need every example at once (linear, RBF, debiased, shuffled minibatch, with
  *   or without a bootstrap): the missing layers are extracted into memory (cached layers are read
- *   from their files, cached Grams loaded) and compared there, when they fit the CKA engine's
- *   memory budget; what is worth keeping goes to the cache — a narrow layer's activations, a wide
- *   layer's Gram (stream-exact.ts). Otherwise `files`: the caller extracts to the cache and
- *   compares the files.
+ *   from their files, cached Grams loaded) and compared there, when they fit a quarter of the
+ *   CKA engine's memory budget and 1 GiB; what is worth keeping goes to the cache — a narrow
+ *   layer's activations, a wide layer's Gram (stream-exact.ts). Otherwise `files`: the caller
+ *   extracts to the cache and compares the files.
  * - the CCA-family baselines and Procrustes (feature-space measures): `files`, as before.
  */
 import type { CompareRequest } from '../../common/contract.js';
