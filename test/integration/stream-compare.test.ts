@@ -119,6 +119,21 @@ describe('comparing two models straight from their extraction', () => {
       expect(maxDifference(m.matrix, reference.matrix)).toBeLessThanOrEqual(1e-9);
     });
     expect(maxDifference(selfStreamed.matrices[0]!.matrix, selfCached.matrices[0]!.matrix)).toBeLessThanOrEqual(1e-9);
+
+    // Activations over a quarter of the budget are not held: they go to the cache, and the files are compared.
+    const small = new CkaEngine({ threads: 2, memoryBudgetBytes: 16 * 2 ** 20 });
+    const ownCache = join(tempDataDir(), 'activations');
+    try {
+      const fallback = await compareSides(
+        { a: tinyCnn, b: bnCnn, probe, layers: 'all', measures: ['linear'] },
+        { cka: small, activations: { cacheDir: ownCache }, app: { version: 'test', onnxruntime: 'test' } },
+      );
+      expect(maxDifference(fallback.matrices[0]!.matrix, cached.matrices[1]!.matrix)).toBeLessThanOrEqual(1e-9);
+    } finally {
+      await small.close();
+    }
+    expect(npyFiles(ownCache).filter((f) => f.endsWith('.gram.npy'))).toEqual([]);
+    expect(npyFiles(ownCache)).toHaveLength(layerCount);
     expect(streamedExact.sides.map((s) => s.probe?.n)).toEqual([48, 48]);
   });
 

@@ -11,14 +11,15 @@
  *   or without a bootstrap): the missing layers are extracted into memory (cached layers are read
  *   from their files, cached Grams loaded) and compared there, when they fit a quarter of the
  *   CKA engine's memory budget and 1 GiB; what is worth keeping goes to the cache — a narrow
- *   layer's activations, a wide layer's Gram (stream-exact.ts). Otherwise `files`: the caller
- *   extracts to the cache and compares the files.
+ *   layer's activations, a wide layer's Gram (stream-exact.ts). Beyond that, the missing layers
+ *   go to the activation cache (both models at once, `cached`) and the files are compared.
  * - the CCA-family baselines and Procrustes (feature-space measures): `files`, as before.
  */
 import type { CompareRequest } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { ActivationCache } from '../activations/cache.js';
 import { ActivationEngine } from '../activations/engine.js';
+import { checkRoomToWrite } from '../io/disk-space.js';
 import type { PlannedLayer, ExtractionRequest, PreparedExtraction } from '../activations/prepare.js';
 import type { ActivationSink, ExtractionProgress, LayerBatch } from '../activations/types.js';
 import { isBaseline } from '../cka/measures.js';
@@ -34,7 +35,7 @@ export type StreamOutcome =
   | { kind: 'cached'; models: StreamedModel[] }
   /** Computed from the extraction; nothing was written. */
   | { kind: 'streamed'; models: StreamedModel[]; results: CkaResult[] }
-  /** This path does not apply (baselines, or over the memory budget): extract to the cache instead. */
+  /** This path does not apply (the baselines): the caller extracts to the cache as before. */
   | { kind: 'files' };
 
 /** Whether the measures can be computed without writing activations (baselines need their features on disk). */
@@ -128,10 +129,52 @@ export async function streamCompare(
     const results = await compareExact(jobs, models, measures, request, options, cache, (plans) =>
       runTogether(jobs, options, new AbortController(), plans),
     );
-    return results ? { kind: 'streamed', models, results } : { kind: 'files' };
+    if (results) return { kind: 'streamed', models, results };
+    // Too large to hold: the missing layers into the activation cache (both models at once, with
+    // the sessions already open), then the files are compared.
+    await extractToCache(jobs, models, cache, options);
+    return { kind: 'cached', models };
   } finally {
     await Promise.allSettled(jobs.map((j) => j.close()));
     await engine.close();
+  }
+}
+
+async function extractToCache(
+  jobs: readonly PreparedExtraction[],
+  models: readonly StreamedModel[],
+  cache: ActivationCache,
+  options: StreamCompareOptions,
+): Promise<void> {
+  const missing = models.map((m) => m.layers.filter((l) => l.path === undefined));
+  for (const [i, layers] of missing.entries()) {
+    if (layers.length > 0) {
+      await checkRoomToWrite(cache.root, jobs[i]!.writeEstimate(layers), { where: 'the activation cache' });
+    }
+  }
+  await runTogether(
+    jobs,
+    options,
+    new AbortController(),
+    missing.map((layers, i) =>
+      layers.length === 0
+        ? null
+        : { sinks: [cache.sink(jobs[i]!.model.sha256, jobs[i]!.probe.hash)], keys: layers.map((l) => l.key) },
+    ),
+  );
+  for (const [i, m] of models.entries()) {
+    const job = jobs[i]!;
+    const found = await cache.lookup(
+      job.model.sha256,
+      job.probe.hash,
+      job.probe.n,
+      m.layers.map((l) => ({ key: l.key, rows: l.rows })),
+    );
+    for (const l of m.layers) {
+      const hit = found.get(l.key);
+      if (!hit) throw new WorkbenchError('INTERNAL', `activation cache: ${l.key} missing after extraction`);
+      l.path = hit.path;
+    }
   }
 }
 
