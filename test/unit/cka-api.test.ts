@@ -117,6 +117,28 @@ describe('CKA core API', () => {
     ).toThrow(/random access/);
   });
 
+  it('holds the producer that runs ahead until the other side catches up, and lets go on release', async () => {
+    const data = (await readNpy(`${fixtures}${expected.wide.rows[0]!}.npy`)).data as Float32Array;
+    const spec = (name: string) => ({ layer: { tensor: name, name }, features: 288 });
+    const rows = (from: number, count: number) => data.subarray(from * 288, (from + count) * 288);
+    const stream = engine.minibatchStream([spec('a')], [spec('b')], { name: 'minibatch', batchSize: 4 });
+    await stream.push('row', 0, rows(0, 16)); // 4 batches ahead of the other side
+    let caughtUp = false;
+    const waiting = stream.keepPace('row', 2).then(() => (caughtUp = true));
+    await stream.push('col', 0, rows(0, 4));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(caughtUp).toBe(false); // still 3 ahead
+    await stream.push('col', 0, rows(4, 4));
+    await waiting; // 2 ahead: free to go on
+    await stream.keepPace('col', 0); // the side behind never waits
+    await stream.push('row', 0, rows(16, 16));
+    const held = stream.keepPace('row', 2);
+    stream.release(); // the other side stopped: no more waiting
+    await held;
+    await stream.push('col', 0, rows(8, 24));
+    expect((await stream.finish()).batches).toEqual({ count: 8, size: 4, droppedExamples: 0 });
+  });
+
   it('reads extract directories (manifest + .npy), folders of .npy files and single files', async () => {
     const dir = join(scratch, 'extract');
     await fs.mkdir(join(dir, 'layers'), { recursive: true });

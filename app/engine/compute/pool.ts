@@ -108,6 +108,17 @@ export class ComputePool {
     return envelope.value as TaskResults[K];
   }
 
+  /**
+   * Starts every worker thread now (loading a worker and onnxruntime takes a good part of a
+   * second), so a caller that will need them soon — after extracting activations — finds them
+   * ready. Each runs one trivial task; failures surface with the first real task instead.
+   */
+  warm(): void {
+    for (let i = 0; i < this.threads; i++) {
+      this.run({ kind: 'summary', packed: new Float64Array(1), n: 1 }).catch(() => undefined);
+    }
+  }
+
   /** Waits for running tasks, then stops the worker threads. */
   async close(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);

@@ -5,8 +5,8 @@
  * probe set, or — with `probeB` — B's own view of the same examples (as many, in the same order);
  * under `tokens` the same tokens too. The CKA engine compares them, and the result has the same
  * matrices a run's result has, each layer with its reduction, and the layers left out with why.
- * Models' activations in the workbench's cache are registered in its index and held while the
- * compare runs (one-off-cache.ts): counted, bounded by the limit, never evicted under it.
+ * Models' activations and Grams in the workbench's cache are registered in its index and held while
+ * the compare runs (one-off-cache.ts): counted, bounded by the limit, never evicted under it.
  */
 import { basename, resolve } from 'node:path';
 import type {
@@ -19,11 +19,13 @@ import type {
 } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { ActivationEngine, type ActivationEngineOptions } from '../activations/engine.js';
+import type { CkaResult, Measure } from '../cka/types.js';
 import { fileSources, readFileSide, selectLayers, type LayerFileEntry } from '../activations/layer-files.js';
 import type { CkaEngine } from '../similarity/index.js';
 import { parseMeasure } from '../cka/measures.js';
 import { similarityMatrix, withReductions } from './matrices.js';
 import { checkRows } from './prepare-models.js';
+import { extractionRequestOf, streamCompare, type StreamedModel } from './stream-compare.js';
 import type { PlannedLayer } from '../activations/prepare.js';
 import type { CacheIndex } from '../store/cache-index.js';
 import { OneOffCacheUse } from './one-off-cache.js';
@@ -65,36 +67,18 @@ async function modelSide(
   options: CompareSidesOptions,
   cacheUse: OneOffCacheUse | null,
 ): Promise<Side> {
-  const probe = which === 'b' ? (request.probeB ?? request.probe) : request.probe;
-  if (probe === undefined) {
-    throw new WorkbenchError('BAD_INPUT', `${path}: comparing a model needs a probe set (the examples to run it on)`, {
-      field: 'probe',
-    });
-  }
-  const tokenizer = which === 'b' ? (request.tokenizerB ?? request.tokenizer) : request.tokenizer;
-  const layers = which === 'b' ? (request.layersB ?? request.layers) : request.layers;
-  const cached = await activations.cached(
-    {
-      model: path,
-      probe,
-      ...(layers !== undefined ? { layers } : {}),
-      ...(request.reduce !== undefined ? { reduce: request.reduce } : {}),
-      ...(tokenizer !== undefined ? { tokenizer } : {}),
-      ...(request.maskInput !== undefined ? { maskInput: request.maskInput } : {}),
-    },
-    {
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...cacheUse?.cacheOptions(),
-      onProgress: (p) =>
-        options.onProgress?.({
-          stage: 'extract',
-          done: p.examplesDone,
-          total: p.n,
-          message: `extracting ${basename(path)}: batch ${p.batchesDone}/${p.batchesTotal}, ${p.examplesDone}/${p.n} examples`,
-          examplesPerSecond: p.examplesPerSecond,
-        }),
-    },
-  );
+  const cached = await activations.cached(extractionRequestOf(path, which, request), {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...cacheUse?.cacheOptions(),
+    onProgress: (p) =>
+      options.onProgress?.({
+        stage: 'extract',
+        done: p.examplesDone,
+        total: p.n,
+        message: `extracting ${basename(path)}: batch ${p.batchesDone}/${p.batchesTotal}, ${p.examplesDone}/${p.n} examples`,
+        examplesPerSecond: p.examplesPerSecond,
+      }),
+  });
   await cacheUse?.register(cached);
   return {
     path: resolve(path),
@@ -112,6 +96,27 @@ async function modelSide(
       ...(l.tokenization !== undefined ? { tokenization: l.tokenization } : {}),
     })),
     ...(cached.omitted.length > 0 ? { omitted: cached.omitted } : {}),
+  };
+}
+
+/** A model side as the streaming path prepared it (layers without a cached file have no path). */
+function streamedSide(path: string, m: StreamedModel): Side {
+  return {
+    path: resolve(path),
+    kind: 'model',
+    label: basename(path),
+    model: m.model,
+    probe: m.probe,
+    layers: m.layers.map((l) => ({
+      tensor: l.tensor,
+      name: l.name,
+      op: l.op,
+      path: l.path ?? '',
+      reduction: l.reduction,
+      rows: l.rows,
+      ...(l.tokenization !== undefined ? { tokenization: l.tokenization } : {}),
+    })),
+    ...(m.omitted.length > 0 ? { omitted: m.omitted } : {}),
   };
 }
 
@@ -185,6 +190,59 @@ function comparedSide(side: Side, layers: LayerRef[]): ComparedSide {
   return { ...rest, layers };
 }
 
+const ckaProgress =
+  (options: CompareSidesOptions) =>
+  (p: { stage: JobProgress['stage']; done: number; total: number; layer?: string }): void =>
+    options.onProgress?.({
+      stage: p.stage,
+      done: p.done,
+      total: p.total,
+      message: `${p.stage} ${p.done}/${p.total}${p.layer ? ` (${p.layer})` : ''}`,
+    });
+
+/**
+ * Two models (or one with itself): straight from their extraction when the measures allow it
+ * (stream-compare.ts); null when the activation cache's files are to be compared instead.
+ */
+async function streamModels(
+  request: CompareRequest,
+  measures: readonly Measure[],
+  options: CompareSidesOptions,
+  cacheUse: OneOffCacheUse | null,
+): Promise<{ sides: [Side, Side]; results: CkaResult[] | null } | null> {
+  const paths = request.b === undefined ? [request.a] : [request.a, request.b];
+  const sidesOf = (models: readonly StreamedModel[]): [Side, Side] => {
+    const sides = models.map((m, i) => streamedSide(paths[i]!, m));
+    return [sides[0]!, sides[1] ?? sides[0]!];
+  };
+  const names = paths.map((p) => basename(p)).join(' and ');
+  const outcome = await streamCompare(request, measures, {
+    cka: options.cka,
+    activations: options.activations,
+    ...(options.signal ? { signal: options.signal } : {}),
+    onExtractProgress: (done, total, examplesPerSecond) =>
+      options.onProgress?.({
+        stage: 'extract',
+        done,
+        total,
+        message: `extracting ${names}: ${done}/${total} examples`,
+        examplesPerSecond,
+      }),
+    onCkaProgress: ckaProgress(options),
+    check: (models) => {
+      const [a, b] = sidesOf(models);
+      checkProbes(a, b, request.probe, request.probeB);
+      checkSideRows(request.b === undefined ? [a] : [a, b]);
+    },
+  });
+  if (outcome.kind === 'files') return null;
+  // What the stream found in the cache or kept there (narrow layers' activations, wide layers' Grams).
+  if (cacheUse && options.activations.cacheDir !== undefined) {
+    await cacheUse.registerStreamed(outcome.models, options.activations.cacheDir, options.cka.precision);
+  }
+  return { sides: sidesOf(outcome.models), results: outcome.kind === 'streamed' ? outcome.results : null };
+}
+
 export async function compareSides(request: CompareRequest, options: CompareSidesOptions): Promise<ComparisonResult> {
   const startedAt = new Date();
   const needsModels = isModelPath(request.a) || (request.b !== undefined && isModelPath(request.b));
@@ -194,49 +252,43 @@ export async function compareSides(request: CompareRequest, options: CompareSide
       ? new OneOffCacheUse(await options.cacheIndex(), (message) => notes.push(message))
       : null;
   try {
-    return await readAndCompare(request, options, needsModels, cacheUse, notes, startedAt);
+    return await streamOrReadAndCompare(request, options, cacheUse, notes, startedAt);
   } finally {
     await cacheUse?.end();
   }
 }
 
-async function readAndCompare(
+async function streamOrReadAndCompare(
   request: CompareRequest,
   options: CompareSidesOptions,
-  needsModels: boolean,
   cacheUse: OneOffCacheUse | null,
   notes: string[],
   startedAt: Date,
 ): Promise<ComparisonResult> {
   const measures = request.measures.map(parseMeasure);
-  const activations = needsModels ? new ActivationEngine(options.activations) : null;
-  const readSide = (path: string, which: 'a' | 'b') =>
-    isModelPath(path)
-      ? modelSide(activations!, path, which, request, options, cacheUse)
-      : fileSide(path, which === 'b' ? (request.layersB ?? request.layers) : request.layers);
+  const self = request.b === undefined;
+  const allModels = isModelPath(request.a) && (self || isModelPath(request.b!));
+  const streamed = allModels ? await streamModels(request, measures, options, cacheUse) : null;
   let sideA: Side;
   let sideB: Side;
-  try {
-    sideA = await readSide(request.a, 'a');
-    sideB = request.b !== undefined ? await readSide(request.b, 'b') : sideA;
-  } finally {
-    await activations?.close();
+  let results: CkaResult[];
+  if (streamed?.results) {
+    [sideA, sideB] = streamed.sides;
+    results = streamed.results;
+  } else {
+    if (streamed) {
+      [sideA, sideB] = streamed.sides;
+    } else {
+      [sideA, sideB] = await readSides(request, options, cacheUse);
+      checkProbes(sideA, sideB, request.probe, request.probeB);
+      checkSideRows(self ? [sideA] : [sideA, sideB]);
+    }
+    results = await options.cka.compare(fileSources(sideA.layers), self ? null : fileSources(sideB.layers), measures, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: ckaProgress(options),
+      ...(request.bootstrap ? { bootstrap: request.bootstrap } : {}),
+    });
   }
-  checkProbes(sideA, sideB, request.probe, request.probeB);
-  checkSideRows(request.b === undefined ? [sideA] : [sideA, sideB]);
-  const self = request.b === undefined;
-  const rows = fileSources(sideA.layers);
-  const results = await options.cka.compare(rows, self ? null : fileSources(sideB.layers), measures, {
-    ...(options.signal ? { signal: options.signal } : {}),
-    onProgress: (p) =>
-      options.onProgress?.({
-        stage: p.stage,
-        done: p.done,
-        total: p.total,
-        message: `${p.stage} ${p.done}/${p.total}${p.layer ? ` (${p.layer})` : ''}`,
-      }),
-    ...(request.bootstrap ? { bootstrap: request.bootstrap } : {}),
-  });
   const matrices = results.map((r) =>
     withReductions(
       similarityMatrix(r, { model: 0, label: sideA.label }, { model: self ? 0 : 1, label: sideB.label }, true),
@@ -259,4 +311,25 @@ async function readAndCompare(
       timingsMs,
     },
   };
+}
+
+/** The two sides from the activation cache (models: extracting what is missing) or from files. */
+async function readSides(
+  request: CompareRequest,
+  options: CompareSidesOptions,
+  cacheUse: OneOffCacheUse | null,
+): Promise<[Side, Side]> {
+  const needsModels = isModelPath(request.a) || (request.b !== undefined && isModelPath(request.b));
+  const activations = needsModels ? new ActivationEngine(options.activations) : null;
+  const readSide = (path: string, which: 'a' | 'b') =>
+    isModelPath(path)
+      ? modelSide(activations!, path, which, request, options, cacheUse)
+      : fileSide(path, which === 'b' ? (request.layersB ?? request.layers) : request.layers);
+  try {
+    const sideA = await readSide(request.a, 'a');
+    const sideB = request.b !== undefined ? await readSide(request.b, 'b') : sideA;
+    return [sideA, sideB];
+  } finally {
+    await activations?.close();
+  }
 }

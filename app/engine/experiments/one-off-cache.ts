@@ -7,8 +7,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import { ActivationCache } from '../activations/cache.js';
 import type { CachedActivations, CacheOptions } from '../activations/engine.js';
-import { activationKey, type CacheIndex } from '../store/cache-index.js';
+import { activationKey, type CacheEntry, type CacheIndex } from '../store/cache-index.js';
+import { gramPath } from './stream-exact.js';
+import type { StreamedModel } from './stream-types.js';
 
 export class OneOffCacheUse {
   private readonly holder = `job:${randomUUID()}`;
@@ -61,9 +64,73 @@ export class OneOffCacheUse {
     }
   }
 
+  /**
+   * Records what a streaming compare found in the cache or kept there — narrow layers' activations
+   * (in the model's cache folder's manifest), wide layers' Grams beside them — and holds them until
+   * the compare ends (its files may still be read).
+   */
+  async registerStreamed(models: readonly StreamedModel[], cacheDir: string, precision: string): Promise<void> {
+    const cache = new ActivationCache(cacheDir);
+    const entries: Omit<CacheEntry, 'lastUsedAt'>[] = [];
+    for (const m of models) {
+      const { sha256 } = m.model;
+      const probeHash = m.probe.hash;
+      const found = await cache.lookup(
+        sha256,
+        probeHash,
+        m.probe.n,
+        m.layers.map((l) => ({ key: l.key, rows: l.rows })),
+      );
+      for (const l of m.layers) {
+        const activation = found.get(l.key);
+        if (activation) {
+          const bytes = await sizeOf(activation.path);
+          if (bytes !== null) {
+            entries.push({
+              key: activationKey(sha256, probeHash, l.key),
+              kind: 'activation',
+              modelSha256: sha256,
+              probeHash,
+              tensor: l.tensor,
+              path: activation.path,
+              bytes,
+            });
+          }
+        }
+        const gram = gramPath(cache, m, l, precision);
+        const gramBytes = await sizeOf(gram);
+        if (gramBytes !== null) {
+          entries.push({
+            // Its own key: the experiments' Gram store keeps the same layer's Gram in another file.
+            key: `gram:stream:${precision}:${sha256}:${probeHash}:${l.key}`,
+            kind: 'gram',
+            modelSha256: sha256,
+            probeHash,
+            tensor: l.tensor,
+            path: gram,
+            bytes: gramBytes,
+          });
+        }
+      }
+    }
+    this.index.hold(
+      this.holder,
+      entries.map((e) => e.key),
+    );
+    this.index.add(entries);
+  }
+
   /** Ends the hold and evicts down to the limit (what the work used is now the most recently used). */
   async end(): Promise<void> {
     this.index.release(this.holder);
     await this.index.evict();
+  }
+}
+
+async function sizeOf(path: string): Promise<number | null> {
+  try {
+    return (await fs.stat(path)).size;
+  } catch {
+    return null;
   }
 }

@@ -150,6 +150,11 @@ export class CkaEngine {
     return compareFactors(this.pool, rows, cols ?? rows, measures, options);
   }
 
+  /** Starts the worker threads now, for a computation that will follow (say, after an extraction). */
+  warm(): void {
+    this.pool.warm();
+  }
+
   /** Minibatch CKA reading batches straight from arrays or .npy files (optionally in a seeded shuffled order). */
   async compareMinibatch(
     rows: readonly (LayerSource | ResolvedSource)[],

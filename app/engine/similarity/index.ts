@@ -7,6 +7,7 @@
  */
 export { CkaEngine, bootstrapUnsupported, type CompareOptions } from './engine.js';
 export type { CompareFactorsOptions, LayerFactors } from './factors.js';
+export { featureFormIsCheaper } from './features.js';
 export { loadGram, saveGram } from './gram-cache.js';
 export { loadFactors, saveFactors } from './factor-cache.js';
 export type { LayerGram } from './grams.js';

@@ -10,6 +10,10 @@
  *   const result = await acc.finish();
  *
  * Probe order is batch order (a seeded shuffle needs random access: use compareMinibatch).
+ *
+ * Two producers running at once (two models extracted side by side) call `keepPace(side)` after
+ * each of their chunks: the side ahead waits until the other has caught up, so the rows buffered
+ * stay a few batches whatever n is. `release()` ends the waiting when a producer stops early.
  */
 import { WorkbenchError } from '../../common/errors.js';
 import type { BootstrapOptions, CkaResult, LayerRef, MinibatchMeasure } from '../cka/types.js';
@@ -36,6 +40,8 @@ interface LayerBuffer {
   filled: number;
   /** Completed batches waiting for the other layers: batch index → rows. */
   ready: Map<number, ActivationArray>;
+  /** Batch buffers whose task is done, for the next batches (shared memory is not reclaimed promptly). */
+  spare: ActivationArray[];
   batchesCompleted: number;
   rowsReceived: number;
 }
@@ -49,6 +55,9 @@ export class MinibatchStream {
   private dispatched = 0;
   private failure: unknown = null;
   private finished = false;
+  /** Producers waiting in keepPace; woken whenever a batch is dispatched or waiting ends. */
+  private waiters: (() => void)[] = [];
+  private released = false;
   private readonly started = performance.now();
 
   constructor(
@@ -76,12 +85,14 @@ export class MinibatchStream {
       filling: null,
       filled: 0,
       ready: new Map(),
+      spare: [],
       batchesCompleted: 0,
       rowsReceived: 0,
     }));
     this.rowIndex = rowIndex;
     this.colIndex = colIndex;
     this.sums = new MinibatchSums(distinct.map((d) => d.layer));
+    options.signal?.addEventListener('abort', () => this.wake(), { once: true });
   }
 
   private layerAt(side: 'row' | 'col', index: number): LayerBuffer {
@@ -109,10 +120,7 @@ export class MinibatchStream {
     buffer.rowsReceived += rows;
     let offset = 0;
     while (offset < rows) {
-      buffer.filling ??=
-        data instanceof Float64Array
-          ? sharedFloat64(b * features, 'a minibatch')
-          : sharedFloat32(b * features, 'a minibatch');
+      buffer.filling ??= this.batchBuffer(buffer, data instanceof Float64Array);
       const take = Math.min(rows - offset, b - buffer.filled);
       buffer.filling.set(data.subarray(offset * features, (offset + take) * features), buffer.filled * features);
       buffer.filled += take;
@@ -129,7 +137,49 @@ export class MinibatchStream {
     if (this.failure) throw this.failure;
   }
 
+  private batchBuffer(buffer: LayerBuffer, wide: boolean): ActivationArray {
+    const size = this.measure.batchSize * buffer.spec.features;
+    const spare = buffer.spare.pop();
+    if (spare && spare instanceof Float64Array === wide) return spare;
+    return wide ? sharedFloat64(size, 'a minibatch') : sharedFloat32(size, 'a minibatch');
+  }
+
+  /**
+   * Waits while every layer of `side` holds more than `maxAhead` completed batches that wait for
+   * the other side's layers (a producer calls it after whole chunks: all its layers pushed).
+   */
+  async keepPace(side: 'row' | 'col', maxAhead = 2): Promise<void> {
+    const table = side === 'row' ? this.rowIndex : this.colIndex;
+    const ahead = () => Math.min(...table.map((u) => this.buffers[u]!.batchesCompleted)) - this.dispatched;
+    while (!this.released && !this.failure && !this.options.signal?.aborted && ahead() > maxAhead) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    if (this.options.signal?.aborted) throw cancelled();
+    if (this.failure) throw this.failure;
+  }
+
+  /** Ends all waiting in keepPace (a producer finished or failed); later pushes just buffer. */
+  release(): void {
+    this.released = true;
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiting) resolve();
+  }
+
   private dispatchReady(): void {
+    const before = this.dispatched;
+    try {
+      this.dispatchBatches();
+    } finally {
+      if (this.dispatched !== before) this.wake();
+    }
+  }
+
+  private dispatchBatches(): void {
     while (this.buffers.every((l) => l.ready.has(this.dispatched))) {
       const t = this.dispatched++;
       const layers = this.buffers.map((l) => {
@@ -155,8 +205,12 @@ export class MinibatchStream {
         })
         .catch((err: unknown) => {
           this.failure ??= err;
+          this.wake();
         })
-        .finally(() => this.inFlight.delete(t));
+        .finally(() => {
+          this.inFlight.delete(t);
+          this.buffers.forEach((l, u) => l.spare.push(layers[u]!.data));
+        });
       this.inFlight.set(t, task);
     }
   }
@@ -164,6 +218,7 @@ export class MinibatchStream {
   /** Waits for every batch and returns the result; rows short of a full last batch are dropped and counted. */
   async finish(): Promise<CkaResult> {
     this.finished = true;
+    this.release();
     await Promise.all(this.inFlight.values());
     if (this.failure) throw this.failure;
     const counts = this.buffers.map((l) => l.rowsReceived);
