@@ -28,7 +28,9 @@ const serve = (port: number, token: string) =>
   startServer({ api, staticDir: rendererDist, uploadDir: join(dataDir, 'uploads'), port, token });
 
 beforeAll(async () => {
-  api = createWorkbench({ dataDir });
+  // The run below (the 8× model on 5000 images) would write 5.5 GiB, over the default cache limit
+  // on most disks: it must run long enough to be watched, not be refused.
+  api = createWorkbench({ dataDir, cacheLimitBytes: 64 * 2 ** 30 });
   server = await serve(0, 'first-token-of-the-server');
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });

@@ -18,7 +18,12 @@ import { saveScreenshot } from '../helpers/screenshots.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { basePixels, cellCentre, download, expectedColour, plotBox } from './harness/page-helpers.js';
 
-const ui = pageOnServer(startTestServer, (t) => t.server.urlWithToken);
+// The slow run below (the 8× model on 5000 images) would write 5.5 GiB, over the default cache
+// limit on most disks: it must run long enough to be watched, not be refused.
+const ui = pageOnServer(
+  () => startTestServer({ cacheLimitBytes: 64 * 2 ** 30 }),
+  (t) => t.server.urlWithToken,
+);
 let t: TestServer;
 let page: Page;
 
@@ -292,7 +297,7 @@ describe('the history', () => {
     await openRun(quickRuns[0]!);
     await page.getByTestId('run-tag-input').fill('paper fig-2');
     await page.getByTestId('run-tag-input').press('Enter');
-    await expect(page.getByTestId('run-tag').allTextContents()).resolves.toEqual(['fig-2×', 'paper×']);
+    await expect.poll(() => page.getByTestId('run-tag').allTextContents()).toEqual(['fig-2×', 'paper×']);
     await page.getByTestId('run-note').fill('the 60-image baseline');
     await page.getByTestId('run-note').blur();
     await expect

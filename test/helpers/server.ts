@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
+import { createWorkbench, type Workbench, type WorkbenchOptions } from '../../app/api/workbench.js';
 import { startServer, type RunningServer } from '../../app/server/http-server.js';
 import { rendererDist } from './paths.js';
 
@@ -14,9 +14,9 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(): Promise<TestServer> {
+export async function startTestServer(options: Omit<WorkbenchOptions, 'dataDir'> = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ckawb-data-'));
-  const api = createWorkbench({ dataDir });
+  const api = createWorkbench({ ...options, dataDir });
   await api.preload();
   const server = await startServer({ api, staticDir: rendererDist, uploadDir: join(dataDir, 'uploads') });
   return {
