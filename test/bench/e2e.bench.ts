@@ -16,6 +16,8 @@
  *   (e) `extract plain-d4-s0.onnx --probe fashion-mnist:5000 --layers op:Relu` vs plain inference by
  *       the same command with only the logits (`--layers head`): the same process start, probe
  *       reading and model runner, so the ratio is what exposing the ReLUs costs; ≤ 1.3×.
+ *   (f) start-up: `--version` ≤ 0.3 s (with `node -e 0` beside it), and `inspect` of a zoo model
+ *       ≤ 1.5× python's `onnx.load` of the same file (Debian's python3-onnx), best of 10.
  *
  * Ours is `node app/cli/bin.mjs …` (the compiled build, rebuilt first if the sources changed), each
  * run in a fresh data directory unless the target is the cache. Python: torch from Debian's
@@ -37,7 +39,7 @@ const BIN = join(root, 'app', 'cli', 'bin.mjs');
 const ZOO = join(root, 'models', 'zoo');
 const BASELINES = join(root, 'test', 'bench', 'baselines');
 const REPEATS = Math.max(1, Number(process.env.E2E_BENCH_REPEATS ?? 3));
-const ONLY = new Set((process.env.E2E_BENCH_ONLY ?? 'a,b,c,d,e').split(','));
+const ONLY = new Set((process.env.E2E_BENCH_ONLY ?? 'a,b,c,d,e,f').split(','));
 const SIZES = (process.env.E2E_BENCH_N ?? '500,5000').split(',').map(Number);
 const TORCH_PYTHON = '/usr/bin/python3';
 const NUMPY_PYTHON = process.env.E2E_BENCH_NUMPY_PYTHON ?? 'python3';
@@ -353,6 +355,41 @@ function targetExtract(): void {
   );
 }
 
+/** Best of `times` runs (start-up is short and noisy: more repeats than the others). */
+function best(times: number, once: () => Timed): Timed {
+  let min: Timed | null = null;
+  for (let r = 0; r < times; r++) {
+    const t = once();
+    if (!min || t.ms < min.ms) min = t;
+  }
+  return min!;
+}
+
+function targetStartup(): void {
+  const model = join(ZOO, 'plain-d2-s0.onnx');
+  console.log('\n(f) start-up: `--version`, and `inspect` of a zoo model against python onnx.load of it');
+  const runs = Math.max(REPEATS, 10);
+  const bare = best(runs, () => run(process.execPath, ['-e', '0']));
+  const version = best(runs, () => run(process.execPath, [BIN, '--version']));
+  const ok = version.ms <= 300;
+  rows.push({
+    target: '(f) `cka-workbench --version`',
+    ours: version.ms,
+    baseline: bare.ms,
+    ratio: version.ms / bare.ms,
+    goal: '≤ 0.3 s',
+    met: ok,
+    note: 'baseline: `node -e 0`, ratio ours / it',
+    load: loadavg()[0]!,
+  });
+  console.log(`  --version: ${s(version.ms)} (node -e 0: ${s(bare.ms)}; target ≤ 0.30 s)`);
+  const inspect = best(runs, () => run(process.execPath, [BIN, 'inspect', model, '--json']));
+  const onnxLoad = best(runs, () =>
+    run(TORCH_PYTHON, ['-c', `import onnx, sys; onnx.load(sys.argv[1])`, model], pythonEnv()),
+  );
+  shareRow('(f) `inspect` vs python `onnx.load`', inspect.ms, onnxLoad.ms, 1.5, 'plain-d2-s0.onnx, whole processes');
+}
+
 function machine(): string {
   const model = cpus()[0]?.model ?? 'unknown CPU';
   return `${model}, ${availableParallelism()} cores; Node ${process.version}`;
@@ -376,6 +413,7 @@ export default async function bench(): Promise<void> {
   if (ONLY.has('c')) targetFolders();
   if (ONLY.has('d')) targetRerun();
   if (ONLY.has('e')) targetExtract();
+  if (ONLY.has('f')) targetStartup();
   console.log(`\nload average at the end: ${loadavg()[0]!.toFixed(1)}`);
   console.log('\n| target | ours | baseline | ratio | goal | met | load | notes |');
   console.log('| --- | ---: | ---: | ---: | --- | --- | ---: | --- |');
