@@ -7,7 +7,7 @@
  * writes over the limit before extracting anything.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import type { CompareRequest } from '../../app/common/contract.js';
 import { compareSides } from '../../app/engine/experiments/compare-sides.js';
@@ -151,6 +151,46 @@ describe('a one-off compare in the cache', () => {
       const left = npyFiles(store.dirs.activations);
       expect(left.every((f) => before.has(f.path))).toBe(true);
       expect(left.reduce((sum, f) => sum + f.bytes, 0)).toBeLessThanOrEqual(written / 2);
+      expect(store.cache.info().pinned).toBe(0);
+    } finally {
+      await cka.close();
+      store.close();
+    }
+  });
+
+  it('holds what a streamed compare found in the cache before it reads it, while the rest is extracted', async () => {
+    const dataDir = tempDataDir('ckawb-cache-stream-');
+    const store = await Store.open(dataDir, { cacheLimitBytes: 2 ** 30 });
+    const cka = new CkaEngine({ threads: 1 });
+    const compare = (layers: string, onProgress?: (p: { stage: string }) => void) =>
+      compareSides({ a: tinyCnn, probe: 'random:40', layers, measures: ['linear'] } as CompareRequest, {
+        cka,
+        activations: { cacheDir: store.dirs.activations },
+        app: { version: 'test', onnxruntime: 'test' },
+        cacheIndex: async () => store.cache,
+        ...(onProgress ? { onProgress } : {}),
+      });
+    try {
+      const first = await compare('op:Relu');
+      const kept = npyFiles(store.dirs.activations);
+      expect(kept.length).toBeGreaterThan(0);
+      expect(store.cache.info()).toMatchObject({ entries: kept.length, pinned: 0 });
+      // The same model on every layer: the ReLUs come from the cache, the rest is extracted. While
+      // it is, empty the cache: what the compare found is held, so it survives and is read.
+      let evicting: Promise<unknown> | null = null;
+      const all = await compare('all', (p) => {
+        if (p.stage === 'extract') evicting ??= store.cache.evict(0);
+      });
+      expect(evicting).not.toBeNull();
+      await evicting;
+      expect(kept.every((f) => existsSync(f.path))).toBe(true);
+      const relus = first.matrices[0]!.rows.layers.map((l) => l.tensor);
+      const rows = all.matrices[0]!.rows.layers.map((l) => l.tensor);
+      // The ReLU block of the whole matrix is the first compare's matrix.
+      const at = relus.map((t) => rows.indexOf(t));
+      expect(at.every((i) => i >= 0)).toBe(true);
+      const block = at.map((i) => at.map((j) => all.matrices[0]!.matrix[i]![j]));
+      expect(block).toEqual(first.matrices[0]!.matrix);
       expect(store.cache.info().pinned).toBe(0);
     } finally {
       await cka.close();

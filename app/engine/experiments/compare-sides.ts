@@ -216,30 +216,48 @@ async function streamModels(
     return [sides[0]!, sides[1] ?? sides[0]!];
   };
   const names = paths.map((p) => basename(p)).join(' and ');
-  const outcome = await streamCompare(request, measures, {
-    cka: options.cka,
-    activations: options.activations,
-    ...(options.signal ? { signal: options.signal } : {}),
-    onExtractProgress: (done, total, examplesPerSecond) =>
-      options.onProgress?.({
-        stage: 'extract',
-        done,
-        total,
-        message: `extracting ${names}: ${done}/${total} examples`,
-        examplesPerSecond,
-      }),
-    onCkaProgress: ckaProgress(options),
-    check: (models) => {
-      const [a, b] = sidesOf(models);
-      checkProbes(a, b, request.probe, request.probeB);
-      checkSideRows(request.b === undefined ? [a] : [a, b]);
-    },
-  });
-  if (outcome.kind === 'files') return null;
-  // What the stream found in the cache or kept there (narrow layers' activations, wide layers' Grams).
-  if (cacheUse && options.activations.cacheDir !== undefined) {
-    await cacheUse.registerStreamed(outcome.models, options.activations.cacheDir, options.cka.precision);
+  const cacheDir = options.activations.cacheDir;
+  const { precision } = options.cka;
+  // The models' cache entries are held from before the stream reads them, and what it found or
+  // kept is registered however it ends (a cancel after a model's layers were written included).
+  let held: readonly StreamedModel[] | null = null;
+  let outcome: Awaited<ReturnType<typeof streamCompare>>;
+  try {
+    outcome = await streamCompare(request, measures, {
+      cka: options.cka,
+      activations: options.activations,
+      ...(options.signal ? { signal: options.signal } : {}),
+      onExtractProgress: (done, total, examplesPerSecond) =>
+        options.onProgress?.({
+          stage: 'extract',
+          done,
+          total,
+          message: `extracting ${names}: ${done}/${total} examples`,
+          examplesPerSecond,
+        }),
+      onCkaProgress: ckaProgress(options),
+      check: (models) => {
+        const [a, b] = sidesOf(models);
+        checkProbes(a, b, request.probe, request.probeB);
+        checkSideRows(request.b === undefined ? [a] : [a, b]);
+      },
+      ...(cacheUse
+        ? {
+            hold: (models: readonly StreamedModel[]) => {
+              held = models;
+              cacheUse.holdStreamed(models, precision);
+            },
+            room: cacheUse.cacheOptions().room,
+          }
+        : {}),
+    });
+  } finally {
+    // Not registering is not worth failing the compare for: the files stay, found by a later lookup.
+    if (cacheUse && held && cacheDir !== undefined) {
+      await cacheUse.registerStreamed(held, cacheDir, precision).catch(() => undefined);
+    }
   }
+  if (outcome.kind === 'files') return null;
   return { sides: sidesOf(outcome.models), results: outcome.kind === 'streamed' ? outcome.results : null };
 }
 
@@ -254,7 +272,9 @@ export async function compareSides(request: CompareRequest, options: CompareSide
   try {
     return await streamOrReadAndCompare(request, options, cacheUse, notes, startedAt);
   } finally {
-    await cacheUse?.end();
+    // A failed eviction (the database busy in another process) must not replace the compare's
+    // result or its error: the cache is brought under its limit again by the next run or compare.
+    await cacheUse?.end().catch(() => undefined);
   }
 }
 

@@ -69,6 +69,14 @@ export class OneOffCacheUse {
    * (in the model's cache folder's manifest), wide layers' Grams beside them — and holds them until
    * the compare ends (its files may still be read).
    */
+  /** Holds every layer's entries of a streaming compare (before it reads or writes any). */
+  holdStreamed(models: readonly StreamedModel[], precision: string): void {
+    this.index.hold(
+      this.holder,
+      models.flatMap((m) => m.layers.flatMap((l) => streamedKeys(m, l.key, precision))),
+    );
+  }
+
   async registerStreamed(models: readonly StreamedModel[], cacheDir: string, precision: string): Promise<void> {
     const cache = new ActivationCache(cacheDir);
     const entries: Omit<CacheEntry, 'lastUsedAt'>[] = [];
@@ -87,7 +95,7 @@ export class OneOffCacheUse {
           const bytes = await sizeOf(activation.path);
           if (bytes !== null) {
             entries.push({
-              key: activationKey(sha256, probeHash, l.key),
+              key: streamedKeys(m, l.key, precision)[0],
               kind: 'activation',
               modelSha256: sha256,
               probeHash,
@@ -101,8 +109,7 @@ export class OneOffCacheUse {
         const gramBytes = await sizeOf(gram);
         if (gramBytes !== null) {
           entries.push({
-            // Its own key: the experiments' Gram store keeps the same layer's Gram in another file.
-            key: `gram:stream:${precision}:${sha256}:${probeHash}:${l.key}`,
+            key: streamedKeys(m, l.key, precision)[1],
             kind: 'gram',
             modelSha256: sha256,
             probeHash,
@@ -117,7 +124,10 @@ export class OneOffCacheUse {
       this.holder,
       entries.map((e) => e.key),
     );
-    this.index.add(entries);
+    const inUse = new Set(entries.map((e) => e.path));
+    for (const replaced of this.index.add(entries)) {
+      if (!inUse.has(replaced)) await fs.rm(replaced, { force: true });
+    }
   }
 
   /** Ends the hold and evicts down to the limit (what the work used is now the most recently used). */
@@ -125,6 +135,15 @@ export class OneOffCacheUse {
     this.index.release(this.holder);
     await this.index.evict();
   }
+}
+
+/** A streamed layer's two cache keys: its activations, and its Gram (its own key: the experiments' Gram store keeps the same layer's Gram in another file). */
+function streamedKeys(m: StreamedModel, layerKey: string, precision: string): [string, string] {
+  const { sha256 } = m.model;
+  return [
+    activationKey(sha256, m.probe.hash, layerKey),
+    `gram:stream:${precision}:${sha256}:${m.probe.hash}:${layerKey}`,
+  ];
 }
 
 async function sizeOf(path: string): Promise<number | null> {

@@ -19,7 +19,7 @@ import type { CompareRequest } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { ActivationCache } from '../activations/cache.js';
 import { ActivationEngine } from '../activations/engine.js';
-import { checkRoomToWrite } from '../io/disk-space.js';
+import { checkRoomToWrite, type WriteEstimate } from '../io/disk-space.js';
 import type { PlannedLayer, ExtractionRequest, PreparedExtraction } from '../activations/prepare.js';
 import type { ActivationSink, ExtractionProgress, LayerBatch } from '../activations/types.js';
 import { isBaseline } from '../cka/measures.js';
@@ -105,6 +105,11 @@ export async function streamCompare(
     for (const o of opened) if (o.status === 'rejected') throw o.reason;
     const models = jobs.map(modelOf);
     options.check(models);
+    const [a, b] = jobs;
+    // One model on both sides (two copies, or other layers of it): its two sinks would share one
+    // cache folder and its manifest; the sides are extracted one after the other instead.
+    if (a && b && a.model.sha256 === b.model.sha256 && a.probe.hash === b.probe.hash) return { kind: 'files' };
+    options.hold?.(models);
     const hits = await Promise.all(
       jobs.map((job) =>
         cache.lookup(
@@ -147,11 +152,9 @@ async function extractToCache(
   options: StreamCompareOptions,
 ): Promise<void> {
   const missing = models.map((m) => m.layers.filter((l) => l.path === undefined));
-  for (const [i, layers] of missing.entries()) {
-    if (layers.length > 0) {
-      await checkRoomToWrite(cache.root, jobs[i]!.writeEstimate(layers), { where: 'the activation cache' });
-    }
-  }
+  // Both models extract at once: their writes are checked together, against the cache's limit too.
+  const estimates = missing.flatMap((layers, i) => (layers.length > 0 ? [jobs[i]!.writeEstimate(layers)] : []));
+  await checkRoomToWrite(cache.root, sumEstimates(estimates), { where: 'the activation cache', ...options.room });
   await runTogether(
     jobs,
     options,
@@ -179,9 +182,10 @@ async function extractToCache(
 }
 
 /** Extraction progress of several models at once, as one count of examples. */
-function progressOf(jobs: readonly PreparedExtraction[], options: StreamCompareOptions) {
+function progressOf(jobs: readonly PreparedExtraction[], running: readonly boolean[], options: StreamCompareOptions) {
   const done = jobs.map(() => 0);
-  const total = jobs.reduce((a, j) => a + j.probe.n, 0);
+  // Only the models that extract something count: one with all its layers cached reports nothing.
+  const total = jobs.reduce((a, j, i) => a + (running[i] ? j.probe.n : 0), 0);
   const started = performance.now();
   return (i: number) => (p: ExtractionProgress) => {
     done[i] = p.examplesDone;
@@ -205,7 +209,11 @@ async function runTogether(
   const onAbort = () => stop.abort();
   outer?.addEventListener('abort', onAbort, { once: true });
   if (outer?.aborted) stop.abort();
-  const progress = progressOf(jobs, options);
+  const progress = progressOf(
+    jobs,
+    plans.map((p) => p !== null),
+    options,
+  );
   let first: unknown = null;
   try {
     await Promise.all(
@@ -275,4 +283,14 @@ async function streamMinibatch(
   const results: CkaResult[] = [];
   for (const stream of streams) results.push(await stream.finish());
   return results;
+}
+
+/** Several models' writes as one estimate (their parts summed, their descriptions joined). */
+export function sumEstimates(estimates: readonly WriteEstimate[]): WriteEstimate {
+  return {
+    bytes: estimates.reduce((a, e) => a + e.bytes, 0),
+    what: estimates.map((e) => e.what).join('; '),
+    activationBytes: estimates.reduce((a, e) => a + (e.activationBytes ?? 0), 0),
+    gramBytes: estimates.reduce((a, e) => a + (e.gramBytes ?? 0), 0),
+  };
 }

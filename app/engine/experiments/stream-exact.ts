@@ -138,14 +138,18 @@ export async function compareExact(
   if (bytes > Math.min(cka.memoryBudgetBytes / 4, MAX_IN_MEMORY_BYTES)) return null;
   const memory = missing.map((ls) => new MemorySink(ls));
   const small = (l: { rows: number; features: number }) => l.features <= l.rows;
-  // Narrow layers go to the activation cache as they are extracted, if the disk has room for them
-  // (the comparison itself needs no file: without room, nothing is kept).
+  // Narrow layers go to the activation cache as they are extracted, if the disk and the cache's
+  // limit have room for them (the comparison itself needs no file: without room, nothing is kept).
   const keep = await Promise.all(
     missing.map(async (ls, i) => {
       const narrow = ls.filter(small);
       if (narrow.length === 0) return false;
       try {
-        await checkRoomToWrite(cache.root, jobs[i]!.writeEstimate(narrow));
+        // Under the cache's limit too; no warning: keeping them is optional.
+        const limit = options.room?.cacheLimitBytes;
+        await checkRoomToWrite(cache.root, jobs[i]!.writeEstimate(narrow), {
+          ...(limit !== undefined ? { cacheLimitBytes: limit } : {}),
+        });
         return true;
       } catch {
         return false;
