@@ -314,10 +314,8 @@ describe('the database locked by another process', () => {
     let details: RunDetails;
     try {
       let locking: Promise<void> | null = null;
-      // Asked at model c's first step (its extraction), so the other process holds the lock well
-      // before the run's next write, however quick the machine: c's Grams and pairs come after.
       details = await runWith('database locked for 16 s', (e) => {
-        if (!locking && e.type === 'progress' && e.progress.model === 'c') {
+        if (!locking && e.type === 'progress' && e.progress.model === 'c' && e.progress.stage === 'kernels') {
           locking = locker.lock(16_000);
         }
       });

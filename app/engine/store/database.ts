@@ -134,11 +134,28 @@ const MIGRATIONS: string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/** How long a write waits for another process's lock before SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * Runs a write that is a courtesy (a running run's progress): it does not wait for another
+ * process's lock — blocking the engine's thread up to the busy timeout for it would delay the
+ * writes that matter — and fails at once instead, for the caller to skip.
+ */
+export function withoutWaiting<T>(db: Db, write: () => T): T {
+  db.pragma('busy_timeout = 0');
+  try {
+    return write();
+  } finally {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  }
+}
+
 export function openDatabase(file: string): Db {
   mkdirSync(dirname(file), { recursive: true });
   let db: Db;
   try {
-    db = new Database(file, { timeout: 10_000 });
+    db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
   } catch (err) {
     throw openError(file, err);
   }

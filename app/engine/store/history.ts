@@ -16,7 +16,7 @@ import type {
 } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { stoppedReason } from '../../common/run-stages.js';
-import type { Db } from './database.js';
+import { withoutWaiting, type Db } from './database.js';
 import { THIS_PROCESS, ownerAlive } from './owner.js';
 import { checkNote, freeRunName, refuseTakenName, writeTags } from './run-labels.js';
 import { RunResults, type StoredResultParts } from './run-results.js';
@@ -303,10 +303,13 @@ export class HistoryStore {
     return this.run(id);
   }
 
+  /** A courtesy write: while another process holds the database, it fails at once (withoutWaiting). */
   saveProgress(id: string, progress: RunProgress): void {
-    this.db
-      .prepare(`UPDATE runs SET progress_json = ? WHERE id = ? AND status = 'running'`)
-      .run(JSON.stringify(progress), id);
+    withoutWaiting(this.db, () =>
+      this.db
+        .prepare(`UPDATE runs SET progress_json = ? WHERE id = ? AND status = 'running'`)
+        .run(JSON.stringify(progress), id),
+    );
   }
 
   /** Renames a run; BAD_INPUT when another run has that name. */
