@@ -57,11 +57,7 @@ export class OneOffCacheUse {
         bytes,
       });
     }
-    // Rows that pointed at other files for these layers: nothing refers to those files any more.
-    const inUse = new Set(entries.map((e) => e.path));
-    for (const replaced of this.index.add(entries)) {
-      if (!inUse.has(replaced)) await fs.rm(replaced, { force: true });
-    }
+    await this.add(entries);
   }
 
   /**
@@ -124,6 +120,11 @@ export class OneOffCacheUse {
       this.holder,
       entries.map((e) => e.key),
     );
+    await this.add(entries);
+  }
+
+  /** Records the entries; rows that pointed at other files for them leave those files unreferenced, so they go. */
+  private async add(entries: readonly Omit<CacheEntry, 'lastUsedAt'>[]): Promise<void> {
     const inUse = new Set(entries.map((e) => e.path));
     for (const replaced of this.index.add(entries)) {
       if (!inUse.has(replaced)) await fs.rm(replaced, { force: true });

@@ -121,23 +121,8 @@ export class CacheIndex {
    * entries that exist, touched — all in one transaction.
    */
   pinAndGet(runId: string, keys: readonly string[]): Map<string, CacheEntry> {
-    return this.db
-      .transaction(() => {
-        const pin = this.db.prepare('INSERT OR IGNORE INTO cache_pins (run_id, key) VALUES (?, ?)');
-        const find = this.db.prepare('SELECT * FROM cache_entries WHERE key = ?');
-        const touch = this.db.prepare('UPDATE cache_entries SET last_used_at = ? WHERE key = ?');
-        const found = new Map<string, CacheEntry>();
-        const at = Date.now();
-        for (const key of keys) {
-          pin.run(runId, key);
-          const row = find.get(key) as EntryRow | undefined;
-          if (!row) continue;
-          touch.run(at, key);
-          found.set(key, this.toEntry(row));
-        }
-        return found;
-      })
-      .immediate();
+    const pin = this.db.prepare('INSERT OR IGNORE INTO cache_pins (run_id, key) VALUES (?, ?)');
+    return this.protectAndGet(keys, (key) => pin.run(runId, key));
   }
 
   /**
@@ -146,17 +131,24 @@ export class CacheIndex {
    * died are dropped when a store is next opened (dropDeadHolds).
    */
   hold(holder: string, keys: readonly string[]): Map<string, CacheEntry> {
+    const add = this.db.prepare(
+      `INSERT OR IGNORE INTO cache_holds (holder, key, owner_host, owner_pid, owner_token) VALUES (?, ?, ?, ?, ?)`,
+    );
+    return this.protectAndGet(keys, (key) =>
+      add.run(holder, key, THIS_PROCESS.host, THIS_PROCESS.pid, THIS_PROCESS.token),
+    );
+  }
+
+  /** Protects each key (a pin or a hold) and returns the entries that exist, touched — one transaction. */
+  private protectAndGet(keys: readonly string[], protect: (key: string) => void): Map<string, CacheEntry> {
     return this.db
       .transaction(() => {
-        const add = this.db.prepare(
-          `INSERT OR IGNORE INTO cache_holds (holder, key, owner_host, owner_pid, owner_token) VALUES (?, ?, ?, ?, ?)`,
-        );
         const find = this.db.prepare('SELECT * FROM cache_entries WHERE key = ?');
         const touch = this.db.prepare('UPDATE cache_entries SET last_used_at = ? WHERE key = ?');
         const found = new Map<string, CacheEntry>();
         const at = Date.now();
         for (const key of keys) {
-          add.run(holder, key, THIS_PROCESS.host, THIS_PROCESS.pid, THIS_PROCESS.token);
+          protect(key);
           const row = find.get(key) as EntryRow | undefined;
           if (!row) continue;
           touch.run(at, key);
