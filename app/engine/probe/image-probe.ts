@@ -11,7 +11,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import sharp from 'sharp';
+import type SharpFactory from 'sharp';
 import type { Dim } from '../../common/contract.js';
 import { FILE_SIZE_LIMITS, readRegularFile } from '../io/regular-file.js';
 import { WorkbenchError } from '../../common/errors.js';
@@ -103,8 +103,13 @@ async function readImageFile(path: string): Promise<Buffer> {
   return (await readRegularFile(path, { what: 'image', maxBytes: FILE_SIZE_LIMITS.image })).bytes;
 }
 
+/** sharp (libvips) is loaded on the first image: 0.2–0.4 s of start-up no other probe should pay. */
+let sharpModule: Promise<typeof SharpFactory> | null = null;
+const loadSharp = () => (sharpModule ??= import('sharp').then((m) => m.default));
+
 async function decodeImage(path: string, o: ResolvedImageOptions, out: Float32Array): Promise<void> {
   const [height, width] = o.size;
+  const sharp = await loadSharp();
   const bytes = await readImageFile(path);
   let decoded;
   try {
