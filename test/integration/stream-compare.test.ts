@@ -1,6 +1,7 @@
 /**
  * The streaming path of a one-off compare of two models: minibatch CKA fed straight from both
- * models' batches, exact CKA from activations held in memory. Their matrices equal the cached
+ * models' batches (their Grams computed in the model runners, or their rows when the measures ask
+ * for two batch sizes), exact CKA from activations held in memory. Their matrices equal the cached
  * path's (the same layers extracted to the activation cache, then compared from the files) to
  * 1e-9. A minibatch run leaves no file in the cache; an exact run leaves the activations of layers
  * with p ≤ n and the Grams of the others, and a second run computes from those without extracting.
@@ -73,7 +74,9 @@ function maxDifference(a: (number | null)[][], b: (number | null)[][]): number {
 
 describe('comparing two models straight from their extraction', () => {
   it('streams minibatch, linear and debiased CKA to the cached path’s numbers, keeping only what pays', async () => {
+    // One batch size: the runners send the batches' Grams; two sizes: the rows come to the accumulators.
     const streamedMinibatch = await compare({ a: tinyCnn, b: bnCnn, measures: [measures[0]!] });
+    const rowsStreamed = await compare({ a: tinyCnn, b: bnCnn, measures: [measures[0]!, 'minibatch:16'] });
     const selfStreamed = await compare({ a: tinyCnn, measures: [measures[0]!] });
     expect(npyFiles(cacheDir)).toEqual([]);
 
@@ -119,6 +122,7 @@ describe('comparing two models straight from their extraction', () => {
       expect(maxDifference(m.matrix, reference.matrix)).toBeLessThanOrEqual(1e-9);
     });
     expect(maxDifference(selfStreamed.matrices[0]!.matrix, selfCached.matrices[0]!.matrix)).toBeLessThanOrEqual(1e-9);
+    expect(maxDifference(rowsStreamed.matrices[0]!.matrix, cached.matrices[0]!.matrix)).toBeLessThanOrEqual(1e-9);
 
     // Activations over a quarter of the budget are not held: they go to the cache, and the files are compared.
     const small = new CkaEngine({ threads: 2, memoryBudgetBytes: 16 * 2 ** 20 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { defaultBatchSize, MAX_DEFAULT_BATCH } from '../../app/engine/activations/batch-size.js';
 import { ActivationCache } from '../../app/engine/activations/cache.js';
 import { ExtractDirSink, layerFileName } from '../../app/engine/activations/extract-dir.js';
-import { scanNonFinite } from '../../app/engine/activations/non-finite.js';
+import { scanNonFinite } from '../../app/engine/cka/non-finite.js';
 import { NpyRowWriter } from '../../app/engine/activations/npy-row-writer.js';
 import type { ExtractionInfo } from '../../app/engine/activations/types.js';
 import { isTempName } from '../../app/engine/io/atomic.js';
@@ -160,7 +160,7 @@ describe('NaN/Inf scan and default batch size', () => {
 
 describe('allFinite', () => {
   it('is false exactly when a NaN or ±Inf is present, also among huge finite values', async () => {
-    const { allFinite } = await import('../../app/engine/activations/non-finite.js');
+    const { allFinite } = await import('../../app/engine/cka/non-finite.js');
     const big = new Float32Array(1001).fill(3.4e38);
     expect(allFinite(big)).toBe(true); // the float64 sum does not overflow
     for (const bad of [NaN, Infinity, -Infinity]) {

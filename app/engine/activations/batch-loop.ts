@@ -14,12 +14,14 @@
 import { WorkbenchError } from '../../common/errors.js';
 import type { FeedSource } from '../probe/feeds.js';
 import type { RunnerSession } from '../runner/model-runner.js';
-import type { WireTensor } from '../runner/protocol.js';
+import type { LayerGrams, RunGramsRequest, WireTensor } from '../runner/protocol.js';
 import { asFloat32 } from '../runner/reduce.js';
 import { defaultBatchSize } from './batch-size.js';
-import { nonFiniteError, scanNonFinite } from './non-finite.js';
+import { mergeNonFinite, scanNonFinite } from '../cka/non-finite.js';
+import { nonFiniteError } from './non-finite.js';
 import type {
   ActivationSink,
+  GramSink,
   ExtractedLayer,
   ExtractionInfo,
   ExtractionProgress,
@@ -38,6 +40,11 @@ export interface BatchLoopOptions {
   nonFinite?: 'error' | 'report';
   /** Batches outstanding in the runner at once (default 2). */
   inFlight?: number;
+  /**
+   * Minibatch Grams instead of rows: the runner cuts each layer's rows into batches of
+   * `batchSize` and sends only their Grams (runner/batch-grams.ts), which go to `sink`.
+   */
+  grams?: { batchSize: number; precision: RunGramsRequest['precision']; sink: GramSink };
 }
 
 export interface BatchLoopInput {
@@ -61,6 +68,8 @@ interface Range {
 interface RanBatch {
   range: Range;
   outputs: WireTensor[];
+  /** Gram mode: one per layer (outputs is empty). */
+  grams?: LayerGrams[];
 }
 
 const FIRST_SIZES = [2, 3];
@@ -85,15 +94,76 @@ export async function runBatches(job: BatchLoopInput, options: BatchLoopOptions 
   let batchesDone = 0;
   let examplesDone = 0;
 
+  const gramMode = options.grams;
+  // Runs are posted in range order: each range's probe read waits for the one before it (in Gram
+  // mode the runner carries rows from one run to the next, and checks their order).
+  let previousRead: Promise<unknown> = Promise.resolve();
   const runRange = async (range: Range): Promise<RanBatch> => {
     const rows = fixedBatch ?? range.count;
-    const batch = await feeds.read(range.start, range.count, { rows });
-    const outputs = await session.run(batch.feeds, fetch, {
+    const read = previousRead.then(() => feeds.read(range.start, range.count, { rows }));
+    previousRead = read.catch(() => undefined);
+    const batch = await read;
+    const runOptions = {
       signal,
       doing: `running batch ${range.index + 1}${batchesTotal ? `/${batchesTotal}` : ''}`,
       ...(reduced ? { reduce: { layers: plans, examples: range.count, mask: batch.mask, length: batch.length } } : {}),
-    });
+    };
+    if (gramMode) {
+      const request: RunGramsRequest = {
+        batchSize: gramMode.batchSize,
+        precision: gramMode.precision,
+        restart: range.index === 0,
+        layers: layers.map((layer) => {
+          const rowOffset = gramRowOffsets.get(layer)!;
+          const count = rowsFor(layer, range);
+          gramRowOffsets.set(layer, rowOffset + count);
+          return { dims: expectedDims(layer, range, count), rows: count, features: layer.features, rowOffset };
+        }),
+      };
+      return { range, outputs: [], grams: await session.runGrams(batch.feeds, fetch, request, runOptions) };
+    }
+    const outputs = await session.run(batch.feeds, fetch, runOptions);
     return { range, outputs };
+  };
+  /** Gram mode: the next run's first row of each layer (counted as runs are posted, in order). */
+  const gramRowOffsets = new Map(layers.map((l) => [l, 0]));
+
+  /** The dims a layer's output must have for a range: the whole batch as calibrated, or reduced rows. */
+  const expectedDims = (layer: ExtractedLayer, range: Range, rows: number): number[] =>
+    layer.plan === null ? [fixedBatch ?? range.count, ...layer.shape] : [rows, layer.features];
+
+  /** Throws the reason a layer's output cannot be its rows for `range`. */
+  const checkOutput = (layer: ExtractedLayer, range: Range, dims: readonly number[], type: string): void => {
+    if (!['float32', 'float64', 'float16'].includes(type)) {
+      throw new WorkbenchError(
+        'UNSUPPORTED',
+        `${model.path}: layer '${layer.name}' is ${type}; only float layers can be extracted`,
+      );
+    }
+    const expectedRows = rowsFor(layer, range);
+    if (layer.plan === null) {
+      const batchRows = fixedBatch ?? range.count;
+      if (dims[0] !== batchRows || dims.slice(1).join('x') !== layer.shape.join('x')) {
+        throw new WorkbenchError(
+          'RUNTIME',
+          `${model.path}: layer '${layer.name}' came out as [${dims.join(', ')}] for a batch of ${batchRows}, ` +
+            `after [${batchRows}, ${layer.shape.join(', ')}] was expected; its rows cannot form one array`,
+        );
+      }
+    } else if (dims[0] !== expectedRows || dims[1] !== layer.features || dims.length !== 2) {
+      throw new WorkbenchError(
+        'RUNTIME',
+        `${model.path}: layer '${layer.name}' gave [${dims.join(', ')}] rows for examples ${range.start}…${range.start + range.count - 1}, ` +
+          `after [${expectedRows}, ${layer.features}] was expected`,
+      );
+    }
+  };
+
+  /** Adds a layer's non-finite count; the error, unless they are only reported. */
+  const countNonFinite = (layer: ExtractedLayer, count: NonFiniteCount | undefined): void => {
+    if (!count) return;
+    nonFinite[layer.tensor] = count;
+    if ((options.nonFinite ?? 'error') === 'error') throw nonFiniteError(layer, count, model.path);
   };
 
   /** Rows a layer gives for examples [start, start + count). */
@@ -104,37 +174,22 @@ export async function runBatches(job: BatchLoopInput, options: BatchLoopOptions 
     return total;
   };
 
-  /** Hands one batch's rows to the sinks. */
-  const deliver = async ({ range, outputs }: RanBatch): Promise<void> => {
+  /** Hands one batch's rows (or Grams) to the sinks. */
+  const deliver = async ({ range, outputs, grams }: RanBatch): Promise<void> => {
+    if (grams && gramMode) {
+      for (const [i, entry] of grams.entries()) {
+        const layer = layers[i]!;
+        checkOutput(layer, range, entry.dims, entry.type);
+        countNonFinite(layer, mergeNonFinite(nonFinite[layer.tensor], entry.nonFinite ?? undefined));
+        await gramMode.sink.writeGrams(i, entry.grams, entry.rows);
+      }
+    }
     for (const [i, tensor] of outputs.entries()) {
       const layer = layers[i]!;
       const expectedRows = rowsFor(layer, range);
-      let data: Float32Array;
-      if (layer.plan === null) {
-        const batchRows = fixedBatch ?? range.count;
-        if (tensor.dims[0] !== batchRows || tensor.dims.slice(1).join('x') !== layer.shape.join('x')) {
-          throw new WorkbenchError(
-            'RUNTIME',
-            `${model.path}: layer '${layer.name}' came out as [${tensor.dims.join(', ')}] for a batch of ${batchRows}, ` +
-              `after [${batchRows}, ${layer.shape.join(', ')}] was expected; its rows cannot form one array`,
-          );
-        }
-        data = rowsOf(tensor, range.count * layer.features, model.path, layer);
-      } else {
-        if (tensor.dims[0] !== expectedRows || tensor.dims[1] !== layer.features) {
-          throw new WorkbenchError(
-            'RUNTIME',
-            `${model.path}: layer '${layer.name}' gave [${tensor.dims.join(', ')}] rows for examples ${range.start}…${range.start + range.count - 1}, ` +
-              `after [${expectedRows}, ${layer.features}] was expected`,
-          );
-        }
-        data = tensor.data as Float32Array;
-      }
-      const count = scanNonFinite(data, layer.features, rowOffsets[i]!, nonFinite[layer.tensor]);
-      if (count) {
-        nonFinite[layer.tensor] = count;
-        if ((options.nonFinite ?? 'error') === 'error') throw nonFiniteError(layer, count, model.path);
-      }
+      checkOutput(layer, range, tensor.dims, tensor.type);
+      const data = layer.plan === null ? rowsOf(tensor, range.count * layer.features) : (tensor.data as Float32Array);
+      countNonFinite(layer, scanNonFinite(data, layer.features, rowOffsets[i]!, nonFinite[layer.tensor]));
       const batch = {
         layer: i,
         tensor: layer.tensor,
@@ -230,14 +285,8 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new WorkbenchError('CANCELLED', 'cancelled');
 }
 
-/** The first `length` values of a float tensor as float32 (converting float16/float64). */
-function rowsOf(tensor: WireTensor, length: number, modelPath: string, layer: ExtractedLayer): Float32Array {
-  if (!['float32', 'float64', 'float16'].includes(tensor.type)) {
-    throw new WorkbenchError(
-      'UNSUPPORTED',
-      `${modelPath}: layer '${layer.name}' is ${tensor.type}; only float layers can be extracted`,
-    );
-  }
+/** The first `length` values of a float tensor (checked) as float32 (converting float16/float64). */
+function rowsOf(tensor: WireTensor, length: number): Float32Array {
   const values = tensor.type === 'float32' ? (tensor.data as Float32Array) : asFloat32(tensor);
   return values.subarray(0, length);
 }

@@ -1,50 +1,7 @@
-/**
- * NaN/±Inf detection per layer: counted while rows stream past, so a broken layer is
- * named instead of silently poisoning every similarity computed from it.
- */
+/** The error that names a layer whose activations hold NaN or ±Inf (counted by cka/non-finite.ts). */
 import { WorkbenchError } from '../../common/errors.js';
-import type { ExtractedLayer, NonFiniteCount } from './types.js';
-
-/**
- * True if every value is finite. A float64 sum of float32 values cannot overflow (|x| < 3.5e38,
- * far fewer than 1e270 of them), so it is finite exactly when no NaN or ±Inf is summed; four
- * independent accumulators let the CPU pipeline the additions (about 2× faster than a test per value).
- */
-export function allFinite(data: Float32Array): boolean {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  const end = data.length - (data.length % 4);
-  for (let i = 0; i < end; i += 4) {
-    s0 += data[i]!;
-    s1 += data[i + 1]!;
-    s2 += data[i + 2]!;
-    s3 += data[i + 3]!;
-  }
-  for (let i = end; i < data.length; i++) s0 += data[i]!;
-  return Number.isFinite(s0 + s1 + s2 + s3);
-}
-
-/** Counts NaN and ±Inf in `data` (rows × features) and notes the first example that has one. */
-export function scanNonFinite(
-  data: Float32Array,
-  features: number,
-  rowOffset: number,
-  into: NonFiniteCount | undefined,
-): NonFiniteCount | undefined {
-  if (allFinite(data)) return into;
-  let count = into;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i]!;
-    // v - v is 0 for every finite v and NaN for NaN and ±Inf.
-    if (v - v === 0) continue;
-    count ??= { nan: 0, inf: 0, firstExample: rowOffset + Math.floor(i / features) };
-    if (Number.isNaN(v)) count.nan++;
-    else count.inf++;
-  }
-  return count;
-}
+import type { NonFiniteCount } from '../cka/non-finite.js';
+import type { ExtractedLayer } from './types.js';
 
 export function nonFiniteError(layer: ExtractedLayer, count: NonFiniteCount, modelPath: string): WorkbenchError {
   return new WorkbenchError(

@@ -1,5 +1,6 @@
 import type { OmittedLayer, Reduction } from '../../common/contract.js';
-import type { RunLayerPlan } from '../runner/protocol.js';
+import type { NonFiniteCount } from '../cka/non-finite.js';
+import type { GramBatch, RunLayerPlan } from '../runner/protocol.js';
 
 /**
  * What extraction produces and how it is consumed. Activations stream to sinks batch by batch:
@@ -73,6 +74,12 @@ export interface LayerBatch {
  * were written. On failure or cancellation `abort` is called instead of `finish`: the sink must
  * leave nothing that could later be mistaken for a complete result.
  */
+/** Where Gram mode's minibatch Grams go (batch-loop.ts), one run of one layer at a time, in probe order. */
+export interface GramSink {
+  /** The batches of layer `layer` that this run completed (maybe none), and the rows it took in. */
+  writeGrams(layer: number, grams: GramBatch[], rows: number): Promise<void> | void;
+}
+
 export interface ActivationSink {
   begin?(info: ExtractionInfo): Promise<void> | void;
   write(batch: LayerBatch): Promise<void> | void;
@@ -80,12 +87,7 @@ export interface ActivationSink {
   abort?(reason: unknown): Promise<void> | void;
 }
 
-export interface NonFiniteCount {
-  nan: number;
-  inf: number;
-  /** Probe index of the first example with a NaN or ±Inf. */
-  firstExample: number;
-}
+export type { NonFiniteCount };
 
 export interface ExtractionProgress {
   batchesDone: number;

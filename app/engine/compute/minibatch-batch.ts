@@ -1,6 +1,7 @@
 /**
  * Worker side of minibatch CKA: one batch of b examples for every layer. Each layer's b×b Gram is
- * computed (centred, packed — gram.ts), and all layers' ⟨Ũ_a, Ũ_b⟩ come from one stacked product
+ * computed (centred, packed — gram.ts), or arrives computed (the model runner's, from the same
+ * code: runner/batch-grams.ts), and all layers' ⟨Ũ_a, Ũ_b⟩ come from one stacked product
  * (hsic-stack.ts) U-centred in O(b) per pair (cka/centred-traces.ts). Memory is O(layers · b²)
  * whatever n is.
  */
@@ -13,6 +14,17 @@ import { stackedPackedProducts } from './hsic-stack.js';
 import type { ComputeDType } from './onnx-graph.js';
 import type { Workspace } from './workspace.js';
 
+/** A batch's Gram computed elsewhere (packed, float64), with its flags. */
+export interface BatchGram {
+  kind: 'gram';
+  packed: Float64Array;
+  n: number;
+  constant: boolean;
+  nonFinite: NonFiniteValue | null;
+}
+
+export type BatchInput = ActivationInput | BatchGram;
+
 export interface BatchProducts {
   /** k×k row-major: tr(Ũ_a Ũ_b) for this batch (HSIC₁ · b(b−3)). */
   products: Float64Array;
@@ -23,7 +35,7 @@ export interface BatchProducts {
 }
 
 export async function batchProducts(
-  layers: readonly ActivationInput[],
+  layers: readonly BatchInput[],
   selection: RowSelection,
   precision: ComputeDType | 'auto',
   workspace: Workspace,
@@ -35,7 +47,16 @@ export async function batchProducts(
   const constant: boolean[] = [];
   let b = 0;
   for (let l = 0; l < layers.length; l++) {
-    const { x, n, features } = await loadActivations(layers[l]!, workspace, selection);
+    const input = layers[l]!;
+    if (input.kind === 'gram') {
+      b = input.n;
+      nonFinite.push(input.nonFinite);
+      constant.push(input.constant);
+      grams.push(input.packed);
+      summaries.push(kernelSummary(input.packed, input.n));
+      continue;
+    }
+    const { x, n, features } = await loadActivations(input, workspace, selection);
     b = n;
     const gram = new Float64Array(packedLength(n));
     const dtype: ComputeDType = precision === 'auto' ? (x instanceof Float64Array ? 'float64' : 'float32') : precision;

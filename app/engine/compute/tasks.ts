@@ -11,7 +11,7 @@ import type { ActivationInput, RowSelection } from './activations-in.js';
 import type { BaselinePairResult } from './baseline-pairs.js';
 import type { FeatureProducts } from './feature-products.js';
 import type { GramFlags } from './gram.js';
-import type { BatchProducts } from './minibatch-batch.js';
+import type { BatchInput, BatchProducts } from './minibatch-batch.js';
 import type { ComputeDType } from './onnx-graph.js';
 
 export type ComputeTask =
@@ -51,7 +51,7 @@ export type ComputeTask =
     }
   | {
       kind: 'batch';
-      layers: ActivationInput[];
+      layers: BatchInput[];
       selection: RowSelection;
       precision: ComputeDType | 'auto';
       intraOpThreads: number;

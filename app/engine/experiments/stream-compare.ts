@@ -21,7 +21,9 @@ import { ActivationCache } from '../activations/cache.js';
 import { ActivationEngine } from '../activations/engine.js';
 import { checkRoomToWrite, type WriteEstimate } from '../io/disk-space.js';
 import type { PlannedLayer, ExtractionRequest, PreparedExtraction } from '../activations/prepare.js';
-import type { ActivationSink, ExtractionProgress, LayerBatch } from '../activations/types.js';
+import type { BatchLoopOptions } from '../activations/batch-loop.js';
+import type { ActivationSink, ExtractionProgress, GramSink, LayerBatch } from '../activations/types.js';
+import type { GramBatch } from '../runner/protocol.js';
 import { isBaseline } from '../cka/measures.js';
 import type { CkaResult, Measure, MinibatchMeasure } from '../cka/types.js';
 import type { MinibatchStream } from '../similarity/index.js';
@@ -202,7 +204,12 @@ async function runTogether(
   jobs: readonly PreparedExtraction[],
   options: StreamCompareOptions,
   stop: AbortController,
-  plans: readonly ({ sinks: ActivationSink[]; keys?: string[]; batchSize?: number } | null)[],
+  plans: readonly ({
+    sinks: ActivationSink[];
+    keys?: string[];
+    batchSize?: number;
+    grams?: BatchLoopOptions['grams'];
+  } | null)[],
   onSettled: () => void = () => undefined,
 ): Promise<void> {
   const outer = options.signal;
@@ -238,7 +245,7 @@ async function runTogether(
 }
 
 /** Hands each batch of one model's layers to the minibatch accumulators, keeping pace with the other model. */
-class MinibatchSink implements ActivationSink {
+class MinibatchSink implements ActivationSink, GramSink {
   constructor(
     private readonly streams: readonly MinibatchStream[],
     private readonly side: 'row' | 'col',
@@ -247,7 +254,16 @@ class MinibatchSink implements ActivationSink {
 
   async write(batch: LayerBatch): Promise<void> {
     for (const stream of this.streams) await stream.push(this.side, batch.layer, batch.data);
-    if (batch.layer === this.lastLayer) for (const stream of this.streams) await stream.keepPace(this.side);
+    if (batch.layer === this.lastLayer) await this.keepPace();
+  }
+
+  async writeGrams(layer: number, grams: GramBatch[], rows: number): Promise<void> {
+    for (const stream of this.streams) await stream.pushGrams(this.side, layer, grams, rows);
+    if (layer === this.lastLayer) await this.keepPace();
+  }
+
+  private async keepPace(): Promise<void> {
+    for (const stream of this.streams) await stream.keepPace(this.side);
   }
 }
 
@@ -269,14 +285,19 @@ async function streamMinibatch(
       ...(request.bootstrap ? { bootstrap: request.bootstrap } : {}),
     }),
   );
+  // One batch size: the model runners compute the batches' Grams themselves, and only those
+  // (b(b+1)/2 values per layer and batch) cross to this process (runner/batch-grams.ts).
+  const oneBatchSize = measures.every((m) => m.batchSize === b);
   await runTogether(
     jobs,
     options,
     stop,
-    jobs.map((job, i) => ({
-      sinks: [new MinibatchSink(streams, i === 0 ? 'row' : 'col', job.layers.length - 1)],
-      batchSize,
-    })),
+    jobs.map((job, i) => {
+      const sink = new MinibatchSink(streams, i === 0 ? 'row' : 'col', job.layers.length - 1);
+      return oneBatchSize
+        ? { sinks: [], batchSize, grams: { batchSize: b, precision: streams[0]!.precision, sink } }
+        : { sinks: [sink], batchSize };
+    }),
     // A model that stopped (done or failed) no longer holds the other back.
     () => streams.forEach((s) => s.release()),
   );

@@ -15,10 +15,13 @@ import { WorkbenchError } from '../../common/errors.js';
 import { resolveNodeEntry, type NodeEntry } from '../runtime/node-entry.js';
 import { nodeLauncher, type ProcessLauncher } from './launcher.js';
 import type {
+  GramRunReply,
+  LayerGrams,
   ModelSource,
   OpenReply,
   OptimizationMode,
   RunReply,
+  RunGramsRequest,
   RunReduceRequest,
   SpilledRunReply,
   ValueMeta,
@@ -61,6 +64,8 @@ export interface OpenSessionRequest {
 export interface CallOptions {
   signal?: AbortSignal | undefined;
 }
+
+export type RunOptions = CallOptions & { doing?: string; reduce?: RunReduceRequest; timeoutMs?: number };
 
 export class ModelRunner {
   readonly intraOpThreads: number;
@@ -206,37 +211,55 @@ export class RunnerSession {
     return !this.closed && this.process.generation === this.generation;
   }
 
-  async run(
-    feeds: WireTensor[],
-    fetch: string[],
-    options: CallOptions & { doing?: string; reduce?: RunReduceRequest; timeoutMs?: number } = {},
-  ): Promise<WireTensor[]> {
-    if (this.closed) throw new WorkbenchError('INTERNAL', `${this.modelPath}: the session is closed`);
-    if (this.process.generation !== this.generation) {
-      throw new WorkbenchError('RUNTIME', `${this.modelPath}: the model runner was restarted; open the model again`);
-    }
+  async run(feeds: WireTensor[], fetch: string[], options: RunOptions = {}): Promise<WireTensor[]> {
     const spillFile = this.spill.take();
     try {
-      const reply = await this.process.request<RunReply | SpilledRunReply>(
-        {
-          type: 'run',
-          session: this.id,
-          feeds,
-          fetch,
-          spillFile,
-          ...(options.reduce ? { reduce: options.reduce } : {}),
-        },
-        {
-          timeoutMs: Math.min(options.timeoutMs ?? Infinity, this.runner.timeouts.runMs),
-          signal: options.signal,
-          model: this.modelPath,
-          doing: options.doing ?? 'running the model',
-        },
-      );
+      const reply = await this.request<RunReply | SpilledRunReply>(feeds, fetch, options, { spillFile });
       return isSpilled(reply) ? await readSpilled(reply, spillFile) : reply.outputs;
     } finally {
       this.spill.give(spillFile);
     }
+  }
+
+  /**
+   * Runs a batch in Gram mode: the runner keeps each layer's rows until they fill minibatches and
+   * replies with those batches' Grams (./batch-grams.ts). Runs of one stream must be sent in order.
+   */
+  async runGrams(
+    feeds: WireTensor[],
+    fetch: string[],
+    grams: RunGramsRequest,
+    options: RunOptions = {},
+  ): Promise<LayerGrams[]> {
+    return (await this.request<GramRunReply>(feeds, fetch, options, { grams })).grams;
+  }
+
+  private request<T>(
+    feeds: WireTensor[],
+    fetch: string[],
+    options: RunOptions,
+    extra: { spillFile?: string; grams?: RunGramsRequest },
+  ): Promise<T> {
+    if (this.closed) throw new WorkbenchError('INTERNAL', `${this.modelPath}: the session is closed`);
+    if (this.process.generation !== this.generation) {
+      throw new WorkbenchError('RUNTIME', `${this.modelPath}: the model runner was restarted; open the model again`);
+    }
+    return this.process.request<T>(
+      {
+        type: 'run',
+        session: this.id,
+        feeds,
+        fetch,
+        ...extra,
+        ...(options.reduce ? { reduce: options.reduce } : {}),
+      },
+      {
+        timeoutMs: Math.min(options.timeoutMs ?? Infinity, this.runner.timeouts.runMs),
+        signal: options.signal,
+        model: this.modelPath,
+        doing: options.doing ?? 'running the model',
+      },
+    );
   }
 
   /** Releases the session and gives the process back to the pool. Safe to call twice. */

@@ -11,6 +11,8 @@
  * host keeps the order and the timeouts (see ./runner-process.ts).
  */
 import type { Dim, WorkbenchErrorData } from '../../common/contract.js';
+import type { NonFiniteCount } from '../cka/non-finite.js';
+import type { NonFiniteValue } from '../cka/types.js';
 
 /** ORT graph optimisation: `fast` = level `all`; `exact` = no graph rewrites at all (see session-options.ts). */
 export type OptimizationMode = 'fast' | 'exact';
@@ -85,6 +87,54 @@ export interface RunReduceRequest {
   length: number | null;
 }
 
+/**
+ * Minibatch Grams computed in the runner (./batch-grams.ts): each fetched layer's rows are cut
+ * into batches of `batchSize` in probe order, carried over from one run to the next, and only the
+ * centred Gram of each full batch comes back.
+ */
+export interface RunGramsRequest {
+  batchSize: number;
+  /** The Grams' arithmetic ('auto': the rows' own, float32). */
+  precision: 'float32' | 'float64' | 'auto';
+  /** The first run of a stream: rows carried from an earlier one are dropped. */
+  restart: boolean;
+  /** One per fetched tensor. */
+  layers: {
+    /** The dims the output must have; another shape or a non-float type yields no rows (the host says why). */
+    dims: number[];
+    /** Rows this run gives (the first rows · features values: padding rows of a fixed batch follow). */
+    rows: number;
+    features: number;
+    /** Where these rows start in the probe: the runner checks the order, and counts non-finite values from it. */
+    rowOffset: number;
+  }[];
+}
+
+/** One batch of b rows of a layer, as its centred Gram (compute/gram.ts). */
+export interface GramBatch {
+  /** Packed upper triangle, b(b+1)/2 float64. */
+  packed: Float64Array;
+  constant: boolean;
+  /** The batch's first NaN/±Inf (example index within the batch), if any. */
+  nonFinite: NonFiniteValue | null;
+}
+
+/** What one run gave of one layer in Gram mode. */
+export interface LayerGrams {
+  type: string;
+  dims: number[];
+  /** Rows taken in (0 when the output did not have the dims asked for). */
+  rows: number;
+  /** NaN/±Inf among this run's rows (probe indices). */
+  nonFinite: NonFiniteCount | null;
+  /** Batches this run completed, in order. */
+  grams: GramBatch[];
+}
+
+export interface GramRunReply {
+  grams: LayerGrams[];
+}
+
 export type RunnerRequest =
   | { id: number; type: 'open'; model: ModelSource; extraOutputs: string[]; config: SessionConfig }
   | {
@@ -97,6 +147,8 @@ export type RunnerRequest =
       spillFile?: string;
       /** Reduce these outputs to rows before replying. */
       reduce?: RunReduceRequest;
+      /** Reply with minibatch Grams of the rows instead of the rows. */
+      grams?: RunGramsRequest;
     }
   | { id: number; type: 'close'; session: number }
   /** Test hooks, honoured only when the child runs with CKA_RUNNER_TEST_HOOKS=1. */

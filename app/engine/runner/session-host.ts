@@ -10,8 +10,10 @@ import type { Dim } from '../../common/contract.js';
 import { WorkbenchError, firstLine } from '../../common/errors.js';
 import { FILE_SIZE_LIMITS, openRegularFile, readOpenedFile } from '../io/regular-file.js';
 import { withExtraOutputs } from '../onnx/surgery.js';
+import { GramCarry } from './batch-grams.js';
 import {
   SPILL_ALIGNMENT,
+  type GramRunReply,
   SPILL_MIN_BYTES,
   type OpenReply,
   type RunReply,
@@ -36,6 +38,8 @@ interface OpenSession {
    * before the next request is handled.
    */
   reusable: { signature: string; outputs: Record<string, ort.Tensor> } | null;
+  /** Minibatch rows carried between runs in Gram mode (./batch-grams.ts). */
+  grams: GramCarry | null;
 }
 
 /** ORT's own messages start with `[ONNXRuntimeError] : 1 : FAIL : ` or similar: keep the reason. */
@@ -102,7 +106,7 @@ export class SessionHost {
       throw new WorkbenchError('RUNTIME', `${path}: onnxruntime cannot load the model: ${ortReason(err)}`);
     }
     const id = this.nextId++;
-    this.sessions.set(id, { session, path, reusable: null });
+    this.sessions.set(id, { session, path, reusable: null, grams: null });
     return {
       session: id,
       inputs: session.inputMetadata.map(toValueMeta),
@@ -110,7 +114,7 @@ export class SessionHost {
     };
   }
 
-  async run(request: RunRequest): Promise<RunReply | SpilledRunReply> {
+  async run(request: RunRequest): Promise<RunReply | SpilledRunReply | GramRunReply> {
     const open = this.sessions.get(request.session);
     if (!open) throw new WorkbenchError('INTERNAL', `runner: no open session ${request.session}`);
     const feeds: Record<string, ort.Tensor> = {};
@@ -143,6 +147,17 @@ export class SessionHost {
     });
     if (tensors.every((t) => t.type !== 'string')) {
       open.reusable = { signature, outputs: Object.fromEntries(request.fetch.map((name, i) => [name, tensors[i]!])) };
+    }
+    if (request.grams) {
+      const { batchSize, precision, restart } = request.grams;
+      if (restart || !open.grams) open.grams = new GramCarry(batchSize, precision);
+      if (open.grams.batchSize !== batchSize) {
+        throw new WorkbenchError(
+          'INTERNAL',
+          `runner: Gram batches of ${batchSize} asked in a stream of ${open.grams.batchSize}`,
+        );
+      }
+      return { grams: await open.grams.add(outputs, request.grams) };
     }
     const bytes = outputs.reduce((sum, t) => sum + t.data.byteLength, 0);
     if (request.spillFile && bytes >= SPILL_MIN_BYTES) return spill(outputs, request.spillFile);

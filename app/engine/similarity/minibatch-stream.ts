@@ -17,7 +17,9 @@
  */
 import { WorkbenchError } from '../../common/errors.js';
 import type { BootstrapOptions, CkaResult, LayerRef, MinibatchMeasure } from '../cka/types.js';
+import type { BatchInput } from '../compute/minibatch-batch.js';
 import { cancelled, type ComputePool } from '../compute/pool.js';
+import type { GramBatch } from '../runner/protocol.js';
 import { sharedFloat32, sharedFloat64 } from '../compute/shared-memory.js';
 import { MinibatchSums } from './minibatch-sums.js';
 import { distinctSources } from './sources.js';
@@ -38,8 +40,8 @@ interface LayerBuffer {
   /** Rows of the batch being filled (allocated on first push, in the first chunk's precision). */
   filling: ActivationArray | null;
   filled: number;
-  /** Completed batches waiting for the other layers: batch index → rows. */
-  ready: Map<number, ActivationArray>;
+  /** Completed batches waiting for the other layers: batch index → rows, or their Gram. */
+  ready: Map<number, ActivationArray | GramBatch>;
   /** Batch buffers whose task is done, for the next batches (shared memory is not reclaimed promptly). */
   spare: ActivationArray[];
   batchesCompleted: number;
@@ -102,6 +104,11 @@ export class MinibatchStream {
     return this.buffers[u]!;
   }
 
+  /** The Grams' arithmetic, for Grams computed elsewhere (pushGrams). */
+  get precision(): GramPrecision {
+    return this.options.precision;
+  }
+
   /** Appends rows ([rows, features], row-major) of one layer, in probe order. */
   async push(side: 'row' | 'col', index: number, data: ActivationArray): Promise<void> {
     if (this.finished) throw new WorkbenchError('BAD_INPUT', 'push after finish');
@@ -133,6 +140,33 @@ export class MinibatchStream {
     }
     this.dispatchReady();
     // Back-pressure: at most two batches per thread in flight.
+    while (this.inFlight.size >= 2 * this.pool.threads) await Promise.race(this.inFlight.values());
+    if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Appends Grams of one layer's next batches, computed where the rows were (the model runner:
+   * runner/batch-grams.ts), and the rows they came from — those of a last, partial batch too.
+   */
+  async pushGrams(side: 'row' | 'col', index: number, grams: readonly GramBatch[], rows: number): Promise<void> {
+    if (this.finished) throw new WorkbenchError('BAD_INPUT', 'push after finish');
+    if (this.options.signal?.aborted) throw cancelled();
+    if (this.failure) throw this.failure;
+    const buffer = this.layerAt(side, index);
+    if (buffer.filled > 0) {
+      throw new WorkbenchError(
+        'INTERNAL',
+        `layer '${buffer.spec.layer.name}': Grams after rows of an unfinished batch`,
+      );
+    }
+    for (const gram of grams) {
+      if (gram.packed.length !== (this.measure.batchSize * (this.measure.batchSize + 1)) / 2) {
+        throw new WorkbenchError('INTERNAL', `layer '${buffer.spec.layer.name}': a Gram of another batch size`);
+      }
+      buffer.ready.set(buffer.batchesCompleted++, gram);
+    }
+    buffer.rowsReceived += rows;
+    this.dispatchReady();
     while (this.inFlight.size >= 2 * this.pool.threads) await Promise.race(this.inFlight.values());
     if (this.failure) throw this.failure;
   }
@@ -182,12 +216,14 @@ export class MinibatchStream {
   private dispatchBatches(): void {
     while (this.buffers.every((l) => l.ready.has(this.dispatched))) {
       const t = this.dispatched++;
-      const layers = this.buffers.map((l) => {
+      const b = this.measure.batchSize;
+      const layers = this.buffers.map((l): BatchInput => {
         const data = l.ready.get(t)!;
         l.ready.delete(t);
-        return { kind: 'shared' as const, data, n: this.measure.batchSize, features: l.spec.features };
+        return ArrayBuffer.isView(data)
+          ? { kind: 'shared', data, n: b, features: l.spec.features }
+          : { kind: 'gram', packed: data.packed, n: b, constant: data.constant, nonFinite: data.nonFinite };
       });
-      const b = this.measure.batchSize;
       const task = this.pool
         .run<'batch'>(
           {
@@ -209,7 +245,10 @@ export class MinibatchStream {
         })
         .finally(() => {
           this.inFlight.delete(t);
-          this.buffers.forEach((l, u) => l.spare.push(layers[u]!.data));
+          this.buffers.forEach((l, u) => {
+            const input = layers[u]!;
+            if (input.kind === 'shared') l.spare.push(input.data);
+          });
         });
       this.inFlight.set(t, task);
     }
