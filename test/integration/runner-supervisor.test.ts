@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../../app/engine/onnx/model-file.js';
-import { nodeLauncher, type ProcessLauncher } from '../../app/engine/runner/launcher.js';
+import { nodeLauncher, prelaunch, runnerEntry, type ProcessLauncher } from '../../app/engine/runner/launcher.js';
 import { ModelRunner } from '../../app/engine/runner/model-runner.js';
 import { TEST_HOOKS_ENV, type WireTensor } from '../../app/engine/runner/protocol.js';
 import type { RunnerProcess } from '../../app/engine/runner/runner-process.js';
@@ -194,6 +195,26 @@ describe('model runner supervision', async () => {
       await b.close();
     } finally {
       await pair.close();
+    }
+  });
+
+  it('takes a process started ahead (prelaunch) once it is asked for, even after it said it was ready; never a dead one', async () => {
+    const env = { CKA_PRELAUNCH_TEST: String(process.pid) };
+    const [dead, started] = prelaunch(runnerEntry(), { env }, 2);
+    process.kill(dead!, 'SIGKILL');
+    await vi.waitFor(() => expect(isAlive(dead!)).toBe(false));
+    // Its 'ready' comes right after onnxruntime is loaded: before anyone listens.
+    await vi.waitFor(() => expect(readFileSync(`/proc/${started}/maps`, 'utf8')).toContain('libonnxruntime'), {
+      timeout: 20_000,
+      interval: 20,
+    });
+    const ahead = new ModelRunner({ env });
+    try {
+      const out = await ahead.withSession({ model }, (s) => s.run(input(3), ['logits']));
+      expect(out[0]!.dims).toEqual([3, 10]);
+      expect(ahead.processes()[0]!.pid).toBe(started);
+    } finally {
+      await ahead.close();
     }
   });
 });

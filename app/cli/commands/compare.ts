@@ -24,7 +24,7 @@ import { APP_NAME } from '../../api/app-info.js';
 import { measureTitle } from '../../common/measures.js';
 import type { CliContext } from '../context.js';
 import { runJob } from '../jobs.js';
-import { nodeFiles } from '../lazy.js';
+import { nodeFiles, runnerPrestart } from '../lazy.js';
 import { integerOption } from '../options.js';
 
 /** One side of a compare document: what was given, and where its activations came from. */
@@ -250,6 +250,9 @@ export function registerCompare(program: Command, context: CliContext): void {
           );
         }
       }
+      // Each model runs in a runner process of its own: start them now, while the rest loads.
+      const models = new Set([a, b].filter((side) => side?.toLowerCase().endsWith('.onnx')));
+      if (models.size > 0) (await runnerPrestart()).prestartModelRunners(models.size);
       const samples = integerOption(options.bootstrap, '--bootstrap', 2);
       const budgetMiB = integerOption(options.memoryBudget, '--memory-budget', 1);
       const threads = integerOption(options.threads, '--threads', 1);

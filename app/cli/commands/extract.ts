@@ -14,6 +14,7 @@ import { REDUCTION_HELP, reduceSpecFromFlags } from '../../common/reductions.js'
 import type { CliContext } from '../context.js';
 import { runJob } from '../jobs.js';
 import { integerOption } from '../options.js';
+import { runnerPrestart } from '../lazy.js';
 
 interface ExtractOptions {
   probe: string;
@@ -153,6 +154,8 @@ export function registerExtract(program: Command, context: CliContext): void {
       if ('problem' in reduce) throw new WorkbenchError('BAD_INPUT', reduce.problem);
       const progress = await progressReporter();
       const batchSize = integerOption(options.batch, '--batch', 1);
+      // The model's runner process starts now, while the rest loads.
+      (await runnerPrestart()).prestartModelRunners(1);
       const api = await context.api();
       try {
         const result = await runJob(

@@ -16,7 +16,10 @@
  */
 import { fork } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import type { NodeEntry } from '../runtime/node-entry.js';
+import { resolveNodeEntry, type NodeEntry } from '../runtime/node-entry.js';
+
+/** The model runner's entry point: ./child.ts, or its compiled .js. */
+export const runnerEntry = (): NodeEntry => resolveNodeEntry(import.meta.url, './child.js');
 
 export interface RunnerChannel {
   postMessage(message: unknown): void;
@@ -43,43 +46,93 @@ export interface ProcessLauncher {
   spawn(entry: NodeEntry, options: LaunchOptions): RunnerChannel;
 }
 
+/** A forked runner process as a channel; events that come before anyone listens wait for the first listener. */
+function forkChannel(entry: NodeEntry, options: LaunchOptions): { channel: RunnerChannel; alive: () => boolean } {
+  const child = fork(entry.file, [], {
+    // Only what the entry needs: the host's own flags (vitest's, a debugger's) are not the child's.
+    execArgv: entry.execArgv,
+    env: { ...process.env, ...options.env },
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+  });
+  const ipc = child.channel as { ref?: () => void; unref?: () => void } | undefined | null;
+  // 'close' comes after 'exit' once stderr is drained, so crash messages see its last line.
+  const childEvent = { message: 'message', exit: 'close', error: 'error' } as const;
+  type Event = keyof typeof childEvent;
+  const listeners: Record<Event, ((...args: never[]) => void)[]> = { message: [], exit: [], error: [] };
+  const early: { event: Event; args: unknown[] }[] = [];
+  for (const event of Object.keys(childEvent) as Event[]) {
+    child.on(childEvent[event], (...args: unknown[]) => {
+      if (listeners[event].length === 0) early.push({ event, args });
+      else for (const listener of listeners[event]) (listener as (...a: unknown[]) => void)(...args);
+    });
+  }
+  const channel: RunnerChannel = {
+    postMessage: (message) => {
+      child.send(message as never);
+    },
+    on: (event: Event, listener: (...args: never[]) => void) => {
+      listeners[event].push(listener);
+      for (const queued of early.filter((e) => e.event === event)) {
+        early.splice(early.indexOf(queued), 1);
+        (listener as (...a: unknown[]) => void)(...queued.args);
+      }
+    },
+    kill: () => {
+      child.kill('SIGKILL');
+    },
+    get pid() {
+      return child.pid;
+    },
+    stderr: child.stderr,
+    // The process, its IPC channel and its stderr pipe each keep the host's event loop alive.
+    ref: () => {
+      child.ref();
+      ipc?.ref?.();
+      (child.stderr as { ref?: () => void } | null)?.ref?.();
+    },
+    unref: () => {
+      child.unref();
+      ipc?.unref?.();
+      (child.stderr as { unref?: () => void } | null)?.unref?.();
+    },
+  };
+  return { channel, alive: () => child.exitCode === null && child.signalCode === null && child.connected };
+}
+
+/** Processes started before anyone asked (prelaunch), by entry and environment. */
+const prelaunched: { key: string; channel: RunnerChannel; alive: () => boolean }[] = [];
+const keyOf = (entry: NodeEntry, options: LaunchOptions) =>
+  JSON.stringify([entry.file, entry.execArgv, Object.entries(options.env).sort()]);
+
+/**
+ * Starts `count` runner processes now, for the next `nodeLauncher.spawn` calls with the same entry
+ * and environment to take: a command that will run models starts them before it loads the rest of
+ * itself, so Node's start and onnxruntime's load (about half a second) overlap its own. Unused
+ * ones do not keep the host alive, and end with it.
+ */
+export function prelaunch(entry: NodeEntry, options: LaunchOptions, count: number): (number | undefined)[] {
+  const pids: (number | undefined)[] = [];
+  for (let i = 0; i < count; i++) {
+    const launched = forkChannel(entry, options);
+    launched.channel.unref?.();
+    prelaunched.push({ key: keyOf(entry, options), ...launched });
+    pids.push(launched.channel.pid);
+  }
+  return pids;
+}
+
 /** The Node launcher: `fork` with an IPC channel that carries typed arrays (advanced serialization). */
 export const nodeLauncher: ProcessLauncher = {
   spawn(entry, options) {
-    const child = fork(entry.file, [], {
-      // Only what the entry needs: the host's own flags (vitest's, a debugger's) are not the child's.
-      execArgv: entry.execArgv,
-      env: { ...process.env, ...options.env },
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-    });
-    const ipc = child.channel as { ref?: () => void; unref?: () => void } | undefined | null;
-    return {
-      postMessage: (message) => {
-        child.send(message as never);
-      },
-      on: (event: 'message' | 'exit' | 'error', listener: (...args: never[]) => void) => {
-        // 'close' comes after 'exit' once stderr is drained, so crash messages see its last line.
-        child.on(event === 'exit' ? 'close' : event, listener as never);
-      },
-      kill: () => {
-        child.kill('SIGKILL');
-      },
-      get pid() {
-        return child.pid;
-      },
-      stderr: child.stderr,
-      // The process, its IPC channel and its stderr pipe each keep the host's event loop alive.
-      ref: () => {
-        child.ref();
-        ipc?.ref?.();
-        (child.stderr as { ref?: () => void } | null)?.ref?.();
-      },
-      unref: () => {
-        child.unref();
-        ipc?.unref?.();
-        (child.stderr as { unref?: () => void } | null)?.unref?.();
-      },
-    };
+    const key = keyOf(entry, options);
+    for (let i = 0; i < prelaunched.length; i++) {
+      const ready = prelaunched[i]!;
+      if (ready.key !== key || !ready.alive()) continue;
+      prelaunched.splice(i, 1);
+      ready.channel.ref?.();
+      return ready.channel;
+    }
+    return forkChannel(entry, options).channel;
   },
 };

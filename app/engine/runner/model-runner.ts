@@ -12,8 +12,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { WorkbenchError } from '../../common/errors.js';
-import { resolveNodeEntry, type NodeEntry } from '../runtime/node-entry.js';
-import { nodeLauncher, type ProcessLauncher } from './launcher.js';
+import type { NodeEntry } from '../runtime/node-entry.js';
+import { nodeLauncher, runnerEntry, type ProcessLauncher } from './launcher.js';
 import type {
   GramRunReply,
   LayerGrams,
@@ -82,7 +82,7 @@ export class ModelRunner {
     const cores = availableParallelism();
     this.intraOpThreads = Math.max(1, Math.min(cores, options.intraOpThreads ?? Math.floor(cores / maxProcesses)));
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
-    const entry = options.entry ?? resolveNodeEntry(import.meta.url, './child.js');
+    const entry = options.entry ?? runnerEntry();
     for (let i = 0; i < maxProcesses; i++) {
       const process = new RunnerProcess({
         launcher: options.launcher ?? nodeLauncher,
