@@ -3,7 +3,8 @@
  * are cut into batches of b in probe order, and each batch's Gram is the one the CKA workers would
  * compute from the same rows (compute/gram.ts, compared bit for bit), and double-centred it equals
  * HXXᵀH computed here in float64. Rows short of a batch wait for the next run; NaN/±Inf are counted
- * per run from the probe index the host gives; a run out of order is refused.
+ * per run from the probe index the host gives; a run out of order is refused; a layer without a
+ * Gram spec is left alone (its rows go back as they are).
  */
 import { describe, expect, it } from 'vitest';
 import { Mulberry32 } from '../../app/engine/cka/rng.js';
@@ -78,6 +79,7 @@ describe('minibatch Grams in the runner', () => {
       const { outputs, request } = run(start, size, r === 2 ? 8 : size);
       const replies = await carry.add(outputs, request);
       replies.forEach((reply, l) => {
+        if (!reply) throw new Error(`no Grams of layer ${l}`);
         expect(reply.rows).toBe(size);
         expect(reply.nonFinite).toBeNull();
         for (const gram of reply.grams) {
@@ -125,7 +127,12 @@ describe('minibatch Grams in the runner', () => {
     const wrong = run(6, 2);
     wrong.request.layers[1]!.dims = [2, 4];
     const replies2 = await carry.add(wrong.outputs, wrong.request);
-    expect(replies2.map((r) => r.rows)).toEqual([2, 0]);
+    expect(replies2.map((r) => r!.rows)).toEqual([2, 0]);
     expect(replies2[1]!.dims).toEqual([2, 3]);
+
+    // A layer without a Gram spec is left to come back as rows.
+    const rowsBack = run(8, 2);
+    rowsBack.request.layers[1] = null;
+    expect((await carry.add(rowsBack.outputs, rowsBack.request))[1]).toBeNull();
   });
 });

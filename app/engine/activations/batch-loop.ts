@@ -41,10 +41,16 @@ export interface BatchLoopOptions {
   /** Batches outstanding in the runner at once (default 2). */
   inFlight?: number;
   /**
-   * Minibatch Grams instead of rows: the runner cuts each layer's rows into batches of
-   * `batchSize` and sends only their Grams (runner/batch-grams.ts), which go to `sink`.
+   * Grams instead of rows: the runner cuts the rows of each layer `of` chooses (default: all)
+   * into batches of `batchSize` and sends only their Grams (runner/batch-grams.ts), which go to
+   * `sink`; the other layers' rows go to the sinks as usual.
    */
-  grams?: { batchSize: number; precision: RunGramsRequest['precision']; sink: GramSink };
+  grams?: {
+    batchSize: number;
+    precision: RunGramsRequest['precision'];
+    sink: GramSink;
+    of?: (layer: ExtractedLayer) => boolean;
+  };
 }
 
 export interface BatchLoopInput {
@@ -67,9 +73,10 @@ interface Range {
 
 interface RanBatch {
   range: Range;
-  outputs: WireTensor[];
-  /** Gram mode: one per layer (outputs is empty). */
-  grams?: LayerGrams[];
+  /** One per layer: its rows, or null where its Grams came instead. */
+  outputs: (WireTensor | null)[];
+  /** Gram mode: one per layer, null where its rows came instead. */
+  grams?: (LayerGrams | null)[];
 }
 
 const FIRST_SIZES = [2, 3];
@@ -113,19 +120,24 @@ export async function runBatches(job: BatchLoopInput, options: BatchLoopOptions 
         batchSize: gramMode.batchSize,
         precision: gramMode.precision,
         restart: range.index === 0,
-        layers: layers.map((layer) => {
+        layers: layers.map((layer, i) => {
+          if (!gramLayers[i]) return null;
           const rowOffset = gramRowOffsets.get(layer)!;
           const count = rowsFor(layer, range);
           gramRowOffsets.set(layer, rowOffset + count);
           return { dims: expectedDims(layer, range, count), rows: count, features: layer.features, rowOffset };
         }),
       };
-      return { range, outputs: [], grams: await session.runGrams(batch.feeds, fetch, request, runOptions) };
+      const reply = await session.runGrams(batch.feeds, fetch, request, runOptions);
+      let next = 0;
+      const outputs = reply.grams.map((g) => (g === null ? (reply.rows[next++] ?? null) : null));
+      return { range, outputs, grams: reply.grams };
     }
     const outputs = await session.run(batch.feeds, fetch, runOptions);
     return { range, outputs };
   };
-  /** Gram mode: the next run's first row of each layer (counted as runs are posted, in order). */
+  /** Gram mode: which layers send Grams, and the next run's first row of each (counted as runs are posted, in order). */
+  const gramLayers = layers.map((l) => gramMode !== undefined && (gramMode.of?.(l) ?? true));
   const gramRowOffsets = new Map(layers.map((l) => [l, 0]));
 
   /** The dims a layer's output must have for a range: the whole batch as calibrated, or reduced rows. */
@@ -176,16 +188,16 @@ export async function runBatches(job: BatchLoopInput, options: BatchLoopOptions 
 
   /** Hands one batch's rows (or Grams) to the sinks. */
   const deliver = async ({ range, outputs, grams }: RanBatch): Promise<void> => {
-    if (grams && gramMode) {
-      for (const [i, entry] of grams.entries()) {
-        const layer = layers[i]!;
+    for (const [i, layer] of layers.entries()) {
+      const entry = grams?.[i];
+      if (entry && gramMode) {
         checkOutput(layer, range, entry.dims, entry.type);
         countNonFinite(layer, mergeNonFinite(nonFinite[layer.tensor], entry.nonFinite ?? undefined));
         await gramMode.sink.writeGrams(i, entry.grams, entry.rows);
+        continue;
       }
-    }
-    for (const [i, tensor] of outputs.entries()) {
-      const layer = layers[i]!;
+      const tensor = outputs[i];
+      if (!tensor) throw new WorkbenchError('INTERNAL', `${model.path}: no output for layer '${layer.name}'`);
       const expectedRows = rowsFor(layer, range);
       checkOutput(layer, range, tensor.dims, tensor.type);
       const data = layer.plan === null ? rowsOf(tensor, range.count * layer.features) : (tensor.data as Float32Array);

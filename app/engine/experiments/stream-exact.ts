@@ -8,6 +8,10 @@
  *   would use (not linear CKA in feature space); a later run loads it and extracts nothing for it.
  * Everything else is compared from memory and forgotten. The numbers are the file path's: the
  * same activations, the same Grams, the same products.
+ *
+ * In the Gram form, a layer wider than its examples is held in its model's runner process, which
+ * computes its Gram there once every row has come (runner/batch-grams.ts, the workers' code) and
+ * sends only that: its n·p activations never cross to this process.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -15,11 +19,15 @@ import { dirname, join } from 'node:path';
 import type { CompareRequest } from '../../common/contract.js';
 import type { ActivationCache } from '../activations/cache.js';
 import type { PreparedExtraction, PlannedLayer } from '../activations/prepare.js';
-import type { ActivationSink, ExtractionInfo, LayerBatch } from '../activations/types.js';
+import type { BatchLoopOptions } from '../activations/batch-loop.js';
+import type { ActivationSink, ExtractionInfo, GramSink, LayerBatch } from '../activations/types.js';
+import { WorkbenchError } from '../../common/errors.js';
+import type { GramBatch } from '../runner/protocol.js';
 import { checkRoomToWrite } from '../io/disk-space.js';
 import {
   featureFormIsCheaper,
   isGramMeasure,
+  layerGramOf,
   loadGram,
   saveGram,
   type CkaResult,
@@ -37,19 +45,29 @@ export function gramPath(cache: ActivationCache, model: StreamedModel, layer: Pl
   return join(cache.dirFor(model.model.sha256, model.probe.hash), 'grams', `${id}.gram.npy`);
 }
 
-/** Collects one model's extracted layers into shared arrays, row block by row block. */
-class MemorySink implements ActivationSink {
-  readonly arrays: Float32Array[];
+/** Collects one model's extracted layers into shared arrays, row block by row block; Grams sent instead of rows, as they are. */
+class MemorySink implements ActivationSink, GramSink {
+  readonly arrays: (Float32Array | undefined)[];
+  readonly grams: (GramBatch | undefined)[];
   private readonly offsets: number[];
 
-  constructor(layers: readonly PlannedLayer[]) {
-    this.arrays = layers.map((l) => new Float32Array(new SharedArrayBuffer(l.rows * l.features * 4)));
+  constructor(private readonly layers: readonly PlannedLayer[]) {
+    this.arrays = layers.map(() => undefined);
+    this.grams = layers.map(() => undefined);
     this.offsets = layers.map(() => 0);
   }
 
   write(batch: LayerBatch): void {
-    this.arrays[batch.layer]!.set(batch.data, this.offsets[batch.layer]!);
+    const layer = this.layers[batch.layer]!;
+    const array = (this.arrays[batch.layer] ??= new Float32Array(
+      new SharedArrayBuffer(layer.rows * layer.features * 4),
+    ));
+    array.set(batch.data, this.offsets[batch.layer]!);
     this.offsets[batch.layer]! += batch.data.length;
+  }
+
+  writeGrams(layer: number, grams: GramBatch[]): void {
+    for (const gram of grams) this.grams[layer] = gram;
   }
 }
 
@@ -110,7 +128,9 @@ export async function compareExact(
   request: CompareRequest,
   options: StreamCompareOptions,
   cache: ActivationCache,
-  runTogether: (plans: ({ sinks: ActivationSink[]; keys: string[] } | null)[]) => Promise<void>,
+  runTogether: (
+    plans: ({ sinks: ActivationSink[]; keys: string[]; grams?: BatchLoopOptions['grams'] } | null)[],
+  ) => Promise<void>,
 ): Promise<CkaResult[] | null> {
   const { cka } = options;
   const layers = models.flatMap((m) => m.layers);
@@ -156,39 +176,61 @@ export async function compareExact(
       }
     }),
   );
+  // Gram form: the runners compute wide layers' Grams (one batch of all n rows; HSIC needs n ≥ 4).
+  const inRunner = (l: { rows: number; features: number }) => gramForm && !small(l) && l.rows >= 4;
+  const precision = cka.precision === 'float64' ? 'float64' : 'float32';
   await runTogether(
     missing.map((ls, i) => {
       if (ls.length === 0) return null;
       const job = jobs[i]!;
       const sinks: ActivationSink[] = [memory[i]!];
       if (keep[i]) sinks.push(new SomeLayersSink(cache.sink(job.model.sha256, job.probe.hash), small));
-      return { sinks, keys: ls.map((l) => l.key) };
+      const wide = new Set(ls.filter(inRunner).map((l) => l.key));
+      return {
+        sinks,
+        keys: ls.map((l) => l.key),
+        ...(wide.size > 0
+          ? { grams: { batchSize: n, precision, sink: memory[i]!, of: (l: { key: string }) => wide.has(l.key) } }
+          : {}),
+      };
     }),
   );
-  const sources = models.map((m, i): LayerSource[] =>
-    m.layers.map((l) => {
-      if (l.path !== undefined) return { kind: 'npy', layer: layerRef(l), path: l.path };
-      const data = memory[i]!.arrays[missing[i]!.indexOf(l)]!;
-      return { kind: 'array', layer: layerRef(l), data, n: l.rows, features: l.features };
-    }),
-  );
+  type Layer = StreamedModel['layers'][number];
+  const madeInRunner: { i: number; l: Layer }[] = [];
+  for (const i of models.keys()) {
+    for (const [j, l] of missing[i]!.entries()) {
+      const gram = memory[i]!.grams[j];
+      if (!gram) continue;
+      grams[i]!.set(l, layerGramOf(layerRef(l), l.features, precision, { ...gram, n: l.rows }));
+      madeInRunner.push({ i, l });
+    }
+  }
+  const sourceOf = (i: number, l: Layer): LayerSource => {
+    if (l.path !== undefined) return { kind: 'npy', layer: layerRef(l), path: l.path };
+    const data = memory[i]!.arrays[missing[i]!.indexOf(l)];
+    if (!data) throw new WorkbenchError('INTERNAL', `${models[i]!.model.path}: no rows of layer '${l.name}' came back`);
+    return { kind: 'array', layer: layerRef(l), data, n: l.rows, features: l.features };
+  };
   const run = {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onCkaProgress ? { onProgress: options.onCkaProgress } : {}),
     ...(request.bootstrap ? { bootstrap: request.bootstrap } : {}),
   };
-  if (!gramForm) return cka.compare(sources[0]!, sources[1] ?? null, measures, run);
+  if (!gramForm) {
+    const sources = models.map((m, i) => m.layers.map((l) => sourceOf(i, l)));
+    return cka.compare(sources[0]!, sources[1] ?? null, measures, run);
+  }
 
   const started = performance.now();
-  const toCompute = models.flatMap((m, i) => m.layers.flatMap((l, j) => (grams[i]!.has(l) ? [] : [{ i, l, j }])));
+  const toCompute = models.flatMap((m, i) => m.layers.flatMap((l) => (grams[i]!.has(l) ? [] : [{ i, l }])));
   const computed = await cka.computeGrams(
-    toCompute.map(({ i, j }) => sources[i]![j]!),
+    toCompute.map(({ i, l }) => sourceOf(i, l)),
     run,
   );
   const gramMs = performance.now() - started;
+  for (const [k, { i, l }] of toCompute.entries()) grams[i]!.set(l, computed[k]!);
   const saves: Promise<void>[] = [];
-  for (const [k, { i, l }] of toCompute.entries()) {
-    grams[i]!.set(l, computed[k]!);
+  for (const { i, l } of [...toCompute, ...madeInRunner]) {
     // A layer wider than its examples keeps its Gram, not its activations. Only for later runs
     // (written while the pairs are compared): a Gram that cannot be written does not stop this one.
     if (l.path === undefined && l.features > l.rows) {
@@ -198,7 +240,7 @@ export async function compareExact(
         () => true,
         () => false,
       );
-      if (made) saves.push(saveGram(computed[k]!, path).catch(() => undefined));
+      if (made) saves.push(saveGram(grams[i]!.get(l)!, path).catch(() => undefined));
     }
   }
   const ordered = models.map((m, i) => m.layers.map((l) => grams[i]!.get(l)!));

@@ -1,6 +1,7 @@
 /**
- * Minibatch Grams inside the model runner, for minibatch CKA straight from a model (Nguyen et al.
- * 2021's per-batch HSIC₁ only needs each batch's b×b Gram per layer).
+ * Grams inside the model runner: for minibatch CKA straight from a model (Nguyen et al. 2021's
+ * per-batch HSIC₁ only needs each batch's b×b Gram per layer), and for the exact Gram of a layer
+ * wider than its examples (one batch of all n rows, held here instead of in the host).
  *
  * Each fetched layer's rows are cut into batches of b in probe order, carried from one run to the
  * next (runs of a session arrive in order; the host says where each run's rows start, and a gap
@@ -42,17 +43,24 @@ export class GramCarry {
     }
   }
 
-  /** Takes one run's outputs (one per layer of the request) and returns their completed batches' Grams. */
-  async add(outputs: readonly WireTensor[], request: RunGramsRequest): Promise<LayerGrams[]> {
+  /**
+   * Takes one run's outputs (one per layer of the request) and returns their completed batches'
+   * Grams; null for the layers without a Gram spec.
+   */
+  async add(outputs: readonly WireTensor[], request: RunGramsRequest): Promise<(LayerGrams | null)[]> {
     if (outputs.length !== request.layers.length) {
       throw new WorkbenchError(
         'INTERNAL',
         `runner: ${outputs.length} outputs for ${request.layers.length} Gram layers`,
       );
     }
-    const replies: LayerGrams[] = [];
+    const replies: (LayerGrams | null)[] = [];
     for (const [i, tensor] of outputs.entries()) {
-      const spec = request.layers[i]!;
+      const spec = request.layers[i];
+      if (!spec) {
+        replies.push(null);
+        continue;
+      }
       const reply: LayerGrams = { type: tensor.type, dims: [...tensor.dims], rows: 0, nonFinite: null, grams: [] };
       replies.push(reply);
       const expected = spec.dims.length === tensor.dims.length && spec.dims.every((d, k) => d === tensor.dims[k]);

@@ -222,16 +222,24 @@ export class RunnerSession {
   }
 
   /**
-   * Runs a batch in Gram mode: the runner keeps each layer's rows until they fill minibatches and
-   * replies with those batches' Grams (./batch-grams.ts). Runs of one stream must be sent in order.
+   * Runs a batch in Gram mode: the runner keeps the chosen layers' rows until they fill batches and
+   * replies with those batches' Grams (./batch-grams.ts); the other layers' rows come back as
+   * `run` returns them. Runs of one stream must be sent in order.
    */
   async runGrams(
     feeds: WireTensor[],
     fetch: string[],
     grams: RunGramsRequest,
     options: RunOptions = {},
-  ): Promise<LayerGrams[]> {
-    return (await this.request<GramRunReply>(feeds, fetch, options, { grams })).grams;
+  ): Promise<{ grams: (LayerGrams | null)[]; rows: WireTensor[] }> {
+    const spillFile = this.spill.take();
+    try {
+      const reply = await this.request<GramRunReply>(feeds, fetch, options, { spillFile, grams });
+      const rows = isSpilled(reply.rows) ? await readSpilled(reply.rows, spillFile) : reply.rows.outputs;
+      return { grams: reply.grams, rows };
+    } finally {
+      this.spill.give(spillFile);
+    }
   }
 
   private request<T>(

@@ -88,9 +88,9 @@ export interface RunReduceRequest {
 }
 
 /**
- * Minibatch Grams computed in the runner (./batch-grams.ts): each fetched layer's rows are cut
- * into batches of `batchSize` in probe order, carried over from one run to the next, and only the
- * centred Gram of each full batch comes back.
+ * Grams computed in the runner (./batch-grams.ts): each chosen layer's rows are cut into batches
+ * of `batchSize` in probe order, carried over from one run to the next, and only the centred Gram
+ * of each full batch comes back (minibatches; or one batch of every example, for an exact Gram).
  */
 export interface RunGramsRequest {
   batchSize: number;
@@ -98,16 +98,18 @@ export interface RunGramsRequest {
   precision: 'float32' | 'float64' | 'auto';
   /** The first run of a stream: rows carried from an earlier one are dropped. */
   restart: boolean;
-  /** One per fetched tensor. */
-  layers: {
-    /** The dims the output must have; another shape or a non-float type yields no rows (the host says why). */
-    dims: number[];
-    /** Rows this run gives (the first rows · features values: padding rows of a fixed batch follow). */
-    rows: number;
-    features: number;
-    /** Where these rows start in the probe: the runner checks the order, and counts non-finite values from it. */
-    rowOffset: number;
-  }[];
+  /** One per fetched tensor; null: that layer's rows come back as they are (GramRunReply.rows). */
+  layers: (GramLayerSpec | null)[];
+}
+
+export interface GramLayerSpec {
+  /** The dims the output must have; another shape or a non-float type yields no rows (the host says why). */
+  dims: number[];
+  /** Rows this run gives (the first rows · features values: padding rows of a fixed batch follow). */
+  rows: number;
+  features: number;
+  /** Where these rows start in the probe: the runner checks the order, and counts non-finite values from it. */
+  rowOffset: number;
 }
 
 /** One batch of b rows of a layer, as its centred Gram (compute/gram.ts). */
@@ -132,7 +134,10 @@ export interface LayerGrams {
 }
 
 export interface GramRunReply {
-  grams: LayerGrams[];
+  /** One per fetched tensor; null where the rows came back instead. */
+  grams: (LayerGrams | null)[];
+  /** The outputs of the layers without a Gram spec, in order (spilled when large). */
+  rows: RunReply | SpilledRunReply;
 }
 
 export type RunnerRequest =

@@ -157,10 +157,17 @@ export class SessionHost {
           `runner: Gram batches of ${batchSize} asked in a stream of ${open.grams.batchSize}`,
         );
       }
-      return { grams: await open.grams.add(outputs, request.grams) };
+      const grams = await open.grams.add(outputs, request.grams);
+      const rows = outputs.filter((_, i) => grams[i] === null);
+      return { grams, rows: await this.reply(rows, request.spillFile) };
     }
+    return this.reply(outputs, request.spillFile);
+  }
+
+  /** Outputs as a reply: through the channel, or in the spill file when large. */
+  private async reply(outputs: WireTensor[], spillFile: string | undefined): Promise<RunReply | SpilledRunReply> {
     const bytes = outputs.reduce((sum, t) => sum + t.data.byteLength, 0);
-    if (request.spillFile && bytes >= SPILL_MIN_BYTES) return spill(outputs, request.spillFile);
+    if (spillFile && bytes >= SPILL_MIN_BYTES) return spill(outputs, spillFile);
     return { outputs };
   }
 

@@ -3,6 +3,7 @@
  * and every pair a layer takes part in starts from its `LayerGram`; Grams can be spilled to and
  * loaded from a cache directory (gram-cache.ts).
  */
+import { WorkbenchError } from '../../common/errors.js';
 import { constantReason, nonFiniteReason } from '../cka/cka-matrix.js';
 import { packedLength } from '../cka/packed.js';
 import type { LayerRef, NonFiniteValue } from '../cka/types.js';
@@ -76,4 +77,30 @@ export async function computeLayerGrams(
       } satisfies LayerGram;
     }),
   );
+}
+
+/**
+ * A Gram computed elsewhere (the model runner's, from the same code as the workers': runner/batch-grams.ts)
+ * as a LayerGram, its values copied into shared memory for the workers.
+ */
+export function layerGramOf(
+  layer: LayerRef,
+  features: number,
+  precision: ComputeDType,
+  computed: { packed: Float64Array; n: number; constant: boolean; nonFinite: NonFiniteValue | null },
+): LayerGram {
+  if (computed.packed.length !== packedLength(computed.n)) {
+    throw new WorkbenchError('INTERNAL', `the Gram of layer '${layer.name}' is not ${computed.n} × ${computed.n}`);
+  }
+  const gram = sharedFloat64(computed.packed.length, `the Gram of layer '${layer.name}'`);
+  gram.set(computed.packed);
+  return {
+    layer,
+    n: computed.n,
+    features,
+    precision,
+    gram,
+    constant: computed.constant,
+    nonFinite: computed.nonFinite,
+  };
 }

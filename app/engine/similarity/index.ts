@@ -10,7 +10,7 @@ export type { CompareFactorsOptions, LayerFactors } from './factors.js';
 export { featureFormIsCheaper } from './features.js';
 export { loadGram, saveGram } from './gram-cache.js';
 export { loadFactors, saveFactors } from './factor-cache.js';
-export type { LayerGram } from './grams.js';
+export { layerGramOf, type LayerGram } from './grams.js';
 export type { MinibatchStream, StreamLayer } from './minibatch-stream.js';
 export type { ResolvedSource } from './sources.js';
 export type * from './types.js';
