@@ -82,6 +82,22 @@ export class GramCarry {
     return replies;
   }
 
+  /**
+   * Per layer, where onnxruntime may write this run's rows itself: the next rows of the batch
+   * being filled, when the output is exactly those rows (`eligible`: float32, not reduced; no
+   * padding rows) and they fit in the batch. Null where they must be copied in by `add`.
+   */
+  directTargets(request: RunGramsRequest, eligible: readonly boolean[]): (Float32Array | null)[] {
+    return request.layers.map((spec, i) => {
+      if (!spec || !eligible[i]) return null;
+      const carry = this.carryOf(i, spec.features);
+      const values = spec.dims.reduce((a, d) => a * d, 1);
+      const exact = spec.dims[0] === spec.rows && values === spec.rows * spec.features;
+      if (!exact || spec.rowOffset !== carry.received || carry.filled + spec.rows > this.batchSize) return null;
+      return carry.filling.subarray(carry.filled * spec.features, (carry.filled + spec.rows) * spec.features);
+    });
+  }
+
   private carryOf(layer: number, features: number): Carry {
     let carry = this.carries[layer];
     if (!carry) {
@@ -103,6 +119,18 @@ export class GramCarry {
     const p = carry.features;
     const total = rows.length / p;
     const done: GramBatch[] = [];
+    const inPlace =
+      rows.buffer === carry.filling.buffer &&
+      rows.byteOffset === carry.filling.byteOffset + carry.filled * p * rows.BYTES_PER_ELEMENT;
+    if (inPlace) {
+      // onnxruntime wrote them where they belong (directTargets).
+      carry.filled += total;
+      if (carry.filled === b) {
+        carry.filled = 0;
+        done.push(await this.gramOf(carry.filling, p));
+      }
+      return done;
+    }
     let offset = 0;
     while (offset < total) {
       // A whole batch in the run's own rows needs no copy.

@@ -124,16 +124,42 @@ export class SessionHost {
     const signature = JSON.stringify([request.feeds.map((t) => t.dims), request.fetch]);
     const preallocated = open.reusable?.signature === signature ? open.reusable.outputs : null;
     open.reusable = null;
+    if (request.grams) {
+      const { batchSize, precision, restart } = request.grams;
+      if (restart || !open.grams) open.grams = new GramCarry(batchSize, precision);
+      if (open.grams.batchSize !== batchSize) {
+        throw new WorkbenchError(
+          'INTERNAL',
+          `runner: Gram batches of ${batchSize} asked in a stream of ${open.grams.batchSize}`,
+        );
+      }
+    }
+    // Layers whose rows onnxruntime writes straight into the Gram carry's buffer (no copy, no
+    // buffer of their own): never handed out again as reusable outputs.
+    const outputTypes = new Map(open.session.outputMetadata.map((m) => [m.name, m.isTensor ? m.type : null]));
+    const direct = request.grams
+      ? open.grams!.directTargets(
+          request.grams,
+          request.fetch.map((name, i) => outputTypes.get(name) === 'float32' && !request.reduce?.layers[i]),
+        )
+      : request.fetch.map(() => null);
+    const fetches: Record<string, ort.Tensor | null> = {};
+    request.fetch.forEach((name, i) => {
+      const target = direct[i];
+      fetches[name] = target
+        ? new ort.Tensor('float32', target, request.grams!.layers[i]!.dims)
+        : (preallocated?.[name] ?? null);
+    });
     let results: ort.InferenceSession.ReturnType;
     try {
-      results = await open.session.run(feeds, preallocated ?? request.fetch);
+      results = await open.session.run(feeds, fetches);
     } catch (err) {
       throw new WorkbenchError(
         'RUNTIME',
         `${open.path}: onnxruntime failed while running the model: ${ortReason(err)}`,
       );
     }
-    const tensors = request.fetch.map((name) => (preallocated?.[name] ?? results[name]) as ort.Tensor);
+    const tensors = request.fetch.map((name) => (fetches[name] ?? results[name]) as ort.Tensor);
     const reduce = request.reduce;
     const outputs: WireTensor[] = tensors.map((tensor, i) => {
       const raw: WireTensor = {
@@ -146,17 +172,12 @@ export class SessionHost {
       return plan && reduce ? reduceOutput(raw, plan, reduce) : raw;
     });
     if (tensors.every((t) => t.type !== 'string')) {
-      open.reusable = { signature, outputs: Object.fromEntries(request.fetch.map((name, i) => [name, tensors[i]!])) };
+      open.reusable = {
+        signature,
+        outputs: Object.fromEntries(request.fetch.flatMap((name, i) => (direct[i] ? [] : [[name, tensors[i]!]]))),
+      };
     }
-    if (request.grams) {
-      const { batchSize, precision, restart } = request.grams;
-      if (restart || !open.grams) open.grams = new GramCarry(batchSize, precision);
-      if (open.grams.batchSize !== batchSize) {
-        throw new WorkbenchError(
-          'INTERNAL',
-          `runner: Gram batches of ${batchSize} asked in a stream of ${open.grams.batchSize}`,
-        );
-      }
+    if (request.grams && open.grams) {
       const grams = await open.grams.add(outputs, request.grams);
       const rows = outputs.filter((_, i) => grams[i] === null);
       return { grams, rows: await this.reply(rows, request.spillFile) };
