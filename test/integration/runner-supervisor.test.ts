@@ -2,7 +2,13 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../../app/engine/onnx/model-file.js';
-import { nodeLauncher, prelaunch, runnerEntry, type ProcessLauncher } from '../../app/engine/runner/launcher.js';
+import {
+  nodeLauncher,
+  prelaunch,
+  runnerEntry,
+  withHugePages,
+  type ProcessLauncher,
+} from '../../app/engine/runner/launcher.js';
 import { ModelRunner } from '../../app/engine/runner/model-runner.js';
 import { TEST_HOOKS_ENV, type WireTensor } from '../../app/engine/runner/protocol.js';
 import type { RunnerProcess } from '../../app/engine/runner/runner-process.js';
@@ -213,6 +219,11 @@ describe('model runner supervision', async () => {
       const out = await ahead.withSession({ model }, (s) => s.run(input(3), ['logits']));
       expect(out[0]!.dims).toEqual([3, 10]);
       expect(ahead.processes()[0]!.pid).toBe(started);
+      // Its malloc asks for huge pages (launcher.ts withHugePages), keeping a setting of the user's.
+      const environ = readFileSync(`/proc/${started}/environ`, 'utf8').split('\0');
+      expect(environ).toContain(`GLIBC_TUNABLES=${withHugePages(process.env.GLIBC_TUNABLES)}`);
+      expect(withHugePages('glibc.malloc.arena_max=2')).toBe('glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1');
+      expect(withHugePages('glibc.malloc.hugetlb=0')).toBe('glibc.malloc.hugetlb=0');
     } finally {
       await ahead.close();
     }
