@@ -270,6 +270,8 @@ export async function runBatches(job: BatchLoopInput, options: BatchLoopOptions 
       const ran = await pending.shift()!;
       if (next < ranges.length) launch();
       await deliver(ran);
+      // Every sink has copied or written its rows by now: their buffer may take a later reply.
+      session.recycle(ran.outputs.filter((t): t is WireTensor => t !== null));
     }
     for (const sink of sinks) await sink.finish?.();
     const seconds = (performance.now() - started) / 1000;

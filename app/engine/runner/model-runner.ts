@@ -27,7 +27,7 @@ import type {
   ValueMeta,
   WireTensor,
 } from './protocol.js';
-import { SpillSlots, createSpillFolder, isSpilled, readSpilled, removeSpillFolder } from './spill.js';
+import { SpillBuffers, SpillSlots, createSpillFolder, isSpilled, readSpilled, removeSpillFolder } from './spill.js';
 import { RunnerProcess } from './runner-process.js';
 
 export interface RunnerTimeouts {
@@ -192,6 +192,7 @@ export class RunnerSession {
   private closed = false;
   private readonly id: number;
   private readonly spill: SpillSlots;
+  private readonly buffers = new SpillBuffers();
 
   constructor(
     private readonly runner: ModelRunner,
@@ -215,7 +216,7 @@ export class RunnerSession {
     const spillFile = this.spill.take();
     try {
       const reply = await this.request<RunReply | SpilledRunReply>(feeds, fetch, options, { spillFile });
-      return isSpilled(reply) ? await readSpilled(reply, spillFile) : reply.outputs;
+      return isSpilled(reply) ? await this.readSpilled(reply, spillFile) : reply.outputs;
     } finally {
       this.spill.give(spillFile);
     }
@@ -235,11 +236,25 @@ export class RunnerSession {
     const spillFile = this.spill.take();
     try {
       const reply = await this.request<GramRunReply>(feeds, fetch, options, { spillFile, grams });
-      const rows = isSpilled(reply.rows) ? await readSpilled(reply.rows, spillFile) : reply.rows.outputs;
+      const rows = isSpilled(reply.rows) ? await this.readSpilled(reply.rows, spillFile) : reply.rows.outputs;
       return { grams: reply.grams, rows };
     } finally {
       this.spill.give(spillFile);
     }
+  }
+
+  /**
+   * Outputs of `run` (or rows of `runGrams`) that the caller no longer reads: the buffer they
+   * were read into may hold a later reply. Optional; only for outputs nothing keeps a view of.
+   */
+  recycle(outputs: readonly WireTensor[]): void {
+    this.buffers.recycle(outputs);
+  }
+
+  private async readSpilled(reply: SpilledRunReply, file: string): Promise<WireTensor[]> {
+    const tensors = await readSpilled(reply, file, this.buffers.take(reply.byteLength));
+    this.buffers.adopt(tensors);
+    return tensors;
   }
 
   private request<T>(

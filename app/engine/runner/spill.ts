@@ -79,10 +79,13 @@ export function isSpilled(reply: unknown): reply is SpilledRunReply {
   return typeof (reply as { file?: unknown }).file === 'string';
 }
 
-/** Reads the reply's bytes from `file` (the slot the request named) into one new buffer. */
-export async function readSpilled(reply: SpilledRunReply, file: string): Promise<WireTensor[]> {
+/**
+ * Reads the reply's bytes from `file` (the slot the request named) into one buffer: `into` when
+ * it is large enough, else a new one.
+ */
+export async function readSpilled(reply: SpilledRunReply, file: string, into?: ArrayBuffer): Promise<WireTensor[]> {
   if (reply.file !== file) throw new WorkbenchError('INTERNAL', `runner: reply written to ${reply.file}, not ${file}`);
-  const buffer = new ArrayBuffer(reply.byteLength);
+  const buffer = into && into.byteLength >= reply.byteLength ? into : new ArrayBuffer(reply.byteLength);
   const bytes = new Uint8Array(buffer);
   const handle = await fs.open(file, 'r');
   try {
@@ -103,4 +106,37 @@ export async function readSpilled(reply: SpilledRunReply, file: string): Promise
     const data = new View(buffer, t.byteOffset, t.byteLength / View.BYTES_PER_ELEMENT);
     return { name: t.name, type: t.type, dims: t.dims, data };
   });
+}
+
+/**
+ * Buffers that spilled replies were read into, handed back once their tensors are no longer used
+ * (`recycle`), for the next replies: on these machines a page of fresh memory costs more to touch
+ * than to fill (a 5000-example extraction of a zoo CNN faulted in 1.6 GiB of them, one batch after
+ * another). At most `keep` are kept.
+ */
+export class SpillBuffers {
+  private readonly free: ArrayBuffer[] = [];
+  private readonly ours = new WeakSet<ArrayBuffer>();
+
+  constructor(private readonly keep = 4) {}
+
+  /** A kept buffer of at least `bytes`, or undefined (readSpilled then allocates one). */
+  take(bytes: number): ArrayBuffer | undefined {
+    const i = this.free.findIndex((b) => b.byteLength >= bytes);
+    return i >= 0 ? this.free.splice(i, 1)[0] : undefined;
+  }
+
+  /** Marks the buffer behind a read reply as ours (returned by recycle later). */
+  adopt(tensors: readonly WireTensor[]): void {
+    const buffer = tensors[0]?.data.buffer;
+    if (buffer instanceof ArrayBuffer) this.ours.add(buffer);
+  }
+
+  /** The reply's tensors are no longer read: their buffer may hold the next reply. */
+  recycle(tensors: readonly WireTensor[]): void {
+    const buffer = tensors[0]?.data.buffer;
+    if (!(buffer instanceof ArrayBuffer) || !this.ours.has(buffer) || this.free.includes(buffer)) return;
+    this.free.push(buffer);
+    if (this.free.length > this.keep) this.free.sort((a, b) => b.byteLength - a.byteLength).pop();
+  }
 }
