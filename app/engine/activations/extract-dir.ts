@@ -140,7 +140,10 @@ export class ExtractDirSink implements ActivationSink {
     const previous = this.options.merge ? await this.previousLayers(info) : [];
     const kept = previous.filter((p) => !layers.some((l) => manifestKey(l) === manifestKey(p)));
     if (!this.options.merge) await fs.rm(join(this.dir, MANIFEST_FILE), { force: true });
-    for (const writer of this.writers) await writer.commit();
+    // The files' fsyncs run side by side; the first failure is the error once all have ended.
+    const commits = await Promise.allSettled(this.writers.map((writer) => writer.commit()));
+    const failed = commits.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+    if (failed) throw failed.reason;
     const manifest: ExtractManifest = { model: info.model, probe: info.probe, layers: [...kept, ...layers] };
     // The cache's directories grow layer by layer: what one extraction left out says nothing there.
     if (!this.options.merge && info.omitted && info.omitted.length > 0) manifest.omitted = info.omitted;
