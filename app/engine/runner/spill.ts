@@ -86,7 +86,7 @@ export function isSpilled(reply: unknown): reply is SpilledRunReply {
 export async function readSpilled(reply: SpilledRunReply, file: string, into?: ArrayBuffer): Promise<WireTensor[]> {
   if (reply.file !== file) throw new WorkbenchError('INTERNAL', `runner: reply written to ${reply.file}, not ${file}`);
   const buffer = into && into.byteLength >= reply.byteLength ? into : new ArrayBuffer(reply.byteLength);
-  const bytes = new Uint8Array(buffer);
+  const bytes = new Uint8Array(buffer, 0, reply.byteLength);
   const handle = await fs.open(file, 'r');
   try {
     for (let done = 0; done < bytes.length;) {
