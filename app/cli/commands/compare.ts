@@ -250,12 +250,13 @@ export function registerCompare(program: Command, context: CliContext): void {
           );
         }
       }
-      // Each model runs in a runner process of its own: start them now, while the rest loads.
-      const models = new Set([a, b].filter((side) => side?.toLowerCase().endsWith('.onnx')));
-      if (models.size > 0) (await runnerPrestart()).prestartModelRunners(models.size);
       const samples = integerOption(options.bootstrap, '--bootstrap', 2);
       const budgetMiB = integerOption(options.memoryBudget, '--memory-budget', 1);
       const threads = integerOption(options.threads, '--threads', 1);
+      // Each model runs in a runner process of its own: start them once the options are
+      // checked, while the rest loads.
+      const models = new Set([a, b].filter((side) => side?.toLowerCase().endsWith('.onnx')));
+      if (models.size > 0) (await runnerPrestart()).prestartModelRunners(models.size);
       const own = options.cache !== undefined;
       const api = own ? await context.newWorkbench({ activationCacheDir: options.cache }) : await context.api();
       const onProgress = progressPrinter();
