@@ -45,7 +45,10 @@ export function gramPath(cache: ActivationCache, model: StreamedModel, layer: Pl
   return join(cache.dirFor(model.model.sha256, model.probe.hash), 'grams', `${id}.gram.npy`);
 }
 
-/** Collects one model's extracted layers into shared arrays, row block by row block; Grams sent instead of rows, as they are. */
+/**
+ * Collects one model's extracted layers into shared arrays, row block by row block, and the Grams
+ * its runner sent instead of some layers' rows.
+ */
 class MemorySink implements ActivationSink, GramSink {
   readonly arrays: (Float32Array | undefined)[];
   readonly grams: (GramBatch | undefined)[];
