@@ -29,6 +29,7 @@ const N = Number(process.env.CKA_BENCH_N ?? 2000);
 const P = Number(process.env.CKA_BENCH_P ?? 8192);
 const PEAK_GFLOPS = 440;
 const DEMO_PAIRS = Number(process.env.CKA_BENCH_DEMO_PAIRS ?? 6);
+const BASELINES = new URL('./baselines/', import.meta.url).pathname;
 
 const PYTHON = String.raw`
 import json, sys, time
@@ -50,27 +51,8 @@ if mode == "generate":
 xs = [np.load(f"{folder}/a{i}.npy") for i in range(L)]
 ys = [np.load(f"{folder}/b{i}.npy") for i in range(L)]
 
-# --- the paper demo's functions (Kornblith et al. 2019, demo notebook) ---
-def gram_linear(x):
-    return x.dot(x.T)
-
-def center_gram(gram, unbiased=False):
-    if not np.allclose(gram, gram.T):
-        raise ValueError("Input must be a symmetric matrix.")
-    gram = gram.copy()
-    means = np.mean(gram, 0, dtype=np.float64)
-    means -= np.mean(means) / 2
-    gram -= means[:, None]
-    gram -= means[None, :]
-    return gram
-
-def cka(gram_x, gram_y, debiased=False):
-    gram_x = center_gram(gram_x, unbiased=debiased)
-    gram_y = center_gram(gram_y, unbiased=debiased)
-    scaled_hsic = gram_x.ravel().dot(gram_y.ravel())
-    normalization_x = np.linalg.norm(gram_x)
-    normalization_y = np.linalg.norm(gram_y)
-    return scaled_hsic / (normalization_x * normalization_y)
+# the paper demo's functions (Kornblith et al. 2019, demo notebook), shared with the e2e bench
+from demo_cka import cka, gram_linear
 
 def efficient():
     def centred(x):
@@ -109,7 +91,8 @@ print(json.dumps(out))
 `;
 
 function python(args: string[]): string {
-  const env = { ...process.env };
+  // The demo's functions are imported from baselines/demo_cka.py.
+  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: BASELINES };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
   const result = spawnSync('python3', ['-', ...args], {

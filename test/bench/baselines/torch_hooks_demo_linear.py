@@ -27,29 +27,8 @@ START = time.perf_counter()
 import numpy as np  # noqa: E402
 
 
-# --- the demo notebook's functions, verbatim in substance ---
-def gram_linear(x):
-    return x.dot(x.T)
-
-
-def center_gram(gram, unbiased=False):
-    if not np.allclose(gram, gram.T):
-        raise ValueError("Input must be a symmetric matrix.")
-    gram = gram.copy()
-    means = np.mean(gram, 0, dtype=np.float64)
-    means -= np.mean(means) / 2
-    gram -= means[:, None]
-    gram -= means[None, :]
-    return gram
-
-
-def cka(gram_x, gram_y, debiased=False):
-    gram_x = center_gram(gram_x, unbiased=debiased)
-    gram_y = center_gram(gram_y, unbiased=debiased)
-    scaled_hsic = gram_x.ravel().dot(gram_y.ravel())
-    normalization_x = np.linalg.norm(gram_x)
-    normalization_y = np.linalg.norm(gram_y)
-    return scaled_hsic / (normalization_x * normalization_y)
+# The demo notebook's functions (this folder is on sys.path: the script's own).
+from demo_cka import cka, gram_linear  # noqa: E402
 
 
 def forward(args):
