@@ -60,11 +60,6 @@ export class OneOffCacheUse {
     await this.add(entries);
   }
 
-  /**
-   * Records what a streaming compare found in the cache or kept there — narrow layers' activations
-   * (in the model's cache folder's manifest), wide layers' Grams beside them — and holds them until
-   * the compare ends (its files may still be read).
-   */
   /** Holds every layer's entries of a streaming compare (before it reads or writes any). */
   holdStreamed(models: readonly StreamedModel[], precision: string): void {
     this.index.hold(
@@ -73,6 +68,11 @@ export class OneOffCacheUse {
     );
   }
 
+  /**
+   * Records what a streaming compare found in the cache or kept there — narrow layers' activations
+   * (in the model's cache folder's manifest), wide layers' Grams beside them — and holds them until
+   * the compare ends (its files may still be read).
+   */
   async registerStreamed(models: readonly StreamedModel[], cacheDir: string, precision: string): Promise<void> {
     const cache = new ActivationCache(cacheDir);
     const entries: Omit<CacheEntry, 'lastUsedAt'>[] = [];
@@ -86,33 +86,16 @@ export class OneOffCacheUse {
         m.layers.map((l) => ({ key: l.key, rows: l.rows })),
       );
       for (const l of m.layers) {
-        const activation = found.get(l.key);
-        if (activation) {
-          const bytes = await sizeOf(activation.path);
-          if (bytes !== null) {
-            entries.push({
-              key: streamedKeys(m, l.key, precision)[0],
-              kind: 'activation',
-              modelSha256: sha256,
-              probeHash,
-              tensor: l.tensor,
-              path: activation.path,
-              bytes,
-            });
+        const [activationEntry, gramEntry] = streamedKeys(m, l.key, precision);
+        const files = [
+          { key: activationEntry, kind: 'activation' as const, path: found.get(l.key)?.path },
+          { key: gramEntry, kind: 'gram' as const, path: gramPath(cache, m, l, precision) },
+        ];
+        for (const { key, kind, path } of files) {
+          const bytes = path === undefined ? null : await sizeOf(path);
+          if (path !== undefined && bytes !== null) {
+            entries.push({ key, kind, modelSha256: sha256, probeHash, tensor: l.tensor, path, bytes });
           }
-        }
-        const gram = gramPath(cache, m, l, precision);
-        const gramBytes = await sizeOf(gram);
-        if (gramBytes !== null) {
-          entries.push({
-            key: streamedKeys(m, l.key, precision)[1],
-            kind: 'gram',
-            modelSha256: sha256,
-            probeHash,
-            tensor: l.tensor,
-            path: gram,
-            bytes: gramBytes,
-          });
         }
       }
     }
