@@ -4,7 +4,8 @@
  * io/disk-space.ts checkRoomToWrite). Exact up to headers: a layer's activations are a float32
  * [n, features] .npy, its Gram a packed float64 [n(n+1)/2] .npy with a small .json beside it.
  */
-import { formatSize, type WriteEstimate } from '../io/disk-space.js';
+import { formatSize } from '../../common/sizes.js';
+import type { WriteEstimate } from '../io/disk-space.js';
 
 /** An .npy header (numpy pads it to 64 or 128 bytes; room for a long shape). */
 const NPY_HEADER_BYTES = 256;

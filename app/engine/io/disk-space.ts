@@ -20,9 +20,6 @@ export interface WriteEstimate {
   gramBytes?: number;
 }
 
-/** Sizes in binary units up to TiB: estimates can be absurd, and the message should say how absurd. */
-export { formatSize };
-
 /** Bytes available to this process on the file system of `dir` (or of its nearest existing parent). */
 export async function freeBytes(dir: string): Promise<number> {
   let at = resolve(dir);
