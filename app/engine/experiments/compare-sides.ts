@@ -261,9 +261,13 @@ async function streamModels(
   return { sides: sidesOf(outcome.models), results: outcome.kind === 'streamed' ? outcome.results : null };
 }
 
+/** Whether A or B is a model (run on the probe) rather than files of activations. */
+const hasModelSide = (request: CompareRequest): boolean =>
+  isModelPath(request.a) || (request.b !== undefined && isModelPath(request.b));
+
 export async function compareSides(request: CompareRequest, options: CompareSidesOptions): Promise<ComparisonResult> {
   const startedAt = new Date();
-  const needsModels = isModelPath(request.a) || (request.b !== undefined && isModelPath(request.b));
+  const needsModels = hasModelSide(request);
   const notes: string[] = [];
   const cacheUse =
     needsModels && options.cacheIndex
@@ -339,7 +343,7 @@ async function readSides(
   options: CompareSidesOptions,
   cacheUse: OneOffCacheUse | null,
 ): Promise<[Side, Side]> {
-  const needsModels = isModelPath(request.a) || (request.b !== undefined && isModelPath(request.b));
+  const needsModels = hasModelSide(request);
   const activations = needsModels ? new ActivationEngine(options.activations) : null;
   const readSide = (path: string, which: 'a' | 'b') =>
     isModelPath(path)
