@@ -1,7 +1,7 @@
 /**
  * The onnxruntime compute graphs against plain float64 loops: the hand-written ONNX encoder, the
- * blocked upper-triangle Gram with fused centring (several row blocks, float32 and float64), the
- * non-finite and constant checks, and the stacked HSIC product.
+ * upper-triangle Gram with centring (one chunk, several row chunks in one run, and the column-block
+ * fallback; float32 and float64), the non-finite and constant checks, and the stacked HSIC product.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { centredInnerProduct, centredView, materialiseCentred } from '../../app/engine/cka/centring.js';
@@ -9,7 +9,7 @@ import { centredTraces, kernelSummary } from '../../app/engine/cka/centred-trace
 import { packedIndex, packedLength } from '../../app/engine/cka/packed.js';
 import { Mulberry32 } from '../../app/engine/cka/rng.js';
 import { gemmTransBGraph } from '../../app/engine/compute/graphs.js';
-import { centredGramInto, gramBlockSize } from '../../app/engine/compute/gram.js';
+import { centredGramInto, gramBlockSize, gramChunks, type GramTuning } from '../../app/engine/compute/gram.js';
 import { stackedPackedProducts } from '../../app/engine/compute/hsic-stack.js';
 import { computeSession, releaseSessions, runInto, tensor } from '../../app/engine/compute/ort-sessions.js';
 import { Workspace } from '../../app/engine/compute/workspace.js';
@@ -51,30 +51,82 @@ describe('compute graphs in onnxruntime', () => {
     }
   });
 
-  it('computes the centred Gram in upper-triangle blocks, float32 and float64', async () => {
-    const n = 700; // several blocks
+  it('computes the centred Gram in one chunk, in row chunks and in column blocks, float32 and float64', async () => {
+    const n = 700;
     const p = 37;
-    expect(gramBlockSize(n)).toBeLessThan(n / 3);
     const x64 = uniform(n * p, 1, 3); // an offset of 3: the centring matters
     const reference = centredGramReference(x64, n, p);
-    for (const [x, tolerance] of [
-      [x64, 1e-12],
-      [Float32Array.from(x64), 1e-5],
-    ] as const) {
-      const packed = new Float64Array(packedLength(n));
-      const precision = x instanceof Float64Array ? 'float64' : 'float32';
-      const flags = await centredGramInto(x, n, p, precision, packed, workspace, 2);
-      expect(flags).toEqual({ constant: false, nonFinite: null });
-      // as stored (columns centred in the Gram's precision) and after the exact float64 centring view
-      const exact = materialiseCentred(centredView(packed, n, 'biased'));
-      for (const gram of [packed, exact]) {
-        let maxError = 0;
-        for (let i = 0; i < n; i += 7) {
-          for (let j = i; j < n; j += 3)
-            maxError = Math.max(maxError, Math.abs(gram[packedIndex(n, i, j)]! - reference[i * n + j]!));
+    const plans: [string, GramTuning][] = [
+      ['one chunk', {}],
+      // 128-row chunks: five full ones and a last of 60 rows, 21 blocks in one run
+      ['row chunks', { chunkBytes: 1 }],
+      ['column blocks', { maxBlockBytes: 0 }],
+    ];
+    expect(gramChunks(n, p, 4, plans[1]![1])).toMatchObject({ rows: 128, count: 6 });
+    expect(gramBlockSize(n)).toBeLessThan(n / 3);
+    for (const [plan, tuning] of plans) {
+      for (const [x, tolerance] of [
+        [x64, 1e-12],
+        [Float32Array.from(x64), 1e-5],
+      ] as const) {
+        const packed = new Float64Array(packedLength(n));
+        const precision = x instanceof Float64Array ? 'float64' : 'float32';
+        const flags = await centredGramInto(x, n, p, precision, packed, workspace, 2, tuning);
+        expect(flags, plan).toEqual({ constant: false, nonFinite: null });
+        // as stored (columns centred in the Gram's precision) and after the exact float64 centring view
+        const exact = materialiseCentred(centredView(packed, n, 'biased'));
+        for (const gram of [packed, exact]) {
+          let maxError = 0;
+          for (let i = 0; i < n; i += 7) {
+            for (let j = i; j < n; j += 3)
+              maxError = Math.max(maxError, Math.abs(gram[packedIndex(n, i, j)]! - reference[i * n + j]!));
+          }
+          expect(maxError, `${plan}, ${precision}`).toBeLessThan(tolerance * 10);
         }
-        expect(maxError).toBeLessThan(tolerance * 10);
       }
+    }
+  });
+
+  it('sizes row chunks below the mmap threshold and counts the blocks one run computes', () => {
+    // the e2e bench's widest layer: 2000 examples × 12,544 float32 features, 24 MiB chunks of 496 rows
+    expect(gramChunks(2000, 12_544, 4)).toEqual({
+      rows: 496,
+      count: 5,
+      blockEntries: 10 * 496 * 496 + 4 * 496 * 16 + 16 * 16,
+    });
+    for (const [n, p] of [
+      [1000, 50_000],
+      [333, 9000],
+      [5000, 3136],
+    ] as const) {
+      const { rows, count, blockEntries } = gramChunks(n, p, 4, { chunkBytes: 2 ** 20 });
+      const sizes = Array.from({ length: count }, (_, a) => Math.min(rows, n - a * rows));
+      expect(sizes.every((r) => r > 0) && sizes.reduce((a, b) => a + b) === n).toBe(true);
+      let entries = 0;
+      for (let a = 0; a < count; a++) for (let b = a; b < count; b++) entries += sizes[a]! * sizes[b]!;
+      expect(blockEntries).toBe(entries);
+    }
+  });
+
+  it('centres in place only when the activations are scratch', async () => {
+    const n = 40;
+    const p = 6;
+    const x = Float32Array.from(uniform(n * p, 5, 2));
+    const original = Float32Array.from(x);
+    const packed = new Float64Array(packedLength(n));
+    await centredGramInto(x, n, p, 'float32', packed, workspace, 1);
+    expect(x).toEqual(original);
+    const kept = Float64Array.from(packed);
+    await centredGramInto(x, n, p, 'float32', packed, workspace, 1, { overwrite: true });
+    expect(packed).toEqual(kept);
+    // now x holds the centred rows: every column sums to (about) zero
+    for (let f = 0; f < p; f++) {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += x[i * p + f]!;
+      expect(Math.abs(sum)).toBeLessThan(1e-4);
+      expect(x[f]).toBe(
+        Math.fround(original[f]! - Math.fround(original.reduce((s, v, e) => (e % p === f ? s + v : s), 0) / n)),
+      );
     }
   });
 
@@ -102,9 +154,11 @@ describe('compute graphs in onnxruntime', () => {
       constant: true,
       nonFinite: null,
     });
-    const broken = Float32Array.from(uniform(n * p, 3));
+    const broken = Float32Array.from(uniform(n * p, 3, 5)); // offset: the centring would run, but not over a NaN/Inf
     broken[11 * p + 2] = Infinity;
-    expect((await centredGramInto(broken, n, p, 'float32', packed, workspace, 1)).nonFinite).toEqual({
+    expect(
+      (await centredGramInto(broken, n, p, 'float32', packed, workspace, 1, { overwrite: true })).nonFinite,
+    ).toEqual({
       example: 11,
       feature: 2,
       value: Infinity,

@@ -6,20 +6,25 @@
  *    relative to the centred values. Otherwise (e.g. ReLU or normalised activations, where it
  *    costs more than a tenth of the Gram) X itself is used: XXᵀ differs from HXXᵀH only by
  *    a·1ᵀ + 1·aᵀ + c terms, which the exact float64 centrings remove anyway (cka/centring.ts,
- *    cka/centred-traces.ts), at most doubling the relative rounding;
- * 2. the upper triangle of XXᵀ in column blocks: block b is X[b.start:] · X[cols_b]ᵀ, one Gemm on
- *    views of the same buffer, whose narrow operand (the block's rows) is the one the GEMM packs;
- *    by symmetry its lower part is the upper triangle's rows b.start… (T blocks compute (T+1)/2T
- *    of the full product);
+ *    cka/centred-traces.ts), at most doubling the relative rounding. The centring (and a cast to
+ *    the Gram's precision) is two passes in JavaScript, in place when the caller's array is
+ *    scratch: as an onnxruntime graph it needed a second n×p buffer of fresh memory per layer;
+ * 2. the upper triangle of XXᵀ by row chunks X₀…X_{k−1}: one run of a graph whose inputs are the
+ *    chunks and whose outputs are the blocks XₐX_bᵀ for a ≤ b (k(k+1)/2 Gemms, (k+1)/2k of the
+ *    full product). onnxruntime-node copies every input of every run into newly allocated
+ *    memory: one run copies X once, and chunks of at most 24 MiB stay below glibc's largest mmap
+ *    threshold, so the copies reuse heap memory instead of faulting in new pages (a page fault
+ *    costs more than the arithmetic on its page on these machines). When the blocks would not fit
+ *    the workspace (very many examples), column blocks X[s:]·X[s:s+w]ᵀ run one at a time instead;
  * 3. copy the blocks into the packed float64 Gram.
  *
  * Runs inside a worker thread (onnxruntime's run() blocks its thread).
  */
 import { packedRowStart } from '../cka/packed.js';
 import type { NonFiniteValue } from '../cka/types.js';
-import { centreColumnsGraph, gemmTransBGraph } from './graphs.js';
+import { chunkGramGraph, gemmTransBGraph } from './graphs.js';
 import type { ComputeDType } from './onnx-graph.js';
-import { computeSession, runInto, tensor } from './ort-sessions.js';
+import { computeSession, runInto, tensor, type OrtTensor } from './ort-sessions.js';
 import type { Workspace } from './workspace.js';
 
 export interface GramFlags {
@@ -30,12 +35,51 @@ export interface GramFlags {
 }
 
 /**
- * Columns per Gemm block: 128 (measured fastest per flop for p in the thousands on these
- * machines; a multiple of the GEMM kernel's 16-column strips). For n = 2000 the blocks compute
- * 53% of the full product.
+ * Columns per Gemm block of the fallback (too many examples for one run): 128, measured fastest
+ * per flop for p in the thousands; a multiple of the GEMM kernel's 16-column strips.
  */
 export function gramBlockSize(n: number): number {
   return n <= 256 ? n : 128;
+}
+
+/** Largest input chunk: below glibc's largest automatic mmap threshold (32 MiB). */
+const CHUNK_BYTES = 24 * 2 ** 20;
+/** At most this many chunks (k(k+1)/2 Gemm nodes in one graph). */
+const MAX_CHUNKS = 12;
+/** Blocks of one run larger than this use the column-block fallback instead. */
+const MAX_BLOCK_BYTES = 160 * 2 ** 20;
+
+/** How a Gram is cut: `count` chunks of `rows` examples (the last may be shorter). */
+export interface GramChunks {
+  rows: number;
+  count: number;
+  /** Entries of the blocks XₐX_bᵀ, a ≤ b: what one run computes and returns. */
+  blockEntries: number;
+}
+
+/** Sizes the tests and benches may change; the defaults are the reasoned ones above. */
+export interface GramTuning {
+  chunkBytes?: number;
+  maxBlockBytes?: number;
+}
+
+/** The chunks of X [n, p] whose values take `bytesPerValue` bytes each. */
+export function gramChunks(n: number, p: number, bytesPerValue: number, tuning: GramTuning = {}): GramChunks {
+  const chunkBytes = tuning.chunkBytes ?? CHUNK_BYTES;
+  const byBytes = Math.floor(chunkBytes / (bytesPerValue * Math.max(1, p)) / 16) * 16;
+  const rows = Math.max(1, Math.min(n, Math.max(128, byBytes, Math.ceil(n / MAX_CHUNKS))));
+  const count = Math.ceil(n / rows);
+  const last = n - (count - 1) * rows;
+  // full chunks among themselves, each with the last, and the last with itself
+  const full = count - 1;
+  const blockEntries = ((full * (full + 1)) / 2) * rows * rows + full * rows * last + last * last;
+  return { rows, count, blockEntries };
+}
+
+/** Whether one run computes the whole Gram (else the column-block fallback). */
+export function gramInOneRun(n: number, p: number, bytesPerValue: number, tuning: GramTuning = {}): boolean {
+  const blocks = gramChunks(n, p, bytesPerValue, tuning).blockEntries * bytesPerValue;
+  return blocks <= (tuning.maxBlockBytes ?? MAX_BLOCK_BYTES);
 }
 
 /**
@@ -83,40 +127,139 @@ export function allRowsEqual(x: ArrayLike<number>, n: number, p: number): boolea
   return true;
 }
 
+/** tr(G) and 1ᵀG1 of the Gram just packed: the constant-layer and overflow checks use them. */
+interface GramSums {
+  trace: number;
+  total: number;
+}
+
 /**
- * Computes the centred Gram of x [n, p] (a thread-local, non-shared array) into `packedOut`
- * (n(n+1)/2 float64, usually shared memory owned by the caller).
+ * The rows the product runs on: x, or x with its columns centred and/or cast to the Gram's
+ * precision, in place when allowed (same dtype) or else in the workspace. μ is summed in float64
+ * and rounded to x's precision; each xᵢ − μ is rounded once to the Gram's precision, as the
+ * arithmetic of that dtype would. With a non-finite mean (NaN/±Inf in the column) nothing is
+ * centred, so the non-finite check reports the activation itself.
  */
-export async function centredGramInto(
+function productRows(
   x: Float32Array | Float64Array,
   n: number,
   p: number,
   precision: ComputeDType,
+  centre: boolean,
+  overwrite: boolean,
+  workspace: Workspace,
+): { rows: Float32Array | Float64Array; meanEnergy: number } {
+  const Ctor = precision === 'float64' ? Float64Array : Float32Array;
+  const sameType = x instanceof Ctor;
+  const mean = centre ? columnMeans(x, n, p) : null;
+  if (!mean) {
+    if (sameType) return { rows: x, meanEnergy: 0 };
+    const rows = workspace.get('centred', Ctor, n * p);
+    rows.set(x);
+    return { rows, meanEnergy: 0 };
+  }
+  const rows = sameType && overwrite ? x : workspace.get('centred', Ctor, n * p);
+  for (let i = 0; i < n; i++) {
+    const row = i * p;
+    for (let f = 0; f < p; f++) rows[row + f] = x[row + f]! - mean[f]!;
+  }
+  let meanEnergy = 0; // n‖μ‖², the energy the centring removed
+  for (let f = 0; f < p; f++) meanEnergy += n * mean[f]! * mean[f]!;
+  return { rows, meanEnergy };
+}
+
+/** Column means in float64, rounded to x's precision; null when one is not finite. */
+function columnMeans(x: Float32Array | Float64Array, n: number, p: number): Float64Array | null {
+  const mean = new Float64Array(p);
+  for (let i = 0; i < n; i++) {
+    const row = i * p;
+    for (let f = 0; f < p; f++) mean[f]! += x[row + f]!;
+  }
+  const round = x instanceof Float32Array ? Math.fround : (v: number) => v;
+  for (let f = 0; f < p; f++) {
+    mean[f] = round(mean[f]! / n);
+    if (!Number.isFinite(mean[f])) return null;
+  }
+  return mean;
+}
+
+/** The whole upper triangle in one run over row chunks (see the module comment). */
+async function chunkedGramInto(
+  rows: Float32Array | Float64Array,
+  n: number,
+  p: number,
   packedOut: Float64Array,
   workspace: Workspace,
   intraOpThreads: number,
-): Promise<GramFlags> {
-  const input: ComputeDType = x instanceof Float64Array ? 'float64' : 'float32';
+  tuning: GramTuning,
+): Promise<GramSums> {
+  const precision: ComputeDType = rows instanceof Float64Array ? 'float64' : 'float32';
   const Ctor = precision === 'float64' ? Float64Array : Float32Array;
-  const MeanCtor = input === 'float64' || precision === 'float64' ? Float64Array : Float32Array;
-
-  // 1. centre (or cast) when needed
-  let rows: Float32Array | Float64Array = x;
-  let meanEnergy = 0; // n‖μ‖², the energy the centring removed
-  const share = meanEnergyShare(x, n, p);
-  if (input !== precision || !(share <= CENTRE_ABOVE_SHARE)) {
-    const centring = await computeSession(
-      `centre_${input}_${precision}`,
-      () => centreColumnsGraph(input, precision),
-      intraOpThreads,
-    );
-    rows = workspace.get('centred', Ctor, n * p);
-    const mean = workspace.get('mean', MeanCtor, p);
-    await runInto(centring, { X: tensor(x, [n, p]) }, { Xc: tensor(rows, [n, p]), mean: tensor(mean, [1, p]) });
-    for (let f = 0; f < p; f++) meanEnergy += n * mean[f]! * mean[f]!;
+  const { rows: size, count, blockEntries } = gramChunks(n, p, Ctor.BYTES_PER_ELEMENT, tuning);
+  const session = await computeSession(
+    `gram_chunks_${count}_${precision}`,
+    () => chunkGramGraph(count, precision),
+    intraOpThreads,
+  );
+  const startOf = (a: number) => a * size;
+  const rowsOf = (a: number) => Math.min(size, n - a * size);
+  const feeds: Record<string, OrtTensor> = {};
+  for (let a = 0; a < count; a++) {
+    feeds[`C${a}`] = tensor(rows.subarray(startOf(a) * p, (startOf(a) + rowsOf(a)) * p), [rowsOf(a), p]);
   }
+  const all = workspace.get('gramBlocks', Ctor, blockEntries);
+  const blocks: { a: number; b: number; data: Float32Array | Float64Array }[] = [];
+  const fetches: Record<string, OrtTensor> = {};
+  let offset = 0;
+  for (let a = 0; a < count; a++) {
+    for (let b = a; b < count; b++) {
+      const data = all.subarray(offset, offset + rowsOf(a) * rowsOf(b));
+      offset += data.length;
+      blocks.push({ a, b, data });
+      fetches[`G${a}_${b}`] = tensor(data, [rowsOf(a), rowsOf(b)]);
+    }
+  }
+  await runInto(session, feeds, fetches);
 
-  // 2. column blocks of the lower triangle = row blocks of the upper one, 3. packed float64
+  let trace = 0;
+  let total = 0; // 1ᵀG1
+  for (const { a, b, data } of blocks) {
+    const width = rowsOf(b);
+    for (let r = 0, height = rowsOf(a); r < height; r++) {
+      const i = startOf(a) + r;
+      // row i of the block, G[i, j] for j ≥ i: from the diagonal on in a diagonal block
+      let c = a === b ? r : 0;
+      let k = packedRowStart(n, i) + startOf(b) + c - i;
+      if (a === b) {
+        const diagonal = data[r * width + r]!;
+        packedOut[k++] = diagonal;
+        trace += diagonal;
+        total += diagonal;
+        c++;
+      }
+      let offDiagonal = 0;
+      for (let e = r * width + c, end = (r + 1) * width; e < end; e++) {
+        const v = data[e]!;
+        packedOut[k++] = v;
+        offDiagonal += v;
+      }
+      total += 2 * offDiagonal;
+    }
+  }
+  return { trace, total };
+}
+
+/** The fallback: column blocks of the lower triangle (= row blocks of the upper one), one run each. */
+async function columnBlockGramInto(
+  rows: Float32Array | Float64Array,
+  n: number,
+  p: number,
+  packedOut: Float64Array,
+  workspace: Workspace,
+  intraOpThreads: number,
+): Promise<GramSums> {
+  const precision: ComputeDType = rows instanceof Float64Array ? 'float64' : 'float32';
+  const Ctor = precision === 'float64' ? Float64Array : Float32Array;
   const gemm = await computeSession(`gemm_nt_${precision}`, () => gemmTransBGraph(precision), intraOpThreads);
   const blockSize = gramBlockSize(n);
   let trace = 0;
@@ -149,14 +292,44 @@ export async function centredGramInto(
       total += diagonal + 2 * offDiagonal;
     }
   }
+  return { trace, total };
+}
+
+export interface GramOptions extends GramTuning {
+  /** x is scratch the centring may write into (it then holds the centred rows); else it is left as it was. */
+  overwrite?: boolean;
+}
+
+/**
+ * Computes the centred Gram of x [n, p] (a thread-local, non-shared array) into `packedOut`
+ * (n(n+1)/2 float64, usually shared memory owned by the caller).
+ */
+export async function centredGramInto(
+  x: Float32Array | Float64Array,
+  n: number,
+  p: number,
+  precision: ComputeDType,
+  packedOut: Float64Array,
+  workspace: Workspace,
+  intraOpThreads: number,
+  options: GramOptions = {},
+): Promise<GramFlags> {
+  // 1. centre (and cast, which costs the same pass) when needed, 2.–3. the blocks, packed
+  const cast = (x instanceof Float64Array ? 'float64' : 'float32') !== precision;
+  const centre = cast || !(meanEnergyShare(x, n, p) <= CENTRE_ABOVE_SHARE);
+  const { rows, meanEnergy } = productRows(x, n, p, precision, centre, options.overwrite ?? false, workspace);
+  const { trace, total } = gramInOneRun(n, p, rows.BYTES_PER_ELEMENT, options)
+    ? await chunkedGramInto(rows, n, p, packedOut, workspace, intraOpThreads, options)
+    : await columnBlockGramInto(rows, n, p, packedOut, workspace, intraOpThreads);
 
   if (!Number.isFinite(trace) || !Number.isFinite(total)) {
-    const where = firstNonFinite(x, n, p);
-    // No non-finite input but a non-finite Gram: the squares overflowed.
+    // Centred only when every column's mean was finite, so every activation was: the squares (or
+    // the centred values) overflowed. Otherwise name the first NaN/±Inf, if there is one.
+    const where = meanEnergy > 0 ? null : firstNonFinite(x, n, p);
     return { constant: false, nonFinite: where ?? { example: -1, feature: -1, value: Infinity } };
   }
   // tr(HGH) = tr(G) − 1ᵀG1/n is all the variance there is; a constant layer leaves only rounding
-  // of the energy in it. Confirm exactly when it looks so.
+  // of the energy in it. Confirm exactly when it looks so (centred rows are equal when x's are).
   const centredTrace = trace - total / n;
   const constant = centredTrace <= 1e-6 * (trace + meanEnergy) && allRowsEqual(x, n, p);
   return { constant, nonFinite: null };

@@ -2,40 +2,7 @@
  * The compute graphs the CKA core runs in onnxruntime. Every dimension is symbolic, so one session
  * per graph and dtype serves every shape.
  */
-import type { ComputeDType, GraphSpec } from './onnx-graph.js';
-
-const ELEM = { float32: 1, float64: 11 } as const;
-
-/**
- * Column centring of activations X [n, p] (the centring of the linear Gram, fused before the
- * product: (X − 1μᵀ)(X − 1μᵀ)ᵀ = HXXᵀH), optionally cast to the Gram's precision; also returns
- * the column means μ.
- */
-export function centreColumnsGraph(input: ComputeDType, output: ComputeDType): GraphSpec {
-  const nodes: GraphSpec['nodes'][number][] = [];
-  let x = 'X';
-  if (input !== output && output === 'float64') {
-    nodes.push({ op: 'Cast', inputs: ['X'], outputs: ['X64'], attributes: { to: { int: ELEM.float64 } } });
-    x = 'X64';
-  }
-  const castAfter = input !== output && output === 'float32';
-  nodes.push(
-    { op: 'ReduceMean', inputs: [x], outputs: ['mean'], attributes: { axes: { ints: [0] }, keepdims: { int: 1 } } },
-    { op: 'Sub', inputs: [x, 'mean'], outputs: [castAfter ? 'centred' : 'Xc'] },
-  );
-  if (castAfter)
-    nodes.push({ op: 'Cast', inputs: ['centred'], outputs: ['Xc'], attributes: { to: { int: ELEM.float32 } } });
-  const work: ComputeDType = input === 'float64' || output === 'float64' ? 'float64' : 'float32';
-  return {
-    name: `centre_columns_${input}_${output}`,
-    inputs: [{ name: 'X', dtype: input, dims: ['n', 'p'] }],
-    outputs: [
-      { name: 'Xc', dtype: output, dims: ['n', 'p'] },
-      { name: 'mean', dtype: work, dims: [1, 'p'] },
-    ],
-    nodes,
-  };
-}
+import type { ComputeDType, GraphNode, GraphSpec, GraphValue } from './onnx-graph.js';
 
 /** C = A·Bᵀ for A [m, k], B [r, k]: Gram blocks (B = rows of the same X) and the stacked HSIC product. */
 export function gemmTransBGraph(dtype: ComputeDType): GraphSpec {
@@ -48,6 +15,29 @@ export function gemmTransBGraph(dtype: ComputeDType): GraphSpec {
     outputs: [{ name: 'C', dtype, dims: ['m', 'r'] }],
     nodes: [{ op: 'Gemm', inputs: ['A', 'B'], outputs: ['C'], attributes: { transB: { int: 1 } } }],
   };
+}
+
+/**
+ * The blocks XₐX_bᵀ (a ≤ b) of the Gram of X cut into row chunks C₀…C_{k−1}: inputs C{a}, outputs
+ * G{a}_{b}, one Gemm each (compute/gram.ts: X crosses into onnxruntime once, in pieces).
+ */
+export function chunkGramGraph(chunks: number, dtype: ComputeDType): GraphSpec {
+  const inputs: GraphValue[] = [];
+  const outputs: GraphValue[] = [];
+  const nodes: GraphNode[] = [];
+  for (let a = 0; a < chunks; a++) inputs.push({ name: `C${a}`, dtype, dims: [`r${a}`, 'p'] });
+  for (let a = 0; a < chunks; a++) {
+    for (let b = a; b < chunks; b++) {
+      outputs.push({ name: `G${a}_${b}`, dtype, dims: [`r${a}`, `r${b}`] });
+      nodes.push({
+        op: 'Gemm',
+        inputs: [`C${a}`, `C${b}`],
+        outputs: [`G${a}_${b}`],
+        attributes: { transB: { int: 1 } },
+      });
+    }
+  }
+  return { name: `gram_chunks_${chunks}_${dtype}`, inputs, outputs, nodes };
 }
 
 /** C = A·B for A [m, k], B [k, r]: the linear-algebra products of the CCA-family measures. */

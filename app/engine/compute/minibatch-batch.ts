@@ -60,7 +60,7 @@ export async function batchProducts(
     b = n;
     const gram = new Float64Array(packedLength(n));
     const dtype: ComputeDType = precision === 'auto' ? (x instanceof Float64Array ? 'float64' : 'float32') : precision;
-    const flags = await centredGramInto(x, n, features, dtype, gram, workspace, intraOpThreads);
+    const flags = await centredGramInto(x, n, features, dtype, gram, workspace, intraOpThreads, { overwrite: true });
     nonFinite.push(flags.nonFinite); // example index within the batch; the caller maps it back
     constant.push(flags.constant);
     if (flags.nonFinite) gram.fill(0);

@@ -29,7 +29,9 @@ async function handle(task: ComputeTask): Promise<TaskResults[ComputeTask['kind'
       const { x, n, features } = await loadActivations(task.input, workspace);
       const input: ComputeDType = x instanceof Float64Array ? 'float64' : 'float32';
       const dtype = task.precision === 'auto' ? input : task.precision;
-      const flags = await centredGramInto(x, n, features, dtype, task.packedOut, workspace, task.intraOpThreads);
+      const flags = await centredGramInto(x, n, features, dtype, task.packedOut, workspace, task.intraOpThreads, {
+        overwrite: true,
+      });
       return { ...flags, n, features, dtype: input };
     }
     case 'summary':

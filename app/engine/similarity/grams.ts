@@ -56,27 +56,36 @@ export async function computeLayerGrams(
 ): Promise<LayerGram[]> {
   const intraOpThreads = intraOpThreadsFor(sources.length, pool.threads);
   let done = 0;
-  return Promise.all(
-    sources.map(async (source) => {
-      const gram = sharedFloat64(packedLength(source.n), `the Gram of layer '${source.layer.name}'`);
-      const dtype = resolvePrecision(precision, source.dtype);
-      const result = await pool.run<'gram'>(
-        { kind: 'gram', input: source.input, precision: dtype, packedOut: gram, intraOpThreads },
-        run.signal,
-      );
-      run.onProgress?.({ stage: 'grams', done: ++done, total: sources.length, layer: source.layer.name });
-      if (result.nonFinite) gram.fill(0);
-      return {
-        layer: source.layer,
-        n: source.n,
-        features: source.features,
-        precision: dtype,
-        gram,
-        constant: result.constant,
-        nonFinite: result.nonFinite,
-      } satisfies LayerGram;
-    }),
-  );
+  // Queued largest first: each worker's scratch buffers reach their final size on its first task
+  // (fresh memory is what costs here), and the short tasks fill in at the end.
+  const order = sources.map((_, i) => i).sort((a, b) => size(sources[b]!) - size(sources[a]!));
+  const grams: Promise<LayerGram>[] = new Array(sources.length);
+  for (const i of order) grams[i] = layerGram(sources[i]!);
+  return Promise.all(grams);
+
+  async function layerGram(source: ResolvedSource): Promise<LayerGram> {
+    const gram = sharedFloat64(packedLength(source.n), `the Gram of layer '${source.layer.name}'`);
+    const dtype = resolvePrecision(precision, source.dtype);
+    const result = await pool.run<'gram'>(
+      { kind: 'gram', input: source.input, precision: dtype, packedOut: gram, intraOpThreads },
+      run.signal,
+    );
+    run.onProgress?.({ stage: 'grams', done: ++done, total: sources.length, layer: source.layer.name });
+    if (result.nonFinite) gram.fill(0);
+    return {
+      layer: source.layer,
+      n: source.n,
+      features: source.features,
+      precision: dtype,
+      gram,
+      constant: result.constant,
+      nonFinite: result.nonFinite,
+    } satisfies LayerGram;
+  }
+}
+
+function size(source: ResolvedSource): number {
+  return source.n * source.features;
 }
 
 /**
