@@ -8,11 +8,12 @@ import { resolve } from 'node:path';
 import { WorkbenchError } from '../../common/errors.js';
 import { parseNpyHeader, type NpyHeader } from '../io/npy.js';
 import { halfToFloat } from '../io/half-float.js';
-import { FILE_SIZE_LIMITS, hashOpenedFile, openRegularFile, type OpenedRegularFile } from '../io/regular-file.js';
+import { prefixedFileDigest } from '../io/file-hash.js';
+import { FILE_SIZE_LIMITS, openRegularFile, type OpenedRegularFile } from '../io/regular-file.js';
 import { fileByteSource, type ByteSource } from './byte-source.js';
 import { checkExampleShape, type ModelInput } from './model-input.js';
 import { listNpzMembers, memberBytes } from './npz-archive.js';
-import { checkExampleCount, elementsPerExample, probeHash, type ProbeSource } from './source.js';
+import { checkExampleCount, elementsPerExample, type ProbeSource } from './source.js';
 
 const READABLE_DTYPES = new Set(['float32', 'float64', 'float16', 'uint8']);
 const MAX_NPY_HEADER = 65_535 + 12;
@@ -125,11 +126,10 @@ async function arrayProbe(
     throw new WorkbenchError('BAD_PROBE', `${source}: the array is truncated (${n} examples declared)`);
   }
   // The bytes of the file that was opened (not of whatever the path names by now).
-  const hash = probeHash().update(`${spec}\n`);
-  await hashOpenedFile(hash, file);
+  const hash = await prefixedFileDigest(`${spec}\n`, file);
   return {
     spec,
-    hash: hash.digest('hex'),
+    hash,
     n,
     exampleShape,
     notes: [],

@@ -7,12 +7,12 @@
  */
 import { join, resolve } from 'node:path';
 import { WorkbenchError } from '../../common/errors.js';
-import { defaultModelsDir } from './models-dir.js';
-import { hashFile } from '../io/file-hash.js';
-import { FILE_SIZE_LIMITS, readRegularText } from '../io/regular-file.js';
+import { prefixedFileDigest } from '../io/file-hash.js';
+import { FILE_SIZE_LIMITS, openRegularFile, readRegularText } from '../io/regular-file.js';
 import { openNpyProbe } from './array-probe.js';
+import { defaultModelsDir } from './models-dir.js';
 import { checkExampleShape, type ModelInput } from './model-input.js';
-import { probeHash, type ProbeSource } from './source.js';
+import { type ProbeSource } from './source.js';
 
 export interface ZooNormalization {
   scale: number;
@@ -65,6 +65,15 @@ export async function readZooManifest(
   };
 }
 
+async function imagesDigest(prefix: string, path: string): Promise<string> {
+  const file = await openRegularFile(path, { what: 'image array', maxBytes: FILE_SIZE_LIMITS.array });
+  try {
+    return await prefixedFileDigest(prefix, file);
+  } finally {
+    await file.close();
+  }
+}
+
 export async function openFashionMnistProbe(
   n: number,
   input: ModelInput,
@@ -87,13 +96,12 @@ export async function openFashionMnistProbe(
     throw new WorkbenchError('BAD_PROBE', `probe ${spec}: the built-in set has ${pixels.n} images`);
   }
   const { scale, mean, std } = zoo.normalization;
-  const hash = probeHash().update(`${spec}\nscale=${scale} mean=${mean} std=${std}\n`);
-  await hashFile(hash, zoo.images);
+  const hash = await imagesDigest(`${spec}\nscale=${scale} mean=${mean} std=${std}\n`, zoo.images);
   const f32 = Math.fround;
   const [s32, m32, d32] = [f32(scale), f32(mean), f32(std)];
   return {
     spec,
-    hash: hash.digest('hex'),
+    hash,
     n,
     exampleShape: exampleShape!,
     notes: [],
