@@ -88,11 +88,11 @@ describe('compute graphs in onnxruntime', () => {
   });
 
   it('sizes row chunks below the mmap threshold and counts the blocks one run computes', () => {
-    // the e2e bench's widest layer: 2000 examples × 12,544 float32 features, 24 MiB chunks of 496 rows
+    // the e2e bench's widest layer: 2000 examples × 12,544 float32 features, 12 MiB chunks of 240 rows
     expect(gramChunks(2000, 12_544, 4)).toEqual({
-      rows: 496,
-      count: 5,
-      blockEntries: 10 * 496 * 496 + 4 * 496 * 16 + 16 * 16,
+      rows: 240,
+      count: 9,
+      blockEntries: 36 * 240 * 240 + 8 * 240 * 80 + 80 * 80,
     });
     for (const [n, p] of [
       [1000, 50_000],
