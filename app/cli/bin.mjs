@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// The `cka-workbench` command: runs the compiled JavaScript under dist/app. In a checkout whose
+// The `cka-workbench` command: runs the bundled JavaScript under dist/cli. In a checkout whose
 // sources changed since that build (or that was never built), it builds first — esbuild, well
 // under a second (esbuild.app.mjs) — and only when that cannot be done does it run the TypeScript
 // sources through tsx (a development fallback, ~1.5 s slower per start).
 // CKA_WORKBENCH_FROM_SOURCES=1 runs the sources through tsx anyway.
 import { existsSync } from 'node:fs';
 
-const compiled = new URL('../../dist/app/cli/main.js', import.meta.url);
+const compiled = new URL('../../dist/cli/main.js', import.meta.url);
 const source = new URL('./main.ts', import.meta.url);
 const builder = new URL('../../esbuild.app.mjs', import.meta.url);
 
@@ -21,7 +21,7 @@ async function fromSources(why) {
   await import(source.href);
 }
 
-/** In a checkout: whether dist/app is missing or older than the sources, rebuilding it if so. Null when it is fresh. */
+/** In a checkout: whether the build is missing or older than the sources, rebuilding it if so. Null when it is fresh. */
 async function rebuildProblem() {
   const { sourceSignature, builtSignature, buildApp } = await import(builder.href);
   if (builtSignature() === sourceSignature()) return null;

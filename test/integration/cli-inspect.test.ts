@@ -57,11 +57,12 @@ describe('cka-workbench inspect', () => {
 
   it('loads only what the command needs: --version nothing of the engine, inspect no CKA, database or runner process (its children inherit the hook)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cli-imports-'));
-    const imports = async (...args: string[]) => {
-      const file = join(dir, `${args[0]}.txt`);
+    let calls = 0;
+    const imports = async (entry: string, ...args: string[]) => {
+      const file = join(dir, `imports-${++calls}.txt`);
       const hook = join(repoRoot, 'test', 'helpers', 'trace-imports.mjs');
       // Through NODE_OPTIONS, so that a runner process the command starts is traced too.
-      await run(process.execPath, [cliBin, ...args], {
+      await run(process.execPath, [entry, ...args], {
         env: {
           ...process.env,
           NODE_OPTIONS: `--import ${hook}`,
@@ -71,17 +72,22 @@ describe('cka-workbench inspect', () => {
       });
       return readFileSync(file, 'utf8').trim().split('\n');
     };
-    const version = await imports('--version');
-    expect(version.some((url) => url.endsWith('/cli/main.js'))).toBe(true); // the compiled build, not tsx
+    // The lazy boundaries, module by module, in the one-file-per-module build (dist/app)...
+    const perModule = join(repoRoot, 'dist', 'app', 'cli', 'main.js');
+    const version = await imports(perModule, '--version');
     expect(version.filter((url) => /\/app\/(engine|api\/workbench)|node_modules\/(?!commander)/.test(url))).toEqual([]);
-    const inspect = await imports('inspect', tinyCnn);
+    const inspect = await imports(perModule, 'inspect', tinyCnn);
     expect(inspect.some((url) => url.includes('/engine/onnx/shape-inference.js'))).toBe(true);
-    expect(
-      inspect.filter((url) =>
-        /\/engine\/(cka|compute|similarity|experiments|activations|store)\/|\/runner\/child|onnxruntime|better-sqlite3|zod/.test(
-          url,
-        ),
-      ),
-    ).toEqual([]);
+    const heavy =
+      /\/engine\/(cka|compute|similarity|experiments|activations|store)\/|\/runner\/child|onnxruntime|better-sqlite3|zod/;
+    expect(inspect.filter((url) => heavy.test(url))).toEqual([]);
+    // ...and the bundle the command runs (dist/cli) keeps them: its chunks load lazily, and no
+    // native library or runner process starts for --version or inspect.
+    const bundled = await imports(cliBin, '--version');
+    expect(bundled.some((url) => url.endsWith('/dist/cli/main.js'))).toBe(true); // the bundle, not tsx
+    expect(bundled.filter((url) => /node_modules|\/dist\/app\//.test(url))).toEqual([]);
+    const bundledInspect = await imports(cliBin, 'inspect', tinyCnn);
+    expect(bundledInspect.filter((url) => /\/child\.js|onnxruntime|better-sqlite3|piscina/.test(url))).toEqual([]);
+    expect(bundledInspect.length).toBeLessThan(60);
   });
 });
