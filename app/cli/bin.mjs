@@ -3,8 +3,10 @@
 // sources changed since that build (or that was never built), it builds first — esbuild, well
 // under a second (esbuild.app.mjs) — and only when that cannot be done does it run the TypeScript
 // sources through tsx (a development fallback, ~1.5 s slower per start).
-// CKA_WORKBENCH_FROM_SOURCES=1 runs the sources through tsx anyway.
+// CKA_WORKBENCH_FROM_SOURCES=1 runs the sources through tsx anyway. On Linux, `compare` first
+// starts itself again with huge pages for malloc (./huge-pages.mjs).
 import { existsSync } from 'node:fs';
+import { followParent, relaunch, relaunchEnv } from './huge-pages.mjs';
 
 const compiled = new URL('../../dist/cli/main.js', import.meta.url);
 const source = new URL('./main.ts', import.meta.url);
@@ -33,10 +35,12 @@ async function rebuildProblem() {
   }
 }
 
-const checkout = existsSync(source) && existsSync(builder);
-if (checkout && process.env.CKA_WORKBENCH_FROM_SOURCES === '1') {
-  await fromSources('CKA_WORKBENCH_FROM_SOURCES=1');
-} else {
+async function run() {
+  const checkout = existsSync(source) && existsSync(builder);
+  if (checkout && process.env.CKA_WORKBENCH_FROM_SOURCES === '1') {
+    await fromSources('CKA_WORKBENCH_FROM_SOURCES=1');
+    return;
+  }
   const problem = checkout ? await rebuildProblem() : null;
   if (problem !== null) {
     process.stderr.write(`cka-workbench: ${problem}; running the sources through tsx\n`);
@@ -47,4 +51,12 @@ if (checkout && process.env.CKA_WORKBENCH_FROM_SOURCES === '1') {
     console.error('cka-workbench: error: the CLI is not built; run `npm run build:app` first');
     process.exit(1);
   }
+}
+
+const relaunchWith = relaunchEnv(process.argv.slice(2), process.env);
+if (relaunchWith) {
+  relaunch(relaunchWith);
+} else {
+  followParent();
+  await run();
 }

@@ -1,0 +1,131 @@
+/**
+ * `compare` on Linux starts itself again with glibc.malloc.hugetlb=1 (app/cli/huge-pages.mjs): when
+ * it does, and that the first process mirrors the second — its exit code, a forwarded SIGTERM —
+ * and that the second interrupts itself when the first is killed outright.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { commandOf, relaunchEnv } from '../../app/cli/huge-pages.mjs';
+import { repoRoot } from '../helpers/paths.js';
+
+const linux = { platform: 'linux', thpMode: 'madvise', glibc: [2, 36] as [number, number] };
+
+describe('when compare relaunches', () => {
+  it('only compare, only on Linux with glibc ≥ 2.35 in madvise mode, never twice or over the user’s setting', () => {
+    const env = { PATH: '/usr/bin' };
+    expect(relaunchEnv(['compare', 'a', 'b'], env, linux)).toEqual({
+      PATH: '/usr/bin',
+      GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1',
+      CKA_WORKBENCH_RELAUNCHED: '1',
+    });
+    expect(relaunchEnv(['--max-probe-examples', '9', 'compare', 'a'], env, linux)).not.toBeNull();
+    expect(relaunchEnv(['compare', 'a'], { GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }, linux)?.GLIBC_TUNABLES).toBe(
+      'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1',
+    );
+    for (const [args, environment, facts] of [
+      [['extract', 'm.onnx'], env, linux],
+      [['inspect', 'compare'], env, linux],
+      [['compare', '--help'], env, linux],
+      [['compare', 'a'], { CKA_WORKBENCH_RELAUNCHED: '1' }, linux],
+      [['compare', 'a'], { CKA_WORKBENCH_HUGE_PAGES: '0' }, linux],
+      [['compare', 'a'], { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' }, linux],
+      [['compare', 'a'], env, { ...linux, platform: 'darwin' }],
+      [['compare', 'a'], env, { ...linux, thpMode: 'always' }],
+      [['compare', 'a'], env, { ...linux, thpMode: 'never' }],
+      [['compare', 'a'], env, { ...linux, glibc: [2, 31] }],
+      [['compare', 'a'], env, { ...linux, glibc: null }], // musl
+    ] as const) {
+      expect(relaunchEnv([...args], { ...environment }, { ...facts }), args.join(' ')).toBeNull();
+    }
+    // tests force it whatever the machine
+    expect(relaunchEnv(['compare', 'a'], { CKA_WORKBENCH_HUGE_PAGES: '1' }, { platform: 'win32' })).not.toBeNull();
+    expect(commandOf(['--max-probe-examples', 'compare', 'run'])).toBe('run');
+  });
+});
+
+describe('the relaunched process', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ckawb-relaunch-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // A stand-in for bin.mjs: relaunches as it does, and the second process does what argv[2] says.
+  const script = join(dir, 'stand-in.mjs');
+  const marker = join(dir, 'interrupted');
+  writeFileSync(
+    script,
+    `import { followParent, relaunch, relaunchEnv, RELAUNCHED } from ${JSON.stringify(
+      pathToFileURL(join(repoRoot, 'app/cli/huge-pages.mjs')).href,
+    )};
+import { writeFileSync } from 'node:fs';
+const env = relaunchEnv(['compare'], process.env);
+if (env) relaunch(env);
+else {
+  followParent();
+  console.log(JSON.stringify({ pid: process.pid, tunables: process.env.GLIBC_TUNABLES, relaunched: process.env[RELAUNCHED] }));
+  if (process.argv[2] === 'exit') process.exit(3);
+  process.on('SIGINT', () => { writeFileSync(${JSON.stringify(marker)}, 'SIGINT'); process.exit(0); });
+  setInterval(() => {}, 1000);
+}
+`,
+  );
+
+  function start(mode: string) {
+    const parent = spawn(process.execPath, [script, mode], {
+      env: { ...process.env, CKA_WORKBENCH_HUGE_PAGES: '1', GLIBC_TUNABLES: '' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      parent.on('exit', (code, signal) => resolve({ code, signal })),
+    );
+    const hello = new Promise<{ pid: number; tunables: string; relaunched: string }>((resolve) => {
+      let text = '';
+      parent.stdout.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        if (text.includes('\n')) resolve(JSON.parse(text.split('\n')[0]!));
+      });
+    });
+    return { parent, exited, hello };
+  }
+
+  /** Whether a process runs (a zombie waiting for its new parent to reap it does not). */
+  function alive(pid: number): boolean {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return !/^\d+ \(.*\) [ZX]/.test(stat);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Resolves when `path` exists (polling: the second process is not ours to wait for). */
+  async function appears(path: string): Promise<void> {
+    for (let i = 0; i < 500 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(existsSync(path)).toBe(true);
+  }
+
+  it('runs with huge pages in a second process whose exit code becomes the first’s', async () => {
+    const { parent, exited, hello } = start('exit');
+    const child = await hello;
+    expect(child.pid).not.toBe(parent.pid);
+    expect(child).toMatchObject({ tunables: 'glibc.malloc.hugetlb=1', relaunched: '1' });
+    expect(await exited).toEqual({ code: 3, signal: null });
+  });
+
+  it('forwards SIGTERM, and ends with the signal the second process ended with', async () => {
+    const { parent, exited, hello } = start('wait');
+    const child = await hello;
+    parent.kill('SIGTERM');
+    expect(await exited).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(alive(child.pid)).toBe(false); // the first exits only once the second has
+  });
+
+  it('interrupts the second process when the first is killed outright', async () => {
+    const { parent, exited, hello } = start('wait');
+    await hello;
+    parent.kill('SIGKILL');
+    await exited;
+    await appears(marker); // written by the second process's SIGINT handler
+  });
+});
