@@ -1,7 +1,8 @@
 /**
  * One-off calls that take long (extractActivations, compareLayers): each runs under an abort
- * signal that cancelJob can fire by the jobId its request gave, and reports progress as `job`
- * events. A jobId is unique among the calls running at once.
+ * signal that cancelJob can fire by the jobId its request gave, reports progress as `job` events
+ * and its end as a `jobEnd` event (views that show what a job writes, like the cache's size, reread
+ * then). A jobId is unique among the calls running at once.
  */
 import { setMaxListeners } from 'node:events';
 import type { JobProgress, WorkbenchEvent } from '../common/contract.js';
@@ -24,10 +25,17 @@ export class Jobs {
     // The CKA core and the runner listen on it per task: many listeners, no leak.
     setMaxListeners(0, controller.signal);
     this.running.set(id, controller);
+    let outcome: 'done' | 'failed' | 'cancelled' = 'failed';
     try {
-      return await work(controller.signal, (p) => this.emit({ type: 'job', progress: { jobId: id, ...p } }));
+      const result = await work(controller.signal, (p) => this.emit({ type: 'job', progress: { jobId: id, ...p } }));
+      outcome = 'done';
+      return result;
+    } catch (err) {
+      if (controller.signal.aborted) outcome = 'cancelled';
+      throw err;
     } finally {
       this.running.delete(id);
+      this.emit({ type: 'jobEnd', jobId: id, outcome });
     }
   }
 

@@ -241,7 +241,9 @@ export type WorkbenchEvent =
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string; /** The run it is about. */ runId?: string }
   | { type: 'run'; run: RunInfo }
   | { type: 'progress'; progress: RunProgress }
-  | { type: 'job'; progress: JobProgress };
+  | { type: 'job'; progress: JobProgress }
+  /** A one-off job ended: its result (or error) is being returned, and what it wrote is written. */
+  | { type: 'jobEnd'; jobId: string; outcome: 'done' | 'failed' | 'cancelled' };
 
 export type Unsubscribe = () => void;
 
