@@ -17,7 +17,11 @@ const infoOf = (store: Store): Promise<CacheInfo> => nameCachedModels(store.cach
 
 export function cacheMethods(deps: CacheDeps): Pick<WorkbenchApi, CacheMethodName> {
   return {
-    getCacheInfo: async () => infoOf(await deps.store()),
+    async getCacheInfo() {
+      const store = await deps.store();
+      await store.refreshDefaultLimit();
+      return infoOf(store);
+    },
 
     async setCacheLimit({ bytes }) {
       const store = await deps.store();

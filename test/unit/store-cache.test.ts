@@ -103,6 +103,21 @@ describe('store: cache', () => {
     expect((await openWith(2 ** 40)).cache.info()).toMatchObject({ limitBytes: 12345, limitIsSet: true });
   });
 
+  it('measures the disk again for the default limit while it stays open', async () => {
+    const dir = tempDataDir('ckawb-cache-');
+    let free = 8 * 2 ** 30;
+    const store = await Store.open(dir, { freeBytes: async () => free });
+    stores.push(store);
+    expect(store.cache.limitBytes()).toBe(Math.floor(0.8 * 2 ** 30));
+    free = 2 * 2 ** 30; // the disk filled up meanwhile
+    await store.refreshDefaultLimit();
+    expect(store.cache.limitBytes()).toBe(Math.floor(0.2 * 2 ** 30));
+    store.cache.setLimitBytes(777); // a limit the user set stays
+    free = 2 ** 40;
+    await store.refreshDefaultLimit();
+    expect(store.cache.limitBytes()).toBe(777);
+  });
+
   it('spares what one-off work holds until it releases it, and drops holds of a process that died', async () => {
     const { store, dir } = await open();
     const a = addFile(store, dir, 'a', 100);

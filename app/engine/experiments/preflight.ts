@@ -33,6 +33,7 @@ export async function checkRunFits(ctx: RunContext, needed: ReadonlySet<number>)
       if (!found.has(l.key)) activations.push({ rows: l.rows, features: l.features });
     }
   }
+  await env.store.refreshDefaultLimit();
   await checkRoomToWrite(env.store.dirs.activations, estimateWrites(plan.n, activations, grams), {
     cacheLimitBytes: env.store.cache.limitBytes(),
     where: "the workbench's cache",

@@ -65,7 +65,7 @@ export class Store {
   private constructor(
     readonly db: Db,
     dataDir: string,
-    options: StoreOptions,
+    private readonly options: StoreOptions,
   ) {
     this.dirs = storeDirs(dataDir);
     this.history = new HistoryStore(db);
@@ -82,10 +82,7 @@ export class Store {
     const db = openDatabase(storeDirs(dataDir).database);
     try {
       const store = new Store(db, dataDir, options);
-      if (options.cacheLimitBytes === undefined) {
-        const free = await (options.freeBytes ?? freeBytes)(dataDir);
-        store.cache.useDefaultLimit(defaultCacheLimit(free, store.cache.totalBytes()));
-      }
+      await store.refreshDefaultLimit();
       store.cache.dropDeadHolds();
       await store.cache.sweep(store.dirs, options.sweepMinAgeMs ?? 10 * 60_000);
       return store;
@@ -94,6 +91,17 @@ export class Store {
       if (db.open) db.close();
       throw err;
     }
+  }
+
+  /**
+   * Measures the disk again for the default limit (the one in force while the user has set none):
+   * an app left open for days should not keep the figure of the morning it started. Cheap (one
+   * statfs); done when the store opens, before each run's preflight and when the cache is shown.
+   */
+  async refreshDefaultLimit(): Promise<void> {
+    if (this.options.cacheLimitBytes !== undefined) return;
+    const free = await (this.options.freeBytes ?? freeBytes)(this.dirs.dataDir);
+    this.cache.useDefaultLimit(defaultCacheLimit(free, this.cache.totalBytes()));
   }
 
   close(): void {
