@@ -231,22 +231,17 @@ async function chunkedGramInto(
     for (let r = 0, height = rowsOf(a); r < height; r++) {
       const i = startOf(a) + r;
       // row i of the block, G[i, j] for j ≥ i: from the diagonal on in a diagonal block
-      let c = a === b ? r : 0;
-      let k = packedRowStart(n, i) + startOf(b) + c - i;
+      const first = a === b ? r : 0;
+      const row = data.subarray(r * width + first, (r + 1) * width);
+      packedOut.set(row, packedRowStart(n, i) + startOf(b) + first - i);
+      let sum = 0;
+      for (let e = 0; e < row.length; e++) sum += row[e]!;
       if (a === b) {
-        const diagonal = data[r * width + r]!;
-        packedOut[k++] = diagonal;
-        trace += diagonal;
-        total += diagonal;
-        c++;
+        trace += row[0]!;
+        total += 2 * sum - row[0]!; // the diagonal once, the rest twice
+      } else {
+        total += 2 * sum;
       }
-      let offDiagonal = 0;
-      for (let e = r * width + c, end = (r + 1) * width; e < end; e++) {
-        const v = data[e]!;
-        packedOut[k++] = v;
-        offDiagonal += v;
-      }
-      total += 2 * offDiagonal;
     }
   }
   return { trace, total };
