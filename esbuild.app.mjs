@@ -94,10 +94,9 @@ export async function buildApp() {
   const { build } = await import('esbuild');
   const signature = sourceSignature();
   const entryPoints = sourceFiles();
-  const result = await build({
-    entryPoints,
-    outdir: outDir,
-    outbase: appDir,
+  // What both outputs share: ES modules for Node 20, linked source maps, kept in memory until
+  // written atomically below.
+  const common = {
     format: 'esm',
     platform: 'node',
     target: 'node20',
@@ -105,8 +104,10 @@ export async function buildApp() {
     write: false,
     logLevel: 'error',
     tsconfig: join(root, 'tsconfig.build.json'),
-  });
+  };
+  const result = await build({ ...common, entryPoints, outdir: outDir, outbase: appDir });
   const cli = await build({
+    ...common,
     entryPoints: {
       main: join(appDir, 'cli', 'main.ts'),
       child: join(appDir, 'engine', 'runner', 'child.ts'),
@@ -125,13 +126,6 @@ export async function buildApp() {
     banner: {
       js: "import { createRequire as __cliRequire } from 'node:module'; const require = __cliRequire(import.meta.url);",
     },
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    sourcemap: 'linked',
-    write: false,
-    logLevel: 'error',
-    tsconfig: join(root, 'tsconfig.build.json'),
   });
   const expected = new Set();
   for (const file of [...result.outputFiles, ...cli.outputFiles]) {
