@@ -1,8 +1,8 @@
 // Huge pages for `compare` on Linux. Exact CKA computes every layer's Gram in this process's worker
 // threads over arrays of hundreds of MiB, and with Linux's default transparent-huge-page mode
 // ("madvise") malloc hands out 4 KiB pages unless told otherwise; each first touch of one is a page
-// fault, and on virtual machines a fault costs more than the arithmetic on its page (the e2e
-// bench's folder compare: 1.2 s of 3.4). glibc's malloc uses huge pages when GLIBC_TUNABLES says
+// fault, and on virtual machines a fault costs more than the arithmetic on its page (0.7 s of
+// 3.3 in the e2e bench's folder compare). glibc's malloc uses huge pages when GLIBC_TUNABLES says
 // glibc.malloc.hugetlb=1, but reads that only when a process starts — so `compare` starts itself
 // again with it. The first process only waits: the second inherits the terminal (Ctrl+C reaches
 // both, as one process group; the first ignores it), gets SIGTERM and SIGHUP forwarded, and its
@@ -37,9 +37,11 @@ function glibcVersion() {
 export function commandOf(args) {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    if (arg === '--max-probe-examples')
+    if (arg === '--max-probe-examples') {
       i++; // the one global option that takes a value
-    else if (!arg.startsWith('-')) return arg;
+    } else if (!arg.startsWith('-')) {
+      return arg;
+    }
   }
   return null;
 }
