@@ -186,4 +186,28 @@ describe('store: cache', () => {
     expect(existsSync(young)).toBe(true);
     expect(existsSync(listed)).toBe(true);
   });
+
+  it('sweeps when a store opens at most once per leftover age, whichever process opens it', async () => {
+    const { store } = await open();
+    const t = 1_000_000_000_000;
+    expect(store.cache.sweepDue(600_000, t)).toBe(true);
+    expect(store.cache.sweepDue(600_000, t + 1000)).toBe(false);
+    expect(store.cache.sweepDue(600_000, t + 600_000)).toBe(true);
+    expect(store.cache.sweepDue(0, t + 600_000)).toBe(true); // tests that sweep every open
+    expect(store.cache.sweepDue(600_000, t - 5)).toBe(true); // a clock set back
+    // and through Store.open: a second open within the age does not walk the cache again
+    const dir = tempDataDir('ckawb-sweep-');
+    const first = await Store.open(dir);
+    stores.push(first);
+    const orphan = join(dir, 'grams', 'aa', 'orphan.npy');
+    mkdirSync(join(dir, 'grams', 'aa'), { recursive: true });
+    writeFileSync(orphan, 'x');
+    const old = (Date.now() - 3_600_000) / 1000;
+    utimesSync(orphan, old, old);
+    first.close();
+    stores.push(await Store.open(dir));
+    expect(existsSync(orphan)).toBe(true);
+    stores.push(await Store.open(dir, { sweepMinAgeMs: 0 }));
+    expect(existsSync(orphan)).toBe(false);
+  });
 });

@@ -43,6 +43,7 @@ interface EntryRow {
 /** The default limit's ceiling: the smaller of this and a tenth of the disk's space (defaultCacheLimit). */
 export const DEFAULT_CACHE_LIMIT_BYTES = 5 * 2 ** 30;
 const LIMIT_SETTING = 'cache_limit_bytes';
+const LAST_SWEEP_SETTING = 'cache_last_sweep_at';
 
 /** The `precision` of cached CCA-family factors (always float64; the name versions the format). */
 export const FACTORS_FORMAT = 'cca-factors64';
@@ -320,6 +321,22 @@ export class CacheIndex {
    * younger ones). Activation files without rows are kept: a run registers a model's layers only
    * once all are extracted (an extraction may outlast `minAgeMs`), and `compare` once its side is.
    */
+  /**
+   * Whether a sweep is due: none in the last `intervalMs` (by any process on this data directory).
+   * Records now as the last sweep when it says yes.
+   */
+  sweepDue(intervalMs: number, now = Date.now()): boolean {
+    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(LAST_SWEEP_SETTING) as
+      { value: string } | undefined;
+    const last = row ? Number(row.value) : NaN;
+    // a clock set back makes a "last sweep" in the future: sweep then too
+    if (Number.isFinite(last) && now - last < intervalMs && now >= last) return false;
+    this.db
+      .prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+      .run(LAST_SWEEP_SETTING, String(now));
+    return true;
+  }
+
   async sweep(dirs: { grams: string; activations: string }, minAgeMs: number): Promise<string[]> {
     const known = new Set(
       (this.db.prepare('SELECT kind, path FROM cache_entries').all() as { kind: CacheKind; path: string }[]).flatMap(

@@ -84,7 +84,10 @@ export class Store {
       const store = new Store(db, dataDir, options);
       await store.refreshDefaultLimit();
       store.cache.dropDeadHolds();
-      await store.cache.sweep(store.dirs, options.sweepMinAgeMs ?? 10 * 60_000);
+      // Leftovers younger than minAge are spared, so sweeping more often than that finds little:
+      // a command started every few seconds need not walk a large cache each time.
+      const minAgeMs = options.sweepMinAgeMs ?? 10 * 60_000;
+      if (store.cache.sweepDue(minAgeMs)) await store.cache.sweep(store.dirs, minAgeMs);
       return store;
     } catch (err) {
       // Recovery or the sweep failed: nobody gets the handle, so close it here.
