@@ -17,6 +17,7 @@
  */
 import { WorkbenchError } from '../../common/errors.js';
 import type { BootstrapOptions, CkaResult, LayerRef, MinibatchMeasure } from '../cka/types.js';
+import { packedLength } from '../cka/packed.js';
 import type { BatchInput } from '../compute/minibatch-batch.js';
 import { cancelled, type ComputePool } from '../compute/pool.js';
 import type { GramBatch } from '../runner/protocol.js';
@@ -111,9 +112,7 @@ export class MinibatchStream {
 
   /** Appends rows ([rows, features], row-major) of one layer, in probe order. */
   async push(side: 'row' | 'col', index: number, data: ActivationArray): Promise<void> {
-    if (this.finished) throw new WorkbenchError('BAD_INPUT', 'push after finish');
-    if (this.options.signal?.aborted) throw cancelled();
-    if (this.failure) throw this.failure;
+    this.checkOpen();
     const buffer = this.layerAt(side, index);
     const { features } = buffer.spec;
     if (data.length % features !== 0) {
@@ -138,10 +137,7 @@ export class MinibatchStream {
         buffer.filled = 0;
       }
     }
-    this.dispatchReady();
-    // Back-pressure: at most two batches per thread in flight.
-    while (this.inFlight.size >= 2 * this.pool.threads) await Promise.race(this.inFlight.values());
-    if (this.failure) throw this.failure;
+    await this.dispatchWithBackPressure();
   }
 
   /**
@@ -149,9 +145,7 @@ export class MinibatchStream {
    * runner/batch-grams.ts), and the rows they came from — those of a last, partial batch too.
    */
   async pushGrams(side: 'row' | 'col', index: number, grams: readonly GramBatch[], rows: number): Promise<void> {
-    if (this.finished) throw new WorkbenchError('BAD_INPUT', 'push after finish');
-    if (this.options.signal?.aborted) throw cancelled();
-    if (this.failure) throw this.failure;
+    this.checkOpen();
     const buffer = this.layerAt(side, index);
     if (buffer.filled > 0) {
       throw new WorkbenchError(
@@ -160,12 +154,24 @@ export class MinibatchStream {
       );
     }
     for (const gram of grams) {
-      if (gram.packed.length !== (this.measure.batchSize * (this.measure.batchSize + 1)) / 2) {
+      if (gram.packed.length !== packedLength(this.measure.batchSize)) {
         throw new WorkbenchError('INTERNAL', `layer '${buffer.spec.layer.name}': a Gram of another batch size`);
       }
       buffer.ready.set(buffer.batchesCompleted++, gram);
     }
     buffer.rowsReceived += rows;
+    await this.dispatchWithBackPressure();
+  }
+
+  /** What every push checks first: the stream still takes data. */
+  private checkOpen(): void {
+    if (this.finished) throw new WorkbenchError('BAD_INPUT', 'push after finish');
+    if (this.options.signal?.aborted) throw cancelled();
+    if (this.failure) throw this.failure;
+  }
+
+  /** Dispatches the batches every layer has; back-pressure: at most two batches per thread in flight. */
+  private async dispatchWithBackPressure(): Promise<void> {
     this.dispatchReady();
     while (this.inFlight.size >= 2 * this.pool.threads) await Promise.race(this.inFlight.values());
     if (this.failure) throw this.failure;
