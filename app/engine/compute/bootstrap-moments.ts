@@ -12,13 +12,9 @@
 import type { LayerMoments, PairMoments } from '../cka/bootstrap.js';
 import { centredDiagonal, materialiseCentredFull, type CentredKernelView } from '../cka/centring.js';
 import { bootstrapLayerGraph, bootstrapPairGraph } from './graphs.js';
-import type { ComputeDType } from './onnx-graph.js';
+import { arrayTypeOf, type ComputeDType } from './onnx-graph.js';
 import { computeSession, runInto, tensor } from './ort-sessions.js';
 import type { Workspace } from './workspace.js';
-
-function ctorOf(dtype: ComputeDType) {
-  return dtype === 'float64' ? Float64Array : Float32Array;
-}
 
 /** KW (written to `kwOut`, shared) and the per-layer moments. */
 export async function layerMoments(
@@ -31,7 +27,7 @@ export async function layerMoments(
   intraOpThreads: number,
 ): Promise<LayerMoments> {
   const n = view.n;
-  const Ctor = ctorOf(dtype);
+  const Ctor = arrayTypeOf(dtype);
   const kernel = materialiseCentredFull(view, workspace.get('bootK', Ctor, n * n));
   const w = workspace.get('bootW', Ctor, n * samples);
   w.set(weights);
@@ -66,7 +62,7 @@ export async function pairMoments(
   intraOpThreads: number,
 ): Promise<PairMoments[]> {
   const n = rowView.n;
-  const Ctor = ctorOf(dtype);
+  const Ctor = arrayTypeOf(dtype);
   const kernelK = materialiseCentredFull(rowView, workspace.get('bootK', Ctor, n * n));
   const w = workspace.get('bootW', Ctor, n * samples);
   w.set(weights);

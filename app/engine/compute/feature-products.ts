@@ -7,7 +7,7 @@
 import type { NonFiniteValue } from '../cka/types.js';
 import { activationShape, loadActivations, type ActivationInput } from './activations-in.js';
 import { gemmTransAGraph } from './graphs.js';
-import type { ComputeDType } from './onnx-graph.js';
+import { arrayTypeOf, type ComputeDType } from './onnx-graph.js';
 import { computeSession, runInto, tensor } from './ort-sessions.js';
 import type { Workspace } from './workspace.js';
 
@@ -25,7 +25,7 @@ export async function featureProducts(
   workspace: Workspace,
   intraOpThreads: number,
 ): Promise<FeatureProducts> {
-  const Ctor = precision === 'float64' ? Float64Array : Float32Array;
+  const Ctor = arrayTypeOf(precision);
   const widths: number[] = [];
   let n = 0;
   for (const layer of layers) widths.push((await activationShape(layer)).features);

@@ -23,7 +23,7 @@
 import { packedRowStart } from '../cka/packed.js';
 import type { NonFiniteValue } from '../cka/types.js';
 import { chunkGramGraph, gemmTransBGraph } from './graphs.js';
-import type { ComputeDType } from './onnx-graph.js';
+import { arrayTypeOf, dtypeOf, type ComputeDType } from './onnx-graph.js';
 import { computeSession, runInto, tensor, type OrtTensor } from './ort-sessions.js';
 import type { Workspace } from './workspace.js';
 
@@ -152,7 +152,7 @@ function productRows(
   overwrite: boolean,
   workspace: Workspace,
 ): { rows: Float32Array | Float64Array; meanEnergy: number } {
-  const Ctor = precision === 'float64' ? Float64Array : Float32Array;
+  const Ctor = arrayTypeOf(precision);
   const sameType = x instanceof Ctor;
   const mean = centre ? columnMeans(x, n, p) : null;
   if (!mean) {
@@ -196,8 +196,8 @@ async function chunkedGramInto(
   intraOpThreads: number,
   tuning: GramTuning,
 ): Promise<GramSums> {
-  const precision: ComputeDType = rows instanceof Float64Array ? 'float64' : 'float32';
-  const Ctor = precision === 'float64' ? Float64Array : Float32Array;
+  const precision = dtypeOf(rows);
+  const Ctor = arrayTypeOf(precision);
   const { rows: size, count, blockEntries } = gramChunks(n, p, Ctor.BYTES_PER_ELEMENT, tuning);
   const session = await computeSession(
     `gram_chunks_${count}_${precision}`,
@@ -256,8 +256,8 @@ async function columnBlockGramInto(
   workspace: Workspace,
   intraOpThreads: number,
 ): Promise<GramSums> {
-  const precision: ComputeDType = rows instanceof Float64Array ? 'float64' : 'float32';
-  const Ctor = precision === 'float64' ? Float64Array : Float32Array;
+  const precision = dtypeOf(rows);
+  const Ctor = arrayTypeOf(precision);
   const gemm = await computeSession(`gemm_nt_${precision}`, () => gemmTransBGraph(precision), intraOpThreads);
   const blockSize = gramBlockSize(n);
   let trace = 0;
@@ -313,7 +313,7 @@ export async function centredGramInto(
   options: GramOptions = {},
 ): Promise<GramFlags> {
   // 1. centre (and cast, which costs the same pass) when needed, 2.–3. the blocks, packed
-  const cast = (x instanceof Float64Array ? 'float64' : 'float32') !== precision;
+  const cast = dtypeOf(x) !== precision;
   const centre = cast || !(meanEnergyShare(x, n, p) <= CENTRE_ABOVE_SHARE);
   const { rows, meanEnergy } = productRows(x, n, p, precision, centre, options.overwrite ?? false, workspace);
   const { trace, total } = gramInOneRun(n, p, rows.BYTES_PER_ELEMENT, options)

@@ -11,7 +11,7 @@ import type { NonFiniteValue } from '../cka/types.js';
 import { loadActivations, type ActivationInput, type RowSelection } from './activations-in.js';
 import { centredGramInto } from './gram.js';
 import { stackedPackedProducts } from './hsic-stack.js';
-import type { ComputeDType } from './onnx-graph.js';
+import { dtypeOf, type ComputeDType } from './onnx-graph.js';
 import type { Workspace } from './workspace.js';
 
 /** A batch's Gram computed elsewhere (packed, float64), with its flags. */
@@ -59,7 +59,7 @@ export async function batchProducts(
     const { x, n, features } = await loadActivations(input, workspace, selection);
     b = n;
     const gram = new Float64Array(packedLength(n));
-    const dtype: ComputeDType = precision === 'auto' ? (x instanceof Float64Array ? 'float64' : 'float32') : precision;
+    const dtype: ComputeDType = precision === 'auto' ? dtypeOf(x) : precision;
     const flags = await centredGramInto(x, n, features, dtype, gram, workspace, intraOpThreads, { overwrite: true });
     nonFinite.push(flags.nonFinite); // example index within the batch; the caller maps it back
     constant.push(flags.constant);

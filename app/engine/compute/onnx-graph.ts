@@ -10,6 +10,16 @@
 export const OnnxElemType = { float32: 1, int64: 7, float64: 11 } as const;
 export type ComputeDType = 'float32' | 'float64';
 
+/** The typed array that holds values of `dtype`. */
+export function arrayTypeOf(dtype: ComputeDType): Float32ArrayConstructor | Float64ArrayConstructor {
+  return dtype === 'float64' ? Float64Array : Float32Array;
+}
+
+/** The dtype of a float array's values. */
+export function dtypeOf(values: Float32Array | Float64Array): ComputeDType {
+  return values instanceof Float64Array ? 'float64' : 'float32';
+}
+
 export type Dim = number | string;
 
 export interface GraphValue {

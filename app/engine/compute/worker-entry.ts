@@ -14,7 +14,7 @@ import { centredGramInto } from './gram.js';
 import { layerFactors } from './layer-factors.js';
 import { stackedPackedProducts } from './hsic-stack.js';
 import { batchProducts } from './minibatch-batch.js';
-import type { ComputeDType } from './onnx-graph.js';
+import { dtypeOf } from './onnx-graph.js';
 import type { ComputeTask, TaskResults } from './tasks.js';
 import { Workspace } from './workspace.js';
 
@@ -27,7 +27,7 @@ async function handle(task: ComputeTask): Promise<TaskResults[ComputeTask['kind'
   switch (task.kind) {
     case 'gram': {
       const { x, n, features } = await loadActivations(task.input, workspace);
-      const input: ComputeDType = x instanceof Float64Array ? 'float64' : 'float32';
+      const input = dtypeOf(x);
       const dtype = task.precision === 'auto' ? input : task.precision;
       const flags = await centredGramInto(x, n, features, dtype, task.packedOut, workspace, task.intraOpThreads, {
         overwrite: true,
