@@ -15,7 +15,7 @@ import { WorkbenchError } from '../../common/errors.js';
 import type { FeedSource } from '../probe/feeds.js';
 import type { RunnerSession } from '../runner/model-runner.js';
 import type { LayerGrams, RunGramsRequest, WireTensor } from '../runner/protocol.js';
-import { asFloat32 } from '../runner/reduce.js';
+import { ROW_FLOAT_TYPES, asFloat32 } from '../runner/reduce.js';
 import { defaultBatchSize } from './batch-size.js';
 import { mergeNonFinite, scanNonFinite } from '../cka/non-finite.js';
 import { nonFiniteError } from './non-finite.js';
@@ -146,7 +146,7 @@ export async function runBatches(job: BatchLoopInput, options: BatchLoopOptions 
 
   /** Throws the reason a layer's output cannot be its rows for `range`. */
   const checkOutput = (layer: ExtractedLayer, range: Range, dims: readonly number[], type: string): void => {
-    if (!['float32', 'float64', 'float16'].includes(type)) {
+    if (!ROW_FLOAT_TYPES.has(type)) {
       throw new WorkbenchError(
         'UNSUPPORTED',
         `${model.path}: layer '${layer.name}' is ${type}; only float layers can be extracted`,
@@ -200,7 +200,11 @@ export async function runBatches(job: BatchLoopInput, options: BatchLoopOptions 
       if (!tensor) throw new WorkbenchError('INTERNAL', `${model.path}: no output for layer '${layer.name}'`);
       const expectedRows = rowsFor(layer, range);
       checkOutput(layer, range, tensor.dims, tensor.type);
-      const data = layer.plan === null ? rowsOf(tensor, range.count * layer.features) : (tensor.data as Float32Array);
+      // Whole outputs are cut to this batch's rows (a fixed batch may carry padding rows after them).
+      const data =
+        layer.plan === null
+          ? asFloat32(tensor).subarray(0, range.count * layer.features)
+          : (tensor.data as Float32Array);
       countNonFinite(layer, scanNonFinite(data, layer.features, rowOffsets[i]!, nonFinite[layer.tensor]));
       const batch = {
         layer: i,
@@ -297,10 +301,4 @@ export async function runBatches(job: BatchLoopInput, options: BatchLoopOptions 
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new WorkbenchError('CANCELLED', 'cancelled');
-}
-
-/** The first `length` values of a float tensor (checked) as float32 (converting float16/float64). */
-function rowsOf(tensor: WireTensor, length: number): Float32Array {
-  const values = tensor.type === 'float32' ? (tensor.data as Float32Array) : asFloat32(tensor);
-  return values.subarray(0, length);
 }

@@ -17,7 +17,7 @@ import { packedLength } from '../cka/packed.js';
 import { centredGramInto } from '../compute/gram.js';
 import { Workspace } from '../compute/workspace.js';
 import type { GramBatch, LayerGrams, RunGramsRequest, WireTensor } from './protocol.js';
-import { asFloat32 } from './reduce.js';
+import { ROW_FLOAT_TYPES, asFloat32 } from './reduce.js';
 
 interface Carry {
   features: number;
@@ -27,8 +27,6 @@ interface Carry {
   /** Rows taken in so far (the next run's rows must start here). */
   received: number;
 }
-
-const FLOAT_TYPES = new Set(['float32', 'float64', 'float16']);
 
 export class GramCarry {
   private readonly carries: Carry[] = [];
@@ -65,7 +63,7 @@ export class GramCarry {
       replies.push(reply);
       const expected = spec.dims.length === tensor.dims.length && spec.dims.every((d, k) => d === tensor.dims[k]);
       // Not the asked-for rows: nothing is taken in, and the host names the problem from dims and type.
-      if (!expected || !FLOAT_TYPES.has(tensor.type)) continue;
+      if (!expected || !ROW_FLOAT_TYPES.has(tensor.type)) continue;
       const carry = this.carryOf(i, spec.features);
       if (spec.rowOffset !== carry.received) {
         throw new WorkbenchError(

@@ -17,6 +17,9 @@ import { WorkbenchError } from '../../common/errors.js';
 import { halfToFloat } from '../io/half-float.js';
 import type { RunLayerPlan, RunReduceRequest, WireTensor } from './protocol.js';
 
+/** The tensor types asFloat32 reads: the layers whose rows can be extracted and compared. */
+export const ROW_FLOAT_TYPES: ReadonlySet<string> = new Set(['float32', 'float64', 'float16']);
+
 /** A float tensor's values as float32. */
 export function asFloat32(tensor: WireTensor): Float32Array {
   const { data } = tensor;
