@@ -115,7 +115,8 @@ export function oneOffMethods(deps: OneOffDeps): OneOffMethods {
               ...(request.maskInput !== undefined ? { maskInput: request.maskInput } : {}),
             },
             {
-              sinks: [new ExtractDirSink(out)],
+              // The runner writes the .npy files itself: the rows never come to this process.
+              sinks: [new ExtractDirSink(out, { byRunner: true })],
               checkRoomIn: out,
               signal,
               nonFinite: request.nonFinite ?? 'error',

@@ -119,6 +119,9 @@ async function benchModel(engine: ActivationEngine, modelPath: string, probeSpec
   });
   const out = mkdtempSync(join(tmpdir(), 'extract-bench-'));
   const written = await median(() => engine.extract(request, { sinks: [new ExtractDirSink(out)], batchSize: BATCH }));
+  const byRunner = await median(() =>
+    engine.extract(request, { sinks: [new ExtractDirSink(out, { byRunner: true })], batchSize: BATCH }),
+  );
   rmSync(out, { recursive: true, force: true });
 
   const mib = (n * features * 4) / 2 ** 20;
@@ -130,6 +133,7 @@ async function benchModel(engine: ActivationEngine, modelPath: string, probeSpec
     ['plain inference, runner process', plainRunner],
     ['extract op:Relu → sink', streamed],
     ['extract op:Relu → .npy files', written],
+    ['extract op:Relu → .npy by the runner', byRunner],
   ];
   for (const [what, ms] of rows) {
     const vsInProcess = (ms / plainInProcess).toFixed(2);

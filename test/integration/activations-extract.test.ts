@@ -82,6 +82,42 @@ describe('extraction', () => {
     for (const [tensor, rows] of sink.rows) expect(maxRelativeDiff(rows, whole.rows.get(tensor)!)).toBeLessThan(1e-6);
   });
 
+  it('the runner writing the .npy files itself gives the files written here, byte for byte; a NaN layer leaves none', async () => {
+    const request = { model: tinyCnn, probe: 'random:37:1', layers: 'op:Relu,Gemm' };
+    const here = tmp();
+    const byRunner = tmp();
+    await engine.extract(request, { sinks: [new ExtractDirSink(here)], batchSize: 8 });
+    const result = await engine.extract(request, {
+      sinks: [new ExtractDirSink(byRunner, { byRunner: true })],
+      batchSize: 8,
+    });
+    expect(result.batches).toBe(6);
+    const files = readdirSync(here).sort();
+    expect(readdirSync(byRunner).sort()).toEqual(files);
+    expect(files).toHaveLength(4); // three layers and the manifest
+    for (const f of files) expect(readFileSync(join(byRunner, f)).equals(readFileSync(join(here, f)))).toBe(true);
+
+    const nanModel = join(models, 'nan_sqrt.onnx');
+    const failed = tmp();
+    await expect(
+      engine.extract(
+        { model: nanModel, probe: 'random:20:5', layers: 'sqrt' },
+        { sinks: [new ExtractDirSink(failed, { byRunner: true })] },
+      ),
+    ).rejects.toMatchObject({ code: 'NUMERIC', message: expect.stringContaining("layer 'sqrt' (tensor root)") });
+    expect(readdirSync(failed)).toEqual([]);
+    const counted = async (sink: ExtractDirSink) =>
+      (
+        await engine.extract(
+          { model: nanModel, probe: 'random:20:5', layers: 'sqrt' },
+          { sinks: [sink], nonFinite: 'report' },
+        )
+      ).nonFinite;
+    expect(await counted(new ExtractDirSink(tmp(), { byRunner: true }))).toEqual(
+      await counted(new ExtractDirSink(tmp())),
+    );
+  });
+
   it('works for a probe of one example', async () => {
     const sink = new RecordingSink();
     const result = await engine.extract({ model: tinyCnn, probe: 'random:1', layers: 'op:Relu' }, { sinks: [sink] });

@@ -14,19 +14,21 @@
 import { WorkbenchError } from '../../common/errors.js';
 import type { FeedSource } from '../probe/feeds.js';
 import type { RunnerSession } from '../runner/model-runner.js';
-import type { LayerGrams, RunGramsRequest, WireTensor } from '../runner/protocol.js';
+import type { LayerGrams, LayerWritten, RowFileSpec, RunGramsRequest, WireTensor } from '../runner/protocol.js';
 import { ROW_FLOAT_TYPES, asFloat32 } from '../runner/reduce.js';
 import { defaultBatchSize } from './batch-size.js';
 import { mergeNonFinite, scanNonFinite } from '../cka/non-finite.js';
 import { nonFiniteError } from './non-finite.js';
-import type {
-  ActivationSink,
-  GramSink,
-  ExtractedLayer,
-  ExtractionInfo,
-  ExtractionProgress,
-  ExtractionResult,
-  NonFiniteCount,
+import {
+  isRowFileSink,
+  type ActivationSink,
+  type GramSink,
+  type ExtractedLayer,
+  type ExtractionInfo,
+  type ExtractionProgress,
+  type ExtractionResult,
+  type NonFiniteCount,
+  type RowFileSink,
 } from './types.js';
 import type { OmittedLayer } from '../../common/contract.js';
 
@@ -77,6 +79,8 @@ interface RanBatch {
   outputs: (WireTensor | null)[];
   /** Gram mode: one per layer, null where its rows came instead. */
   grams?: (LayerGrams | null)[];
+  /** File mode: one per layer, null where its rows came instead. */
+  written?: (LayerWritten | null)[];
 }
 
 const FIRST_SIZES = [2, 3];
@@ -102,6 +106,9 @@ export async function runBatches(job: BatchLoopInput, options: BatchLoopOptions 
   let examplesDone = 0;
 
   const gramMode = options.grams;
+  // File mode: the only sink lets the runner write the rows into its files (types.ts RowFileSink).
+  const fileSink: RowFileSink | null = !gramMode && sinks.length === 1 && isRowFileSink(sinks[0]!) ? sinks[0]! : null;
+  let rowFiles: ({ file: string; target: string } | null)[] | null = null;
   // Runs are posted in range order: each range's probe read waits for the one before it (in Gram
   // mode the runner carries rows from one run to the next, and checks their order).
   let previousRead: Promise<unknown> = Promise.resolve();
@@ -120,25 +127,41 @@ export async function runBatches(job: BatchLoopInput, options: BatchLoopOptions 
         batchSize: gramMode.batchSize,
         precision: gramMode.precision,
         restart: range.index === 0,
-        layers: layers.map((layer, i) => {
-          if (!gramLayers[i]) return null;
-          const rowOffset = gramRowOffsets.get(layer)!;
-          const count = rowsFor(layer, range);
-          gramRowOffsets.set(layer, rowOffset + count);
-          return { dims: expectedDims(layer, range, count), rows: count, features: layer.features, rowOffset };
-        }),
+        layers: layers.map((layer, i) => (gramLayers[i] ? postRows(i, range) : null)),
       };
       const reply = await session.runGrams(batch.feeds, fetch, request, runOptions);
-      let next = 0;
-      const outputs = reply.grams.map((g) => (g === null ? (reply.rows[next++] ?? null) : null));
-      return { range, outputs, grams: reply.grams };
+      return { range, outputs: withRows(reply.grams, reply.rows), grams: reply.grams };
+    }
+    if (rowFiles) {
+      const files = rowFiles;
+      const request = {
+        layers: layers.map((layer, i): RowFileSpec | null =>
+          files[i] ? { ...files[i]!, ...postRows(i, range), totalRows: layer.rows } : null,
+        ),
+      };
+      const reply = await session.runToFiles(batch.feeds, fetch, request, runOptions);
+      return { range, outputs: withRows(reply.written, reply.rows), written: reply.written };
     }
     const outputs = await session.run(batch.feeds, fetch, runOptions);
     return { range, outputs };
   };
-  /** Gram mode: which layers send Grams, and the next run's first row of each (counted as runs are posted, in order). */
+  /** Gram mode: which layers send Grams. */
   const gramLayers = layers.map((l) => gramMode !== undefined && (gramMode.of?.(l) ?? true));
-  const gramRowOffsets = new Map(layers.map((l) => [l, 0]));
+  /** Gram and file modes: the next run's first row of each layer (counted as runs are posted, in order). */
+  const postedRows = layers.map(() => 0);
+  /** Where a layer's rows of `range` start, how many there are, and the dims its output must have. */
+  const postRows = (i: number, range: Range) => {
+    const layer = layers[i]!;
+    const rowOffset = postedRows[i]!;
+    const count = rowsFor(layer, range);
+    postedRows[i] = rowOffset + count;
+    return { dims: expectedDims(layer, range, count), rows: count, features: layer.features, rowOffset };
+  };
+  /** One output per layer: the rows that came back, in order, where the runner did not keep them (null). */
+  const withRows = (kept: readonly unknown[], rows: WireTensor[]): (WireTensor | null)[] => {
+    let next = 0;
+    return kept.map((k) => (k === null ? (rows[next++] ?? null) : null));
+  };
 
   /** The dims a layer's output must have for a range: the whole batch as calibrated, or reduced rows. */
   const expectedDims = (layer: ExtractedLayer, range: Range, rows: number): number[] =>
@@ -187,13 +210,30 @@ export async function runBatches(job: BatchLoopInput, options: BatchLoopOptions 
   };
 
   /** Hands one batch's rows (or Grams) to the sinks. */
-  const deliver = async ({ range, outputs, grams }: RanBatch): Promise<void> => {
+  const deliver = async ({ range, outputs, grams, written }: RanBatch): Promise<void> => {
     for (const [i, layer] of layers.entries()) {
+      // What the runner kept (Grams, or rows it wrote to a file): checked from its dims and type.
+      const kept = grams?.[i] ?? written?.[i];
+      if (kept) {
+        checkOutput(layer, range, kept.dims, kept.type);
+        countNonFinite(layer, mergeNonFinite(nonFinite[layer.tensor], kept.nonFinite ?? undefined));
+      }
       const entry = grams?.[i];
       if (entry && gramMode) {
-        checkOutput(layer, range, entry.dims, entry.type);
-        countNonFinite(layer, mergeNonFinite(nonFinite[layer.tensor], entry.nonFinite ?? undefined));
         await gramMode.sink.writeGrams(i, entry.grams, entry.rows);
+        continue;
+      }
+      const wrote = written?.[i];
+      if (wrote && fileSink) {
+        const expected = rowsFor(layer, range);
+        if (wrote.rows !== expected) {
+          throw new WorkbenchError(
+            'INTERNAL',
+            `${model.path}: the runner wrote ${wrote.rows} of ${expected} rows of '${layer.name}'`,
+          );
+        }
+        fileSink.rowsWritten(i, wrote.rows);
+        rowOffsets[i]! += wrote.rows;
         continue;
       }
       const tensor = outputs[i];
@@ -256,6 +296,10 @@ export async function runBatches(job: BatchLoopInput, options: BatchLoopOptions 
       omitted: job.omitted,
     };
     for (const sink of sinks) await sink.begin?.(info);
+    if (fileSink) {
+      const files = layers.map((_, i) => fileSink.rowFile(i));
+      rowFiles = files.some((f) => f !== null) ? files : null;
+    }
     const pending: Promise<RanBatch>[] = [];
     let next = 0;
     // The first two batches (calibration's sizes) run one after the other, then the pipeline.

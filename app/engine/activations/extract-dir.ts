@@ -17,7 +17,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { NpyRowWriter } from './npy-row-writer.js';
-import type { ActivationSink, ExtractedLayer, ExtractionInfo, LayerBatch } from './types.js';
+import type { ExtractedLayer, ExtractionInfo, LayerBatch, RowFileSink } from './types.js';
 import type { OmittedLayer, Reduction } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { FILE_SIZE_LIMITS, readRegularText } from '../io/regular-file.js';
@@ -99,9 +99,14 @@ export interface ExtractDirOptions {
   merge?: boolean;
   /** File name for a layer (default: from its short name). */
   fileName?: (layer: ExtractedLayer, taken: Set<string>) => string;
+  /**
+   * Let the model runner write the rows into the files itself (RowFileSink) when this is the only
+   * sink: nothing crosses to this process. Default: the rows come here and are written here.
+   */
+  byRunner?: boolean;
 }
 
-export class ExtractDirSink implements ActivationSink {
+export class ExtractDirSink implements RowFileSink {
   private info: ExtractionInfo | null = null;
   private writers: NpyRowWriter[] = [];
   private files: string[] = [];
@@ -132,6 +137,17 @@ export class ExtractDirSink implements ActivationSink {
     const writer = this.writers[batch.layer];
     if (!writer) throw new WorkbenchError('INTERNAL', `extract-dir: write before begin (layer ${batch.layer})`);
     await writer.append(batch.data);
+  }
+
+  rowFile(layer: number): { file: string; target: string } | null {
+    const writer = this.writers[layer];
+    return this.options.byRunner && writer ? { file: writer.tempFile, target: writer.path } : null;
+  }
+
+  rowsWritten(layer: number, rows: number): void {
+    const writer = this.writers[layer];
+    if (!writer) throw new WorkbenchError('INTERNAL', `extract-dir: rows written before begin (layer ${layer})`);
+    writer.writtenElsewhere(rows);
   }
 
   async finish(): Promise<void> {

@@ -73,9 +73,27 @@ export class NpyRowWriter {
     } catch (err) {
       throw withPath(err, this.path);
     }
-    this.position += bytes.length;
+    this.advance(rows, bytes.length);
+  }
+
+  /** The temporary file the rows go to until `commit` (another process may write them: `writtenElsewhere`). */
+  get tempFile(): string {
+    return this.tempPath;
+  }
+
+  /** `rows` more rows were written into the temporary file by another process (the model runner). */
+  writtenElsewhere(rows: number): void {
+    if (!Number.isInteger(rows) || rows < 0 || this.rowsWritten + rows > this.rows) {
+      throw new WorkbenchError('INTERNAL', `${this.path}: ${rows} more rows do not fit the remaining rows`);
+    }
+    this.advance(rows, rows * this.features * Float32Array.BYTES_PER_ELEMENT);
+  }
+
+  /** Counts written rows; every FLUSH_EVERY_BYTES, a background flush (of every writer's pages of this file). */
+  private advance(rows: number, bytes: number): void {
+    this.position += bytes;
     this.rowsWritten += rows;
-    this.unflushed += bytes.length;
+    this.unflushed += bytes;
     if (this.unflushed >= FLUSH_EVERY_BYTES && !this.flushing) {
       this.unflushed = 0;
       this.flushing = this.handle.datasync().then(

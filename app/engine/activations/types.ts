@@ -87,6 +87,22 @@ export interface ActivationSink {
   abort?(reason: unknown): Promise<void> | void;
 }
 
+/**
+ * A sink whose files the model runner may write rows into itself (runner/row-files.ts), when it
+ * is the extraction's only sink: the rows never reach the host, and `write` is not called for
+ * the layers that have a file.
+ */
+export interface RowFileSink extends ActivationSink {
+  /** After `begin`: the file (a temporary one) that layer `layer`'s .npy rows go to, or null. */
+  rowFile(layer: number): { file: string; target: string } | null;
+  /** The runner wrote `rows` more rows of layer `layer` into its file. */
+  rowsWritten(layer: number, rows: number): void;
+}
+
+export function isRowFileSink(sink: ActivationSink): sink is RowFileSink {
+  return typeof (sink as Partial<RowFileSink>).rowFile === 'function';
+}
+
 export type { NonFiniteCount };
 
 export interface ExtractionProgress {

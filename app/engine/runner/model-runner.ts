@@ -15,12 +15,15 @@ import { WorkbenchError } from '../../common/errors.js';
 import type { NodeEntry } from '../runtime/node-entry.js';
 import { nodeLauncher, runnerEntry, type ProcessLauncher } from './launcher.js';
 import type {
+  FileRunReply,
   GramRunReply,
   LayerGrams,
+  LayerWritten,
   ModelSource,
   OpenReply,
   OptimizationMode,
   RunReply,
+  RunFilesRequest,
   RunGramsRequest,
   RunReduceRequest,
   SpilledRunReply,
@@ -233,11 +236,36 @@ export class RunnerSession {
     grams: RunGramsRequest,
     options: RunOptions = {},
   ): Promise<{ grams: (LayerGrams | null)[]; rows: WireTensor[] }> {
+    const { reply, rows } = await this.runWithRows<GramRunReply>(feeds, fetch, options, { grams });
+    return { grams: reply.grams, rows };
+  }
+
+  /**
+   * Runs a batch whose chosen layers' rows the runner writes into files itself (./row-files.ts);
+   * the other layers' rows come back as `run` returns them. Runs of one file must be sent in order.
+   */
+  async runToFiles(
+    feeds: WireTensor[],
+    fetch: string[],
+    files: RunFilesRequest,
+    options: RunOptions = {},
+  ): Promise<{ written: (LayerWritten | null)[]; rows: WireTensor[] }> {
+    const { reply, rows } = await this.runWithRows<FileRunReply>(feeds, fetch, options, { files });
+    return { written: reply.written, rows };
+  }
+
+  /** A run in Gram or file mode: its reply, and the rows of the other layers (read from the spill file when large). */
+  private async runWithRows<R extends { rows: RunReply | SpilledRunReply }>(
+    feeds: WireTensor[],
+    fetch: string[],
+    options: RunOptions,
+    mode: { grams: RunGramsRequest } | { files: RunFilesRequest },
+  ): Promise<{ reply: R; rows: WireTensor[] }> {
     const spillFile = this.spill.take();
     try {
-      const reply = await this.request<GramRunReply>(feeds, fetch, options, { spillFile, grams });
+      const reply = await this.request<R>(feeds, fetch, options, { spillFile, ...mode });
       const rows = isSpilled(reply.rows) ? await this.readSpilled(reply.rows, spillFile) : reply.rows.outputs;
-      return { grams: reply.grams, rows };
+      return { reply, rows };
     } finally {
       this.spill.give(spillFile);
     }
@@ -261,7 +289,7 @@ export class RunnerSession {
     feeds: WireTensor[],
     fetch: string[],
     options: RunOptions,
-    extra: { spillFile?: string; grams?: RunGramsRequest },
+    extra: { spillFile?: string; grams?: RunGramsRequest; files?: RunFilesRequest },
   ): Promise<T> {
     if (this.closed) throw new WorkbenchError('INTERNAL', `${this.modelPath}: the session is closed`);
     if (this.process.generation !== this.generation) {

@@ -140,6 +140,47 @@ export interface GramRunReply {
   rows: RunReply | SpilledRunReply;
 }
 
+/**
+ * Rows the runner writes itself (./row-files.ts) into `.npy` files the host created, instead of
+ * sending them back: one spec per fetched tensor, null for the layers whose rows come back.
+ */
+export interface RunFilesRequest {
+  layers: (RowFileSpec | null)[];
+}
+
+export interface RowFileSpec {
+  /** The file to write (the host's temporary sibling of `target`); it must exist. */
+  file: string;
+  /** The file it becomes, for messages. */
+  target: string;
+  /** The dims the output must have; another shape or a non-float type writes nothing (the host says why). */
+  dims: number[];
+  /** Rows this run gives (the first rows · features values: padding rows of a fixed batch follow). */
+  rows: number;
+  features: number;
+  /** Where these rows start in the file's rows: they arrive in order. */
+  rowOffset: number;
+  /** The file's rows: with the last of them it is completed and closed before the reply. */
+  totalRows: number;
+}
+
+/** What one run wrote of one layer. */
+export interface LayerWritten {
+  type: string;
+  dims: number[];
+  /** Rows written (0 when the output did not have the dims asked for). */
+  rows: number;
+  /** NaN/±Inf among them (probe indices). */
+  nonFinite: NonFiniteCount | null;
+}
+
+export interface FileRunReply {
+  /** One per fetched tensor; null where the rows came back instead. */
+  written: (LayerWritten | null)[];
+  /** The outputs of the layers without a file, in order (spilled when large). */
+  rows: RunReply | SpilledRunReply;
+}
+
 export type RunnerRequest =
   | { id: number; type: 'open'; model: ModelSource; extraOutputs: string[]; config: SessionConfig }
   | {
@@ -154,6 +195,8 @@ export type RunnerRequest =
       reduce?: RunReduceRequest;
       /** Reply with minibatch Grams of the rows instead of the rows. */
       grams?: RunGramsRequest;
+      /** Write these layers' rows into files instead of replying with them (not with `grams`). */
+      files?: RunFilesRequest;
     }
   | { id: number; type: 'close'; session: number }
   /** Test hooks, honoured only when the child runs with CKA_RUNNER_TEST_HOOKS=1. */

@@ -11,8 +11,10 @@ import { WorkbenchError, firstLine } from '../../common/errors.js';
 import { FILE_SIZE_LIMITS, openRegularFile, readOpenedFile } from '../io/regular-file.js';
 import { withExtraOutputs } from '../onnx/surgery.js';
 import { GramCarry } from './batch-grams.js';
+import { RowFiles } from './row-files.js';
 import {
   SPILL_ALIGNMENT,
+  type FileRunReply,
   type GramRunReply,
   SPILL_MIN_BYTES,
   type OpenReply,
@@ -40,6 +42,8 @@ interface OpenSession {
   reusable: { signature: string; outputs: Record<string, ort.Tensor> } | null;
   /** Minibatch rows carried between runs in Gram mode (./batch-grams.ts). */
   grams: GramCarry | null;
+  /** Files this session writes rows into (./row-files.ts). */
+  files: RowFiles | null;
 }
 
 /** ORT's own messages start with `[ONNXRuntimeError] : 1 : FAIL : ` or similar: keep the reason. */
@@ -106,7 +110,7 @@ export class SessionHost {
       throw new WorkbenchError('RUNTIME', `${path}: onnxruntime cannot load the model: ${ortReason(err)}`);
     }
     const id = this.nextId++;
-    this.sessions.set(id, { session, path, reusable: null, grams: null });
+    this.sessions.set(id, { session, path, reusable: null, grams: null, files: null });
     return {
       session: id,
       inputs: session.inputMetadata.map(toValueMeta),
@@ -114,7 +118,7 @@ export class SessionHost {
     };
   }
 
-  async run(request: RunRequest): Promise<RunReply | SpilledRunReply | GramRunReply> {
+  async run(request: RunRequest): Promise<RunReply | SpilledRunReply | GramRunReply | FileRunReply> {
     const open = this.sessions.get(request.session);
     if (!open) throw new WorkbenchError('INTERNAL', `runner: no open session ${request.session}`);
     const feeds: Record<string, ort.Tensor> = {};
@@ -182,6 +186,12 @@ export class SessionHost {
       const rows = outputs.filter((_, i) => grams[i] === null);
       return { grams, rows: await this.reply(rows, request.spillFile) };
     }
+    if (request.files) {
+      open.files ??= new RowFiles();
+      const written = await open.files.add(outputs, request.files);
+      const rows = outputs.filter((_, i) => written[i] === null);
+      return { written, rows: await this.reply(rows, request.spillFile) };
+    }
     return this.reply(outputs, request.spillFile);
   }
 
@@ -195,6 +205,7 @@ export class SessionHost {
   async close(session: number): Promise<void> {
     const open = this.sessions.get(session);
     this.sessions.delete(session);
+    await open?.files?.close();
     await open?.session.release();
   }
 }
