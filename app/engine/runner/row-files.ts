@@ -116,10 +116,9 @@ class RowFileWriter {
     return this.rowsReceived === this.spec.totalRows;
   }
 
-  /** Appends the next rows (rows × features float32). */
-  async append(rows: Float32Array, rowOffset: number): Promise<void> {
+  /** Appends the next `count` rows (count × features float32). */
+  async append(rows: Float32Array, rowOffset: number, count: number): Promise<void> {
     this.throwIfFailed();
-    const count = rows.length / this.spec.features;
     if (rowOffset !== this.rowsReceived || this.rowsReceived + count > this.spec.totalRows) {
       throw new WorkbenchError(
         'INTERNAL',
@@ -247,7 +246,7 @@ export class RowFiles {
         writer = await RowFileWriter.open(spec, this.staging);
         this.files.set(spec.file, writer);
       }
-      await writer.append(rows, spec.rowOffset);
+      await writer.append(rows, spec.rowOffset, spec.rows);
       reply.rows = spec.rows;
       reply.nonFinite = scanNonFinite(rows, spec.features, spec.rowOffset, undefined) ?? null;
       if (writer.finished) ending.push(writer);
