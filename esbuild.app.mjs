@@ -12,7 +12,7 @@
 // Safe while other processes run the build: every file is written to a temporary name and
 // renamed into place, identical builds write identical bytes, and the stamp goes last.
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(fileURLToPath(import.meta.url));
@@ -90,6 +90,27 @@ function ageMs(path) {
   }
 }
 
+/**
+ * zod's classic API re-exports every one of its ~50 message locales as `z.locales` (370 KB, half
+ * of the library's bundled size, compiled at each CLI start) though it installs only English and
+ * nothing here reads another: in the CLI bundle `z.locales` holds English alone.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes(`${sep}zod${sep}`)
+        ? { path: join(dirname(args.importer), '..', 'locales', 'en.js'), namespace: 'zod-locales' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
 export async function buildApp() {
   const { build } = await import('esbuild');
   const signature = sourceSignature();
@@ -122,6 +143,7 @@ export async function buildApp() {
     // node_modules as they are; pure-JavaScript libraries are bundled (their ~200 modules were a
     // third of the rest of a cached rerun's start).
     external: ['onnxruntime-node', 'better-sqlite3', 'sharp', 'piscina', 'tsx', 'esbuild'],
+    plugins: [zodEnglishOnly],
     // CommonJS libraries bundled into ES modules still call require() for Node's built-ins.
     banner: {
       js: "import { createRequire as __cliRequire } from 'node:module'; const require = __cliRequire(import.meta.url);",
