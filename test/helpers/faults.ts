@@ -12,6 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { ApiEnvelope, RunDetails } from '../../app/common/contract.js';
 import { decodeModel, encodeModel } from '../../app/engine/onnx/codec.js';
 import { nodeLauncher, type ProcessLauncher, type RunnerChannel } from '../../app/engine/runner/launcher.js';
+import type { RunnerRequest } from '../../app/engine/runner/protocol.js';
 
 export type FaultAction = 'crash' | 'hang' | 'kill';
 
@@ -34,6 +35,12 @@ export interface SpawnedRunner {
 export interface FaultLauncher extends ProcessLauncher {
   readonly spawned: SpawnedRunner[];
   rules: FaultRule[];
+  /**
+   * The first row file (runner/row-files.ts) whose final path matches is handed to the runner
+   * as /dev/full: its writes fail with ENOSPC, as on a full disk. That path, once met.
+   */
+  fullDisk: RegExp | null;
+  readonly fullDiskHits: string[];
 }
 
 const SIGNALS: Record<FaultAction, NodeJS.Signals> = { crash: 'SIGSEGV', hang: 'SIGSTOP', kill: 'SIGKILL' };
@@ -62,6 +69,8 @@ export function faultLauncher(rules: FaultRule[] = []): FaultLauncher {
   const launcher: FaultLauncher = {
     spawned: [],
     rules,
+    fullDisk: null,
+    fullDiskHits: [],
     spawn(entry, options) {
       const channel = nodeLauncher.spawn(entry, options);
       const record: SpawnedRunner = { pid: channel.pid, models: [], faults: [] };
@@ -88,6 +97,17 @@ export function faultLauncher(rules: FaultRule[] = []): FaultLauncher {
           runs++;
           const rule = launcher.rules.find((r) => r.on === 'run' && r.model.test(model) && (r.run ?? 1) === runs);
           if (rule) return fire(rule.action, `run ${runs}`);
+          const files = (message as RunnerRequest & { type: 'run' }).files;
+          const full = launcher.fullDisk;
+          if (files && full) {
+            // The first matching file meets the full disk; the others are written as usual.
+            const layers = files.layers.map((spec) => {
+              if (!spec || !full.test(spec.target)) return spec;
+              if (launcher.fullDiskHits.length === 0) launcher.fullDiskHits.push(spec.target);
+              return spec.target === launcher.fullDiskHits[0] ? { ...spec, file: '/dev/full' } : spec;
+            });
+            return channel.postMessage({ ...(message as object), files: { layers } });
+          }
         }
         channel.postMessage(message);
       });

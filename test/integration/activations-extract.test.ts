@@ -7,6 +7,7 @@ import { ExtractDirSink } from '../../app/engine/activations/extract-dir.js';
 import type { ActivationSink, ExtractionInfo, LayerBatch } from '../../app/engine/activations/types.js';
 import { readNpy } from '../../app/engine/io/npy.js';
 import { decodeModel, encodeModel } from '../../app/engine/onnx/codec.js';
+import { faultLauncher } from '../helpers/faults.js';
 import { readFileSync } from 'node:fs';
 
 const models = new URL('../fixtures/models/', import.meta.url).pathname;
@@ -116,6 +117,26 @@ describe('extraction', () => {
     expect(await counted(new ExtractDirSink(tmp(), { byRunner: true }))).toEqual(
       await counted(new ExtractDirSink(tmp())),
     );
+  });
+
+  it("a full disk under the runner's writes fails DISK_FULL naming the file, and leaves no file", async () => {
+    const launcher = faultLauncher();
+    launcher.fullDisk = /\.npy$/;
+    const faulty = new ActivationEngine({ runnerOptions: { launcher } });
+    const out = tmp();
+    try {
+      const run = faulty.extract(
+        { model: tinyCnn, probe: 'random:37:1', layers: 'op:Relu' },
+        { sinks: [new ExtractDirSink(out, { byRunner: true })], batchSize: 8 },
+      );
+      await expect(run).rejects.toMatchObject({ code: 'DISK_FULL' });
+      const [file] = launcher.fullDiskHits;
+      await expect(run).rejects.toMatchObject({ message: `${file}: no space left on device` });
+      expect(file!.startsWith(out)).toBe(true);
+      expect(readdirSync(out)).toEqual([]);
+    } finally {
+      await faulty.close();
+    }
   });
 
   it('works for a probe of one example', async () => {

@@ -1,9 +1,9 @@
 /**
  * Rows the runner writes into .npy files itself (runner/row-files.ts): whatever the sizes of the
- * runs — a few rows, unaligned row lengths, a run larger than a staging chunk, padding rows of a
- * fixed batch — each finished file is byte for byte the .npy that io/npy.ts encodes from all the
- * rows at once, on disk (O_DIRECT where the file system takes it) and in a tmpfs. Outputs of the
- * wrong shape or type are not written; rows out of order are refused; a missing file is named.
+ * runs — a few rows, odd row lengths, a run larger than a staging chunk, padding rows of a fixed
+ * batch — each finished file is byte for byte the .npy that io/npy.ts encodes from all the rows at
+ * once, on disk and in a tmpfs. Outputs of the wrong shape or type are not written; rows out of
+ * order are refused; a missing file is named.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,7 +50,7 @@ function spec(file: string, features: number, start: number, count: number, tota
 describe.each(bases)('row files in %s', (base) => {
   it('any run sizes give the .npy of all the rows, byte for byte', async () => {
     const dir = folderIn(base);
-    // Row lengths of 5, 1000 and 17,001 floats: none a multiple of the block; the third's runs exceed a staging chunk.
+    // Row lengths of 5, 1000 and 17,001 floats; the third's larger runs exceed a staging chunk (8 MiB).
     const features = [5, 1000, 17_001];
     const runs = [2, 3, 128, 37, 1, 100];
     const total = runs.reduce((a, b) => a + b, 0);

@@ -1,25 +1,23 @@
 /**
  * Rows written by the runner itself into the `.npy` files the host prepared (extract --out): the
- * activations never cross to the host, are never spilled or copied there, and the disk takes them
+ * activations never cross to the host, are never spilled or copied there, and go to the disk
  * while the next batch runs.
  *
- * The runner writes each file whole — its npy header (io/npy.ts, the bytes the host would write)
- * and every row, at the offsets the host names — and, with a file's last rows, sets its exact
- * length and closes it. The host fsyncs and renames it (activations/npy-row-writer.ts).
+ * The runner writes each file whole — its npy header (io/npy.ts, the bytes the host wrote too)
+ * and every row, at the offsets its rows' order gives — and closes it with its last rows; the host
+ * fsyncs and renames it (activations/npy-row-writer.ts).
  *
- * Where the file system allows it, with O_DIRECT: on the machines we measured, putting 1.6 GiB
- * through the page cache cost 1.4–3.6 s of kernel CPU (fresh pages, each faulted in), as much as
- * the inference it competes with for the cores; a direct write costs a tenth of that and the disk
- * does the copy. Direct I/O wants the memory, the file offset and the length aligned to the
- * device's block: rows are copied into page-aligned staging chunks (one WebAssembly.Memory; its
- * buffer starts on a page) and written in whole blocks of ALIGN bytes, the last partial block
- * of a file carried to its next rows and, at the end, padded and cut off again by ftruncate.
- * Where O_DIRECT is refused (tmpfs, other systems), the same writes go through the page cache.
+ * Through the page cache, not O_DIRECT: measured on the zoo's plain-d4 (1.6 GiB of ReLUs), direct
+ * writes took the same time end to end (the disk is the bound either way, as the files are
+ * fsynced), but left nothing in memory, so a `compare` of the folder right after read it from the
+ * disk again (+0.3–0.5 s for 0.5 GB).
  *
- * Writes are asynchronous (libuv's pool), at most CHUNKS of CHUNK_BYTES in flight; an error is
- * kept and thrown at the file's next rows or at its end, which waits for all of them.
+ * Each run's rows are copied into staging chunks and written asynchronously (libuv's pool), at
+ * most CHUNKS of CHUNK_BYTES in flight, so onnxruntime may reuse its output buffers for the next
+ * batch at once. A write's error is kept and thrown at the file's next rows or at its end, which
+ * waits for all of them.
  */
-import { constants as fsConstants, close, ftruncate, open, write } from 'node:fs';
+import { constants as fsConstants, close, open, write } from 'node:fs';
 import { promisify } from 'node:util';
 import { WorkbenchError } from '../../common/errors.js';
 import { scanNonFinite } from '../cka/non-finite.js';
@@ -31,15 +29,11 @@ import { ROW_FLOAT_TYPES, asFloat32 } from './reduce.js';
 const openAsync = promisify(open);
 const writeAsync = promisify(write);
 const closeAsync = promisify(close);
-const ftruncateAsync = promisify(ftruncate);
 
-/** Block alignment of direct writes: 4096 satisfies devices of 512- and 4096-byte blocks. */
-const ALIGN = 4096;
 const CHUNK_BYTES = 8 * 2 ** 20;
 const CHUNKS = 8;
-const O_DIRECT = (fsConstants as { O_DIRECT?: number }).O_DIRECT;
 
-/** Page-aligned staging memory: CHUNKS chunks, each lent to one write at a time. */
+/** Staging memory: CHUNKS chunks, each lent to one write at a time. */
 class StagingChunks {
   private memory: Uint8Array | null = null;
   private readonly free: number[] = [];
@@ -48,9 +42,7 @@ class StagingChunks {
   /** A free chunk's index (waits for a write to end when all are in flight). */
   take(): Promise<number> | number {
     if (!this.memory) {
-      // WebAssembly memory is allocated in whole pages from a page boundary: the alignment direct I/O needs.
-      const memory = new WebAssembly.Memory({ initial: (CHUNKS * CHUNK_BYTES) / 65536 });
-      this.memory = new Uint8Array(memory.buffer);
+      this.memory = new Uint8Array(CHUNKS * CHUNK_BYTES);
       for (let i = CHUNKS - 1; i >= 0; i--) this.free.push(i);
     }
     const chunk = this.free.pop();
@@ -69,44 +61,29 @@ class StagingChunks {
   }
 }
 
-/** One `.npy` file: its header and rows, appended in order, in aligned blocks. */
+/** One `.npy` file: its header, then its rows, appended in order. */
 class RowFileWriter {
-  /** File offset of `carry[0]`: always a multiple of ALIGN. */
+  /** Where the next bytes go. */
   private position = 0;
-  /** The bytes after the last whole block written (< ALIGN), written with the next rows. */
-  private carry = new Uint8Array(ALIGN);
-  private carried = 0;
+  /** The header, until it goes out with the first rows. */
+  private header: Uint8Array | null;
   private rowsReceived = 0;
   private readonly inFlight = new Set<Promise<void>>();
   private failure: unknown = null;
-  /** The O_DIRECT descriptor, else -1; kept open until `close` (writes queued on it may still run). */
-  private readonly directFd: number;
-  private reopening: Promise<void> | null = null;
   private closed = false;
 
   private constructor(
     readonly spec: RowFileSpec,
-    private fd: number,
-    direct: boolean,
+    private readonly fd: number,
     private readonly staging: StagingChunks,
   ) {
-    this.directFd = direct ? fd : -1;
-    const header = npyHeaderBytes('float32', [spec.totalRows, spec.features]);
-    this.carry.set(header);
-    this.carried = header.length;
+    this.header = npyHeaderBytes('float32', [spec.totalRows, spec.features]);
   }
 
   static async open(spec: RowFileSpec, staging: StagingChunks): Promise<RowFileWriter> {
-    // No O_CREAT: the host created the file and owns its life (a vanished file is an error here).
-    if (O_DIRECT !== undefined) {
-      try {
-        return new RowFileWriter(spec, await openAsync(spec.file, fsConstants.O_WRONLY | O_DIRECT), true, staging);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw withPath(err, spec.target);
-      }
-    }
     try {
-      return new RowFileWriter(spec, await openAsync(spec.file, fsConstants.O_WRONLY), false, staging);
+      // No O_CREAT: the host created the file and owns its life (a vanished file is an error here).
+      return new RowFileWriter(spec, await openAsync(spec.file, fsConstants.O_WRONLY), staging);
     } catch (err) {
       throw withPath(err, spec.target);
     }
@@ -127,54 +104,37 @@ class RowFileWriter {
     }
     this.rowsReceived += count;
     const bytes = new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength);
-    for (let done = 0; done < bytes.length;) {
+    for (let done = 0; done < bytes.length || this.header;) {
       const chunk = await this.staging.take();
       const stage = this.staging.bytes(chunk);
-      stage.set(this.carry.subarray(0, this.carried));
-      const take = Math.min(bytes.length - done, stage.length - this.carried);
-      stage.set(bytes.subarray(done, done + take), this.carried);
-      done += take;
-      const filled = this.carried + take;
-      const whole = filled - (filled % ALIGN);
-      this.carried = filled - whole;
-      this.carry.set(stage.subarray(whole, filled));
-      if (whole > 0) {
-        this.launch(chunk, stage.subarray(0, whole), this.position);
-        this.position += whole;
-      } else {
-        this.staging.give(chunk);
+      let filled = 0;
+      if (this.header) {
+        stage.set(this.header);
+        filled = this.header.length;
+        this.header = null;
       }
+      const take = Math.min(bytes.length - done, stage.length - filled);
+      stage.set(bytes.subarray(done, done + take), filled);
+      done += take;
+      filled += take;
+      this.launch(chunk, stage.subarray(0, filled), this.position);
+      this.position += filled;
     }
   }
 
-  /** After the last rows: the partial block padded, every write awaited, the exact length set, closed. */
+  /** After the last rows: every write awaited, then closed. */
   async finish(): Promise<void> {
-    if (this.carried > 0) {
-      const chunk = await this.staging.take();
-      const stage = this.staging.bytes(chunk);
-      stage.set(this.carry.subarray(0, this.carried));
-      stage.fill(0, this.carried, ALIGN);
-      this.launch(chunk, stage.subarray(0, ALIGN), this.position);
-    }
-    const length = this.position + this.carried;
     await this.settle();
     this.throwIfFailed();
-    try {
-      await ftruncateAsync(this.fd, length);
-    } catch (err) {
-      throw withPath(err, this.spec.target);
-    }
     await this.close();
   }
 
   /** Waits for the writes in flight and closes the file (an abandoned or finished file). */
   async close(): Promise<void> {
     await this.settle();
-    await this.reopening?.catch(() => undefined);
     if (this.closed) return;
     this.closed = true;
-    const fds = new Set([this.fd, this.directFd].filter((fd) => fd >= 0));
-    await Promise.all([...fds].map((fd) => closeAsync(fd).catch(() => undefined)));
+    await closeAsync(this.fd).catch(() => undefined);
   }
 
   private launch(chunk: number, bytes: Uint8Array, position: number): void {
@@ -191,17 +151,7 @@ class RowFileWriter {
 
   private async writeAll(bytes: Uint8Array, position: number): Promise<void> {
     for (let done = 0; done < bytes.length;) {
-      const fd = this.fd;
-      try {
-        done += (await writeAsync(fd, bytes, done, bytes.length - done, position + done)).bytesWritten;
-      } catch (err) {
-        // A file system that takes O_DIRECT opens but not these alignments: the page cache, from now on.
-        if (fd !== this.directFd || (err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
-        this.reopening ??= openAsync(this.spec.file, fsConstants.O_WRONLY).then((buffered) => {
-          this.fd = buffered;
-        });
-        await this.reopening;
-      }
+      done += (await writeAsync(this.fd, bytes, done, bytes.length - done, position + done)).bytesWritten;
     }
   }
 
