@@ -8,6 +8,7 @@ import {
   runnerEntry,
   withHugePages,
   type ProcessLauncher,
+  type RunnerChannel,
 } from '../../app/engine/runner/launcher.js';
 import { ModelRunner } from '../../app/engine/runner/model-runner.js';
 import { TEST_HOOKS_ENV, type WireTensor } from '../../app/engine/runner/protocol.js';
@@ -182,6 +183,36 @@ describe('model runner supervision', async () => {
       expect(pids).toHaveLength(1);
     } finally {
       for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('a request that meets the closed pipe of a crashing process is reported as the crash', async () => {
+    // A channel whose process dies as the request is sent: the send fails with EPIPE, then the exit comes.
+    const listeners: Record<string, ((...args: unknown[]) => void)[]> = { message: [], exit: [], error: [] };
+    const emit = (event: string, ...args: unknown[]) => listeners[event]!.forEach((l) => l(...args));
+    const dying: ProcessLauncher = {
+      spawn: () => {
+        queueMicrotask(() => emit('message', { type: 'ready', pid: 1 }));
+        return {
+          on: (event: string, listener: (...args: never[]) => void) =>
+            listeners[event]!.push(listener as (...args: unknown[]) => void),
+          postMessage: () => {
+            const epipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+            setImmediate(() => emit('error', epipe));
+            setImmediate(() => setImmediate(() => emit('exit', null, 'SIGSEGV')));
+          },
+          kill: () => undefined,
+        } as RunnerChannel;
+      },
+    };
+    const crashing = new ModelRunner({ launcher: dying });
+    try {
+      await expect(trigger(crashing.processes()[0]!, 'exit')).rejects.toMatchObject({
+        code: 'RUNTIME',
+        message: `${tinyCnn}: the model runner crashed while running batch 1/4 (killed by SIGSEGV)`,
+      });
+    } finally {
+      await crashing.close();
     }
   });
 

@@ -175,11 +175,16 @@ export class RunnerProcess {
       });
       channel.on('error', (err) => {
         if (ready) {
-          if (this.channel === channel) {
+          const fail = () => {
+            if (this.channel !== channel) return; // ended (and reported) or replaced meanwhile
             this.failProcess(
               new WorkbenchError('RUNTIME', `${options.model}: the model runner failed (${err.message})`),
             );
-          }
+          };
+          // A request sent to a process that is dying (its end of the pipe already closed): its
+          // exit, which follows, says how it ended — a crash is reported as one, not as EPIPE.
+          if (isClosedPipe(err)) setTimeout(fail, EXIT_AFTER_PIPE_MS).unref?.();
+          else fail();
           return;
         }
         clearTimeout(timer);
@@ -240,6 +245,14 @@ export class RunnerProcess {
     const last = this.stderrTail[this.stderrTail.length - 1];
     return last ? `${how}; last message: ${last.trim().slice(0, 300)}` : how;
   }
+}
+
+/** How long a closed pipe may go without the exit that explains it. */
+const EXIT_AFTER_PIPE_MS = 5_000;
+
+function isClosedPipe(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EPIPE' || code === 'ECONNRESET' || code === 'ERR_IPC_CHANNEL_CLOSED';
 }
 
 /** Stderr lines worth quoting: not blank, not frames of a native or JS stack trace. */
