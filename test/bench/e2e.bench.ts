@@ -15,7 +15,8 @@
  *       directory, then the same command again: rerun / first ≤ 0.1.
  *   (e) `extract plain-d4-s0.onnx --probe fashion-mnist:5000 --layers op:Relu` vs plain inference by
  *       the same command with only the logits (`--layers head`): the same process start, probe
- *       reading and model runner, so the ratio is what exposing the ReLUs costs; ≤ 1.3×.
+ *       reading and model runner, so the ratio is what exposing the ReLUs costs; ≤ 1.3×. Beside it,
+ *       the disk's own floor: as many bytes of non-zero data written with O_DIRECT and fdatasync'd.
  *   (f) start-up: `--version` ≤ 0.3 s (with `node -e 0` beside it), and `inspect` of a zoo model
  *       ≤ 1.5× python's `onnx.load` of the same file (Debian's python3-onnx), best of 10.
  *
