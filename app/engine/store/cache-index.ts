@@ -214,9 +214,7 @@ export class CacheIndex {
   }
 
   limitBytes(): number {
-    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(LIMIT_SETTING) as
-      { value: string } | undefined;
-    const value = row ? Number(row.value) : NaN;
+    const value = this.numberSetting(LIMIT_SETTING);
     return Number.isFinite(value) && value >= 0 ? value : this.defaultLimit;
   }
 
@@ -231,9 +229,19 @@ export class CacheIndex {
       this.db.prepare('DELETE FROM settings WHERE key = ?').run(LIMIT_SETTING);
       return;
     }
+    this.putSetting(LIMIT_SETTING, bytes);
+  }
+
+  /** A numeric setting, NaN when it is missing. */
+  private numberSetting(key: string): number {
+    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
+    return row ? Number(row.value) : NaN;
+  }
+
+  private putSetting(key: string, value: number): void {
     this.db
       .prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
-      .run(LIMIT_SETTING, String(bytes));
+      .run(key, String(value));
   }
 
   info(): CacheInfo {
@@ -316,27 +324,23 @@ export class CacheIndex {
   }
 
   /**
+   * Whether a sweep is due: none in the last `intervalMs` (by any process on this data directory).
+   * Records now as the last sweep when it says yes.
+   */
+  sweepDue(intervalMs: number, now = Date.now()): boolean {
+    const last = this.numberSetting(LAST_SWEEP_SETTING);
+    // a clock set back makes a "last sweep" in the future: sweep then too
+    if (Number.isFinite(last) && now - last < intervalMs && now >= last) return false;
+    this.putSetting(LAST_SWEEP_SETTING, now);
+    return true;
+  }
+
+  /**
    * Deletes what no row refers to under the Gram directory, and temp files of interrupted writes
    * under every cache directory, when older than `minAgeMs` (a live process may still be writing
    * younger ones). Activation files without rows are kept: a run registers a model's layers only
    * once all are extracted (an extraction may outlast `minAgeMs`), and `compare` once its side is.
    */
-  /**
-   * Whether a sweep is due: none in the last `intervalMs` (by any process on this data directory).
-   * Records now as the last sweep when it says yes.
-   */
-  sweepDue(intervalMs: number, now = Date.now()): boolean {
-    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(LAST_SWEEP_SETTING) as
-      { value: string } | undefined;
-    const last = row ? Number(row.value) : NaN;
-    // a clock set back makes a "last sweep" in the future: sweep then too
-    if (Number.isFinite(last) && now - last < intervalMs && now >= last) return false;
-    this.db
-      .prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
-      .run(LAST_SWEEP_SETTING, String(now));
-    return true;
-  }
-
   async sweep(dirs: { grams: string; activations: string }, minAgeMs: number): Promise<string[]> {
     const known = new Set(
       (this.db.prepare('SELECT kind, path FROM cache_entries').all() as { kind: CacheKind; path: string }[]).flatMap(
