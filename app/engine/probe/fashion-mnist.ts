@@ -12,7 +12,7 @@ import { FILE_SIZE_LIMITS, openRegularFile, readRegularText } from '../io/regula
 import { openNpyProbe } from './array-probe.js';
 import { defaultModelsDir } from './models-dir.js';
 import { checkExampleShape, type ModelInput } from './model-input.js';
-import { type ProbeSource } from './source.js';
+import type { ProbeSource } from './source.js';
 
 export interface ZooNormalization {
   scale: number;
