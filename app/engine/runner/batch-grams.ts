@@ -17,7 +17,7 @@ import { packedLength } from '../cka/packed.js';
 import { centredGramInto } from '../compute/gram.js';
 import { Workspace } from '../compute/workspace.js';
 import type { GramBatch, LayerGrams, RunGramsRequest, WireTensor } from './protocol.js';
-import { ROW_FLOAT_TYPES, asFloat32 } from './reduce.js';
+import { askedRows } from './reduce.js';
 
 interface Carry {
   features: number;
@@ -61,9 +61,9 @@ export class GramCarry {
       }
       const reply: LayerGrams = { type: tensor.type, dims: [...tensor.dims], rows: 0, nonFinite: null, grams: [] };
       replies.push(reply);
-      const expected = spec.dims.length === tensor.dims.length && spec.dims.every((d, k) => d === tensor.dims[k]);
+      const rows = askedRows(tensor, spec);
       // Not the asked-for rows: nothing is taken in, and the host names the problem from dims and type.
-      if (!expected || !ROW_FLOAT_TYPES.has(tensor.type)) continue;
+      if (!rows) continue;
       const carry = this.carryOf(i, spec.features);
       if (spec.rowOffset !== carry.received) {
         throw new WorkbenchError(
@@ -71,7 +71,6 @@ export class GramCarry {
           `runner: Gram rows of layer ${i} arrived out of order (rows from ${spec.rowOffset}, after ${carry.received})`,
         );
       }
-      const rows = asFloat32(tensor).subarray(0, spec.rows * spec.features);
       reply.rows = spec.rows;
       reply.nonFinite = scanNonFinite(rows, spec.features, spec.rowOffset, undefined) ?? null;
       carry.received += spec.rows;

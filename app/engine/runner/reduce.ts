@@ -20,6 +20,20 @@ import type { RunLayerPlan, RunReduceRequest, WireTensor } from './protocol.js';
 /** The tensor types asFloat32 reads: the layers whose rows can be extracted and compared. */
 export const ROW_FLOAT_TYPES: ReadonlySet<string> = new Set(['float32', 'float64', 'float16']);
 
+/**
+ * The rows a run was asked for (runner/batch-grams.ts, ./row-files.ts): the first rows · features
+ * values as float32 when the output has exactly the dims asked for and a float type; else null,
+ * and the host names the problem from the output's dims and type.
+ */
+export function askedRows(
+  tensor: WireTensor,
+  asked: { dims: readonly number[]; rows: number; features: number },
+): Float32Array | null {
+  const sameDims = asked.dims.length === tensor.dims.length && asked.dims.every((d, k) => d === tensor.dims[k]);
+  if (!sameDims || !ROW_FLOAT_TYPES.has(tensor.type)) return null;
+  return asFloat32(tensor).subarray(0, asked.rows * asked.features);
+}
+
 /** A float tensor's values as float32. */
 export function asFloat32(tensor: WireTensor): Float32Array {
   const { data } = tensor;

@@ -24,7 +24,7 @@ import { scanNonFinite } from '../cka/non-finite.js';
 import { npyHeaderBytes } from '../io/npy.js';
 import { withPath } from '../io/write-faults.js';
 import type { LayerWritten, RunFilesRequest, RowFileSpec, WireTensor } from './protocol.js';
-import { ROW_FLOAT_TYPES, asFloat32 } from './reduce.js';
+import { askedRows } from './reduce.js';
 
 const openAsync = promisify(open);
 const writeAsync = promisify(write);
@@ -187,10 +187,9 @@ export class RowFiles {
       }
       const reply: LayerWritten = { type: tensor.type, dims: [...tensor.dims], rows: 0, nonFinite: null };
       replies.push(reply);
-      const expected = spec.dims.length === tensor.dims.length && spec.dims.every((d, k) => d === tensor.dims[k]);
+      const rows = askedRows(tensor, spec);
       // Not the asked-for rows: nothing is written, and the host names the problem from dims and type.
-      if (!expected || !ROW_FLOAT_TYPES.has(tensor.type)) continue;
-      const rows = asFloat32(tensor).subarray(0, spec.rows * spec.features);
+      if (!rows) continue;
       let writer = this.files.get(spec.file);
       if (!writer) {
         writer = await RowFileWriter.open(spec, this.staging);
