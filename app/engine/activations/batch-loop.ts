@@ -50,6 +50,8 @@ export interface BatchLoopOptions {
   grams?: {
     batchSize: number;
     precision: RunGramsRequest['precision'];
+    /** onnxruntime threads for each Gram in the runner (default 1). */
+    threads?: number;
     sink: GramSink;
     of?: (layer: ExtractedLayer) => boolean;
   };
@@ -127,6 +129,7 @@ export async function runBatches(job: BatchLoopInput, options: BatchLoopOptions 
         batchSize: gramMode.batchSize,
         precision: gramMode.precision,
         restart: range.index === 0,
+        ...(gramMode.threads !== undefined ? { threads: gramMode.threads } : {}),
         layers: layers.map((layer, i) => (gramLayers[i] ? postRows(i, range) : null)),
       };
       const reply = await session.runGrams(batch.feeds, fetch, request, runOptions);

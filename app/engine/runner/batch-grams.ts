@@ -35,6 +35,7 @@ export class GramCarry {
   constructor(
     readonly batchSize: number,
     private readonly precision: RunGramsRequest['precision'],
+    private readonly threads = 1,
   ) {
     if (!Number.isInteger(batchSize) || batchSize < 4) {
       throw new WorkbenchError('BAD_INPUT', `minibatch Grams need batches of at least 4 rows, got ${batchSize}`);
@@ -153,8 +154,7 @@ export class GramCarry {
     const b = this.batchSize;
     const packed = new Float64Array(packedLength(b));
     const dtype = this.precision === 'auto' ? 'float32' : this.precision;
-    // One intra-op thread, as the CKA workers' batch tasks: the same partition of the same product.
-    const flags = await centredGramInto(rows, b, p, dtype, packed, this.workspace, 1);
+    const flags = await centredGramInto(rows, b, p, dtype, packed, this.workspace, this.threads);
     if (flags.nonFinite) packed.fill(0);
     return { packed, constant: flags.constant, nonFinite: flags.nonFinite };
   }

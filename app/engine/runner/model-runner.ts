@@ -236,7 +236,16 @@ export class RunnerSession {
     grams: RunGramsRequest,
     options: RunOptions = {},
   ): Promise<{ grams: (LayerGrams | null)[]; rows: WireTensor[] }> {
-    const { reply, rows } = await this.runWithRows<GramRunReply>(feeds, fetch, options, { grams });
+    const { reply, rows } = await this.runWithRows<GramRunReply>(feeds, fetch, options, { grams }, async (r, file) => {
+      if (!r.spilledGrams) return;
+      // A fresh buffer, not a recycled one: the Grams outlive the next reply.
+      const values = await readSpilled(r.spilledGrams, file);
+      const batches = r.grams.flatMap((g) => g?.grams ?? []);
+      if (values.length !== batches.length) {
+        throw new WorkbenchError('INTERNAL', `runner: ${values.length} spilled Grams for ${batches.length} batches`);
+      }
+      batches.forEach((b, i) => (b.packed = values[i]!.data as Float64Array));
+    });
     return { grams: reply.grams, rows };
   }
 
@@ -260,11 +269,14 @@ export class RunnerSession {
     fetch: string[],
     options: RunOptions,
     mode: { grams: RunGramsRequest } | { files: RunFilesRequest },
+    /** Reads whatever else the reply left in the spill file, before the file is reused. */
+    readRest?: (reply: R, spillFile: string) => Promise<void>,
   ): Promise<{ reply: R; rows: WireTensor[] }> {
     const spillFile = this.spill.take();
     try {
       const reply = await this.request<R>(feeds, fetch, options, { spillFile, ...mode });
       const rows = isSpilled(reply.rows) ? await this.readSpilled(reply.rows, spillFile) : reply.rows.outputs;
+      await readRest?.(reply, spillFile);
       return { reply, rows };
     } finally {
       this.spill.give(spillFile);

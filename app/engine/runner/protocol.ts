@@ -98,6 +98,11 @@ export interface RunGramsRequest {
   precision: 'float32' | 'float64' | 'auto';
   /** The first run of a stream: rows carried from an earlier one are dropped. */
   restart: boolean;
+  /**
+   * onnxruntime threads for each Gram (default 1, as the CKA workers' batch tasks). More when the
+   * host waits for one layer's exact Gram with its cores idle (an experiment runs one model at a time).
+   */
+  threads?: number;
   /** One per fetched tensor; null: that layer's rows come back as they are (GramRunReply.rows). */
   layers: (GramLayerSpec | null)[];
 }
@@ -138,6 +143,12 @@ export interface GramRunReply {
   grams: (LayerGrams | null)[];
   /** The outputs of the layers without a Gram spec, in order (spilled when large). */
   rows: RunReply | SpilledRunReply;
+  /**
+   * When the Grams are large (an exact Gram of n rows is n(n+1)/2 float64: 16 MB at n = 2000,
+   * which the IPC pipe takes ~0.2 s to move), their values are in the spill file after the rows,
+   * one float64 tensor per GramBatch in order, and each `packed` above is empty.
+   */
+  spilledGrams?: SpilledRunReply;
 }
 
 /**
@@ -229,6 +240,8 @@ export interface SpilledTensor {
  */
 export interface SpilledRunReply {
   file: string;
+  /** Where the reply's bytes start in the file (default 0); its tensors' byteOffsets count from here. */
+  start?: number;
   byteLength: number;
   outputs: SpilledTensor[];
 }

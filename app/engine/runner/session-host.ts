@@ -16,6 +16,7 @@ import {
   SPILL_ALIGNMENT,
   type FileRunReply,
   type GramRunReply,
+  type LayerGrams,
   SPILL_MIN_BYTES,
   type OpenReply,
   type RunReply,
@@ -64,7 +65,7 @@ function toValueMeta(meta: ort.InferenceSession.ValueMetadata): ValueMeta {
  * Writes the outputs, each at an aligned offset, into `file` (see SpilledRunReply). The file is
  * not truncated: rewriting pages it already has is cheaper than allocating new ones.
  */
-async function spill(outputs: WireTensor[], file: string): Promise<SpilledRunReply> {
+async function spill(outputs: WireTensor[], file: string, start = 0): Promise<SpilledRunReply> {
   const placed: SpilledRunReply['outputs'] = [];
   const handle = await fs.open(file, fsConstants.O_WRONLY | fsConstants.O_CREAT, 0o600);
   let offset = 0;
@@ -73,7 +74,7 @@ async function spill(outputs: WireTensor[], file: string): Promise<SpilledRunRep
       offset += (SPILL_ALIGNMENT - (offset % SPILL_ALIGNMENT)) % SPILL_ALIGNMENT;
       const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
       for (let done = 0; done < bytes.length;) {
-        done += (await handle.write(bytes, done, bytes.length - done, offset + done)).bytesWritten;
+        done += (await handle.write(bytes, done, bytes.length - done, start + offset + done)).bytesWritten;
       }
       placed.push({ name: t.name, type: t.type, dims: t.dims, byteOffset: offset, byteLength: bytes.length });
       offset += bytes.length;
@@ -81,7 +82,36 @@ async function spill(outputs: WireTensor[], file: string): Promise<SpilledRunRep
   } finally {
     await handle.close();
   }
-  return { file, byteLength: offset, outputs: placed };
+  return { file, ...(start > 0 ? { start } : {}), byteLength: offset, outputs: placed };
+}
+
+/**
+ * A Gram reply whose Grams are large goes through the spill file too, after the rows (see
+ * GramRunReply.spilledGrams): each packed Gram becomes a float64 tensor there and an empty array here.
+ */
+async function gramReply(
+  grams: (LayerGrams | null)[],
+  rows: RunReply | SpilledRunReply,
+  spillFile: string | undefined,
+): Promise<GramRunReply> {
+  const batches = grams.flatMap((g) => g?.grams ?? []);
+  const bytes = batches.reduce((sum, g) => sum + g.packed.byteLength, 0);
+  if (!spillFile || bytes < SPILL_MIN_BYTES) return { grams, rows };
+  const after = 'file' in rows ? rows.byteLength : 0;
+  const start = after + ((SPILL_ALIGNMENT - (after % SPILL_ALIGNMENT)) % SPILL_ALIGNMENT);
+  const tensors = batches.map((g, i) => ({
+    name: `gram ${i}`,
+    type: 'float64',
+    dims: [g.packed.length],
+    data: g.packed,
+  }));
+  const spilledGrams = await spill(tensors, spillFile, start);
+  const empty = new Float64Array(0);
+  return {
+    grams: grams.map((g) => g && { ...g, grams: g.grams.map((b) => ({ ...b, packed: empty })) }),
+    rows,
+    spilledGrams,
+  };
 }
 
 export class SessionHost {
@@ -129,8 +159,8 @@ export class SessionHost {
     const preallocated = open.reusable?.signature === signature ? open.reusable.outputs : null;
     open.reusable = null;
     if (request.grams) {
-      const { batchSize, precision, restart } = request.grams;
-      if (restart || !open.grams) open.grams = new GramCarry(batchSize, precision);
+      const { batchSize, precision, restart, threads } = request.grams;
+      if (restart || !open.grams) open.grams = new GramCarry(batchSize, precision, threads);
       if (open.grams.batchSize !== batchSize) {
         throw new WorkbenchError(
           'INTERNAL',
@@ -184,7 +214,7 @@ export class SessionHost {
     if (request.grams && open.grams) {
       const grams = await open.grams.add(outputs, request.grams);
       const rows = outputs.filter((_, i) => grams[i] === null);
-      return { grams, rows: await this.reply(rows, request.spillFile) };
+      return gramReply(grams, await this.reply(rows, request.spillFile), request.spillFile);
     }
     if (request.files) {
       open.files ??= new RowFiles();

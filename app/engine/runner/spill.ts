@@ -87,10 +87,11 @@ export async function readSpilled(reply: SpilledRunReply, file: string, into?: A
   if (reply.file !== file) throw new WorkbenchError('INTERNAL', `runner: reply written to ${reply.file}, not ${file}`);
   const buffer = into && into.byteLength >= reply.byteLength ? into : new ArrayBuffer(reply.byteLength);
   const bytes = new Uint8Array(buffer, 0, reply.byteLength);
+  const start = reply.start ?? 0;
   const handle = await fs.open(file, 'r');
   try {
     for (let done = 0; done < bytes.length;) {
-      const { bytesRead } = await handle.read(bytes, done, bytes.length - done, done);
+      const { bytesRead } = await handle.read(bytes, done, bytes.length - done, start + done);
       if (bytesRead === 0) throw new WorkbenchError('INTERNAL', 'runner: truncated reply file');
       done += bytesRead;
     }
