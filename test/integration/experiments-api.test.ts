@@ -1,6 +1,6 @@
 /**
  * Experiments end to end through the WorkbenchApi on the shipped zoo: each kind, checked against
- * numpy on the activations the run extracted, the seeds summary recomputed here, bootstrap and
+ * numpy on the same layers' activations extracted apart, the seeds summary recomputed here, bootstrap and
  * minibatch measures, and the history methods.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,13 +24,27 @@ afterAll(async () => {
   removeTempDataDirs();
 });
 
-/** Activation file of every layer of every model of a result (from the run's activation cache). */
+const references = new Map<string, Promise<Map<string, string>>>();
+
+/**
+ * Activation file of every layer of every model of a result, from a one-off extraction of the same
+ * model, probe and layers (not from the run's cache: a run keeps only the Grams of wide layers).
+ */
 async function activationFiles(result: ExperimentResult): Promise<Map<string, string>[]> {
   return Promise.all(
-    result.models.map(async (m) => {
-      const dir = join(dataDir, 'activations', m.sha256, result.probe.hash);
-      const manifest = await readExtractManifest(dir);
-      return new Map((manifest?.layers ?? []).map((l) => [l.tensor, join(dir, l.file)]));
+    result.models.map((m) => {
+      const layers = m.layers.map((l) => l.tensor).join(',');
+      const key = `${m.sha256}\0${result.probe.hash}\0${layers}`;
+      let files = references.get(key);
+      if (!files) {
+        const out = join(dataDir, 'references', String(references.size));
+        files = api.extractActivations({ model: m.path, probe: result.probe.spec, layers, out }).then(async () => {
+          const manifest = await readExtractManifest(out);
+          return new Map((manifest?.layers ?? []).map((l) => [l.tensor, join(out, l.file)]));
+        });
+        references.set(key, files);
+      }
+      return files;
     }),
   );
 }
@@ -197,7 +211,7 @@ describe('experiments through the API', () => {
       params: { batchSize: 50, batches: 4, droppedExamples: 0 },
     });
     expect(minibatch!.n).toBe(200);
-    // Both against numpy on the activations the run extracted.
+    // Both against numpy on the same layers' activations.
     const files = (await activationFiles(result!))[0]!;
     const layerFiles = (layers: { tensor: string }[]) => layers.map((l) => files.get(l.tensor)!);
     const reference = JSON.parse(

@@ -90,6 +90,50 @@ describe('experiment cache and lifecycle', () => {
     expect(second.result!.provenance.timingsMs.kernels).toBeUndefined();
   }, 180_000);
 
+  it('wide layers keep only their Grams, made in the runner, with the numbers of Grams from cached activations', async () => {
+    const spec: ExperimentSpec = {
+      name: 'Grams in the runner',
+      kind: 'pair',
+      models: [{ path: zoo('plain-d1-s0') }, { path: zoo('plain-d2-s0') }],
+      // n = 400: each reply's Grams (0.6 MB each) are large enough to come through the spill file.
+      probe: 'fashion-mnist:400',
+      layers: 'op:Relu,Gemm',
+      measures: ['linear', 'rbf:0.5', 'debiased'],
+    };
+    const inRunner = createWorkbench({ dataDir: tempDataDir() });
+    const fromFiles = createWorkbench({ dataDir: tempDataDir() });
+    try {
+      // The preflight counts what the run writes: ~6 MiB of Grams fit under this limit, the
+      // ReLUs' ~100 MiB of activations would not.
+      await inRunner.setCacheLimit({ bytes: 24 * 2 ** 20 });
+      const streamed = await runSpec(inRunner, spec);
+      expect(streamed.run.status).toBe('done');
+      const layers = streamed.result!.models.map((m) => m.layers.length);
+      const total = layers[0]! + layers[1]!;
+      // Every ReLU is wider than 400 examples; each model's classifier (Gemm, 10 logits) is not.
+      const wide = total - 2;
+      const info = await inRunner.getCacheInfo({});
+      expect([info.byKind.activation.entries, info.byKind.gram.entries]).toEqual([total - wide, total]);
+      expect(streamed.result!.provenance.work).toMatchObject({ activationsExtracted: total, gramsComputed: total });
+
+      // The other workbench first keeps every layer's activations (a minibatch run needs the rows),
+      // so the same spec then computes each Gram from its cached file.
+      const rows = await runSpec(fromFiles, { ...spec, name: 'rows first', measures: ['minibatch:40'] });
+      expect(rows.run.status).toBe('done');
+      expect((await fromFiles.getCacheInfo({})).byKind.activation.entries).toBe(total);
+      const cached = await runSpec(fromFiles, spec);
+      expect(cached.result!.provenance.work).toMatchObject({ activationsExtracted: 0, activationsReused: total });
+      const a = streamed.result!.matrices.flatMap((m) => m.matrix.flat() as number[]);
+      const b = cached.result!.matrices.flatMap((m) => m.matrix.flat() as number[]);
+      expect(a).toHaveLength(b.length);
+      expect(a.every(Number.isFinite)).toBe(true);
+      expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]!)))).toBeLessThanOrEqual(1e-9);
+    } finally {
+      await inRunner.close();
+      await fromFiles.close();
+    }
+  }, 180_000);
+
   it('adding a model to a finished experiment computes only that model', async () => {
     const [experiment] = (await api.listExperiments({})).filter((e) => e.name === seeds.name);
     const before = (await api.getRun({ runId: experiment!.lastRun!.id })).result!;
@@ -211,7 +255,8 @@ describe('experiment cache and lifecycle', () => {
       models: [{ path: zoo('plain-d4-s0') }],
       probe: 'fashion-mnist:1500',
       layers: 'op:Relu',
-      measures: ['linear'],
+      // CCA needs the rows: the layers' Grams are computed from their files (not in the runner).
+      measures: ['linear', 'cca'],
     };
     await api.openModel({ path: zoo('plain-d4-s0') });
     const first = await api.createExperiment({ spec });
@@ -285,6 +330,8 @@ describe('experiment cache and lifecycle', () => {
         models: [{ path: zoo('plain-d1-s0') }],
         probe: 'fashion-mnist:100',
         layers: 'op:Relu',
+        // Averaged over positions, every layer is narrower than the probe: kept as activations.
+        reduce: 'mean',
         measures: ['linear'],
       };
       const first = await runSpec(other, spec);

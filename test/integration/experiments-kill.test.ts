@@ -36,7 +36,9 @@ const family: ExperimentSpec = {
   ],
   probe: 'fashion-mnist:2000',
   layers: 'op:Relu',
-  measures: ['linear', 'rbf:0.4'],
+  // Minibatch CKA needs the rows: every layer's activations are written to the cache (with exact
+  // measures alone, these layers, wider than the probe, would keep only Grams made in the runner).
+  measures: ['linear', 'minibatch:200'],
 };
 
 function tempFiles(dir: string): string[] {
@@ -142,11 +144,11 @@ describe('a run killed mid-extraction', () => {
       expect(parts.partial).toBe(true);
       expect(parts.matrices.map((m) => `${m.rows.model},${m.cols.model}:${m.measure.name}`)).toEqual([
         '0,0:linear',
-        '0,0:rbf',
+        '0,0:minibatch',
         '0,1:linear',
-        '0,1:rbf',
+        '0,1:minibatch',
         '1,1:linear',
-        '1,1:rbf',
+        '1,1:minibatch',
       ]);
       // No cache entry points at anything but a whole file.
       const rows = store.db.prepare('SELECT kind, path FROM cache_entries').all() as { kind: string; path: string }[];

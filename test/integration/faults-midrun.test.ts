@@ -35,7 +35,9 @@ const family: ExperimentSpec = {
     { path: zoo('plain-d1-s1'), label: 'c' },
   ],
   probe: 'fashion-mnist:400',
-  layers: 'op:Relu',
+  // The ReLUs are wider than the probe: their Grams are made in the runners, and only the logits
+  // (Gemm) are written to the activation cache and have their Grams computed from files.
+  layers: 'op:Relu,Gemm',
   measures: ['linear'],
   options: { bootstrap: { samples: 40, seed: 7 }, batchSize: 50 },
 };
@@ -373,7 +375,15 @@ describe('a real full disk (a small tmpfs as the activation cache, where mountin
     try {
       await small.openModel({ path: zoo('plain-d1-s0') });
       const experiment = await small.createExperiment({
-        spec: { ...family, name: 'real full disk', kind: 'self', models: [family.models[0]!] },
+        spec: {
+          ...family,
+          name: 'real full disk',
+          kind: 'self',
+          models: [family.models[0]!],
+          // Minibatch CKA needs every layer's rows: all of them are written to the cache.
+          measures: ['minibatch:100'],
+          options: { batchSize: 50 },
+        },
       });
       // The disk is full from the start: the preflight refuses the run, which writes nothing.
       fillDisk(512 * 1024);

@@ -20,7 +20,8 @@ import type { CompareRequest } from '../../common/contract.js';
 import type { ActivationCache } from '../activations/cache.js';
 import type { PreparedExtraction, PlannedLayer } from '../activations/prepare.js';
 import type { BatchLoopOptions } from '../activations/batch-loop.js';
-import type { ActivationSink, ExtractionInfo, GramSink, LayerBatch } from '../activations/types.js';
+import { SomeLayersSink } from '../activations/some-layers-sink.js';
+import type { ActivationSink, GramSink, LayerBatch } from '../activations/types.js';
 import { WorkbenchError } from '../../common/errors.js';
 import type { GramBatch } from '../runner/protocol.js';
 import { checkRoomToWrite } from '../io/disk-space.js';
@@ -71,35 +72,6 @@ class MemorySink implements ActivationSink, GramSink {
 
   writeGrams(layer: number, grams: GramBatch[]): void {
     for (const gram of grams) this.grams[layer] = gram;
-  }
-}
-
-/** Hands only the layers `keep` chooses to another sink (as if only they were extracted). */
-class SomeLayersSink implements ActivationSink {
-  private index: (number | undefined)[] = [];
-
-  constructor(
-    private readonly inner: ActivationSink,
-    private readonly keep: (layer: ExtractionInfo['layers'][number]) => boolean,
-  ) {}
-
-  async begin(info: ExtractionInfo): Promise<void> {
-    const kept = info.layers.filter(this.keep);
-    this.index = info.layers.map((l) => (this.keep(l) ? kept.indexOf(l) : undefined));
-    await this.inner.begin?.({ ...info, layers: kept });
-  }
-
-  async write(batch: LayerBatch): Promise<void> {
-    const i = this.index[batch.layer];
-    if (i !== undefined) await this.inner.write({ ...batch, layer: i });
-  }
-
-  async finish(): Promise<void> {
-    await this.inner.finish?.();
-  }
-
-  async abort(reason: unknown): Promise<void> {
-    await this.inner.abort?.(reason);
   }
 }
 
