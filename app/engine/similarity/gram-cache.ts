@@ -31,8 +31,8 @@ function metadataPath(npyPath: string): string {
 
 export async function saveGram(gram: LayerGram, npyPath: string): Promise<void> {
   if (!npyPath.endsWith('.npy')) throw new WorkbenchError('BAD_INPUT', `a Gram file must end in .npy: ${npyPath}`);
-  // writeNpy needs an ArrayBuffer-backed view; copy out of shared memory.
-  await writeNpy(npyPath, Float64Array.from(gram.gram), [gram.gram.length]);
+  // encodeNpy copies the values (out of shared memory too) before writeNpy's first await.
+  await writeNpy(npyPath, gram.gram, [gram.gram.length]);
   const metadata: GramMetadata = {
     format: FORMAT,
     layer: gram.layer,
