@@ -471,8 +471,10 @@ describe('a new user’s path', () => {
     await waitForStatus('done');
     const again = (await t.api.getRun({ runId: againId })).result!;
     expect(again.matrices[0]!.matrix).toEqual(pairResult.matrices[0]!.matrix);
-    const summary = (await page.getByTestId('run-done').textContent())!.replace(/\s+/g, ' ');
-    expect(summary).toContain('model pairs: 0 computed, 1 reused');
+    // The status says done as the run ends; the work summary comes with the result, just after.
+    await expect
+      .poll(async () => (await page.getByTestId('run-done').textContent())!.replace(/\s+/g, ' '))
+      .toContain('model pairs: 0 computed, 1 reused');
     await page.locator(`[data-testid="run-list"] li[data-run-id="${pairRunId}"] button.open`).click();
 
     // The same experiment on another probe set: edit as new, 300 images, run.
