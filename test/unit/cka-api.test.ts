@@ -73,10 +73,24 @@ describe('CKA core API', () => {
     await engine.saveGram(gram!, path);
     const onDisk = await readNpy(path);
     expect(onDisk.header.shape).toEqual([packedLength(36)]);
+    // The fixture is float64: so is its Gram, stored as it is.
+    expect([gram!.precision, onDisk.header.dtype]).toEqual(['float64', 'float64']);
     expect(Array.from(onDisk.data as Float64Array)).toEqual(Array.from(gram!.gram));
     const loaded = await engine.loadGram(path);
     expect(loaded.layer).toEqual(gram!.layer);
     expect(loaded.gram.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(Array.from(loaded.gram)).toEqual(Array.from(gram!.gram));
+    // A float32 product's values are float32s: stored as such, half the bytes, read back exactly.
+    const narrow = { ...gram!, precision: 'float32' as const, gram: Float64Array.from(new Float32Array(gram!.gram)) };
+    const narrowPath = join(scratch, 'cache', 'wide_a0.f32.gram.npy');
+    await engine.saveGram(narrow, narrowPath);
+    expect((await readNpy(narrowPath)).header.dtype).toBe('float32');
+    expect(Array.from((await engine.loadGram(narrowPath)).gram)).toEqual(Array.from(narrow.gram));
+    // One value a float32 cannot hold: that Gram is stored in float64.
+    narrow.gram[7] = 1 / 3;
+    await engine.saveGram(narrow, narrowPath);
+    expect((await readNpy(narrowPath)).header.dtype).toBe('float64');
+    expect(Array.from((await engine.loadGram(narrowPath)).gram)).toEqual(Array.from(narrow.gram));
     const cols = await engine.computeGrams(expected.wide.cols.map(npy));
     const [fromLoaded] = await engine.compareGrams([loaded], cols, [{ name: 'linear' }]);
     expectClose(fromLoaded!.matrix, [(expected.wide.linear as number[][])[0]!], 1e-12);

@@ -31,9 +31,13 @@ export async function checkRunFits(ctx: RunContext, needed: ReadonlySet<number>)
     }
   }
   await env.store.refreshDefaultLimit();
-  await checkRoomToWrite(env.store.dirs.activations, estimateWrites(plan.n, activations, grams), {
-    cacheLimitBytes: env.store.cache.limitBytes(),
-    where: "the workbench's cache",
-    ...(ctx.hooks.onWarning ? { onWarning: ctx.hooks.onWarning } : {}),
-  });
+  await checkRoomToWrite(
+    env.store.dirs.activations,
+    estimateWrites(plan.n, activations, grams, ctx.precision === 'float32' ? 4 : 8),
+    {
+      cacheLimitBytes: env.store.cache.limitBytes(),
+      where: "the workbench's cache",
+      ...(ctx.hooks.onWarning ? { onWarning: ctx.hooks.onWarning } : {}),
+    },
+  );
 }

@@ -1,8 +1,10 @@
 /**
  * Spilling Grams to a cache directory and loading them back: `NAME.npy` holds the packed centred
- * Gram (float64, shape [n(n+1)/2], the upper triangle row by row — see cka/packed.ts; half the bytes
- * of the full matrix; `numpy` users unpack it with `np.triu_indices(n)`), and `NAME.json` its
- * metadata. Both are written atomically; the .json is written last, so a Gram is only found once
+ * Gram (shape [n(n+1)/2], the upper triangle row by row — see cka/packed.ts; half the bytes of the
+ * full matrix; `numpy` users unpack it with `np.triu_indices(n)`), and `NAME.json` its metadata.
+ * The values are float32 when every one of them is a float32 — a Gram computed in float32 is the
+ * float32 products copied into float64 — which halves the file and loses nothing; else float64.
+ * Both files are written atomically; the .json is written last, so a Gram is only found once
  * complete.
  */
 import { WorkbenchError } from '../../common/errors.js';
@@ -29,10 +31,17 @@ function metadataPath(npyPath: string): string {
   return npyPath.replace(/\.npy$/, '') + '.json';
 }
 
+/** The values to store: a float32 copy when it holds them exactly, else the float64 values themselves. */
+function storedValues(values: Float64Array): Float32Array | Float64Array {
+  const narrow = new Float32Array(values);
+  for (let i = 0; i < values.length; i++) if (narrow[i] !== values[i]) return values;
+  return narrow;
+}
+
 export async function saveGram(gram: LayerGram, npyPath: string): Promise<void> {
   if (!npyPath.endsWith('.npy')) throw new WorkbenchError('BAD_INPUT', `a Gram file must end in .npy: ${npyPath}`);
-  // encodeNpy copies the values (out of shared memory too) before writeNpy's first await.
-  await writeNpy(npyPath, gram.gram, [gram.gram.length]);
+  // Copied (by storedValues or encodeNpy) before writeNpy's first await: later changes are not written.
+  await writeNpy(npyPath, storedValues(gram.gram), [gram.gram.length]);
   const metadata: GramMetadata = {
     format: FORMAT,
     layer: gram.layer,
@@ -63,17 +72,24 @@ export async function loadGram(npyPath: string): Promise<LayerGram> {
     throw new WorkbenchError('BAD_INPUT', `${metadataPath(npyPath)}: unknown format ${String(metadata.format)}`);
   const header = await readNpyHeader(npyPath);
   const length = packedLength(metadata.n);
-  if (header.dtype !== 'float64' || !header.littleEndian || header.shape.length !== 1 || header.shape[0] !== length) {
+  const narrow = header.dtype === 'float32';
+  if (
+    (!narrow && header.dtype !== 'float64') ||
+    !header.littleEndian ||
+    header.shape.length !== 1 ||
+    header.shape[0] !== length
+  ) {
     throw new WorkbenchError(
       'BAD_INPUT',
-      `${npyPath}: expected a float64 array of ${length} values for n = ${metadata.n}`,
+      `${npyPath}: expected a float32 or float64 array of ${length} values for n = ${metadata.n}`,
     );
   }
   const gram = sharedFloat64(length, `the Gram of layer '${metadata.layer.name}'`);
+  const stored = narrow ? new Float32Array(length) : gram;
   const file = await openRegularFile(npyPath, { what: 'Gram', maxBytes: FILE_SIZE_LIMITS.array });
   const { handle } = file;
   try {
-    const bytes = new Uint8Array(gram.buffer);
+    const bytes = new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength);
     let done = 0;
     while (done < bytes.length) {
       const { bytesRead } = await handle.read(bytes, done, bytes.length - done, header.dataOffset + done);
@@ -83,6 +99,7 @@ export async function loadGram(npyPath: string): Promise<LayerGram> {
   } finally {
     await file.close();
   }
+  if (narrow) gram.set(stored);
   return {
     layer: metadata.layer,
     n: metadata.n,
