@@ -2,6 +2,8 @@
 export declare const RELAUNCHED: 'CKA_WORKBENCH_RELAUNCHED';
 export declare function transparentHugePageMode(): string | null;
 export declare function commandOf(args: readonly string[]): string | null;
+export declare const SMALL_PROBE: number;
+export declare function probeExamplesOf(args: readonly string[]): number | null;
 export interface RelaunchFacts {
   platform?: string;
   thpMode?: string | null;

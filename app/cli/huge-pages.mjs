@@ -1,10 +1,13 @@
-// Huge pages for `compare` on Linux. Exact CKA computes every layer's Gram in this process's worker
-// threads over arrays of hundreds of MiB, and with Linux's default transparent-huge-page mode
-// ("madvise") malloc hands out 4 KiB pages unless told otherwise; each first touch of one is a page
-// fault, and on virtual machines a fault costs more than the arithmetic on its page (0.7 s of
-// 3.3 in the e2e bench's folder compare). glibc's malloc uses huge pages when GLIBC_TUNABLES says
-// glibc.malloc.hugetlb=1, but reads that only when a process starts — so `compare` starts itself
-// again with it. The first process only waits: the second inherits the terminal (Ctrl+C reaches
+// Huge pages for the commands that compute (`compare`, `sanity`, `run`, `reproduce`) on Linux.
+// Exact CKA computes layers' Grams in this process's worker threads over arrays of hundreds of MiB,
+// and receives, copies and saves the Grams the runners made, and with Linux's default
+// transparent-huge-page mode ("madvise") malloc hands out 4 KiB pages unless told otherwise; each
+// first touch of one is a page fault, and on virtual machines a fault costs more than the
+// arithmetic on its page (0.7 s of 3.3 in the e2e bench's folder compare; 8.0 s against 5.4-6.2 s
+// for a 5-model sanity at fashion-mnist:2000). glibc's malloc uses huge pages when GLIBC_TUNABLES
+// says glibc.malloc.hugetlb=1, but reads that only when a process starts — so the command starts
+// itself again with it, which costs ~0.13 s: not when its --probe says it has fewer than
+// SMALL_PROBE examples (a 5-model sanity at 500 gained 0-0.19 s). The first process only waits: the second inherits the terminal (Ctrl+C reaches
 // both, as one process group; the first ignores it), gets SIGTERM and SIGHUP forwarded, and its
 // exit code or signal becomes the first's. If the first is killed outright, the second sees its
 // IPC channel close and interrupts itself, as Ctrl+C would. Runner processes already start with
@@ -46,16 +49,33 @@ export function commandOf(args) {
   return null;
 }
 
+const COMPUTING_COMMANDS = new Set(['compare', 'sanity', 'run', 'reproduce']);
+
+/** Below this many examples huge pages save less than starting again costs. */
+export const SMALL_PROBE = 1000;
+
+/** The examples a `--probe` of the command line names (fashion-mnist:N, random:N…), or null when it does not say. */
+export function probeExamplesOf(args) {
+  for (let i = 0; i < args.length; i++) {
+    const spec = args[i] === '--probe' ? args[i + 1] : args[i].startsWith('--probe=') ? args[i].slice(8) : null;
+    const match = spec ? /^(?:fashion-mnist|random):(\d+)(?::|$)/.exec(spec) : null;
+    if (match) return Number(match[1]);
+  }
+  return null;
+}
+
 /**
  * The environment to start the command again with, or null to run it here. `facts` are read
- * lazily, so commands other than `compare` pay for nothing.
+ * lazily, so other commands pay for nothing.
  */
 export function relaunchEnv(args, env, facts = {}) {
-  if (commandOf(args) !== 'compare' || args.includes('--help') || args.includes('-h')) return null;
+  if (!COMPUTING_COMMANDS.has(commandOf(args)) || args.includes('--help') || args.includes('-h')) return null;
   if (env[RELAUNCHED] === '1' || env.CKA_WORKBENCH_HUGE_PAGES === '0') return null;
   const tunables = env.GLIBC_TUNABLES ?? '';
   if (tunables.includes('glibc.malloc.hugetlb')) return null; // the user's own setting stands
   if (env.CKA_WORKBENCH_HUGE_PAGES !== '1') {
+    const examples = probeExamplesOf(args);
+    if (examples !== null && examples < SMALL_PROBE) return null;
     if ((facts.platform ?? process.platform) !== 'linux') return null;
     // "always" gives huge pages anyway, "never" refuses them: only "madvise" needs the setting
     if ((facts.thpMode ?? transparentHugePageMode()) !== 'madvise') return null;

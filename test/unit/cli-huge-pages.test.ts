@@ -1,7 +1,7 @@
 /**
- * `compare` on Linux starts itself again with glibc.malloc.hugetlb=1 (app/cli/huge-pages.mjs): when
- * it does, and that the first process mirrors the second — its exit code, a forwarded SIGTERM —
- * and that the second interrupts itself when the first is killed outright.
+ * The commands that compute start themselves again on Linux with glibc.malloc.hugetlb=1
+ * (app/cli/huge-pages.mjs): when they do, and that the first process mirrors the second — its exit
+ * code, a forwarded SIGTERM — and that the second interrupts itself when the first is killed outright.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,13 +9,38 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { commandOf, relaunchEnv } from '../../app/cli/huge-pages.mjs';
+import { commandOf, probeExamplesOf, relaunchEnv, SMALL_PROBE } from '../../app/cli/huge-pages.mjs';
 import { repoRoot } from '../helpers/paths.js';
 
 const linux = { platform: 'linux', thpMode: 'madvise', glibc: [2, 36] as [number, number] };
 
-describe('when compare relaunches', () => {
-  it('only compare, only on Linux with glibc ≥ 2.35 in madvise mode, never twice or over the user’s setting', () => {
+describe('when a command relaunches', () => {
+  it('the commands that compute, unless their probe is small', () => {
+    const env = { PATH: '/usr/bin' };
+    for (const args of [
+      ['sanity', 'a.onnx', 'b.onnx', '--probe', 'fashion-mnist:2000'],
+      ['sanity', 'a.onnx', 'b.onnx', `--probe=random:${SMALL_PROBE}:3`],
+      ['sanity', 'a.onnx', 'b.onnx', '--probe', 'npy:x.npy'], // its size is not in the spec
+      ['run', 'spec.json'],
+      ['reproduce', 'run-1'],
+      ['compare', 'a', 'b'],
+      ['compare', 'a.onnx', 'b.onnx', '--probe', 'fashion-mnist:5000'],
+    ]) {
+      expect(relaunchEnv(args, env, linux), args.join(' ')).not.toBeNull();
+    }
+    for (const args of [
+      ['sanity', 'a.onnx', 'b.onnx', '--probe', 'fashion-mnist:500'],
+      ['compare', 'a.onnx', 'b.onnx', '--probe', `random:${SMALL_PROBE - 1}`],
+      ['runs', 'list'],
+      ['cache', 'info'],
+    ]) {
+      expect(relaunchEnv(args, env, linux), args.join(' ')).toBeNull();
+    }
+    expect(probeExamplesOf(['compare', 'a', '--probe-b', 'fashion-mnist:10', '--probe', 'fashion-mnist:20'])).toBe(20);
+    expect(probeExamplesOf(['compare', 'a', '--probe', 'images:dir'])).toBeNull();
+  });
+
+  it('only on Linux with glibc ≥ 2.35 in madvise mode, never twice or over the user’s setting', () => {
     const env = { PATH: '/usr/bin' };
     expect(relaunchEnv(['compare', 'a', 'b'], env, linux)).toEqual({
       PATH: '/usr/bin',

@@ -242,7 +242,11 @@ async function computeGrams(
   tracker.start('grams', estimate * (fromFiles.length / total), {
     stage: 'kernels',
     model: model.label,
-    message: `Grams of ${model.label}: 0/${fromFiles.length} layers`,
+    // All made in the runner: only their saving is left.
+    message:
+      fromFiles.length > 0
+        ? `Grams of ${model.label}: 0/${fromFiles.length} layers`
+        : `saving the Grams of ${model.label} (${missing.length} layer${missing.length === 1 ? '' : 's'})`,
   });
   const computed =
     fromFiles.length === 0
