@@ -699,7 +699,7 @@ export interface CacheInfo {
   /** False while the limit is the default (the smaller of 5 GiB and a tenth of the disk's space). */
   limitIsSet: boolean;
   entries: number;
-  /** Activations (float32 .npy), Grams (packed float64) and CCA-family factors. */
+  /** Activations (float32 .npy), Grams (packed; float32 when computed in float32) and CCA-family factors. */
   byKind: { activation: CacheKindUse; gram: CacheKindUse; factors: CacheKindUse };
   /** Largest first. */
   byModel: CacheModelUse[];
