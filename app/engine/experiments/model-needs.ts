@@ -11,6 +11,7 @@
  * the rows: a minibatch measure (all layers), a missing CCA-family factor, or a file the
  * activation cache already holds (reading it costs less than running the model).
  */
+import type { GramId } from '../store/gram-store.js';
 import type { RunContext } from './run-context.js';
 import { MAX_IN_MEMORY_BYTES } from './stream-exact.js';
 
@@ -57,30 +58,36 @@ export function runnerGrams(
   return chosen;
 }
 
+const none = (): { missing: number[]; reused: number } => ({ missing: [], reused: 0 });
+
+/** Of the items `ids`, the indices neither in the run's memory nor in the cache, and how many the cache holds. */
+function missingOf(
+  ids: readonly GramId[],
+  memory: { has(id: GramId): boolean },
+  store: { cached(runId: string, ids: readonly GramId[]): boolean[] },
+  runId: string,
+): { missing: number[]; reused: number } {
+  const cached = store.cached(runId, ids);
+  const missing: number[] = [];
+  let reused = 0;
+  ids.forEach((id, i) => {
+    if (memory.has(id)) return;
+    if (cached[i]) reused++;
+    else missing.push(i);
+  });
+  return { missing, reused };
+}
+
 export async function modelNeeds(ctx: RunContext, m: number): Promise<ModelNeeds> {
   const { plan, env } = ctx;
   const model = plan.models[m]!;
-  const missingGrams: number[] = [];
-  const reused = { grams: 0, factors: 0 };
-  if (plan.needsGrams) {
-    const ids = ctx.gramIds(model);
-    const cached = env.store.grams.cached(ctx.runId, ids);
-    ids.forEach((id, i) => {
-      if (ctx.memory.has(id)) return;
-      if (cached[i]) reused.grams++;
-      else missingGrams.push(i);
-    });
-  }
-  const missingFactors: number[] = [];
-  if (plan.needsFactors) {
-    const ids = ctx.factorIds(model);
-    const cached = env.store.factors.cached(ctx.runId, ids);
-    ids.forEach((id, i) => {
-      if (ctx.factors.has(id)) return;
-      if (cached[i]) reused.factors++;
-      else missingFactors.push(i);
-    });
-  }
+  const grams = plan.needsGrams ? missingOf(ctx.gramIds(model), ctx.memory, env.store.grams, ctx.runId) : none();
+  const factors = plan.needsFactors
+    ? missingOf(ctx.factorIds(model), ctx.factors, env.store.factors, ctx.runId)
+    : none();
+  const { missing: missingGrams } = grams;
+  const { missing: missingFactors } = factors;
+  const reused = { grams: grams.reused, factors: factors.reused };
   if (plan.minibatch.length > 0) {
     return { missingGrams, missingFactors, reused, files: model.layers.map((_, i) => i), inRunner: [] };
   }
