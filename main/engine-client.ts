@@ -9,13 +9,18 @@
  */
 import type { MessagePortMain, UtilityProcess } from 'electron';
 import type { ApiEnvelope, WorkbenchEvent } from '../app/common/contract.js';
+import { withHugePages } from '../app/api/runner-prestart.js';
 import type { ProcessLauncher } from '../app/api/workbench.js';
 import { isMessage, type EngineConfig, type HostToMain, type MainToHost } from './engine-protocol.js';
 import { serveRunnerRelay } from './runner-relay.js';
 
 export interface EngineHostOptions {
   /** utilityProcess.fork (tests pass a fake). */
-  fork: (modulePath: string, args: string[], options: { serviceName: string; stdio: 'inherit' }) => UtilityProcess;
+  fork: (
+    modulePath: string,
+    args: string[],
+    options: { serviceName: string; stdio: 'inherit'; env: Record<string, string | undefined> },
+  ) => UtilityProcess;
   /** new MessageChannelMain() (tests pass a fake). */
   channel: () => { port1: MessagePortMain; port2: MessagePortMain };
   /** The engine host entry (dist/main/engine-host.js). */
@@ -91,7 +96,13 @@ export class EngineHost {
   private ensure(): Host {
     if (this.host) return this.host;
     const { fork, channel, entry, config } = this.options;
-    const child = fork(entry, [], { serviceName: 'CKA engine', stdio: 'inherit' });
+    const child = fork(entry, [], {
+      serviceName: 'CKA engine',
+      stdio: 'inherit',
+      // The host computes, receives and saves Grams of tens of MB: glibc's malloc asks for huge
+      // pages, as the CLI's commands that compute do (app/cli/huge-pages.mjs) and the runners.
+      env: { ...process.env, GLIBC_TUNABLES: withHugePages(process.env.GLIBC_TUNABLES) },
+    });
     const { port1, port2 } = channel();
     let exitedResolve: () => void = () => undefined;
     const host: Host = {

@@ -60,9 +60,15 @@ function forkBuiltHost(modulePath: string): UtilityProcess {
   return proxy as unknown as UtilityProcess;
 }
 
+/** The environment each host was started with. */
+const hostEnvs: Record<string, string | undefined>[] = [];
+
 function engineHost(fork: (path: string) => UtilityProcess, events: WorkbenchEvent[], dataDir = tempDir()) {
   return new EngineHost({
-    fork: (path) => fork(path),
+    fork: (path, _args, options) => {
+      hostEnvs.push(options.env);
+      return fork(path);
+    },
     channel: () => new FakeMessageChannelMain() as unknown as { port1: MessagePortMain; port2: MessagePortMain },
     entry: builtHost,
     config: { dataDir },
@@ -112,6 +118,8 @@ describe('the built engine host in its own process', () => {
     expect(runners.every((f) => f.options.serviceName === 'CKA model runner' && f.options.execArgv?.length === 0)).toBe(
       true,
     );
+    // The host itself was started with huge pages for malloc, as the runners are.
+    expect(hostEnvs.at(-1)?.GLIBC_TUNABLES).toContain('glibc.malloc.hugetlb=1');
     // Progress and state changes came through as events for the page.
     expect(events.some((e) => e.type === 'progress')).toBe(true);
     expect(events.filter((e) => e.type === 'run').map((e) => (e.type === 'run' ? e.run.status : ''))).toContain('done');
