@@ -65,7 +65,7 @@ function toValueMeta(meta: ort.InferenceSession.ValueMetadata): ValueMeta {
  * Writes the outputs, each at an aligned offset, into `file` (see SpilledRunReply). The file is
  * not truncated: rewriting pages it already has is cheaper than allocating new ones.
  */
-async function spill(outputs: WireTensor[], file: string, start = 0): Promise<SpilledRunReply> {
+export async function spill(outputs: WireTensor[], file: string, start = 0): Promise<SpilledRunReply> {
   const placed: SpilledRunReply['outputs'] = [];
   const handle = await fs.open(file, fsConstants.O_WRONLY | fsConstants.O_CREAT, 0o600);
   let offset = 0;
@@ -89,7 +89,7 @@ async function spill(outputs: WireTensor[], file: string, start = 0): Promise<Sp
  * A Gram reply whose Grams are large goes through the spill file too, after the rows (see
  * GramRunReply.spilledGrams): each packed Gram becomes a float64 tensor there and an empty array here.
  */
-async function gramReply(
+export async function gramReply(
   grams: (LayerGrams | null)[],
   rows: RunReply | SpilledRunReply,
   spillFile: string | undefined,

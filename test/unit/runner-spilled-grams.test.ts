@@ -1,0 +1,69 @@
+/**
+ * A Gram-mode reply whose Grams are large (runner/session-host.ts gramReply): the Grams go into the
+ * run's spill file after the rows (aligned, never over them), each `packed` left empty, and the
+ * host reads rows and Grams back byte for byte (runner/spill.ts readSpilled). Small Grams stay in
+ * the reply itself.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SPILL_ALIGNMENT, SPILL_MIN_BYTES, type GramBatch, type LayerGrams } from '../../app/engine/runner/protocol.js';
+import { gramReply, spill } from '../../app/engine/runner/session-host.js';
+import { readSpilled } from '../../app/engine/runner/spill.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ckawb-spilled-grams-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function batch(length: number, seed: number): GramBatch {
+  return {
+    packed: Float64Array.from({ length }, (_, i) => Math.sin(seed + i) * 1e3),
+    constant: false,
+    nonFinite: null,
+  };
+}
+
+function layer(batches: GramBatch[]): LayerGrams {
+  return { type: 'float32', dims: [8, 3], rows: 8, nonFinite: null, grams: batches };
+}
+
+describe('Grams through the spill file', () => {
+  it('puts large Grams after the rows, and both read back exactly', async () => {
+    const file = join(dir, 'slot-1.bin');
+    // Rows of one layer, 1.2 MB, an odd number of bytes past the alignment.
+    const rowData = Float32Array.from({ length: 300_001 }, (_, i) => i / 7);
+    const rows = await spill([{ name: 'narrow', type: 'float32', dims: [300_001, 1], data: rowData }], file);
+    const grams = [layer([batch(90_000, 1), batch(40_000, 2)]), null, layer([batch(70_000, 3)])];
+    const copies = grams.map((g) => g?.grams.map((b) => Float64Array.from(b.packed)));
+    const reply = await gramReply(grams, rows, file);
+
+    const spilled = reply.spilledGrams!;
+    expect(spilled.start! % SPILL_ALIGNMENT).toBe(0);
+    expect(spilled.start!).toBeGreaterThanOrEqual(rows.byteLength);
+    expect(reply.grams.map((g) => g?.grams.map((b) => b.packed.length))).toEqual([[0, 0], undefined, [0]]);
+    expect(reply.grams[0]!.rows).toBe(8);
+
+    const rowsBack = await readSpilled(reply.rows as typeof rows, file);
+    expect(Array.from(rowsBack[0]!.data as Float32Array)).toEqual(Array.from(rowData));
+    const gramsBack = await readSpilled(spilled, file);
+    expect(gramsBack.map((t) => Array.from(t.data as Float64Array))).toEqual(
+      copies.flatMap((c) => c ?? []).map((c) => Array.from(c)),
+    );
+  });
+
+  it('puts them at the start when the rows came through the channel, and keeps small Grams in the reply', async () => {
+    const file = join(dir, 'slot-2.bin');
+    const big = [layer([batch(SPILL_MIN_BYTES / 8, 4)])];
+    const expected = Array.from(big[0]!.grams[0]!.packed);
+    const reply = await gramReply(big, { outputs: [] }, file);
+    expect(reply.spilledGrams!.start ?? 0).toBe(0);
+    expect(Array.from((await readSpilled(reply.spilledGrams!, file))[0]!.data as Float64Array)).toEqual(expected);
+
+    const small = [layer([batch(SPILL_MIN_BYTES / 8 - 1, 5)])];
+    const kept = await gramReply(small, { outputs: [] }, file);
+    expect(kept.spilledGrams).toBeUndefined();
+    expect(kept.grams[0]!.grams[0]!.packed).toBe(small[0]!.grams[0]!.packed);
+    // Without a spill file (the host did not give one), everything stays in the reply.
+    expect((await gramReply(big, { outputs: [] }, undefined)).spilledGrams).toBeUndefined();
+  });
+});
