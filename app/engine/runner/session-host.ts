@@ -61,6 +61,11 @@ function toValueMeta(meta: ort.InferenceSession.ValueMetadata): ValueMeta {
   return { name: meta.name, isTensor: true, type: meta.type, shape };
 }
 
+/** The first offset at or after `offset` where a spilled tensor may start (SPILL_ALIGNMENT). */
+function alignedOffset(offset: number): number {
+  return offset + ((SPILL_ALIGNMENT - (offset % SPILL_ALIGNMENT)) % SPILL_ALIGNMENT);
+}
+
 /**
  * Writes the outputs, each at an aligned offset, into `file` (see SpilledRunReply). The file is
  * not truncated: rewriting pages it already has is cheaper than allocating new ones.
@@ -71,7 +76,7 @@ export async function spill(outputs: WireTensor[], file: string, start = 0): Pro
   let offset = 0;
   try {
     for (const t of outputs) {
-      offset += (SPILL_ALIGNMENT - (offset % SPILL_ALIGNMENT)) % SPILL_ALIGNMENT;
+      offset = alignedOffset(offset);
       const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
       for (let done = 0; done < bytes.length;) {
         done += (await handle.write(bytes, done, bytes.length - done, start + offset + done)).bytesWritten;
@@ -97,8 +102,7 @@ export async function gramReply(
   const batches = grams.flatMap((g) => g?.grams ?? []);
   const bytes = batches.reduce((sum, g) => sum + g.packed.byteLength, 0);
   if (!spillFile || bytes < SPILL_MIN_BYTES) return { grams, rows };
-  const after = 'file' in rows ? rows.byteLength : 0;
-  const start = after + ((SPILL_ALIGNMENT - (after % SPILL_ALIGNMENT)) % SPILL_ALIGNMENT);
+  const start = alignedOffset('file' in rows ? rows.byteLength : 0);
   const tensors = batches.map((g, i) => ({
     name: `gram ${i}`,
     type: 'float64',
