@@ -3,16 +3,16 @@
 // and receives, copies and saves the Grams the runners made, and with Linux's default
 // transparent-huge-page mode ("madvise") malloc hands out 4 KiB pages unless told otherwise; each
 // first touch of one is a page fault, and on virtual machines a fault costs more than the
-// arithmetic on its page (0.7 s of 3.3 in the e2e bench's folder compare; 8.0 s against 5.4-6.2 s
-// for a 5-model sanity at fashion-mnist:2000). glibc's malloc uses huge pages when GLIBC_TUNABLES
-// says glibc.malloc.hugetlb=1, but reads that only when a process starts — so the command starts
-// itself again with it, which costs ~0.13 s: not when its --probe says it has fewer than
-// SMALL_PROBE examples (a 5-model sanity at 500 gained 0-0.19 s). The first process only waits: the second inherits the terminal (Ctrl+C reaches
-// both, as one process group; the first ignores it), gets SIGTERM and SIGHUP forwarded, and its
-// exit code or signal becomes the first's. If the first is killed outright, the second sees its
-// IPC channel close and interrupts itself, as Ctrl+C would. Runner processes already start with
-// the setting (engine/runner/launcher.ts). CKA_WORKBENCH_HUGE_PAGES=0 turns this off; =1 relaunches
-// whatever the kernel's mode (for tests).
+// arithmetic on its page (0.7 s of 3.3 in the e2e bench's folder compare; 7.4-8.0 s against
+// 5.3-6.2 s for a 5-model sanity at fashion-mnist:2000). glibc's malloc uses huge pages when
+// GLIBC_TUNABLES says glibc.malloc.hugetlb=1, but reads that only when a process starts — so the
+// command starts itself again with it, which costs ~0.13 s: not when its --probe says it has fewer
+// than SMALL_PROBE examples (a 5-model sanity at 500 gained 0-0.19 s). The first process only
+// waits: the second inherits the terminal (Ctrl+C reaches both, as one process group; the first
+// ignores it), gets SIGTERM and SIGHUP forwarded, and its exit code or signal becomes the first's.
+// If the first is killed outright, the second sees its IPC channel close and interrupts itself, as
+// Ctrl+C would. Runner processes already start with the setting (engine/runner/launcher.ts).
+// CKA_WORKBENCH_HUGE_PAGES=0 turns this off; =1 relaunches whatever the kernel's mode (for tests).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
