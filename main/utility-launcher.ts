@@ -5,7 +5,7 @@
  * `process.parentPort` (see app/engine/runner/child.ts). Only the main process can fork one.
  */
 import type { UtilityProcess } from 'electron';
-import { withHugePages } from '../app/api/runner-prestart.js';
+import { runnerTunables } from '../app/api/runner-prestart.js';
 import type { ProcessLauncher, RunnerChannel } from '../app/api/workbench.js';
 
 export type UtilityFork = (
@@ -20,8 +20,8 @@ export function utilityProcessLauncher(fork: UtilityFork, serviceName = 'CKA mod
       const child = fork(entry.file, [], {
         serviceName,
         execArgv: entry.execArgv,
-        // As the CLI's runners: glibc's malloc asks for huge pages (see withHugePages).
-        env: { ...process.env, GLIBC_TUNABLES: withHugePages(process.env.GLIBC_TUNABLES), ...options.env },
+        // As the CLI's runners: glibc's malloc settings for them (see runnerTunables).
+        env: { ...process.env, GLIBC_TUNABLES: runnerTunables(process.env.GLIBC_TUNABLES), ...options.env },
         stdio: 'pipe',
       });
       const channel: RunnerChannel = {

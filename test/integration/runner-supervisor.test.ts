@@ -6,6 +6,7 @@ import {
   nodeLauncher,
   prelaunch,
   runnerEntry,
+  runnerTunables,
   withHugePages,
   type ProcessLauncher,
   type RunnerChannel,
@@ -250,9 +251,19 @@ describe('model runner supervision', async () => {
       const out = await ahead.withSession({ model }, (s) => s.run(input(3), ['logits']));
       expect(out[0]!.dims).toEqual([3, 10]);
       expect(ahead.processes()[0]!.pid).toBe(started);
-      // Its malloc asks for huge pages (launcher.ts withHugePages), keeping a setting of the user's.
-      const environ = readFileSync(`/proc/${started}/environ`, 'utf8').split('\0');
-      expect(environ).toContain(`GLIBC_TUNABLES=${withHugePages(process.env.GLIBC_TUNABLES)}`);
+      // Its malloc asks for huge pages and keeps freed memory (launcher.ts runnerTunables), keeping
+      // a setting of the user's. glibc 2.36 splits the variable at its colons in place, so the
+      // process's environment block is read as one string with NULs for colons.
+      const environ = readFileSync(`/proc/${started}/environ`, 'utf8').replaceAll('\0', ':');
+      expect(environ).toContain(`GLIBC_TUNABLES=${runnerTunables(process.env.GLIBC_TUNABLES)}:`);
+      const runnerDefaults = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456';
+      expect(runnerTunables(undefined)).toBe(`glibc.malloc.hugetlb=1:${runnerDefaults}`);
+      expect(runnerTunables('glibc.malloc.arena_max=2')).toBe(
+        `glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1:${runnerDefaults}`,
+      );
+      expect(runnerTunables('glibc.malloc.hugetlb=0:glibc.malloc.trim_threshold=0')).toBe(
+        'glibc.malloc.hugetlb=0:glibc.malloc.trim_threshold=0:glibc.malloc.mmap_threshold=33554432',
+      );
       expect(withHugePages('glibc.malloc.arena_max=2')).toBe('glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1');
       expect(withHugePages('glibc.malloc.hugetlb=0')).toBe('glibc.malloc.hugetlb=0');
     } finally {

@@ -46,6 +46,16 @@ export interface ProcessLauncher {
   spawn(entry: NodeEntry, options: LaunchOptions): RunnerChannel;
 }
 
+/** `tunables` (a GLIBC_TUNABLES value) with each of `settings` added unless it names that key: the user's own wins. */
+function withTunables(tunables: string | undefined, settings: readonly string[]): string {
+  const parts = tunables ? [tunables] : [];
+  for (const setting of settings) {
+    const key = setting.slice(0, setting.indexOf('='));
+    if (!tunables?.includes(key)) parts.push(setting);
+  }
+  return parts.join(':');
+}
+
 /**
  * glibc's malloc asks for transparent huge pages (`glibc.malloc.hugetlb=1`, glibc ≥ 2.35; others
  * ignore it) on kernels that grant them on request: a runner touches fresh activation buffers of
@@ -53,8 +63,24 @@ export interface ProcessLauncher {
  * (whole compare of two zoo CNNs on 500 images: 2.5 s → 1.7–2.0 s). An own setting of the user's wins.
  */
 export function withHugePages(tunables: string | undefined): string {
-  if (tunables?.includes('glibc.malloc.hugetlb')) return tunables;
-  return tunables ? `${tunables}:glibc.malloc.hugetlb=1` : 'glibc.malloc.hugetlb=1';
+  return withTunables(tunables, ['glibc.malloc.hugetlb=1']);
+}
+
+/**
+ * A runner's malloc: huge pages (above), and memory kept for reuse. onnxruntime-node copies every
+ * output of every batch into a fresh ArrayBuffer; by default blocks that large are mmapped and
+ * unmapped again, so each batch faults in new pages. Blocks of up to 32 MiB from the heap, which
+ * keeps up to 256 MiB freed (the dynamic thresholds off), put the next batch on pages already
+ * touched: plain-d4 with its 12 ReLUs as outputs, 5000 examples, onnxruntime alone took
+ * 1.3–1.9 s with huge pages only and 0.92–1.1 s so (the logits alone: 0.6 s); the whole
+ * `extract` of them, 3.1–3.4 s and 2.9–3.0 s.
+ */
+export function runnerTunables(tunables: string | undefined): string {
+  return withTunables(tunables, [
+    'glibc.malloc.hugetlb=1',
+    'glibc.malloc.mmap_threshold=33554432',
+    'glibc.malloc.trim_threshold=268435456',
+  ]);
 }
 
 /** A forked runner process as a channel; events that come before anyone listens wait for the first listener. */
@@ -62,7 +88,7 @@ function forkChannel(entry: NodeEntry, options: LaunchOptions): { channel: Runne
   const child = fork(entry.file, [], {
     // Only what the entry needs: the host's own flags (vitest's, a debugger's) are not the child's.
     execArgv: entry.execArgv,
-    env: { ...process.env, GLIBC_TUNABLES: withHugePages(process.env.GLIBC_TUNABLES), ...options.env },
+    env: { ...process.env, GLIBC_TUNABLES: runnerTunables(process.env.GLIBC_TUNABLES), ...options.env },
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
