@@ -1,18 +1,21 @@
 /**
  * Rows the runner writes into .npy files itself (runner/row-files.ts): whatever the sizes of the
- * runs — a few rows, odd row lengths, a run larger than a staging chunk, padding rows of a fixed
+ * runs — a few rows, odd row lengths, a run larger than one write, padding rows of a fixed
  * batch — each finished file is byte for byte the .npy that io/npy.ts encodes from all the rows at
  * once, on disk and in a tmpfs. Outputs of the wrong shape or type are not written; rows out of
- * order are refused; a missing file is named.
+ * order are refused; a missing file is named. The rows are written from the run's own output
+ * buffers, after the run has replied: the session never hands them out again for a later run.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Mulberry32 } from '../../app/engine/cka/rng.js';
 import { encodeNpy } from '../../app/engine/io/npy.js';
 import type { RowFileSpec, RunFilesRequest, WireTensor } from '../../app/engine/runner/protocol.js';
 import { RowFiles } from '../../app/engine/runner/row-files.js';
+import { SessionHost } from '../../app/engine/runner/session-host.js';
 
 const generator = new Mulberry32(5);
 const random = () => generator.nextUint32() / 2 ** 32 - 0.5;
@@ -50,7 +53,7 @@ function spec(file: string, features: number, start: number, count: number, tota
 describe.each(bases)('row files in %s', (base) => {
   it('any run sizes give the .npy of all the rows, byte for byte', async () => {
     const dir = folderIn(base);
-    // Row lengths of 5, 1000 and 17,001 floats; the third's larger runs exceed a staging chunk (8 MiB).
+    // Row lengths of 5, 1000 and 17,001 floats; the third's larger runs exceed one write (8 MiB).
     const features = [5, 1000, 17_001];
     const runs = [2, 3, 128, 37, 1, 100];
     const total = runs.reduce((a, b) => a + b, 0);
@@ -136,5 +139,62 @@ describe.each(bases)('row files in %s', (base) => {
     await expect(
       new RowFiles().add([output(new Float32Array(3), 3, 0, 1)], { layers: [spec(missing, 3, 0, 1, 1)] }),
     ).rejects.toMatchObject({ code: 'ENOENT', path: missing });
+  });
+});
+
+describe('a session writing rows to files', () => {
+  it('gives every run with files output buffers of its own, so writes still in flight keep their rows', async () => {
+    const model = new URL('../fixtures/models/tiny_cnn.onnx', import.meta.url).pathname;
+    const sha256 = createHash('sha256').update(readFileSync(model)).digest('hex');
+    const host = new SessionHost();
+    const { session } = await host.open({
+      id: 1,
+      type: 'open',
+      model: { path: model, sha256 },
+      extraOutputs: [],
+      config: { optimization: 'fast', intraOpThreads: 1 },
+    });
+    const dir = folderIn(tmpdir());
+    const file = join(dir, 'logits.npy');
+    writeFileSync(file, '');
+    const batch = 4;
+    const runs = 3;
+    const images = Float32Array.from({ length: runs * batch * 784 }, random);
+    const feeds = (k: number): WireTensor[] => [
+      {
+        name: 'input',
+        type: 'float32',
+        dims: [batch, 1, 28, 28],
+        data: images.slice(k * batch * 784, (k + 1) * batch * 784),
+      },
+    ];
+    // The logits of each batch from plain runs (which may reuse their outputs), copied at once.
+    const logits: Float32Array[] = [];
+    for (let k = 0; k < runs; k++) {
+      const reply = await host.run({ id: 2, type: 'run', session, feeds: feeds(k), fetch: ['logits'] });
+      logits.push(Float32Array.from(('outputs' in reply ? reply.outputs[0]!.data : []) as Float32Array));
+    }
+    const given = vi.spyOn(RowFiles.prototype, 'add');
+    try {
+      for (let k = 0; k < runs; k++) {
+        await host.run({
+          id: 3,
+          type: 'run',
+          session,
+          feeds: feeds(k),
+          fetch: ['logits'],
+          files: { layers: [spec(file, 10, k * batch, batch, runs * batch)] },
+        });
+      }
+      const buffers = given.mock.calls.map(([outputs]) => outputs[0]!.data.buffer);
+      expect(buffers).toHaveLength(runs);
+      expect(new Set(buffers).size).toBe(runs);
+    } finally {
+      given.mockRestore();
+      await host.close(session);
+    }
+    const all = new Float32Array(runs * batch * 10);
+    logits.forEach((l, k) => all.set(l, k * batch * 10));
+    expect(Buffer.compare(readFileSync(file), Buffer.from(encodeNpy(all, [runs * batch, 10])))).toBe(0);
   });
 });

@@ -160,7 +160,9 @@ export class SessionHost {
       feeds[t.name] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
     }
     const signature = JSON.stringify([request.feeds.map((t) => t.dims), request.fetch]);
-    const preallocated = open.reusable?.signature === signature ? open.reusable.outputs : null;
+    // Rows going to files are written from after this run (row-files.ts): they need buffers of
+    // their own, so a run with files neither takes nor leaves reusable outputs.
+    const preallocated = open.reusable?.signature === signature && !request.files ? open.reusable.outputs : null;
     open.reusable = null;
     if (request.grams) {
       const { batchSize, precision, restart, threads } = request.grams;
@@ -209,7 +211,7 @@ export class SessionHost {
       const plan = reduce?.layers[i];
       return plan && reduce ? reduceOutput(raw, plan, reduce) : raw;
     });
-    if (tensors.every((t) => t.type !== 'string')) {
+    if (!request.files && tensors.every((t) => t.type !== 'string')) {
       open.reusable = {
         signature,
         outputs: Object.fromEntries(request.fetch.flatMap((name, i) => (direct[i] ? [] : [[name, tensors[i]!]]))),
