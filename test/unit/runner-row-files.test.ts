@@ -172,7 +172,9 @@ describe('a session writing rows to files', () => {
     const logits: Float32Array[] = [];
     for (let k = 0; k < runs; k++) {
       const reply = await host.run({ id: 2, type: 'run', session, feeds: feeds(k), fetch: ['logits'] });
-      logits.push(Float32Array.from(('outputs' in reply ? reply.outputs[0]!.data : []) as Float32Array));
+      const out = 'outputs' in reply ? reply.outputs[0] : undefined;
+      if (!out || !('data' in out)) throw new Error('a small reply comes through the channel');
+      logits.push(Float32Array.from(out.data as Float32Array));
     }
     const given = vi.spyOn(RowFiles.prototype, 'add');
     try {
