@@ -33,13 +33,23 @@ function sourceFiles(dir = appDir, into = []) {
   return into;
 }
 
+/** The app's plain-JavaScript modules (app/api/huge-pages.mjs…), copied into dist/app as they are. */
+function scriptFiles(dir = appDir, into = []) {
+  for (const item of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, item.name);
+    if (item.isDirectory()) scriptFiles(path, into);
+    else if (item.name.endsWith('.mjs')) into.push(path);
+  }
+  return into;
+}
+
 /**
  * What the build was made from, cheaply: the number of source files and the sum of their
  * modification times. Editing, adding, removing or checking out a file changes it; reading ~300
  * directory entries and stats costs a few milliseconds.
  */
 export function sourceSignature() {
-  const files = sourceFiles();
+  const files = [...sourceFiles(), ...scriptFiles()];
   let mtimes = 0;
   for (const file of files) mtimes += statSync(file).mtimeMs;
   return `${files.length}:${mtimes}`;
@@ -154,6 +164,8 @@ export async function buildApp() {
     expected.add(file.path);
     writeAtomic(file.path, file.contents);
   }
+  // The compiled modules import these by their own names (the server: ../api/huge-pages.mjs).
+  for (const script of scriptFiles()) writeAtomic(join(outDir, relative(appDir, script)), readFileSync(script));
   removeOrphans(outDir, expected);
   removeOrphans(cliOutDir, expected, 10 * 60_000);
   writeAtomic(stampFile, `${JSON.stringify({ signature, files: entryPoints.length })}\n`);

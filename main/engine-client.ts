@@ -100,7 +100,7 @@ export class EngineHost {
       serviceName: 'CKA engine',
       stdio: 'inherit',
       // The host computes, receives and saves Grams of tens of MB: glibc's malloc asks for huge
-      // pages, as the CLI's commands that compute do (app/cli/huge-pages.mjs) and the runners.
+      // pages, as the CLI's commands that compute do (app/api/huge-pages.mjs) and the runners.
       env: { ...process.env, GLIBC_TUNABLES: withHugePages(process.env.GLIBC_TUNABLES) },
     });
     const { port1, port2 } = channel();

@@ -4,9 +4,9 @@
 // under a second (esbuild.app.mjs) — and only when that cannot be done does it run the TypeScript
 // sources through tsx (a development fallback, ~1.5 s slower per start).
 // CKA_WORKBENCH_FROM_SOURCES=1 runs the sources through tsx anyway. On Linux, `compare` first
-// starts itself again with huge pages for malloc (./huge-pages.mjs).
+// starts itself again with huge pages for malloc (../api/huge-pages.mjs).
 import { existsSync } from 'node:fs';
-import { followParent, relaunch, relaunchEnv } from './huge-pages.mjs';
+import { followParent, relaunch, relaunchEnv } from '../api/huge-pages.mjs';
 
 const compiled = new URL('../../dist/cli/main.js', import.meta.url);
 const source = new URL('./main.ts', import.meta.url);

@@ -1,11 +1,14 @@
 /**
  * `npm run serve`: the workbench UI in a browser, served on 127.0.0.1 with a random access token.
+ * On Linux the server first starts itself again with huge pages for malloc, as the CLI's commands
+ * that compute do (api/huge-pages.mjs): its engine computes Grams in this process.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { createWorkbench } from '../api/workbench.js';
 import { defaultDataDir } from '../api/data-dir.js';
+import { followParent, hugePagesEnv, relaunch } from '../api/huge-pages.mjs';
 import { parseMaxProbeExamples } from '../api/probe-limit.js';
 import { reportError } from './report-error.js';
 import { startServer } from './http-server.js';
@@ -36,23 +39,34 @@ const program = new Command('cka-workbench-serve')
   .parse();
 
 const options = program.opts<{ port: number; dataDir: string; staticDir: string; maxProbeExamples?: number }>();
-const api = createWorkbench({
-  dataDir: options.dataDir,
-  ...(options.maxProbeExamples !== undefined ? { maxProbeExamples: options.maxProbeExamples } : {}),
-});
-try {
-  await api.preload();
-  const server = await startServer({
-    api,
-    staticDir: options.staticDir,
-    uploadDir: join(options.dataDir, 'uploads'),
-    port: options.port,
+
+async function serve(): Promise<void> {
+  const api = createWorkbench({
+    dataDir: options.dataDir,
+    ...(options.maxProbeExamples !== undefined ? { maxProbeExamples: options.maxProbeExamples } : {}),
   });
-  process.stdout.write(`CKA Workbench is serving at ${server.urlWithToken}\n(open it in a browser; Ctrl+C stops)\n`);
-  const stop = stopHandler(server, api, (code) => process.exit(code));
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-} catch (err) {
-  reportError(err);
-  await api.close();
+  try {
+    await api.preload();
+    const server = await startServer({
+      api,
+      staticDir: options.staticDir,
+      uploadDir: join(options.dataDir, 'uploads'),
+      port: options.port,
+    });
+    process.stdout.write(`CKA Workbench is serving at ${server.urlWithToken}\n(open it in a browser; Ctrl+C stops)\n`);
+    const stop = stopHandler(server, api, (code) => process.exit(code));
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  } catch (err) {
+    reportError(err);
+    await api.close();
+  }
+}
+
+const again = hugePagesEnv(process.env);
+if (again) {
+  relaunch(again);
+} else {
+  followParent();
+  await serve();
 }

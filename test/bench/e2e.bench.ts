@@ -304,7 +304,7 @@ function targetFolders(): void {
     }
     if (process.platform === 'linux') {
       // Not the target's measurement: the same command without the huge pages `compare` starts
-      // itself with on Linux (app/cli/huge-pages.mjs), to show what they are worth here.
+      // itself with on Linux (app/api/huge-pages.mjs), to show what they are worth here.
       let best = Infinity;
       for (let r = 0; r < REPEATS; r++) {
         best = Math.min(best, compare([a, b, '--measure', 'linear'], { CKA_WORKBENCH_HUGE_PAGES: '0' }).ms);

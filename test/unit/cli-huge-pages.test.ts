@@ -1,7 +1,8 @@
 /**
  * The commands that compute start themselves again on Linux with glibc.malloc.hugetlb=1
- * (app/cli/huge-pages.mjs): when they do, and that the first process mirrors the second — its exit
+ * (app/api/huge-pages.mjs): when they do, and that the first process mirrors the second — its exit
  * code, a forwarded SIGTERM — and that the second interrupts itself when the first is killed outright.
+ * The local server asks the same without a command (`hugePagesEnv`; test/integration/server-huge-pages).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { commandOf, probeExamplesOf, relaunchEnv, SMALL_PROBE } from '../../app/cli/huge-pages.mjs';
+import { commandOf, hugePagesEnv, probeExamplesOf, relaunchEnv, SMALL_PROBE } from '../../app/api/huge-pages.mjs';
 import { repoRoot } from '../helpers/paths.js';
 
 const linux = { platform: 'linux', thpMode: 'madvise', glibc: [2, 36] as [number, number] };
@@ -68,6 +69,18 @@ describe('when a command relaunches', () => {
     }
     // tests force it whatever the machine
     expect(relaunchEnv(['compare', 'a'], { CKA_WORKBENCH_HUGE_PAGES: '1' }, { platform: 'win32' })).not.toBeNull();
+    // without a command (the server): the same conditions, whatever the arguments
+    expect(hugePagesEnv(env, linux)).toEqual(relaunchEnv(['compare', 'a', 'b'], env, linux));
+    for (const [environment, facts] of [
+      [{ CKA_WORKBENCH_RELAUNCHED: '1' }, linux],
+      [{ CKA_WORKBENCH_HUGE_PAGES: '0' }, linux],
+      [{ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' }, linux],
+      [env, { ...linux, platform: 'darwin' }],
+      [env, { ...linux, thpMode: 'always' }],
+      [env, { ...linux, glibc: [2, 34] }],
+    ] as const) {
+      expect(hugePagesEnv({ ...environment }, { ...facts })).toBeNull();
+    }
     expect(commandOf(['--max-probe-examples', 'compare', 'run'])).toBe('run');
   });
 });
@@ -81,7 +94,7 @@ describe('the relaunched process', () => {
   writeFileSync(
     script,
     `import { followParent, relaunch, relaunchEnv, RELAUNCHED } from ${JSON.stringify(
-      pathToFileURL(join(repoRoot, 'app/cli/huge-pages.mjs')).href,
+      pathToFileURL(join(repoRoot, 'app/api/huge-pages.mjs')).href,
     )};
 import { writeFileSync } from 'node:fs';
 const env = relaunchEnv(['compare'], process.env);

@@ -1,17 +1,20 @@
-// Huge pages for the commands that compute (`compare`, `sanity`, `run`, `reproduce`) on Linux.
-// Exact CKA computes layers' Grams in this process's worker threads over arrays of hundreds of MiB,
+// Huge pages on Linux for the shells' processes that compute: the CLI's commands that do
+// (`compare`, `sanity`, `run`, `reproduce`) and the local HTTP server (`npm run serve`).
+// Exact CKA computes layers' Grams in the process's worker threads over arrays of hundreds of MiB,
 // and receives, copies and saves the Grams the runners made, and with Linux's default
 // transparent-huge-page mode ("madvise") malloc hands out 4 KiB pages unless told otherwise; each
 // first touch of one is a page fault, and on virtual machines a fault costs more than the
 // arithmetic on its page (0.7 s of 3.3 in the e2e bench's folder compare; 7.4-8.0 s against
 // 5.3-6.2 s for a 5-model sanity at fashion-mnist:2000). glibc's malloc uses huge pages when
 // GLIBC_TUNABLES says glibc.malloc.hugetlb=1, but reads that only when a process starts — so the
-// command starts itself again with it, which costs ~0.13 s: not when its --probe says it has fewer
-// than SMALL_PROBE examples (a 5-model sanity at 500 gained 0-0.19 s). The first process only
-// waits: the second inherits the terminal (Ctrl+C reaches both, as one process group; the first
-// ignores it), gets SIGTERM and SIGHUP forwarded, and its exit code or signal becomes the first's.
-// If the first is killed outright, the second sees its IPC channel close and interrupts itself, as
-// Ctrl+C would. Runner processes already start with the setting (engine/runner/launcher.ts).
+// process starts itself again with it, which costs ~0.13 s: a CLI command does not when its
+// --probe says it has fewer than SMALL_PROBE examples (a 5-model sanity at 500 gained 0-0.19 s).
+// The first process only waits: the second inherits the terminal (Ctrl+C reaches both, as one
+// process group; the first ignores it), gets SIGTERM and SIGHUP forwarded, and its exit code or
+// signal becomes the first's. If the first is killed outright, the second sees its IPC channel
+// close and interrupts itself, as Ctrl+C would. Plain JavaScript, in app/api for both shells: the
+// CLI's bin.mjs imports it before anything is built. Runner processes and the desktop app's
+// engine host start with the setting from the start (engine/runner/launcher.ts, main/).
 // CKA_WORKBENCH_HUGE_PAGES=0 turns this off; =1 relaunches whatever the kernel's mode (for tests).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -70,12 +73,22 @@ export function probeExamplesOf(args) {
  */
 export function relaunchEnv(args, env, facts = {}) {
   if (!COMPUTING_COMMANDS.has(commandOf(args)) || args.includes('--help') || args.includes('-h')) return null;
+  if (env.CKA_WORKBENCH_HUGE_PAGES !== '1') {
+    const examples = probeExamplesOf(args);
+    if (examples !== null && examples < SMALL_PROBE) return null;
+  }
+  return hugePagesEnv(env, facts);
+}
+
+/**
+ * The environment that gives this process's malloc huge pages when it starts again, or null when
+ * it has them, cannot have them here, or should not ask (CKA_WORKBENCH_HUGE_PAGES=0).
+ */
+export function hugePagesEnv(env, facts = {}) {
   if (env[RELAUNCHED] === '1' || env.CKA_WORKBENCH_HUGE_PAGES === '0') return null;
   const tunables = env.GLIBC_TUNABLES ?? '';
   if (tunables.includes('glibc.malloc.hugetlb')) return null; // the user's own setting stands
   if (env.CKA_WORKBENCH_HUGE_PAGES !== '1') {
-    const examples = probeExamplesOf(args);
-    if (examples !== null && examples < SMALL_PROBE) return null;
     if ((facts.platform ?? process.platform) !== 'linux') return null;
     // "always" gives huge pages anyway, "never" refuses them: only "madvise" needs the setting
     if ((facts.thpMode ?? transparentHugePageMode()) !== 'madvise') return null;

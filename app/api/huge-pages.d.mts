@@ -1,4 +1,4 @@
-// Types of huge-pages.mjs (plain JavaScript: bin.mjs imports it before anything is built).
+// Types of huge-pages.mjs (plain JavaScript: the CLI's bin.mjs imports it before anything is built).
 export declare const RELAUNCHED: 'CKA_WORKBENCH_RELAUNCHED';
 export declare function transparentHugePageMode(): string | null;
 export declare function commandOf(args: readonly string[]): string | null;
@@ -11,6 +11,10 @@ export interface RelaunchFacts {
 }
 export declare function relaunchEnv(
   args: readonly string[],
+  env: Record<string, string | undefined>,
+  facts?: RelaunchFacts,
+): Record<string, string | undefined> | null;
+export declare function hugePagesEnv(
   env: Record<string, string | undefined>,
   facts?: RelaunchFacts,
 ): Record<string, string | undefined> | null;
