@@ -2,7 +2,8 @@
  * A Gram-mode reply whose Grams are large (runner/session-host.ts gramReply): the Grams go into the
  * run's spill file after the rows (aligned, never over them), each `packed` left empty, and the
  * host reads rows and Grams back byte for byte (runner/spill.ts readSpilled). Small Grams stay in
- * the reply itself.
+ * the reply itself. Grams read into shared memory (as model-runner.ts runGrams reads them) become
+ * the workers' LayerGrams as they are, uncopied (similarity/grams.ts layerGramOf).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SPILL_ALIGNMENT, SPILL_MIN_BYTES, type GramBatch, type LayerGrams } from '../../app/engine/runner/protocol.js';
 import { gramReply, spill } from '../../app/engine/runner/session-host.js';
 import { readSpilled } from '../../app/engine/runner/spill.js';
+import { isShared, sharedBytes } from '../../app/engine/compute/shared-memory.js';
+import { layerGramOf } from '../../app/engine/similarity/grams.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ckawb-spilled-grams-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -65,5 +68,26 @@ describe('Grams through the spill file', () => {
     expect(kept.grams[0]!.grams[0]!.packed).toBe(small[0]!.grams[0]!.packed);
     // Without a spill file (the host did not give one), everything stays in the reply.
     expect((await gramReply(big, { outputs: [] }, undefined)).spilledGrams).toBeUndefined();
+  });
+
+  it('read into shared memory, they are the workers’ Grams as they are; others are copied there', async () => {
+    const file = join(dir, 'slot-3.bin');
+    const n = 600; // n(n+1)/2 float64: 1.4 MB, through the spill file
+    const gram = batch((n * (n + 1)) / 2, 6);
+    const expected = Array.from(gram.packed);
+    const reply = await gramReply([layer([gram])], { outputs: [] }, file);
+    const spilled = reply.spilledGrams!;
+    const [back] = await readSpilled(spilled, file, sharedBytes(spilled.byteLength, 'a test'));
+    const packed = back!.data as Float64Array;
+    const ref = { tensor: 't', name: 't' };
+    const kept = layerGramOf(ref, 700, 'float32', { packed, n, constant: false, nonFinite: null });
+    expect(kept.gram).toBe(packed);
+    expect(isShared(kept.gram)).toBe(true);
+    expect(Array.from(kept.gram)).toEqual(expected);
+    const ordinary = Float64Array.from(expected);
+    const copied = layerGramOf(ref, 700, 'float32', { packed: ordinary, n, constant: false, nonFinite: null });
+    expect(copied.gram).not.toBe(ordinary);
+    expect(isShared(copied.gram)).toBe(true);
+    expect(Array.from(copied.gram)).toEqual(expected);
   });
 });

@@ -20,6 +20,11 @@ function allocate(bytes: number, what: string): SharedArrayBuffer {
   }
 }
 
+/** `bytes` of shared memory (an OUT_OF_MEMORY error when they cannot be had). */
+export function sharedBytes(bytes: number, what: string): SharedArrayBuffer {
+  return allocate(bytes, what);
+}
+
 export function sharedFloat64(length: number, what: string): Float64Array {
   return new Float64Array(allocate(length * 8, what));
 }

@@ -12,6 +12,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { WorkbenchError } from '../../common/errors.js';
+import { sharedBytes } from '../compute/shared-memory.js';
 import type { NodeEntry } from '../runtime/node-entry.js';
 import { nodeLauncher, runnerEntry, type ProcessLauncher } from './launcher.js';
 import type {
@@ -238,8 +239,13 @@ export class RunnerSession {
   ): Promise<{ grams: (LayerGrams | null)[]; rows: WireTensor[] }> {
     const { reply, rows } = await this.runWithRows<GramRunReply>(feeds, fetch, options, { grams }, async (r, file) => {
       if (!r.spilledGrams) return;
-      // A fresh buffer, not a recycled one: the Grams outlive the next reply.
-      const values = await readSpilled(r.spilledGrams, file);
+      // Fresh shared memory, not a recycled buffer: the Grams outlive the next reply, and the CKA
+      // workers read them from there as they are (similarity/grams.ts layerGramOf), uncopied.
+      const values = await readSpilled(
+        r.spilledGrams,
+        file,
+        sharedBytes(r.spilledGrams.byteLength, 'the Grams the model runner computed'),
+      );
       const batches = r.grams.flatMap((g) => g?.grams ?? []);
       if (values.length !== batches.length) {
         throw new WorkbenchError('INTERNAL', `runner: ${values.length} spilled Grams for ${batches.length} batches`);

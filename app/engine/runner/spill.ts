@@ -61,7 +61,7 @@ export class SpillSlots {
 }
 
 type View = {
-  new (buffer: ArrayBuffer, offset: number, length: number): WireTensorData;
+  new (buffer: ArrayBuffer | SharedArrayBuffer, offset: number, length: number): WireTensorData;
   BYTES_PER_ELEMENT: number;
 };
 
@@ -83,7 +83,11 @@ export function isSpilled(reply: unknown): reply is SpilledRunReply {
  * Reads the reply's bytes from `file` (the slot the request named) into one buffer: `into` when
  * it is large enough, else a new one.
  */
-export async function readSpilled(reply: SpilledRunReply, file: string, into?: ArrayBuffer): Promise<WireTensor[]> {
+export async function readSpilled(
+  reply: SpilledRunReply,
+  file: string,
+  into?: ArrayBuffer | SharedArrayBuffer,
+): Promise<WireTensor[]> {
   if (reply.file !== file) throw new WorkbenchError('INTERNAL', `runner: reply written to ${reply.file}, not ${file}`);
   const buffer = into && into.byteLength >= reply.byteLength ? into : new ArrayBuffer(reply.byteLength);
   const bytes = new Uint8Array(buffer, 0, reply.byteLength);

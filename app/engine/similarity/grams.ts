@@ -9,7 +9,7 @@ import { packedLength } from '../cka/packed.js';
 import type { LayerRef, NonFiniteValue } from '../cka/types.js';
 import type { ComputeDType } from '../compute/onnx-graph.js';
 import type { ComputePool } from '../compute/pool.js';
-import { sharedFloat64 } from '../compute/shared-memory.js';
+import { sharedFloat64, toShared } from '../compute/shared-memory.js';
 import type { ResolvedSource } from './sources.js';
 import type { GramPrecision, RunOptions } from './types.js';
 
@@ -90,7 +90,8 @@ function size(source: ResolvedSource): number {
 
 /**
  * A Gram computed elsewhere (the model runner's, from the same code as the workers': runner/batch-grams.ts)
- * as a LayerGram, its values copied into shared memory for the workers.
+ * as a LayerGram, its values in shared memory for the workers: as they are when they already
+ * are there (a large Gram read from the runner's spill file), else copied.
  */
 export function layerGramOf(
   layer: LayerRef,
@@ -101,8 +102,7 @@ export function layerGramOf(
   if (computed.packed.length !== packedLength(computed.n)) {
     throw new WorkbenchError('INTERNAL', `the Gram of layer '${layer.name}' is not ${computed.n} × ${computed.n}`);
   }
-  const gram = sharedFloat64(computed.packed.length, `the Gram of layer '${layer.name}'`);
-  gram.set(computed.packed);
+  const gram = toShared(computed.packed, `the Gram of layer '${layer.name}'`);
   return {
     layer,
     n: computed.n,
