@@ -11,11 +11,11 @@
  *    scratch: as an onnxruntime graph it needed a second n×p buffer of fresh memory per layer;
  * 2. the upper triangle of XXᵀ by row chunks X₀…X_{k−1}: one run of a graph whose inputs are the
  *    chunks and whose outputs are the blocks XₐX_bᵀ for a ≤ b (k(k+1)/2 Gemms, (k+1)/2k of the
- *    full product). onnxruntime-node copies every input of every run into newly allocated
- *    memory: one run copies X once, and chunks of at most 12 MiB stay below glibc's largest mmap
- *    threshold, so the copies reuse heap memory instead of faulting in new pages (a page fault
- *    costs more than the arithmetic on its page on these machines). When the blocks would not fit
- *    the workspace (very many examples), column blocks X[s:]·X[s:s+w]ᵀ run one at a time instead;
+ *    full product): smaller chunks leave less of XXᵀ to compute, but make smaller products,
+ *    which run slower (CHUNK_BYTES). onnxruntime-node reads the inputs where they are (a 400 MB
+ *    input costs a run nothing) but copies every output into a new buffer, which is thrown away
+ *    here: the blocks are fetched into the workspace. When the blocks would not fit the workspace
+ *    (very many examples), column blocks X[s:]·X[s:s+w]ᵀ run one at a time instead;
  * 3. copy the blocks into the packed float64 Gram.
  *
  * Runs inside a worker thread (onnxruntime's run() blocks its thread).
@@ -43,8 +43,9 @@ export function gramBlockSize(n: number): number {
 }
 
 /**
- * Largest input chunk: below glibc's largest automatic mmap threshold (32 MiB), and measured
- * fastest of 6–24 MiB for a 2000 × 12,544 layer (smaller chunks leave less of XXᵀ to compute).
+ * Largest input chunk: measured fastest of 6–24 MiB for a 2000 × 12,544 layer (smaller chunks
+ * leave less of XXᵀ to compute; onnxruntime's single-thread Gemm of 250 × 12,544 chunks runs at
+ * ~172 GFLOP/s here, as fast as larger ones, and of 125-row chunks at ~133).
  */
 const CHUNK_BYTES = 12 * 2 ** 20;
 /** At most this many chunks (k(k+1)/2 Gemm nodes in one graph). */
