@@ -21,24 +21,18 @@ export const outDir = join(root, 'dist', 'app');
 export const cliOutDir = join(root, 'dist', 'cli');
 export const stampFile = join(outDir, '.build-stamp.json');
 
-/** The app's TypeScript sources (not tests), relative to app/. */
-function sourceFiles(dir = appDir, into = []) {
+/**
+ * The app's files, in one walk: its TypeScript sources (not tests), which esbuild compiles, and
+ * its plain-JavaScript modules (app/api/huge-pages.mjs…), copied into dist/app as they are.
+ */
+function appFiles(dir = appDir, into = { sources: [], scripts: [] }) {
   for (const item of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, item.name);
-    if (item.isDirectory()) sourceFiles(path, into);
+    if (item.isDirectory()) appFiles(path, into);
+    else if (item.name.endsWith('.mjs')) into.scripts.push(path);
     else if (item.name.endsWith('.ts') && !item.name.endsWith('.test.ts') && !item.name.endsWith('.d.ts')) {
-      into.push(path);
+      into.sources.push(path);
     }
-  }
-  return into;
-}
-
-/** The app's plain-JavaScript modules (app/api/huge-pages.mjs…), copied into dist/app as they are. */
-function scriptFiles(dir = appDir, into = []) {
-  for (const item of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, item.name);
-    if (item.isDirectory()) scriptFiles(path, into);
-    else if (item.name.endsWith('.mjs')) into.push(path);
   }
   return into;
 }
@@ -49,7 +43,8 @@ function scriptFiles(dir = appDir, into = []) {
  * directory entries and stats costs a few milliseconds.
  */
 export function sourceSignature() {
-  const files = [...sourceFiles(), ...scriptFiles()];
+  const { sources, scripts } = appFiles();
+  const files = [...sources, ...scripts];
   let mtimes = 0;
   for (const file of files) mtimes += statSync(file).mtimeMs;
   return `${files.length}:${mtimes}`;
@@ -124,7 +119,7 @@ const zodEnglishOnly = {
 export async function buildApp() {
   const { build } = await import('esbuild');
   const signature = sourceSignature();
-  const entryPoints = sourceFiles();
+  const { sources: entryPoints, scripts } = appFiles();
   // What both outputs share: ES modules for Node 20, linked source maps, kept in memory until
   // written atomically below.
   const common = {
@@ -165,7 +160,7 @@ export async function buildApp() {
     writeAtomic(file.path, file.contents);
   }
   // The compiled modules import these by their own names (the server: ../api/huge-pages.mjs).
-  for (const script of scriptFiles()) writeAtomic(join(outDir, relative(appDir, script)), readFileSync(script));
+  for (const script of scripts) writeAtomic(join(outDir, relative(appDir, script)), readFileSync(script));
   removeOrphans(outDir, expected);
   removeOrphans(cliOutDir, expected, 10 * 60_000);
   writeAtomic(stampFile, `${JSON.stringify({ signature, files: entryPoints.length })}\n`);
