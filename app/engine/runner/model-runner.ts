@@ -12,7 +12,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { WorkbenchError } from '../../common/errors.js';
-import { sharedBytes } from '../compute/shared-memory.js';
 import type { NodeEntry } from '../runtime/node-entry.js';
 import { nodeLauncher, runnerEntry, type ProcessLauncher } from './launcher.js';
 import type {
@@ -241,6 +240,8 @@ export class RunnerSession {
       if (!r.spilledGrams) return;
       // Fresh shared memory, not a recycled buffer: the Grams outlive the next reply, and the CKA
       // workers read them from there as they are (similarity/grams.ts layerGramOf), uncopied.
+      // Imported here: a command that only reads shapes (inspect) loads this module, not compute/.
+      const { sharedBytes } = await import('../compute/shared-memory.js');
       const values = await readSpilled(
         r.spilledGrams,
         file,
