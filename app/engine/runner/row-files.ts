@@ -44,8 +44,7 @@ class WriteBudget {
   private readonly waiters: { bytes: number; resume: () => void }[] = [];
 
   take(bytes: number): Promise<void> | void {
-    // One write larger than the whole budget still goes, alone.
-    if (this.waiters.length === 0 && (this.used === 0 || this.used + bytes <= IN_FLIGHT_BYTES)) {
+    if (this.waiters.length === 0 && this.fits(bytes)) {
       this.used += bytes;
       return;
     }
@@ -56,11 +55,16 @@ class WriteBudget {
     this.used -= bytes;
     while (this.waiters.length > 0) {
       const next = this.waiters[0]!;
-      if (this.used > 0 && this.used + next.bytes > IN_FLIGHT_BYTES) break;
+      if (!this.fits(next.bytes)) break;
       this.waiters.shift();
       this.used += next.bytes;
       next.resume();
     }
+  }
+
+  /** Whether `bytes` more may go now: within the budget, or alone (one write larger than it still goes). */
+  private fits(bytes: number): boolean {
+    return this.used === 0 || this.used + bytes <= IN_FLIGHT_BYTES;
   }
 }
 
