@@ -46,6 +46,8 @@ export interface ProcessLauncher {
   spawn(entry: NodeEntry, options: LaunchOptions): RunnerChannel;
 }
 
+const HUGE_PAGES = 'glibc.malloc.hugetlb=1';
+
 /** `tunables` (a GLIBC_TUNABLES value) with each of `settings` added unless it names that key: the user's own wins. */
 function withTunables(tunables: string | undefined, settings: readonly string[]): string {
   const parts = tunables ? [tunables] : [];
@@ -63,7 +65,7 @@ function withTunables(tunables: string | undefined, settings: readonly string[])
  * (whole compare of two zoo CNNs on 500 images: 2.5 s → 1.7–2.0 s). An own setting of the user's wins.
  */
 export function withHugePages(tunables: string | undefined): string {
-  return withTunables(tunables, ['glibc.malloc.hugetlb=1']);
+  return withTunables(tunables, [HUGE_PAGES]);
 }
 
 /**
@@ -77,7 +79,7 @@ export function withHugePages(tunables: string | undefined): string {
  */
 export function runnerTunables(tunables: string | undefined): string {
   return withTunables(tunables, [
-    'glibc.malloc.hugetlb=1',
+    HUGE_PAGES,
     'glibc.malloc.mmap_threshold=33554432',
     'glibc.malloc.trim_threshold=268435456',
   ]);
