@@ -14,8 +14,9 @@ import { fileSha256 } from '../engine/io/file-hash.js';
 import { exportResult } from '../engine/experiments/export/export-result.js';
 import { assembleResult } from '../engine/experiments/results.js';
 import type { ExperimentService } from '../engine/experiments/service.js';
-import { parseExperimentSpec, specPaths } from '../engine/experiments/spec.js';
-import { tokenizerFile } from '../engine/probe/tokenizer.js';
+import { parseExperimentSpec } from '../engine/experiments/spec.js';
+import { specPaths } from '../engine/experiments/spec-paths.js';
+import { tokenizerFile } from '../engine/probe/tokenizer-files.js';
 import { runInfo, type ExperimentRecord } from '../engine/store/history.js';
 import type { Store } from '../engine/store/store.js';
 

@@ -25,8 +25,8 @@ const presets = () => import('../engine/experiments/presets.js');
 const probeSets = () => import('../engine/experiments/probe-sets.js');
 const probeSpecs = async () => ({
   ...(await import('../engine/probe/spec.js')),
-  ...(await import('../engine/experiments/spec.js')),
-  ...(await import('../engine/probe/tokenizer.js')),
+  ...(await import('../engine/experiments/spec-paths.js')),
+  ...(await import('../engine/probe/tokenizer-files.js')),
 });
 
 export interface LibraryDeps {

@@ -5,12 +5,12 @@
  */
 import type { ExtractionSummary, ImageProbeOptions, WorkbenchApi } from '../common/contract.js';
 import type { ExtractionResult } from '../engine/activations/types.js';
-import { tokenizerFile } from '../engine/probe/tokenizer.js';
+import { tokenizerFile } from '../engine/probe/tokenizer-files.js';
 import { ActivationEngine } from '../engine/activations/engine.js';
 import { ExtractDirSink } from '../engine/activations/extract-dir.js';
 import { CkaEngine } from '../engine/similarity/index.js';
 import { compareSides, isModelPath } from '../engine/experiments/compare-sides.js';
-import { probePath } from '../engine/experiments/spec.js';
+import { probePath } from '../engine/experiments/spec-paths.js';
 import { IMAGENET_MEAN, IMAGENET_STD, parseProbeSpec, type ImageOptions } from '../engine/probe/spec.js';
 import type { ModelRunnerOptions } from '../engine/runner/model-runner.js';
 import type { Store } from '../engine/store/store.js';

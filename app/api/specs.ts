@@ -1,5 +1,6 @@
 /** Reading experiment specs and probe specs, for shells that take them as text or files. */
-import { parseExperimentSpec, probePath } from '../engine/experiments/spec.js';
+import { parseExperimentSpec } from '../engine/experiments/spec.js';
+import { probePath } from '../engine/experiments/spec-paths.js';
 import { parseProbeSpec } from '../engine/probe/spec.js';
 
 export { parseExperimentSpec };

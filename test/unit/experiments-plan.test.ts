@@ -5,7 +5,8 @@ import type { CkaResult } from '../../app/engine/similarity/index.js';
 import { similarityMatrix, sliceResult, transposeMatrix } from '../../app/engine/experiments/matrices.js';
 import { layerFeatures, pairsOf, planExperiment } from '../../app/engine/experiments/plan.js';
 import type { PreparedModel } from '../../app/engine/experiments/prepare-models.js';
-import { parseExperimentSpec, specPaths } from '../../app/engine/experiments/spec.js';
+import { parseExperimentSpec } from '../../app/engine/experiments/spec.js';
+import { specPaths } from '../../app/engine/experiments/spec-paths.js';
 
 const base: ExperimentSpec = {
   name: 'x',

@@ -8,7 +8,7 @@ import type { Dim, ProbeInfo, ProbeSetEntry } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { parseNpyHeader, readNpyHeader } from '../io/npy.js';
 import { openProbeFile } from '../probe/array-probe.js';
-import { readZooManifest } from '../probe/fashion-mnist.js';
+import { readZooManifest } from '../probe/zoo-manifest.js';
 import type { ModelInput } from '../probe/model-input.js';
 import { listNpzMembers, memberBytes } from '../probe/npz-archive.js';
 import { openFeeds, type FeedContext } from '../probe/open-feeds.js';

@@ -9,7 +9,7 @@ import type { ExperimentKind, ExperimentSpec, ReduceSpec } from '../../common/co
 import { WorkbenchError } from '../../common/errors.js';
 import { REDUCTIONS, mergeReduceSpecs } from '../../common/reductions.js';
 import { isBaseline, parseMeasure, type Measure } from '../similarity/index.js';
-import { parseProbeSpec, type ProbeSpec } from '../probe/spec.js';
+import { parseProbeSpec } from '../probe/spec.js';
 
 const MODEL_COUNT: Record<ExperimentKind, { min: number; max: number; text: string }> = {
   pair: { min: 2, max: 2, text: 'exactly 2 models (A and B)' },
@@ -186,37 +186,4 @@ export function reduceOf(spec: ExperimentSpec, model: number): ReduceSpec | unde
 
 export function specMeasures(spec: ExperimentSpec): { text: string; measure: Measure }[] {
   return spec.measures.map((text) => ({ text, measure: parseMeasure(text) }));
-}
-
-/** The files and folders a spec reads: model paths, the probes' data paths, tokenizers. */
-export function specPaths(spec: ExperimentSpec): { models: string[]; probes: ProbePath[]; tokenizers: string[] } {
-  const probes = [spec.probe, ...spec.models.flatMap((m) => (m.probe ? [m.probe] : []))].map((p) => parseProbeSpec(p));
-  return {
-    models: spec.models.map((m) => m.path),
-    probes: probes.map(probePath).filter((p): p is ProbePath => p !== null),
-    tokenizers: [
-      ...spec.models.flatMap((m) => (m.tokenizer ? [m.tokenizer] : [])),
-      ...probes.flatMap((p) => (p.kind === 'text' && p.tokenizer ? [p.tokenizer] : [])),
-    ],
-  };
-}
-
-export interface ProbePath {
-  path: string;
-  /** images: read a folder; npy/npz: a file. */
-  kind: 'file' | 'dir';
-}
-
-export function probePath(probe: ProbeSpec): ProbePath | null {
-  switch (probe.kind) {
-    case 'npy':
-    case 'npz':
-    case 'text':
-      return { path: probe.path, kind: 'file' };
-    case 'images':
-      return { path: probe.dir, kind: 'dir' };
-    case 'fashion-mnist':
-    case 'random':
-      return null;
-  }
 }

@@ -5,65 +5,19 @@
  * `models/zoo.json` under `normalization` — computed in float32 step by step, as
  * models/train_zoo.py does in numpy, so the inputs match the training pipeline bit for bit.
  */
-import { join, resolve } from 'node:path';
 import { WorkbenchError } from '../../common/errors.js';
 import { prefixedFileDigest } from '../io/file-hash.js';
-import { FILE_SIZE_LIMITS, openRegularFile, readRegularText } from '../io/regular-file.js';
+import { FILE_SIZE_LIMITS, openRegularFile } from '../io/regular-file.js';
 import { openNpyProbe } from './array-probe.js';
 import { defaultModelsDir } from './models-dir.js';
 import { checkExampleShape, type ModelInput } from './model-input.js';
 import type { ProbeSource } from './source.js';
-
-export interface ZooNormalization {
-  scale: number;
-  mean: number;
-  std: number;
-}
-
-interface ZooManifest {
-  normalization?: Partial<ZooNormalization>;
-  probe?: { images?: string; n?: number };
-}
+import { readZooManifest } from './zoo-manifest.js';
 
 export { defaultModelsDir };
 
 /** Example shapes a grayscale 28×28 image can be fed as: one channel is the same bytes either way. */
 const IMAGE_SHAPES = [[1, 28, 28], [28, 28, 1], [28, 28], [784]];
-
-export async function readZooManifest(
-  modelsDir: string,
-): Promise<{ normalization: ZooNormalization; images: string; n: number }> {
-  const path = join(modelsDir, 'zoo.json');
-  let zoo: ZooManifest;
-  try {
-    zoo = JSON.parse(await readRegularText(path, { maxBytes: FILE_SIZE_LIMITS.json })) as ZooManifest;
-  } catch {
-    throw new WorkbenchError(
-      'NOT_FOUND',
-      `the built-in Fashion-MNIST probe is not installed (${path} is missing or unreadable)`,
-    );
-  }
-  const norm = zoo.normalization;
-  const images = zoo.probe?.images;
-  if (
-    !norm ||
-    typeof norm.scale !== 'number' ||
-    typeof norm.mean !== 'number' ||
-    typeof norm.std !== 'number' ||
-    norm.std <= 0 ||
-    typeof images !== 'string'
-  ) {
-    throw new WorkbenchError(
-      'BAD_PROBE',
-      `${path}: no usable 'normalization' {scale, mean, std} and 'probe.images' entries`,
-    );
-  }
-  return {
-    normalization: { scale: norm.scale, mean: norm.mean, std: norm.std },
-    images: resolve(modelsDir, images),
-    n: zoo.probe?.n ?? 0,
-  };
-}
 
 async function imagesDigest(prefix: string, path: string): Promise<string> {
   const file = await openRegularFile(path, { what: 'image array', maxBytes: FILE_SIZE_LIMITS.array });

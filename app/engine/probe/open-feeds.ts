@@ -13,7 +13,7 @@ import { openProbe, type ProbeContext } from './open-probe.js';
 import { parseProbeSpec, type ProbeSpec } from './spec.js';
 import { openTextFeeds } from './text-feeds.js';
 import { checkExampleCount } from './source.js';
-import { tokenizerBeside, tokenizerFile } from './tokenizer.js';
+import { tokenizerBeside, tokenizerFile } from './tokenizer-files.js';
 
 export interface FeedContext extends ProbeContext {
   /** The model the probe feeds: its tokenizer and image preprocessing are found beside it. */

@@ -19,12 +19,13 @@
  * [UNK] where Rust maps the characters, and its BertNormalizer lowercases before stripping accents.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { WorkbenchError } from '../../common/errors.js';
 import { FILE_SIZE_LIMITS } from '../io/regular-file.js';
 import { readLocalFile } from './local-file.js';
+import { tokenizerFile } from './tokenizer-files.js';
 
 /** Hugging Face writes int(1e30) as model_max_length when a model has no limit. */
 const NO_LIMIT = 1_000_000;
@@ -62,22 +63,6 @@ interface TokenizerConfig {
   unk_token?: string | { content?: string };
   pad_token?: string | { content?: string };
   [key: string]: unknown;
-}
-
-/** The tokenizer.json a path names: the file itself, or `tokenizer.json` in the folder. */
-export function tokenizerFile(path: string): string {
-  const absolute = resolve(path);
-  try {
-    return statSync(absolute).isDirectory() ? join(absolute, 'tokenizer.json') : absolute;
-  } catch {
-    return absolute;
-  }
-}
-
-/** A model's own tokenizer: tokenizer.json beside the .onnx file, if there is one. */
-export function tokenizerBeside(modelPath: string): string | null {
-  const candidate = join(dirname(resolve(modelPath)), 'tokenizer.json');
-  return existsSync(candidate) ? candidate : null;
 }
 
 function tokenText(value: string | { content?: string } | undefined | null): string | undefined {
