@@ -14,6 +14,7 @@ import type { FactorMemory, GramMemory } from './gram-memory.js';
 import type { ExperimentPlan } from './plan.js';
 import type { PreparedModel } from './prepare-models.js';
 import type { ProgressTracker } from './progress.js';
+import { AUTO_GRAM_PRECISION } from './run-inputs.js';
 
 export interface RunEnvironment {
   store: Store;
@@ -112,7 +113,7 @@ export class RunContext {
 
   /** Precision Grams are computed in: float32 for the cache's float32 activations unless the engine says otherwise. */
   get precision(): string {
-    return this.env.cka.precision === 'auto' ? 'float32' : this.env.cka.precision;
+    return this.env.cka.precision === 'auto' ? AUTO_GRAM_PRECISION : this.env.cka.precision;
   }
 
   gramIds(model: PreparedModel): GramId[] {

@@ -23,6 +23,8 @@ import { checkRunFits } from './preflight.js';
 import { prepareModels, type PreparedModel } from './prepare-models.js';
 import { ProgressTracker, workTotals } from './progress.js';
 import { RunContext, type RunEnvironment, type RunHooks } from './run-context.js';
+import { runInputKey } from './run-inputs.js';
+import { defaultModelsDir } from '../probe/models-dir.js';
 import { seedsSummaries } from './seeds.js';
 
 export type { RunEnvironment, RunHooks } from './run-context.js';
@@ -70,6 +72,13 @@ class Run {
     const started = performance.now();
     try {
       await ctx.timed('prepare', () => this.prepare());
+      // Hashed beside the run (the models' pins were checked by the prepare stage); recorded if it finishes whole.
+      const inputKey = runInputKey(ctx.spec, {
+        modelsDir: ctx.env.modelsDir ?? defaultModelsDir(),
+        app: ctx.env.app,
+        precision: ctx.precision,
+        sha256: (path) => ctx.env.store.digests.sha256(path),
+      });
       const { plan } = ctx;
       const earlier = readEarlierPairs(ctx);
       const needed = new Set(plan.steps.flatMap((s) => s.pairs).flatMap((p) => (earlier.has(p) ? [] : [p.row, p.col])));
@@ -85,8 +94,10 @@ class Run {
         for (const { pair } of pending) this.store(pair, results.get(pair)!);
       }
       ctx.tracker.finish();
+      const key = await inputKey;
       ctx.timings.total = performance.now() - started;
       this.writeEnd(false);
+      if (key !== null) ctx.env.store.history.recordInputKey(ctx.runId, key);
       return { status: 'done' };
     } catch (err) {
       ctx.timings.total = performance.now() - started;

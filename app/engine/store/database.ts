@@ -130,6 +130,18 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (holder, key)
   );
   `,
+  // 3 → 4: a run that finished whole records the key of its inputs (experiments/run-inputs.ts),
+  // so a later run with the same inputs takes its result instead of computing it; the files'
+  // digests that key is made of are remembered by the files' identity (file-digests.ts).
+  `
+  ALTER TABLE runs ADD COLUMN input_key TEXT;
+  CREATE INDEX runs_by_input_key ON runs (input_key) WHERE input_key IS NOT NULL;
+  CREATE TABLE file_digests (
+    path    TEXT PRIMARY KEY,
+    stamp   TEXT NOT NULL,
+    sha256  TEXT NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

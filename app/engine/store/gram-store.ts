@@ -10,14 +10,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { LayerRef } from '../../common/contract.js';
-import {
-  loadFactors,
-  loadGram,
-  saveFactors,
-  saveGram,
-  type LayerFactors,
-  type LayerGram,
-} from '../similarity/index.js';
+// The spill files' own modules, not the engine's index: opening the store (a repeated run's only
+// need) must not load the CKA engine and its worker pool.
+import { loadFactors, saveFactors } from '../similarity/factor-cache.js';
+import type { LayerFactors } from '../similarity/factors.js';
+import { loadGram, saveGram } from '../similarity/gram-cache.js';
+import type { LayerGram } from '../similarity/grams.js';
 import { FACTORS_FORMAT, entryFiles, gramKey, type CacheIndex } from './cache-index.js';
 
 export interface GramId {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { freeBytes } from '../io/disk-space.js';
 import { CacheIndex, DEFAULT_CACHE_LIMIT_BYTES, defaultCacheLimit } from './cache-index.js';
 import { openDatabase, type Db } from './database.js';
+import { FileDigests } from './file-digests.js';
 import { factorStore, gramStore, type FactorStore, type GramStore } from './gram-store.js';
 import { HistoryStore, type RunRecord } from './history.js';
 import { LayoutStore } from './layouts.js';
@@ -59,6 +60,7 @@ export class Store {
   readonly library: LibraryStore;
   readonly layouts: LayoutStore;
   readonly pairs: PairResultStore;
+  readonly digests: FileDigests;
   /** Runs found interrupted when the store was opened. */
   readonly recovered: RunRecord[];
 
@@ -75,6 +77,7 @@ export class Store {
     this.library = new LibraryStore(db);
     this.layouts = new LayoutStore(db);
     this.pairs = new PairResultStore(db);
+    this.digests = new FileDigests(db);
     this.recovered = this.history.recoverInterrupted();
   }
 
