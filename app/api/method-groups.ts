@@ -32,11 +32,15 @@ export const EXPERIMENT_METHODS = [
   'exportRun',
 ] as const;
 
+/** Its own group: the CLI asks it before anything else, and it loads no zod, engine or CKA code. */
+export const REPEAT_METHODS = ['repeatRun'] as const;
+
 export const CACHE_METHODS = ['getCacheInfo', 'setCacheLimit', 'clearCache'] as const;
 
 export const ONE_OFF_METHODS = ['extractActivations', 'compareLayers', 'cancelJob'] as const;
 
 export type LibraryMethodName = (typeof LIBRARY_METHODS)[number];
 export type ExperimentMethodName = (typeof EXPERIMENT_METHODS)[number];
+export type RepeatMethodName = (typeof REPEAT_METHODS)[number];
 export type CacheMethodName = (typeof CACHE_METHODS)[number];
 export type OneOffMethodName = (typeof ONE_OFF_METHODS)[number];

@@ -78,6 +78,7 @@ export const requestSchemas = {
   listExperiments: none,
   getExperiment: z.object({ experimentId: id('experiment') }).strict(),
   deleteExperiment: z.object({ experimentId: id('experiment') }).strict(),
+  repeatRun: z.object({ spec: experimentSpecSchema }).strict(),
   runExperiment: z.object({ experimentId: id('experiment'), name: runName.optional() }).strict(),
   cancelRun: z.object({ runId: id('run') }).strict(),
   listRuns: z

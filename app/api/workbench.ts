@@ -14,7 +14,13 @@ import { defaultDataDir } from './data-dir.js';
 import { FileAccessPolicy } from './file-access.js';
 import { Jobs } from './jobs.js';
 import { lazyMethods } from './lazy-methods.js';
-import { CACHE_METHODS, EXPERIMENT_METHODS, LIBRARY_METHODS, ONE_OFF_METHODS } from './method-groups.js';
+import {
+  CACHE_METHODS,
+  EXPERIMENT_METHODS,
+  LIBRARY_METHODS,
+  ONE_OFF_METHODS,
+  REPEAT_METHODS,
+} from './method-groups.js';
 import { maxProbeExamplesFromEnv } from './probe-limit.js';
 import type { ExperimentService } from '../engine/experiments/service.js';
 import { defaultModelsDir } from '../engine/probe/models-dir.js';
@@ -156,6 +162,11 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
           service: experiments,
           app,
         }),
+      register,
+    ),
+    ...lazyMethods(
+      REPEAT_METHODS,
+      async () => (await import('./repeat-api.js')).repeatMethods({ policy, store: openStore, modelsDir, app }),
       register,
     ),
     ...lazyMethods(

@@ -200,6 +200,13 @@ export interface ApiMethods {
   getExperiment: { request: { experimentId: string }; response: ExperimentInfo };
   /** Deletes the experiment and all its runs (refused while one is queued or running). */
   deleteExperiment: { request: { experimentId: string }; response: { deletedRuns: number } };
+  /**
+   * When a run with the same inputs as `spec` finished whole — the same spec but for its name, the
+   * same bytes in every file it reads (engine/experiments/run-inputs.ts) — records a run of a new
+   * experiment of `spec` that takes that run's result, computing nothing; null otherwise (then
+   * create the experiment and run it).
+   */
+  repeatRun: { request: { spec: ExperimentSpec }; response: RunDetails | null };
   /** Queues a run of the experiment's current spec; progress and state arrive as events. */
   runExperiment: { request: { experimentId: string; name?: string }; response: RunInfo };
   cancelRun: { request: { runId: string }; response: RunInfo };
@@ -459,6 +466,8 @@ export interface ExperimentResult {
     timingsMs: Record<string, number>;
     /** Layers this run extracted / Grams it computed, and those it took from the cache. */
     work?: RunWork;
+    /** The run whose whole result this run took (the same inputs: `repeatRun`); it computed nothing. */
+    repeatOf?: string;
   };
 }
 

@@ -107,6 +107,13 @@ export const MALFORMED: Record<ApiMethodName, unknown[]> = {
     { experimentId: "e1' OR 1=1 --" },
   ],
   deleteExperiment: [{}, { experimentId: '' }, { experimentId: 'e/1' }, { experimentId: 'e1', cascade: true }],
+  repeatRun: [
+    {},
+    { spec: null },
+    { spec: { ...spec, name: '   ' } },
+    { spec: { ...spec, measures: ['linear', 'linear'] } },
+    { spec, name: 'extra' },
+  ],
   runExperiment: [
     {},
     { experimentId: 'x y' },

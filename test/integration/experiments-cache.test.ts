@@ -90,6 +90,44 @@ describe('experiment cache and lifecycle', () => {
     expect(second.result!.provenance.timingsMs.kernels).toBeUndefined();
   }, 180_000);
 
+  it('a run with the inputs of a finished run takes its result; a changed byte or pin does not', async () => {
+    // A copy of a zoo model: its activations are cached by content, so the first run is cheap.
+    const copy = join(dataDir, 'copies', 'seed-1.onnx');
+    mkdirSync(dirname(copy), { recursive: true });
+    copyFileSync(zoo('plain-d1-s1'), copy);
+    const spec: ExperimentSpec = { ...seeds, name: 'repeat: first', models: [seeds.models[0]!, { path: copy }] };
+    expect(await api.repeatRun({ spec })).toBeNull(); // nothing had these inputs yet
+    const first = await runSpec(api, spec);
+    expect(first.run.status).toBe('done');
+
+    const again = await api.repeatRun({ spec: { ...spec, name: 'repeat: again' } });
+    expect(again).not.toBeNull();
+    expect(again!.run).toMatchObject({ status: 'done', name: 'repeat: again' });
+    expect(again!.run.experimentId).not.toBe(first.run.experimentId);
+    expect(again!.result!.provenance.repeatOf).toBe(first.run.id);
+    expect(again!.result!.provenance.work).toMatchObject({
+      activationsExtracted: 0,
+      gramsComputed: 0,
+      pairsComputed: 0,
+    });
+    expect(again!.result!.matrices).toEqual(first.result!.matrices);
+    expect(again!.result!.seeds).toEqual(first.result!.seeds);
+    expect(again!.result!.models).toEqual(first.result!.models);
+    // What the history keeps of it is the same result.
+    const stored = await api.getRun({ runId: again!.run.id });
+    expect(stored.result!.matrices).toEqual(first.result!.matrices);
+    expect(stored.result!.partial).toBe(false);
+    expect((await api.getExperiment({ experimentId: again!.run.experimentId })).spec.name).toBe('repeat: again');
+
+    // A pin that is not the file's, or one changed byte of the model: computed again.
+    const pinned = { ...spec, models: [spec.models[0]!, { path: copy, sha256: 'f'.repeat(64) }] };
+    expect(await api.repeatRun({ spec: pinned })).toBeNull();
+    const bytes = readFileSync(copy);
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 1, bytes.length - 1);
+    writeFileSync(copy, bytes);
+    expect(await api.repeatRun({ spec })).toBeNull();
+  }, 180_000);
+
   it('wide layers keep only their Grams, made in the runner, with the numbers of Grams from cached activations', async () => {
     const spec: ExperimentSpec = {
       name: 'Grams in the runner',

@@ -15,25 +15,20 @@ let dir: string;
 let result: ExperimentResult & { runId: string };
 
 const runCli = async (...args: string[]) => cli([...args, '--data-dir', dir]);
-
-beforeAll(async () => {
-  dir = tempDataDir('ckawb-runs-cli-');
-  const out = join(dir, 'sanity.json');
-  const { code, stderr } = await runCli(
-    'sanity',
-    ...seeds,
-    '--probe',
-    'fashion-mnist:120',
-    '--layers',
-    'op:Relu',
+const sanityArgs = (out: string) =>
+  ['sanity', ...seeds, '--probe', 'fashion-mnist:120', '--layers', 'op:Relu'].concat([
     '--measure',
     'linear',
     '--measure',
     'rbf:0.5',
     '--json',
     out,
-    '--quiet',
-  );
+  ]);
+
+beforeAll(async () => {
+  dir = tempDataDir('ckawb-runs-cli-');
+  const out = join(dir, 'sanity.json');
+  const { code, stderr } = await runCli(...sanityArgs(out), '--quiet');
   expect(stderr).toBe('');
   expect(code).toBe(0);
   result = JSON.parse(readFileSync(out, 'utf8')) as typeof result;
@@ -101,5 +96,21 @@ describe('runs from the command line', () => {
     const none = await runCli('runs', 'show', 'ffffffff');
     expect(none.code).toBe(1);
     expect(none.stderr).toContain("no run has an id starting with 'ffffffff'");
+  });
+
+  it('the same sanity command again takes the finished run’s result, saying so', async () => {
+    const out = join(dir, 'again.json');
+    const again = await runCli(...sanityArgs(out));
+    expect(again.code).toBe(0);
+    expect(again.stderr).toBe(`the inputs are those of run ${result.runId}: its result, nothing computed\n`);
+    const repeated = JSON.parse(readFileSync(out, 'utf8')) as typeof result;
+    expect(repeated.runId).not.toBe(result.runId);
+    expect(repeated.provenance.repeatOf).toBe(result.runId);
+    expect(repeated.matrices).toEqual(result.matrices);
+    expect(repeated.seeds).toEqual(result.seeds);
+    const shown = (await runCli('runs', 'show', repeated.runId)).stdout;
+    expect(shown).toContain(
+      `the inputs of run ${result.runId} (the same spec and file contents): its result, nothing computed`,
+    );
   });
 });

@@ -128,12 +128,25 @@ export async function runToEnd(
   }
 }
 
-/** Opens the spec's files, creates the experiment and runs it to the end (see runToEnd). */
+/**
+ * Opens the spec's files, creates the experiment and runs it to the end (see runToEnd) — unless a
+ * finished run had the same inputs: then the new run takes its result (`repeatRun`), and neither
+ * the engine nor the models' code is loaded.
+ */
 export async function runSpecToEnd(
   api: Workbench,
   spec: ExperimentSpec,
   options: { quiet?: boolean } = {},
 ): Promise<RunDetails> {
+  const repeated = await api.repeatRun({ spec });
+  if (repeated) {
+    if (!options.quiet) {
+      process.stderr.write(
+        `the inputs are those of run ${repeated.result?.provenance.repeatOf}: its result, nothing computed\n`,
+      );
+    }
+    return repeated;
+  }
   const experiment = await api.createExperiment({ spec: await openSpecFiles(api, spec) });
   return runToEnd(api, experiment.id, options);
 }
@@ -160,7 +173,11 @@ export function describeResult(result: ExperimentResult, runId: string): string 
       .join(', ')}`,
   ];
   const work = result.provenance.work;
-  if (work) {
+  if (result.provenance.repeatOf) {
+    lines.push(
+      `the inputs of run ${result.provenance.repeatOf} (the same spec and file contents): its result, nothing computed`,
+    );
+  } else if (work) {
     lines.push(
       `layers extracted ${work.activationsExtracted} (${work.activationsReused} from the cache); Grams computed ${work.gramsComputed} (${work.gramsReused} from the cache)` +
         (work.factorsComputed || work.factorsReused

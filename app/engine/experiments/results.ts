@@ -6,6 +6,7 @@
  */
 import type { ExperimentResult } from '../../common/contract.js';
 import type { RunRecord, StoredResultParts } from '../store/history.js';
+import { joinResult } from './result-join.js';
 import { seedsSummaries } from './seeds.js';
 import { parseExperimentSpec } from './spec.js';
 
@@ -15,7 +16,6 @@ export function assembleResult(
   app: { version: string; onnxruntime: string },
 ): ExperimentResult {
   const spec = parseExperimentSpec(run.spec, `stored spec of run ${run.id}`);
-  const partial = parts.partial || run.status !== 'done';
   let seeds = parts.seeds;
   if (!seeds && spec.kind === 'seeds' && parts.excludedLayers) {
     seeds = seedsSummaries(parts.matrices, {
@@ -23,20 +23,5 @@ export function assembleResult(
       excluded: new Set(parts.excludedLayers),
     });
   }
-  const result: ExperimentResult = {
-    spec,
-    models: parts.models,
-    probe: parts.probe,
-    matrices: parts.matrices,
-    partial,
-    provenance: parts.provenance ?? {
-      appVersion: app.version,
-      onnxruntime: app.onnxruntime,
-      startedAt: run.startedAt ?? run.createdAt,
-      finishedAt: run.finishedAt ?? '',
-      timingsMs: {},
-    },
-  };
-  if (seeds) result.seeds = seeds;
-  return result;
+  return joinResult(spec, run, parts, app, seeds);
 }

@@ -196,24 +196,76 @@ export class HistoryStore {
    */
   createRun(experimentId: string, name: string, spec: { kind: ExperimentKind }): RunRecord {
     const id = `run-${randomUUID()}`;
+    this.db.transaction(() => this.insertRun(id, experimentId, name, spec, 'queued')).immediate();
+    return this.run(id);
+  }
+
+  private insertRun(
+    id: string,
+    experimentId: string,
+    name: string,
+    spec: { kind: ExperimentKind },
+    status: 'queued' | 'done',
+  ): void {
+    const at = now();
+    this.db
+      .prepare(
+        `INSERT INTO runs (id, experiment_id, name, kind, spec_json, status, created_at, started_at, finished_at,
+           owner_host, owner_pid, owner_token)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        id,
+        experimentId,
+        freeRunName(this.db, name),
+        spec.kind,
+        JSON.stringify(spec),
+        status,
+        at,
+        status === 'done' ? at : null,
+        status === 'done' ? at : null,
+        THIS_PROCESS.host,
+        THIS_PROCESS.pid,
+        THIS_PROCESS.token,
+      );
+  }
+
+  /** Records the key of a run's inputs (experiments/run-inputs.ts): set once the run finished whole. */
+  recordInputKey(id: string, key: string): void {
+    this.db.prepare('UPDATE runs SET input_key = ? WHERE id = ?').run(key, id);
+  }
+
+  /** The newest run that finished whole with these inputs, or null. */
+  sameInputsRun(key: string): RunRecord | null {
+    const row = this.db
+      .prepare(
+        `SELECT ${RUN_COLUMNS} FROM runs WHERE input_key = ? AND status = 'done'
+           AND EXISTS (SELECT 1 FROM run_results WHERE run_id = runs.id AND partial = 0)
+         ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+      )
+      .get(key) as RunRow | undefined;
+    return row ? toRun(row) : null;
+  }
+
+  /**
+   * A run of a new experiment of `spec` that takes the whole result of `earlier` (a run with the
+   * same inputs), in one transaction: done at once, with the provenance `provenanceOf` makes of
+   * the earlier run's, and the same input key.
+   */
+  repeatRun(
+    earlier: RunRecord,
+    spec: { name: string; kind: ExperimentKind },
+    provenanceOf: (earlier: StoredResultParts['provenance']) => NonNullable<StoredResultParts['provenance']>,
+  ): RunRecord {
+    const id = `run-${randomUUID()}`;
     this.db
       .transaction(() => {
+        const experiment = this.createExperiment(spec);
+        this.insertRun(id, experiment.id, spec.name, spec, 'done');
         this.db
-          .prepare(
-            `INSERT INTO runs (id, experiment_id, name, kind, spec_json, status, created_at, owner_host, owner_pid, owner_token)
-             VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
-          )
-          .run(
-            id,
-            experimentId,
-            freeRunName(this.db, name),
-            spec.kind,
-            JSON.stringify(spec),
-            now(),
-            THIS_PROCESS.host,
-            THIS_PROCESS.pid,
-            THIS_PROCESS.token,
-          );
+          .prepare('UPDATE runs SET input_key = (SELECT input_key FROM runs WHERE id = ?) WHERE id = ?')
+          .run(earlier.id, id);
+        this.results.copyResult(earlier.id, id, provenanceOf(this.results.provenance(earlier.id)));
       })
       .immediate();
     return this.run(id);

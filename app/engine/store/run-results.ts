@@ -55,6 +55,27 @@ export class RunResults {
       .run(end.partial ? 1 : 0, end.seeds ? JSON.stringify(end.seeds) : null, JSON.stringify(end.provenance), runId);
   }
 
+  provenance(runId: string): StoredResultParts['provenance'] {
+    const row = this.db.prepare('SELECT provenance_json FROM run_results WHERE run_id = ?').get(runId) as
+      { provenance_json: string | null } | undefined;
+    return row?.provenance_json ? (JSON.parse(row.provenance_json) as ExperimentResult['provenance']) : null;
+  }
+
+  /** Writes `from`'s whole result (header, matrices, seeds summary) as `to`'s, with its own provenance. */
+  copyResult(from: string, to: string, provenance: ExperimentResult['provenance']): void {
+    this.db
+      .prepare(
+        `INSERT INTO run_results (run_id, models_json, probe_json, seeds_json, layout_json, partial, provenance_json)
+         SELECT ?, models_json, probe_json, seeds_json, layout_json, partial, ? FROM run_results WHERE run_id = ?`,
+      )
+      .run(to, JSON.stringify(provenance), from);
+    this.db
+      .prepare(
+        'INSERT INTO run_matrices (run_id, seq, matrix_json) SELECT ?, seq, matrix_json FROM run_matrices WHERE run_id = ?',
+      )
+      .run(to, from);
+  }
+
   resultParts(runId: string): StoredResultParts | null {
     const header = this.db.prepare('SELECT * FROM run_results WHERE run_id = ?').get(runId) as
       | {
