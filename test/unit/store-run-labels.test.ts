@@ -127,7 +127,7 @@ describe('search', () => {
 });
 
 describe('schema migration', () => {
-  it('adds tags and notes to a database written before them, keeping its runs', async () => {
+  it('adds tags, notes and input keys to a database written before them, keeping its runs', async () => {
     const dir = tempDataDir('ckawb-migrate-');
     const first = await open(dir);
     const e = first.history.createExperiment(spec('old', ['m'], ['linear']));
@@ -137,7 +137,8 @@ describe('schema migration', () => {
     // Back to schema 1: as a database of the previous version left it.
     const raw = new Database(join(dir, 'workbench.db'));
     raw.exec(
-      'DROP TABLE cache_holds; DROP INDEX runs_by_name; DROP TABLE run_tags; ALTER TABLE runs DROP COLUMN note;',
+      'DROP TABLE file_digests; DROP INDEX runs_by_input_key; ALTER TABLE runs DROP COLUMN input_key;' +
+        'DROP TABLE cache_holds; DROP INDEX runs_by_name; DROP TABLE run_tags; ALTER TABLE runs DROP COLUMN note;',
     );
     raw.pragma('user_version = 1');
     raw.close();
@@ -146,5 +147,7 @@ describe('schema migration', () => {
     expect(store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(store.history.run(old.id)).toMatchObject({ name: 'old run', tags: [], note: '' });
     expect(store.history.tagRun(old.id, { add: ['kept'] }).tags).toEqual(['kept']);
+    store.history.recordInputKey(old.id, 'inputs');
+    expect(store.db.prepare('SELECT input_key FROM runs WHERE id = ?').get(old.id)).toEqual({ input_key: 'inputs' });
   });
 });
