@@ -28,7 +28,7 @@ import type { ProcessLauncher } from '../engine/runner/launcher.js';
 
 /** How a shell starts model-runner processes (Electron: utility processes). */
 export type { ProcessLauncher, RunnerChannel } from '../engine/runner/launcher.js';
-import { ModelRunner, type RunnerTimeouts } from '../engine/runner/model-runner.js';
+import type { ModelRunner, RunnerTimeouts } from '../engine/runner/model-runner.js';
 import type { Store } from '../engine/store/store.js';
 
 export interface WorkbenchOptions {
@@ -86,9 +86,10 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
   // Untrusted models run in supervised runner processes (started on first use, ended by close()).
   // Inspecting only builds a session to read types and shapes: one thread, and a process of its
   // own so that opening a model never waits for a long extraction.
+  // The runner's module comes with the library methods, the only ones that use this runner.
   let runner: ModelRunner | null = null;
-  const modelRunner = () =>
-    (runner ??= new ModelRunner({
+  const modelRunner = (Runner: typeof ModelRunner) => () =>
+    (runner ??= new Runner({
       intraOpThreads: 1,
       ...(options.runnerLauncher ? { launcher: options.runnerLauncher } : {}),
       ...(options.runnerTimeouts ? { timeouts: options.runnerTimeouts } : {}),
@@ -146,7 +147,7 @@ export function createWorkbench(options: WorkbenchOptions = {}): Workbench {
         (await import('./library-api.js')).libraryMethods({
           policy,
           store: openStore,
-          runner: modelRunner,
+          runner: modelRunner((await import('../engine/runner/model-runner.js')).ModelRunner),
           modelsDir,
           uploadsDir: join(dataDir, 'uploads'),
           ...probeLimit,

@@ -10,11 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { LayerRef } from '../../common/contract.js';
-// The spill files' own modules, not the engine's index: opening the store (a repeated run's only
-// need) must not load the CKA engine and its worker pool.
-import { loadFactors, saveFactors } from '../similarity/factor-cache.js';
 import type { LayerFactors } from '../similarity/factors.js';
-import { loadGram, saveGram } from '../similarity/gram-cache.js';
 import type { LayerGram } from '../similarity/grams.js';
 import { FACTORS_FORMAT, entryFiles, gramKey, type CacheIndex } from './cache-index.js';
 
@@ -114,10 +110,21 @@ export class SpillStore<T extends { layer: LayerRef }> {
 export type GramStore = SpillStore<LayerGram>;
 export type FactorStore = SpillStore<LayerFactors>;
 
+// The file formats are imported when a spill is first written or read: opening the store (all a
+// repeated run needs) loads neither them nor anything of the CKA engine.
+const gramFiles = () => import('../similarity/gram-cache.js');
+const factorFiles = () => import('../similarity/factor-cache.js');
+
 export function gramStore(index: CacheIndex, dir: string): GramStore {
-  return new SpillStore<LayerGram>(index, dir, { save: saveGram, load: loadGram });
+  return new SpillStore<LayerGram>(index, dir, {
+    save: async (gram, path) => (await gramFiles()).saveGram(gram, path),
+    load: async (path) => (await gramFiles()).loadGram(path),
+  });
 }
 
 export function factorStore(index: CacheIndex, dir: string): FactorStore {
-  return new SpillStore<LayerFactors>(index, dir, { save: saveFactors, load: loadFactors });
+  return new SpillStore<LayerFactors>(index, dir, {
+    save: async (factors, path) => (await factorFiles()).saveFactors(factors, path),
+    load: async (path) => (await factorFiles()).loadFactors(path),
+  });
 }
