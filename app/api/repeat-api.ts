@@ -5,8 +5,9 @@
  * result, in one transaction, and nothing is computed. The CLI asks this before it loads the
  * engine, so a repeated command costs a process start, the hashing and one database write.
  *
- * The spec is not put through its schema: only a spec equal to one that was, but for its name,
- * can match, and the name is checked here as the schema would.
+ * Callers in this process (the CLI) pass the spec unparsed: only a spec equal to one that was
+ * parsed, but for its name, can match, and the name is checked here as the schema would. Over
+ * IPC and HTTP the request is parsed like any other (schemas.ts).
  */
 import type { ExperimentSpec, RunDetails, WorkbenchApi } from '../common/contract.js';
 import type { FileAccessPolicy } from './file-access.js';
@@ -65,8 +66,8 @@ export function repeatMethods(deps: RepeatDeps): Pick<WorkbenchApi, 'repeatRun'>
           sha256: (path) => store.digests.sha256(path),
         }));
       const earlier = key ? store.history.sameInputsRun(key) : null;
-      if (!pins || !earlier) return null;
-      const record = store.history.repeatRun(earlier, pins, (before) => {
+      if (!pins || !key || !earlier) return null;
+      const record = store.history.repeatRun(earlier, key, pins, (before) => {
         const work = before?.work;
         return {
           appVersion: deps.app.version,
@@ -85,7 +86,8 @@ export function repeatMethods(deps: RepeatDeps): Pick<WorkbenchApi, 'repeatRun'>
           repeatOf: earlier.id,
         };
       });
-      const parts = store.history.resultParts(record.id)!;
+      const parts = record && store.history.resultParts(record.id);
+      if (!record || !parts) return null; // the earlier run went meanwhile: the caller runs it
       return { run: runInfo(record), result: joinResult(pins, record, parts, deps.app), progress: null };
     },
   };

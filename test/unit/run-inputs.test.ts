@@ -73,6 +73,11 @@ describe('the key of a run’s inputs', () => {
     expect(await key(other)).not.toBe(base);
     expect(await key(spec(`npy:${npy}`), { app: { version: '1.0.1', onnxruntime: '1.30.0' } })).not.toBe(base);
     expect(await key(spec(`npy:${npy}`), { precision: 'float64' })).not.toBe(base);
+    expect(await key(spec(`npy:${npy}`), { modelsDir: join(dir, 'nets') })).not.toBe(base);
+    // Paths count as resolved: the same file under another spelling is the same input.
+    const spelled = spec(`npy:${npy}`);
+    spelled.models[0]!.path = join(dir, 'nets', '.', '..', 'nets', 'a.onnx');
+    expect(await key(spelled)).toBe(base);
   });
 
   it('follows the bytes of probe files and folders, tokenizers beside a model, and the built-in probe', async () => {
@@ -83,18 +88,42 @@ describe('the key of a run’s inputs', () => {
     expect(await key(spec(`npy:${npy}`))).toBe(npyKey);
 
     const folderKey = await key(spec(`images:${images}`));
-    writeFileSync(join(images, 'sub', 'b.png'), 'B');
+    writeFileSync(join(images, 'a.png'), 'A');
     const changed = await key(spec(`images:${images}`));
     expect(changed).not.toBe(folderKey);
     file('images/c.png', 'c');
     expect(await key(spec(`images:${images}`))).not.toBe(changed);
 
-    const beside = file('nets/tokenizer.json', '{"v":1}');
-    const withTokenizer = await key(spec(`npy:${npy}`));
-    expect(withTokenizer).not.toBe(npyKey);
-    writeFileSync(beside, '{"v":2}');
-    expect(await key(spec(`npy:${npy}`))).not.toBe(withTokenizer);
-    rmSync(beside);
+    // Files that are not images are not read by the probe, nor is a subfolder.
+    file('images/notes.txt', 'not an image');
+    file('images/sub/d.png', 'd');
+    const withNotes = await key(spec(`images:${images}`));
+    writeFileSync(join(images, 'notes.txt'), 'other notes');
+    writeFileSync(join(images, 'sub', 'd.png'), 'D');
+    expect(await key(spec(`images:${images}`))).toBe(withNotes);
+
+    // Side files: a tokenizer beside a model, the config beside a tokenizer, an image processor's
+    // settings beside a model, the zoo's manifest.
+    const sideKeys = new Set([npyKey]);
+    const changes = async (write: () => void) => {
+      write();
+      const next = (await key(spec(`npy:${npy}`)))!;
+      expect(sideKeys.has(next)).toBe(false);
+      sideKeys.add(next);
+    };
+    await changes(() => file('nets/tokenizer.json', '{"v":1}'));
+    await changes(() => file('nets/tokenizer.json', '{"v":2}'));
+    await changes(() => file('nets/tokenizer_config.json', '{"model_max_length":8}'));
+    await changes(() => file('nets/preprocessor_config.json', '{"image_mean":[0.5]}'));
+    await changes(() => file('nets/preprocessor_config.json', '{"image_mean":[0.4]}'));
+    await changes(() => file('models/zoo.json', readFileSync(join(modelsDir, 'zoo.json'), 'utf8') + ' '));
+    const named = spec(`text:${npy}?tokenizer=${join(dir, 'tok', 'tokenizer.json')}`);
+    file('tok/tokenizer.json', '{}');
+    const namedKey = await key(named);
+    file('tok/tokenizer_config.json', '{}');
+    expect(await key(named)).not.toBe(namedKey);
+    for (const name of ['tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json'])
+      rmSync(join(dir, 'nets', name));
 
     const builtIn = await key(spec('fashion-mnist:100'));
     expect(builtIn).not.toBeNull();
@@ -123,7 +152,7 @@ describe('file digests remembered by the file’s identity', () => {
       expect(await fresh.sha256(path)).toBe(sha(readFileSync(path)));
       expect(remembered()).toEqual([]);
 
-      const settled = new FileDigests(db, 0);
+      const settled = new FileDigests(db, -1);
       expect(await settled.sha256(path)).toBe(sha(readFileSync(path)));
       expect(remembered()).toEqual([{ path, sha256: sha(readFileSync(path)) }]);
       // A same-size rewrite; its time set apart, as a timestamp tick (a few ms) would not be.
@@ -133,6 +162,9 @@ describe('file digests remembered by the file’s identity', () => {
       expect(await settled.sha256(path)).toBe(sha(Buffer.from('other content')));
       expect(remembered()).toEqual([{ path, sha256: sha(Buffer.from('other content')) }]);
       await expect(settled.sha256(dir)).rejects.toThrow(/regular file|directory/i);
+      // What is remembered is what is answered while the file's identity stays.
+      db.prepare('UPDATE file_digests SET sha256 = ? WHERE path = ?').run('f'.repeat(64), path);
+      expect(await settled.sha256(path)).toBe('f'.repeat(64));
     } finally {
       db.close();
     }

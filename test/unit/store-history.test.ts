@@ -122,6 +122,44 @@ describe('store: history', () => {
     expect(parts.provenance!.timingsMs).toEqual({ total: 1 });
   });
 
+  it('a run of the same inputs copies a whole result, and writes nothing when that run went meanwhile', async () => {
+    const store = await open();
+    const h = store.history;
+    const provenance = { appVersion: 'v', onnxruntime: 'o', startedAt: 's', finishedAt: 'f', timingsMs: {} };
+    const finished = (name: string, partial: boolean) => {
+      const run = h.markRunning(h.createRun(h.createExperiment(spec).id, name, spec).id);
+      h.writeResultHeader(run.id, { models: [], probe: { spec: 'random:10', hash: 'h', n: 10 } });
+      h.appendMatrices(run.id, 0, [matrix(0.5), matrix(0.25)]);
+      h.finishResult(run.id, { partial, seeds: null, provenance });
+      h.finishRun(run.id, 'done');
+      h.recordInputKey(run.id, `key-${name}`);
+      return h.run(run.id);
+    };
+    const whole = finished('whole', false);
+    finished('partial', true);
+    expect(h.sameInputsRun('key-partial')).toBeNull();
+    expect(h.sameInputsRun('key-whole')!.id).toBe(whole.id);
+
+    const again = h.repeatRun(whole, 'key-whole', { ...spec, name: 'again' }, (p) => ({ ...p!, repeatOf: whole.id }))!;
+    expect(again).toMatchObject({ status: 'done', name: 'again' });
+    expect(h.resultParts(again.id)).toEqual({
+      ...h.resultParts(whole.id)!,
+      provenance: { ...provenance, repeatOf: whole.id },
+    });
+    expect(h.sameInputsRun('key-whole')!.id).toBe(again.id); // the newest
+
+    const counts = () =>
+      store.db.prepare('SELECT (SELECT COUNT(*) FROM runs) AS r, (SELECT COUNT(*) FROM experiments) AS e').get() as {
+        r: number;
+        e: number;
+      };
+    const before = counts();
+    h.deleteRun(whole.id);
+    expect(h.repeatRun(whole, 'key-whole', { ...spec, name: 'late' }, (p) => p!)).toBeNull();
+    expect(h.repeatRun(again, 'key-other', { ...spec, name: 'late' }, (p) => p!)).toBeNull();
+    expect(counts()).toEqual({ r: before.r - 1, e: before.e });
+  });
+
   it('on open, runs of a dead process become interrupted with the reason; live owners are left alone', async () => {
     const dir = tempDataDir('ckawb-store-');
     const store = await open(dir);

@@ -71,14 +71,10 @@ class Run {
     const { ctx } = this;
     const started = performance.now();
     try {
+      // The inputs' key before the run reads them and again at its end (digests remembered by file
+      // identity make the second cheap): recorded only when no input changed meanwhile.
+      const before = await ctx.timed('prepare', () => this.inputKey());
       await ctx.timed('prepare', () => this.prepare());
-      // Hashed beside the run (the models' pins were checked by the prepare stage); recorded if it finishes whole.
-      const inputKey = runInputKey(ctx.spec, {
-        modelsDir: ctx.env.modelsDir ?? defaultModelsDir(),
-        app: ctx.env.app,
-        precision: ctx.precision,
-        sha256: (path) => ctx.env.store.digests.sha256(path),
-      });
       const { plan } = ctx;
       const earlier = readEarlierPairs(ctx);
       const needed = new Set(plan.steps.flatMap((s) => s.pairs).flatMap((p) => (earlier.has(p) ? [] : [p.row, p.col])));
@@ -94,10 +90,10 @@ class Run {
         for (const { pair } of pending) this.store(pair, results.get(pair)!);
       }
       ctx.tracker.finish();
-      const key = await inputKey;
+      const after = before === null ? null : await this.inputKey();
       ctx.timings.total = performance.now() - started;
       this.writeEnd(false);
-      if (key !== null) ctx.env.store.history.recordInputKey(ctx.runId, key);
+      if (after !== null && after === before) this.recordInputKey(after);
       return { status: 'done' };
     } catch (err) {
       ctx.timings.total = performance.now() - started;
@@ -119,6 +115,25 @@ class Run {
         // The database itself failed: the matrices written so far are still there.
       }
       return { status, error };
+    }
+  }
+
+  private inputKey(): Promise<string | null> {
+    const { env, spec } = this.ctx;
+    return runInputKey(spec, {
+      modelsDir: env.modelsDir ?? defaultModelsDir(),
+      app: env.app,
+      precision: this.ctx.precision,
+      sha256: (path) => env.store.digests.sha256(path),
+    });
+  }
+
+  /** A courtesy for later runs: the run is done whether or not the key could be written. */
+  private recordInputKey(key: string): void {
+    try {
+      this.ctx.env.store.history.recordInputKey(this.ctx.runId, key);
+    } catch {
+      // A busy or failing database only means a later run with these inputs computes again.
     }
   }
 

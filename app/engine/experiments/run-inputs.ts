@@ -5,21 +5,24 @@
  *
  * The key hashes, as canonical JSON:
  * - the spec without its name (a name does not change a number), models by their pinned sha256;
- * - the sha256 of every other file the run reads: the probes' data (a folder's every file, by its
- *   relative path), tokenizers named or lying beside a model (text probes read those), and the
- *   built-in probe's manifest and images;
- * - the app and onnxruntime versions, and the precision of the Grams.
+ * - the sha256 of every other file the run may read: the probes' data (an `images:` folder's
+ *   images), tokenizers and their configs, image processor settings beside a model, the zoo's
+ *   manifest and the built-in probe's images (otherInputs);
+ * - the app and onnxruntime versions, where the zoo is, and the precision of the Grams.
+ * Paths are absolute. Not in it: ONNX external-data files, which the activation cache (keyed by the
+ * model file's sha256) does not see either.
  * The pair cache (store/pair-results.ts) keys each pair by the same facts, less the files it
  * reads through the probe's hash.
  *
  * Light on purpose (no zod, no probe or CKA code): the CLI computes it before loading the engine.
  */
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { ExperimentSpec } from '../../common/contract.js';
 import { parseProbeSpec } from '../probe/spec.js';
-import { tokenizerBeside, tokenizerFile } from '../probe/tokenizer-files.js';
+import { listImages, preprocessorConfigFile } from '../probe/image-files.js';
+import { tokenizerBeside, tokenizerConfigFile, tokenizerFile } from '../probe/tokenizer-files.js';
 import { readZooManifest } from '../probe/zoo-manifest.js';
 import { specPaths } from './spec-paths.js';
 
@@ -45,37 +48,38 @@ function canonicalJson(value: unknown): string {
   );
 }
 
-/** sha256 of a folder: every regular file under it (links followed), by relative path, in sorted order. */
-async function folderSha256(dir: string, sha256: RunInputContext['sha256']): Promise<string> {
-  const files: string[] = [];
-  const walk = async (at: string): Promise<void> => {
-    const names = (await fs.readdir(at)).sort();
-    for (const name of names) {
-      const path = join(at, name);
-      const stat = await fs.stat(path);
-      if (stat.isDirectory()) await walk(path);
-      else if (stat.isFile()) files.push(path);
-    }
-  };
-  await walk(dir);
+/** sha256 of an `images:` folder: the images the probe reads (image-files.ts), by name, in its order. */
+async function imagesSha256(dir: string, sha256: RunInputContext['sha256']): Promise<string> {
   const hash = createHash('sha256');
-  for (const file of files) hash.update(`${relative(dir, file)}\0${await sha256(file)}\n`);
+  for (const name of (await listImages(dir, `images:${dir}`)).files)
+    hash.update(`${name}\0${await sha256(join(dir, name))}\n`);
   return hash.digest('hex');
 }
 
-/** The files and folders besides the models whose bytes the run reads. */
-async function otherInputs(spec: ExperimentSpec, modelsDir: string): Promise<{ path: string; dir: boolean }[]> {
+/**
+ * Every file besides the models whose bytes the run may read, absolute: the probes' data, each
+ * tokenizer.json (named, or beside a model) with the tokenizer_config.json beside it, the image
+ * processor's settings beside a model, the zoo's manifest (the built-in probe's normalisation,
+ * and the zoo models' under an `images:` probe) and the built-in probe's images. Side files that
+ * do not exist are left out — a file appearing changes the key as much as one changing.
+ */
+async function otherInputs(spec: ExperimentSpec, modelsDir: string): Promise<{ path: string; images: boolean }[]> {
   const paths = specPaths(spec);
-  const inputs = paths.probes.map((p) => ({ path: p.path, dir: p.kind === 'dir' }));
-  for (const tokenizer of paths.tokenizers) inputs.push({ path: tokenizerFile(tokenizer), dir: false });
-  for (const model of spec.models) {
-    const beside = tokenizerBeside(model.path);
-    if (beside) inputs.push({ path: beside, dir: false });
-  }
+  const inputs = paths.probes.map((p) => ({ path: resolve(p.path), images: p.kind === 'dir' }));
+  const tokenizers = [
+    ...paths.tokenizers.map(tokenizerFile),
+    ...spec.models.flatMap((m) => tokenizerBeside(m.path) ?? []),
+  ];
+  const sideFiles = [
+    ...tokenizers,
+    ...tokenizers.map(tokenizerConfigFile),
+    ...spec.models.map((m) => preprocessorConfigFile(resolve(m.path))),
+    join(modelsDir, 'zoo.json'),
+  ];
+  for (const path of sideFiles) if (existsSync(path)) inputs.push({ path: resolve(path), images: false });
   const probes = [spec.probe, ...spec.models.flatMap((m) => (m.probe ? [m.probe] : []))];
   if (probes.some((p) => parseProbeSpec(p).kind === 'fashion-mnist')) {
-    inputs.push({ path: join(modelsDir, 'zoo.json'), dir: false });
-    inputs.push({ path: (await readZooManifest(modelsDir)).images, dir: false });
+    inputs.push({ path: (await readZooManifest(modelsDir)).images, images: false });
   }
   return inputs;
 }
@@ -86,15 +90,17 @@ async function otherInputs(spec: ExperimentSpec, modelsDir: string): Promise<{ p
  */
 export async function runInputKey(spec: ExperimentSpec, context: RunInputContext): Promise<string | null> {
   if (spec.models.some((m) => !m.sha256)) return null;
-  const { name: _name, ...numbersOf } = spec;
+  // Paths as the run resolves them: the same spec from another folder is another run.
+  const { name: _name, ...numbersOf } = { ...spec, models: spec.models.map((m) => ({ ...m, path: resolve(m.path) })) };
   try {
     const files: [string, string][] = [];
     for (const input of await otherInputs(spec, context.modelsDir)) {
-      const digest = input.dir ? folderSha256(input.path, context.sha256) : context.sha256(input.path);
+      const digest = input.images ? imagesSha256(input.path, context.sha256) : context.sha256(input.path);
       files.push([input.path, await digest]);
     }
     const { version, onnxruntime } = context.app;
-    const key = { spec: numbersOf, files, app: { version, onnxruntime }, precision: context.precision };
+    const app = { version, onnxruntime, modelsDir: resolve(context.modelsDir) };
+    const key = { spec: numbersOf, files, app, precision: context.precision };
     return createHash('sha256').update(canonicalJson(key)).digest('hex');
   } catch {
     return null;

@@ -11,7 +11,8 @@
  * Options given with the spec win over both.
  */
 import { existsSync, promises as fs } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { preprocessorConfigFile } from './image-files.js';
 import { readLocalJson } from './local-file.js';
 import type { ImageOptions } from './spec.js';
 
@@ -39,7 +40,7 @@ function sizeOf(v: unknown): [number, number] | undefined {
 }
 
 async function fromPreprocessor(modelPath: string): Promise<ImageOptions | null> {
-  const path = join(dirname(modelPath), 'preprocessor_config.json');
+  const path = preprocessorConfigFile(modelPath);
   if (!existsSync(path)) return null;
   const config = (await readLocalJson(path, 'image preprocessor config', 4 * 2 ** 20)) as PreprocessorConfig;
   const options: ImageOptions = {};

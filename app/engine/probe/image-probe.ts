@@ -9,8 +9,7 @@
  * from the channel count, size from the spatial dims; mean 0 and std 1. Other files are skipped and
  * counted in `notes`.
  */
-import { promises as fs } from 'node:fs';
-import { extname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type SharpFactory from 'sharp';
 import type { Dim } from '../../common/contract.js';
 import { FILE_SIZE_LIMITS, readRegularFile } from '../io/regular-file.js';
@@ -18,9 +17,9 @@ import { WorkbenchError } from '../../common/errors.js';
 import { checkExampleShape, type ModelInput } from './model-input.js';
 import { formatShape } from '../../common/format.js';
 import { checkExampleCount, probeHash, type ProbeSource } from './source.js';
+import { listImages } from './image-files.js';
 import type { ImageOptions } from './spec.js';
 
-const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
 export interface ResolvedImageOptions {
   size: [number, number];
@@ -81,22 +80,6 @@ export function canonicalImageSpec(dir: string, o: ResolvedImageOptions): string
   return `images:${dir}?size=${o.size[0]}x${o.size[1]}&mode=${o.mode}&mean=${o.mean.join(',')}&std=${o.std.join(',')}&layout=${o.layout}`;
 }
 
-async function listImages(dir: string, spec: string): Promise<{ files: string[]; skipped: number }> {
-  let entries;
-  try {
-    entries = await fs.readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'ENOENT') throw new WorkbenchError('NOT_FOUND', `probe ${spec}: ${dir}: no such folder`);
-    if (code === 'ENOTDIR') throw new WorkbenchError('BAD_PROBE', `probe ${spec}: ${dir} is not a folder`);
-    throw err;
-  }
-  const names = entries.filter((e) => e.isFile()).map((e) => e.name);
-  const files = names
-    .filter((name) => IMAGE_EXTENSIONS.has(extname(name).toLowerCase()))
-    .sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
-  return { files, skipped: entries.length - files.length };
-}
 
 /** An image file's bytes: a regular file only (io/regular-file.ts), so a FIFO never reaches libvips' threads. */
 async function readImageFile(path: string): Promise<Buffer> {

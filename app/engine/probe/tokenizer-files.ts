@@ -20,3 +20,8 @@ export function tokenizerBeside(modelPath: string): string | null {
   const candidate = join(dirname(resolve(modelPath)), 'tokenizer.json');
   return existsSync(candidate) ? candidate : null;
 }
+
+/** The tokenizer_config.json a tokenizer.json is read with (limits, special tokens): the one beside it. */
+export function tokenizerConfigFile(tokenizerJson: string): string {
+  return join(dirname(tokenizerJson), 'tokenizer_config.json');
+}

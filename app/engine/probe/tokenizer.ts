@@ -20,12 +20,11 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { WorkbenchError } from '../../common/errors.js';
 import { FILE_SIZE_LIMITS } from '../io/regular-file.js';
 import { readLocalFile } from './local-file.js';
-import { tokenizerFile } from './tokenizer-files.js';
+import { tokenizerConfigFile, tokenizerFile } from './tokenizer-files.js';
 
 /** Hugging Face writes int(1e30) as model_max_length when a model has no limit. */
 const NO_LIMIT = 1_000_000;
@@ -85,7 +84,7 @@ export async function loadTokenizer(path: string): Promise<LoadedTokenizer> {
   if (typeof json !== 'object' || json === null || typeof json.model !== 'object' || json.model === null) {
     throw new WorkbenchError('BAD_PROBE', `tokenizer ${file} is not a tokenizer.json (it has no 'model')`);
   }
-  const configPath = join(dirname(file), 'tokenizer_config.json');
+  const configPath = tokenizerConfigFile(file);
   const configBytes = existsSync(configPath)
     ? await readLocalFile(configPath, 'tokenizer config', FILE_SIZE_LIMITS.json)
     : null;

@@ -2,8 +2,9 @@
  * The sha256 of files the user names (models, probe data, tokenizers), remembered across processes
  * by the file's identity — device, inode, size, modification and change times, as git's index
  * does — so a repeated command stats a large model instead of reading it again. A file changed
- * within the last two seconds is hashed but not remembered: timestamps are coarser than writes,
- * and a rewrite of the same size in the same tick would otherwise look unchanged.
+ * within the last two seconds (by either time: some file systems keep no change time) is hashed
+ * but not remembered: timestamps are coarser than writes, and a rewrite of the same size in the
+ * same tick would otherwise look unchanged.
  */
 import { createHash } from 'node:crypto';
 import { FILE_SIZE_LIMITS, hashOpenedFile, openRegularFile } from '../io/regular-file.js';
@@ -29,7 +30,8 @@ export class FileDigests {
       const hash = createHash('sha256');
       await hashOpenedFile(hash, file);
       const digest = hash.digest('hex');
-      if (Date.now() - Number(stat.ctimeMs) > this.settledMs) this.remember(file.realPath, stamp, digest);
+      if (Date.now() - Math.max(Number(stat.mtimeMs), Number(stat.ctimeMs)) > this.settledMs)
+        this.remember(file.realPath, stamp, digest);
       return digest;
     } finally {
       await file.close();

@@ -62,6 +62,10 @@ interface RunRow {
 }
 
 /** A run's row with its tags. */
+/** A run that finished whole with the input key bound as the (next) parameter. */
+const SAME_INPUTS = `input_key = ? AND status = 'done'
+  AND EXISTS (SELECT 1 FROM run_results WHERE run_id = runs.id AND partial = 0)`;
+
 const RUN_COLUMNS = `runs.*, (SELECT json_group_array(tag) FROM (SELECT tag FROM run_tags
   WHERE run_tags.run_id = runs.id ORDER BY tag)) AS tags_json`;
 
@@ -238,37 +242,35 @@ export class HistoryStore {
   /** The newest run that finished whole with these inputs, or null. */
   sameInputsRun(key: string): RunRecord | null {
     const row = this.db
-      .prepare(
-        `SELECT ${RUN_COLUMNS} FROM runs WHERE input_key = ? AND status = 'done'
-           AND EXISTS (SELECT 1 FROM run_results WHERE run_id = runs.id AND partial = 0)
-         ORDER BY created_at DESC, rowid DESC LIMIT 1`,
-      )
+      .prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE ${SAME_INPUTS} ORDER BY created_at DESC, rowid DESC LIMIT 1`)
       .get(key) as RunRow | undefined;
     return row ? toRun(row) : null;
   }
 
   /**
-   * A run of a new experiment of `spec` that takes the whole result of `earlier` (a run with the
-   * same inputs), in one transaction: done at once, with the provenance `provenanceOf` makes of
-   * the earlier run's, and the same input key.
+   * A run of a new experiment of `spec` that takes the whole result of `earlier` (a run that
+   * finished whole with the input key `key`), in one transaction: done at once, with the
+   * provenance `provenanceOf` makes of the earlier run's, and the same key. Null, writing
+   * nothing, when the earlier run is no longer such a run (deleted meanwhile, say).
    */
   repeatRun(
     earlier: RunRecord,
+    key: string,
     spec: { name: string; kind: ExperimentKind },
     provenanceOf: (earlier: StoredResultParts['provenance']) => NonNullable<StoredResultParts['provenance']>,
-  ): RunRecord {
+  ): RunRecord | null {
     const id = `run-${randomUUID()}`;
-    this.db
+    const written = this.db
       .transaction(() => {
+        if (!this.db.prepare(`SELECT 1 FROM runs WHERE id = ? AND ${SAME_INPUTS}`).get(earlier.id, key)) return false;
         const experiment = this.createExperiment(spec);
         this.insertRun(id, experiment.id, spec.name, spec, 'done');
-        this.db
-          .prepare('UPDATE runs SET input_key = (SELECT input_key FROM runs WHERE id = ?) WHERE id = ?')
-          .run(earlier.id, id);
+        this.recordInputKey(id, key);
         this.results.copyResult(earlier.id, id, provenanceOf(this.results.provenance(earlier.id)));
+        return true;
       })
       .immediate();
-    return this.run(id);
+    return written ? this.run(id) : null;
   }
 
   findRun(id: string): RunRecord | null {
