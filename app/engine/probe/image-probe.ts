@@ -20,7 +20,6 @@ import { checkExampleCount, probeHash, type ProbeSource } from './source.js';
 import { listImages } from './image-files.js';
 import type { ImageOptions } from './spec.js';
 
-
 export interface ResolvedImageOptions {
   size: [number, number];
   mode: 'gray' | 'rgb';
@@ -79,7 +78,6 @@ export function resolveImageOptions(dir: string, options: ImageOptions, input: M
 export function canonicalImageSpec(dir: string, o: ResolvedImageOptions): string {
   return `images:${dir}?size=${o.size[0]}x${o.size[1]}&mode=${o.mode}&mean=${o.mean.join(',')}&std=${o.std.join(',')}&layout=${o.layout}`;
 }
-
 
 /** An image file's bytes: a regular file only (io/regular-file.ts), so a FIFO never reaches libvips' threads. */
 async function readImageFile(path: string): Promise<Buffer> {
