@@ -34,6 +34,8 @@ export function cacheMethods(deps: CacheDeps): Pick<WorkbenchApi, CacheMethodNam
       const store = await deps.store();
       await store.cache.evict(0);
       store.pairs.clear();
+      // Runs of the same inputs would take their results again: all is recomputed, as promised.
+      store.history.forgetInputKeys();
       return infoOf(store);
     },
   };

@@ -235,7 +235,10 @@ export interface ApiMethods {
   getCacheInfo: { request: Record<string, never>; response: CacheInfo };
   /** `bytes: null` goes back to the default limit (the smaller of 5 GiB and 10% of the disk's space). */
   setCacheLimit: { request: { bytes: number | null }; response: CacheInfo };
-  /** Removes every cache entry no running run uses, and forgets finished pairs (all is recomputed). */
+  /**
+   * Removes every cache entry no running run uses, and forgets finished pairs and which runs had
+   * which inputs (all is recomputed).
+   */
   clearCache: { request: Record<string, never>; response: CacheInfo };
 }
 

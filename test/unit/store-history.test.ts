@@ -158,6 +158,9 @@ describe('store: history', () => {
     expect(h.repeatRun(whole, 'key-whole', { ...spec, name: 'late' }, (p) => p!)).toBeNull();
     expect(h.repeatRun(again, 'key-other', { ...spec, name: 'late' }, (p) => p!)).toBeNull();
     expect(counts()).toEqual({ r: before.r - 1, e: before.e });
+    // Clearing the cache forgets which runs had which inputs: everything is computed again.
+    h.forgetInputKeys();
+    expect(h.sameInputsRun('key-whole')).toBeNull();
   });
 
   it('on open, runs of a dead process become interrupted with the reason; live owners are left alone', async () => {

@@ -239,6 +239,11 @@ export class HistoryStore {
     this.db.prepare('UPDATE runs SET input_key = ? WHERE id = ?').run(key, id);
   }
 
+  /** No run is taken as having any inputs again (clearing the cache: everything is recomputed). */
+  forgetInputKeys(): void {
+    this.db.prepare('UPDATE runs SET input_key = NULL WHERE input_key IS NOT NULL').run();
+  }
+
   /** The newest run that finished whole with these inputs, or null. */
   sameInputsRun(key: string): RunRecord | null {
     const row = this.db
