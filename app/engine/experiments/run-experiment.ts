@@ -24,8 +24,8 @@ import { prepareModels, type PreparedModel } from './prepare-models.js';
 import { ProgressTracker, workTotals } from './progress.js';
 import { RunContext, type RunEnvironment, type RunHooks } from './run-context.js';
 import { runInputKey } from './run-inputs.js';
-import { defaultModelsDir } from '../probe/models-dir.js';
 import { seedsSummaries } from './seeds.js';
+import { defaultModelsDir } from '../probe/models-dir.js';
 
 export type { RunEnvironment, RunHooks } from './run-context.js';
 

@@ -11,8 +11,8 @@
  * - the app and onnxruntime versions, where the zoo is, and the precision of the Grams.
  * Paths are absolute. Not in it: ONNX external-data files, which the activation cache (keyed by the
  * model file's sha256) does not see either.
- * The pair cache (store/pair-results.ts) keys each pair by the same facts, less the files it
- * reads through the probe's hash.
+ * The pair cache (store/pair-results.ts) keys each pair by the model contents and the probe's hash
+ * instead, which needs the probe code to compute.
  *
  * Light on purpose (no zod, no probe or CKA code): the CLI computes it before loading the engine.
  */

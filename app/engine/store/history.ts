@@ -61,11 +61,11 @@ interface RunRow {
   tags_json: string;
 }
 
-/** A run's row with its tags. */
 /** A run that finished whole with the input key bound as the (next) parameter. */
 const SAME_INPUTS = `input_key = ? AND status = 'done'
   AND EXISTS (SELECT 1 FROM run_results WHERE run_id = runs.id AND partial = 0)`;
 
+/** A run's row with its tags. */
 const RUN_COLUMNS = `runs.*, (SELECT json_group_array(tag) FROM (SELECT tag FROM run_tags
   WHERE run_tags.run_id = runs.id ORDER BY tag)) AS tags_json`;
 
