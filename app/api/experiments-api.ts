@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { ExperimentInfo, ExperimentSpec, RunDetails, WorkbenchApi } from '../common/contract.js';
 import { WorkbenchError } from '../common/errors.js';
 import type { FileAccessPolicy } from './file-access.js';
+import { checkSpecPaths } from './spec-access.js';
 import type { ExperimentMethodName } from './method-groups.js';
 import { writeFileAtomic } from '../engine/io/atomic.js';
 import { fileSha256 } from '../engine/io/file-hash.js';
@@ -15,8 +16,6 @@ import { exportResult } from '../engine/experiments/export/export-result.js';
 import { assembleResult } from '../engine/experiments/results.js';
 import type { ExperimentService } from '../engine/experiments/service.js';
 import { parseExperimentSpec } from '../engine/experiments/spec.js';
-import { specPaths } from '../engine/experiments/spec-paths.js';
-import { tokenizerFile } from '../engine/probe/tokenizer-files.js';
 import { runInfo, type ExperimentRecord } from '../engine/store/history.js';
 import type { Store } from '../engine/store/store.js';
 
@@ -28,16 +27,6 @@ export interface ExperimentsDeps {
 }
 
 type ExperimentMethods = Pick<WorkbenchApi, ExperimentMethodName>;
-
-/** Throws FORBIDDEN unless every model, the probes' data and the tokenizers named are allowed. */
-async function checkSpecPaths(policy: FileAccessPolicy, spec: ExperimentSpec): Promise<string[]> {
-  const paths = specPaths(spec);
-  const models = await Promise.all(paths.models.map((p) => policy.check(p, 'model')));
-  for (const probe of paths.probes)
-    await policy.check(probe.path, probe.kind === 'dir' ? 'probe folder' : 'probe file');
-  for (const tokenizer of paths.tokenizers) await policy.check(tokenizerFile(tokenizer), 'tokenizer');
-  return models;
-}
 
 /** The spec as stored: models pinned to the sha256 of their file today. */
 async function pinModels(policy: FileAccessPolicy, spec: ExperimentSpec): Promise<ExperimentSpec> {

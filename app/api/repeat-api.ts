@@ -11,11 +11,11 @@
  */
 import type { ExperimentSpec, RunDetails, WorkbenchApi } from '../common/contract.js';
 import type { FileAccessPolicy } from './file-access.js';
+import { checkSpecPaths } from './spec-access.js';
 import { joinResult } from '../engine/experiments/result-join.js';
 import { AUTO_GRAM_PRECISION, runInputKey } from '../engine/experiments/run-inputs.js';
-import { specPaths } from '../engine/experiments/spec-paths.js';
-import { tokenizerFile } from '../engine/probe/tokenizer-files.js';
 import { runInfo } from '../engine/store/history.js';
+import { MAX_NAME_LENGTH } from '../engine/store/run-labels.js';
 import type { Store } from '../engine/store/store.js';
 
 export interface RepeatDeps {
@@ -25,21 +25,14 @@ export interface RepeatDeps {
   app: { version: string; onnxruntime: string };
 }
 
-/** The longest experiment name (spec.ts experimentSpecSchema). */
-const MAX_NAME = 200;
-
 /** The spec with each model pinned to its file's sha256 now; null when a pin given differs (the run says so). */
 async function pinned(policy: FileAccessPolicy, store: Store, spec: ExperimentSpec): Promise<ExperimentSpec | null> {
-  const paths = specPaths(spec);
-  for (const probe of paths.probes)
-    await policy.check(probe.path, probe.kind === 'dir' ? 'probe folder' : 'probe file');
-  for (const tokenizer of paths.tokenizers) await policy.check(tokenizerFile(tokenizer), 'tokenizer');
+  const real = await checkSpecPaths(policy, spec);
   const models = [];
-  for (const model of spec.models) {
-    const real = await policy.check(model.path, 'model');
+  for (const [i, model] of spec.models.entries()) {
     let sha256: string;
     try {
-      sha256 = await store.digests.sha256(real);
+      sha256 = await store.digests.sha256(real[i]!);
     } catch {
       return null;
     }
@@ -54,7 +47,7 @@ export function repeatMethods(deps: RepeatDeps): Pick<WorkbenchApi, 'repeatRun'>
     async repeatRun({ spec }): Promise<RunDetails | null> {
       const started = new Date();
       const name = typeof spec.name === 'string' ? spec.name.trim() : '';
-      if (name.length === 0 || name.length > MAX_NAME || !Array.isArray(spec.models)) return null;
+      if (name.length === 0 || name.length > MAX_NAME_LENGTH || !Array.isArray(spec.models)) return null;
       const store = await deps.store();
       const pins = await pinned(deps.policy, store, { ...spec, name });
       const key =
