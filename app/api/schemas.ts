@@ -16,11 +16,12 @@ import {
   probeSpecSchema,
   reduceSpecSchema,
 } from '../engine/experiments/spec.js';
+import { MAX_NAME_LENGTH } from '../engine/store/run-labels.js';
 
 const none = z.object({}).strict();
 const id = (what: string) =>
   z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, `not a ${what} id (letters, digits, - and _; at most 80)`);
-const runName = z.string().trim().min(1, 'a name cannot be empty').max(200);
+const runName = z.string().trim().min(1, 'a name cannot be empty').max(MAX_NAME_LENGTH);
 const jobId = id('job');
 const perChannel = z.union([z.array(z.number().finite()).min(1).max(4), z.literal('imagenet')]);
 const imageOptions = z

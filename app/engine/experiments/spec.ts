@@ -10,6 +10,7 @@ import { WorkbenchError } from '../../common/errors.js';
 import { REDUCTIONS, mergeReduceSpecs } from '../../common/reductions.js';
 import { isBaseline, parseMeasure, type Measure } from '../similarity/index.js';
 import { parseProbeSpec } from '../probe/spec.js';
+import { MAX_NAME_LENGTH } from '../store/run-labels.js';
 
 const MODEL_COUNT: Record<ExperimentKind, { min: number; max: number; text: string }> = {
   pair: { min: 2, max: 2, text: 'exactly 2 models (A and B)' },
@@ -107,7 +108,7 @@ const optionsSchema = z
 
 export const experimentSpecSchema = z
   .object({
-    name: z.string().trim().min(1, 'an experiment needs a name').max(200),
+    name: z.string().trim().min(1, 'an experiment needs a name').max(MAX_NAME_LENGTH),
     kind: z.enum(['pair', 'self', 'seeds', 'family']),
     models: z.array(modelRefSchema).min(1, 'an experiment needs at least one model').max(64),
     probe: probeSpecSchema,

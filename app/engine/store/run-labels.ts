@@ -10,6 +10,8 @@ import type { Db } from './database.js';
 export const TAG_PATTERN = /^[^\s,]{1,40}$/;
 export const MAX_TAGS = 32;
 export const MAX_NOTE_LENGTH = 4000;
+/** The longest name of an experiment or a run (after trimming). */
+export const MAX_NAME_LENGTH = 200;
 
 /** `name`, or `name (k)` with the smallest k ≥ 2 that no run has. */
 export function freeRunName(db: Db, name: string): string {
