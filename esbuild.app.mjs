@@ -40,10 +40,9 @@ function appFiles(dir = appDir, into = { sources: [], scripts: [] }) {
 /**
  * What the build was made from, cheaply: the number of source files and the sum of their
  * modification times. Editing, adding, removing or checking out a file changes it; reading ~300
- * directory entries and stats costs a few milliseconds.
+ * directory entries and stats costs a few milliseconds. `files`: a walk the caller already made.
  */
-export function sourceSignature() {
-  const { sources, scripts } = appFiles();
+export function sourceSignature({ sources, scripts } = appFiles()) {
   const files = [...sources, ...scripts];
   let mtimes = 0;
   for (const file of files) mtimes += statSync(file).mtimeMs;
@@ -118,8 +117,9 @@ const zodEnglishOnly = {
 
 export async function buildApp() {
   const { build } = await import('esbuild');
-  const signature = sourceSignature();
-  const { sources: entryPoints, scripts } = appFiles();
+  const files = appFiles();
+  const signature = sourceSignature(files);
+  const { sources: entryPoints, scripts } = files;
   // What both outputs share: ES modules for Node 20, linked source maps, kept in memory until
   // written atomically below.
   const common = {
