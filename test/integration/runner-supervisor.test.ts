@@ -238,7 +238,12 @@ describe('model runner supervision', async () => {
 
   it('takes a process started ahead (prelaunch) once it is asked for, even after it said it was ready; never a dead one', async () => {
     const env = { CKA_PRELAUNCH_TEST: String(process.pid) };
+    // A host whose environment names extra CA certificates (a runner does no TLS: it starts without)
+    const certificates = process.env.NODE_EXTRA_CA_CERTS;
+    process.env.NODE_EXTRA_CA_CERTS = '/etc/ssl/certs/ca-certificates.crt';
     const [dead, started] = prelaunch(runnerEntry(), { env }, 2);
+    if (certificates === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
+    else process.env.NODE_EXTRA_CA_CERTS = certificates;
     process.kill(dead!, 'SIGKILL');
     await vi.waitFor(() => expect(isAlive(dead!)).toBe(false));
     // Its 'ready' comes right after onnxruntime is loaded: before anyone listens.
@@ -256,6 +261,7 @@ describe('model runner supervision', async () => {
       // process's environment block is read as one string with NULs for colons.
       const environ = readFileSync(`/proc/${started}/environ`, 'utf8').replaceAll('\0', ':');
       expect(environ).toContain(`GLIBC_TUNABLES=${runnerTunables(process.env.GLIBC_TUNABLES)}:`);
+      expect(environ).not.toContain('NODE_EXTRA_CA_CERTS=');
       const runnerDefaults = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456';
       expect(runnerTunables(undefined)).toBe(`glibc.malloc.hugetlb=1:${runnerDefaults}`);
       expect(runnerTunables('glibc.malloc.arena_max=2')).toBe(

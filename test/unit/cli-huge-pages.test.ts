@@ -48,6 +48,10 @@ describe('when a command relaunches', () => {
       GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1',
       CKA_WORKBENCH_RELAUNCHED: '1',
     });
+    // the command started again does no TLS: Node need not parse a CA bundle as it starts
+    expect(
+      relaunchEnv(['compare', 'a'], { ...env, NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt' }, linux),
+    ).not.toHaveProperty('NODE_EXTRA_CA_CERTS');
     expect(relaunchEnv(['--max-probe-examples', '9', 'compare', 'a'], env, linux)).not.toBeNull();
     expect(relaunchEnv(['compare', 'a'], { GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }, linux)?.GLIBC_TUNABLES).toBe(
       'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1',

@@ -85,12 +85,26 @@ export function runnerTunables(tunables: string | undefined): string {
   ]);
 }
 
+/**
+ * The host's environment for a child that never uses TLS: without NODE_EXTRA_CA_CERTS, a bundle
+ * Node reads and parses as it starts (40 ms of a 90 ms start here, with the system's bundle).
+ */
+export function withoutTlsCertificates(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const rest = { ...env };
+  delete rest.NODE_EXTRA_CA_CERTS;
+  return rest;
+}
+
 /** A forked runner process as a channel; events that come before anyone listens wait for the first listener. */
 function forkChannel(entry: NodeEntry, options: LaunchOptions): { channel: RunnerChannel; alive: () => boolean } {
   const child = fork(entry.file, [], {
     // Only what the entry needs: the host's own flags (vitest's, a debugger's) are not the child's.
     execArgv: entry.execArgv,
-    env: { ...process.env, GLIBC_TUNABLES: runnerTunables(process.env.GLIBC_TUNABLES), ...options.env },
+    env: {
+      ...withoutTlsCertificates(process.env),
+      GLIBC_TUNABLES: runnerTunables(process.env.GLIBC_TUNABLES),
+      ...options.env,
+    },
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
