@@ -1,14 +1,16 @@
 /**
  * One layer's linear Gram for CKA, in onnxruntime:
  *
- * 1. centre the columns first, Xc = X − 1μᵀ, when the column means carry much of the rows'
- *    energy (estimated from a sample of rows): then Kc = XcXcᵀ = HXXᵀH and float32 rounding is
- *    relative to the centred values. Otherwise (e.g. ReLU or normalised activations, where it
- *    costs more than a tenth of the Gram) X itself is used: XXᵀ differs from HXXᵀH only by
- *    a·1ᵀ + 1·aᵀ + c terms, which the exact float64 centrings remove anyway (cka/centring.ts,
- *    cka/centred-traces.ts), at most doubling the relative rounding. The centring (and a cast to
- *    the Gram's precision) is two passes in JavaScript, in place when the caller's array is
- *    scratch: as an onnxruntime graph it needed a second n×p buffer of fresh memory per layer;
+ * 1. shift the columns first, Xs = X − 1cᵀ, when the column means carry much of the rows' energy
+ *    (estimated from a sample of rows): c is that sample's column means, so the float32 rounding
+ *    is relative to nearly centred values, as if X were centred. Any c will do for the result:
+ *    H(X − 1cᵀ) = HX, so XsXsᵀ differs from HXXᵀH only by a·1ᵀ + 1·aᵀ + c terms, which the exact
+ *    float64 centrings remove anyway (cka/centring.ts, cka/centred-traces.ts), and so does X
+ *    itself, which is used when the means hold little of the energy (e.g. many ReLU or normalised
+ *    activations, where the shift costs more than a tenth of the Gram), at most doubling the
+ *    relative rounding. The shift (and a cast to the Gram's precision) is one pass in JavaScript,
+ *    in place when the caller's array is scratch; exact means took a second pass over X, and as
+ *    an onnxruntime graph it needed a second n×p buffer of fresh memory per layer;
  * 2. the upper triangle of XXᵀ by row chunks X₀…X_{k−1}: one run of a graph whose inputs are the
  *    chunks and whose outputs are the blocks XₐX_bᵀ for a ≤ b (k(k+1)/2 Gemms, (k+1)/2k of the
  *    full product): smaller chunks leave less of XXᵀ to compute, but make smaller products,
@@ -86,11 +88,19 @@ export function gramInOneRun(n: number, p: number, bytesPerValue: number, tuning
   return blocks <= (tuning.maxBlockBytes ?? MAX_BLOCK_BYTES);
 }
 
-/**
- * ‖μ‖² / mean ‖xᵢ‖² over a sample of up to 64 rows: the share of the rows' energy in the column
- * means. Uncentred products lose about −log₂(1 − share) bits to the later centring.
- */
-export function meanEnergyShare(x: ArrayLike<number>, n: number, p: number): number {
+/** A sample of the rows: its column means and the share of the rows' energy in them. */
+export interface SampledMeans {
+  /** Column means of the sampled rows, in float64. */
+  mean: Float64Array;
+  /**
+   * ‖μ‖² / mean ‖xᵢ‖²: the share of the rows' energy in the column means. Uncentred products lose
+   * about −log₂(1 − share) bits to the later centring.
+   */
+  share: number;
+}
+
+/** Column means and their energy share over a sample of up to 64 evenly spaced rows. */
+export function sampledMeans(x: ArrayLike<number>, n: number, p: number): SampledMeans {
   const step = Math.max(1, Math.floor(n / 64));
   const mean = new Float64Array(p);
   let energy = 0;
@@ -104,12 +114,15 @@ export function meanEnergyShare(x: ArrayLike<number>, n: number, p: number): num
     }
   }
   let meanSquare = 0;
-  for (let f = 0; f < p; f++) meanSquare += (mean[f]! / rows) ** 2;
-  return energy > 0 ? meanSquare / (energy / rows) : 0;
+  for (let f = 0; f < p; f++) {
+    mean[f]! /= rows;
+    meanSquare += mean[f]! ** 2;
+  }
+  return { mean, share: energy > 0 ? meanSquare / (energy / rows) : 0 };
 }
 
-/** Centre first when the means hold more than half the energy (over one bit of precision). */
-const CENTRE_ABOVE_SHARE = 0.5;
+/** Shift first when the means hold more than half the energy (over one bit of precision). */
+const SHIFT_ABOVE_SHARE = 0.5;
 
 export function firstNonFinite(x: ArrayLike<number>, n: number, p: number): NonFiniteValue | null {
   for (let i = 0; i < n; i++) {
@@ -137,54 +150,74 @@ interface GramSums {
   total: number;
 }
 
+/** The rows the product runs on, and what the shift pass saw. */
+interface ProductRows {
+  rows: Float32Array | Float64Array;
+  /** n‖c‖²: the energy the shift took out of the rows (0 unshifted). */
+  shiftEnergy: number;
+  /** The first NaN/±Inf activation, when the shift pass ran (it reads every value). */
+  nonFinite: NonFiniteValue | null;
+}
+
 /**
- * The rows the product runs on: x, or x with its columns centred and/or cast to the Gram's
- * precision, in place when allowed (same dtype) or else in the workspace. μ is summed in float64
- * and rounded to x's precision; each xᵢ − μ is rounded once to the Gram's precision, as the
- * arithmetic of that dtype would. With a non-finite mean (NaN/±Inf in the column) nothing is
- * centred, so the non-finite check reports the activation itself.
+ * The rows the product runs on: x, or x less the shift c and/or cast to the Gram's precision, in
+ * place when allowed (same dtype) or else in the workspace. c is rounded to x's precision, so each
+ * xᵢ − c is rounded once to the Gram's precision, as the arithmetic of that dtype would.
  */
 function productRows(
   x: Float32Array | Float64Array,
   n: number,
   p: number,
   precision: ComputeDType,
-  centre: boolean,
+  shift: Float64Array | null,
   overwrite: boolean,
   workspace: Workspace,
-): { rows: Float32Array | Float64Array; meanEnergy: number } {
+): ProductRows {
   const Ctor = arrayTypeOf(precision);
   const sameType = x instanceof Ctor;
-  const mean = centre ? columnMeans(x, n, p) : null;
-  if (!mean) {
-    if (sameType) return { rows: x, meanEnergy: 0 };
+  if (!shift) {
+    if (sameType) return { rows: x, shiftEnergy: 0, nonFinite: null };
     const rows = workspace.get('centred', Ctor, n * p);
     rows.set(x);
-    return { rows, meanEnergy: 0 };
+    return { rows, shiftEnergy: 0, nonFinite: null };
   }
   const rows = sameType && overwrite ? x : workspace.get('centred', Ctor, n * p);
-  for (let i = 0; i < n; i++) {
-    const row = i * p;
-    for (let f = 0; f < p; f++) rows[row + f] = x[row + f]! - mean[f]!;
-  }
-  let meanEnergy = 0; // n‖μ‖², the energy the centring removed
-  for (let f = 0; f < p; f++) meanEnergy += n * mean[f]! * mean[f]!;
-  return { rows, meanEnergy };
+  const nonFinite = subtractShift(x, rows, n, p, shift);
+  let shiftEnergy = 0;
+  for (let f = 0; f < p; f++) shiftEnergy += n * shift[f]! * shift[f]!;
+  return { rows, shiftEnergy, nonFinite };
 }
 
-/** Column means in float64, rounded to x's precision; null when one is not finite. */
-function columnMeans(x: Float32Array | Float64Array, n: number, p: number): Float64Array | null {
-  const mean = new Float64Array(p);
+/** rows = x − 1cᵀ in one pass (rows may be x), noting the first non-finite value of x on the way. */
+function subtractShift(
+  x: Float32Array | Float64Array,
+  rows: Float32Array | Float64Array,
+  n: number,
+  p: number,
+  shift: Float64Array,
+): NonFiniteValue | null {
+  let first = -1;
   for (let i = 0; i < n; i++) {
     const row = i * p;
-    for (let f = 0; f < p; f++) mean[f]! += x[row + f]!;
+    for (let f = 0; f < p; f++) {
+      const v = x[row + f]!;
+      if (v - v !== 0 && first < 0) first = row + f; // NaN or ±Inf
+      rows[row + f] = v - shift[f]!;
+    }
   }
+  // In place, x[first] now holds v − c: v itself, for v NaN or ±Inf and c finite.
+  return first < 0 ? null : { example: Math.floor(first / p), feature: first % p, value: x[first]! };
+}
+
+/** The shift for x: the sampled means rounded to x's precision; null when one is not finite. */
+function shiftOf(sampled: Float64Array, x: Float32Array | Float64Array): Float64Array | null {
   const round = x instanceof Float32Array ? Math.fround : (v: number) => v;
-  for (let f = 0; f < p; f++) {
-    mean[f] = round(mean[f]! / n);
-    if (!Number.isFinite(mean[f])) return null;
+  const shift = new Float64Array(sampled.length);
+  for (let f = 0; f < shift.length; f++) {
+    shift[f] = round(sampled[f]!);
+    if (!Number.isFinite(shift[f])) return null;
   }
-  return mean;
+  return shift;
 }
 
 /** The whole upper triangle in one run over row chunks (see the module comment). */
@@ -295,7 +328,7 @@ async function columnBlockGramInto(
 }
 
 export interface GramOptions extends GramTuning {
-  /** x is scratch the centring may write into (it then holds the centred rows); else it is left as it was. */
+  /** x is scratch the shift may write into (it then holds the shifted rows); else it is left as it was. */
   overwrite?: boolean;
 }
 
@@ -313,23 +346,32 @@ export async function centredGramInto(
   intraOpThreads: number,
   options: GramOptions = {},
 ): Promise<GramFlags> {
-  // 1. centre (and cast, which costs the same pass) when needed, 2.–3. the blocks, packed
+  // 1. shift (and cast, which costs the same pass) when needed, 2.–3. the blocks, packed
   const cast = dtypeOf(x) !== precision;
-  const centre = cast || !(meanEnergyShare(x, n, p) <= CENTRE_ABOVE_SHARE);
-  const { rows, meanEnergy } = productRows(x, n, p, precision, centre, options.overwrite ?? false, workspace);
+  const sampled = sampledMeans(x, n, p);
+  const shift = cast || !(sampled.share <= SHIFT_ABOVE_SHARE) ? shiftOf(sampled.mean, x) : null;
+  const { rows, shiftEnergy, nonFinite } = productRows(
+    x,
+    n,
+    p,
+    precision,
+    shift,
+    options.overwrite ?? false,
+    workspace,
+  );
   const { trace, total } = gramInOneRun(n, p, rows.BYTES_PER_ELEMENT, options)
     ? await chunkedGramInto(rows, n, p, packedOut, workspace, intraOpThreads, options)
     : await columnBlockGramInto(rows, n, p, packedOut, workspace, intraOpThreads);
 
   if (!Number.isFinite(trace) || !Number.isFinite(total)) {
-    // Centred only when every column's mean was finite, so every activation was: the squares (or
-    // the centred values) overflowed. Otherwise name the first NaN/±Inf, if there is one.
-    const where = meanEnergy > 0 ? null : firstNonFinite(x, n, p);
+    // Name the first NaN/±Inf activation (the shift pass saw every one; else look): if there is
+    // none, the squares (or the shifted values) overflowed.
+    const where = shift ? nonFinite : firstNonFinite(x, n, p);
     return { constant: false, nonFinite: where ?? { example: -1, feature: -1, value: Infinity } };
   }
   // tr(HGH) = tr(G) − 1ᵀG1/n is all the variance there is; a constant layer leaves only rounding
   // of the energy in it. Confirm exactly when it looks so (centred rows are equal when x's are).
   const centredTrace = trace - total / n;
-  const constant = centredTrace <= 1e-6 * (trace + meanEnergy) && allRowsEqual(x, n, p);
+  const constant = centredTrace <= 1e-6 * (trace + shiftEnergy) && allRowsEqual(x, n, p);
   return { constant, nonFinite: null };
 }
