@@ -5,4 +5,3 @@
 export const nodeFiles = () => import('../api/node-files.js');
 export const specs = () => import('../api/specs.js');
 export const runnerPrestart = () => import('../api/runner-prestart.js');
-export const computePrestart = () => import('../api/compute-prestart.js');

@@ -24,7 +24,7 @@ import { APP_NAME } from '../../api/app-info.js';
 import { measureTitle } from '../../common/measures.js';
 import type { CliContext } from '../context.js';
 import { runJob } from '../jobs.js';
-import { computePrestart, nodeFiles, runnerPrestart } from '../lazy.js';
+import { nodeFiles, runnerPrestart } from '../lazy.js';
 import { integerOption } from '../options.js';
 
 /** One side of a compare document: what was given, and where its activations came from. */
@@ -254,11 +254,9 @@ export function registerCompare(program: Command, context: CliContext): void {
       const budgetMiB = integerOption(options.memoryBudget, '--memory-budget', 1);
       const threads = integerOption(options.threads, '--threads', 1);
       // Each model runs in a runner process of its own: start them once the options are
-      // checked, while the rest loads. Without models the CKA core computes at once: start its
-      // worker threads instead.
+      // checked, while the rest loads.
       const models = new Set([a, b].filter((side) => side?.toLowerCase().endsWith('.onnx')));
       if (models.size > 0) (await runnerPrestart()).prestartModelRunners(models.size);
-      else (await computePrestart()).prestartComputeWorkers(threads);
       const own = options.cache !== undefined;
       const api = own ? await context.newWorkbench({ activationCacheDir: options.cache }) : await context.api();
       const onProgress = progressPrinter();

@@ -128,30 +128,6 @@ export class ComputePool {
   }
 }
 
-/** A pool started before any engine asked for one (prestartComputePool), waiting to be taken. */
-let prestarted: ComputePool | null = null;
-
-/**
- * Starts a pool's worker threads ahead of the engine that will use them: a shell calls this first
- * for a command that computes straight away (a folder compare), so loading the workers and
- * onnxruntime overlaps the loading of the rest of the app on the main thread. Idle workers do not
- * keep the process alive, so a command that ends before it computes leaves nothing behind.
- */
-export function prestartComputePool(threads = defaultThreads()): ComputePool {
-  if (prestarted?.threads !== threads) {
-    prestarted = new ComputePool(threads);
-    prestarted.warm();
-  }
-  return prestarted;
-}
-
-/** The prestarted pool when it has `threads` threads (taken once), else a new pool. */
-export function takeComputePool(threads: number): ComputePool {
-  const pool = prestarted?.threads === threads ? prestarted : new ComputePool(threads);
-  if (pool === prestarted) prestarted = null;
-  return pool;
-}
-
 /** The task's result, or a rejection as soon as the signal fires (the task itself runs on). */
 function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {

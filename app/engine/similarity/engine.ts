@@ -15,7 +15,7 @@
 import { WorkbenchError } from '../../common/errors.js';
 import { isBaseline, isGramMeasure } from '../cka/measures.js';
 import type { BaselineMeasure, BootstrapOptions, CkaResult, Measure, MinibatchMeasure } from '../cka/types.js';
-import { type ComputePool, defaultThreads, takeComputePool } from '../compute/pool.js';
+import { ComputePool, defaultThreads } from '../compute/pool.js';
 import { compareGrams } from './exact.js';
 import { compareFactors, computeLayerFactors, type CompareFactorsOptions, type LayerFactors } from './factors.js';
 import { compareLinearFeatureSpace, featureFormIsCheaper } from './features.js';
@@ -75,7 +75,7 @@ export class CkaEngine {
     this.threads = options.threads ?? defaultThreads();
     this.memoryBudgetBytes = options.memoryBudgetBytes ?? defaultMemoryBudget();
     this.precision = options.precision ?? 'auto';
-    this.pool = takeComputePool(this.threads);
+    this.pool = new ComputePool(this.threads);
   }
 
   /** Reads headers, checks shapes, moves arrays to shared memory and collects streams. */
