@@ -9,7 +9,7 @@
  */
 import type { MessagePortMain, UtilityProcess } from 'electron';
 import type { ApiEnvelope, WorkbenchEvent } from '../app/common/contract.js';
-import { withHugePages } from '../app/api/runner-prestart.js';
+import { runnerTunables } from '../app/api/runner-prestart.js';
 import type { ProcessLauncher } from '../app/api/workbench.js';
 import { isMessage, type EngineConfig, type HostToMain, type MainToHost } from './engine-protocol.js';
 import { serveRunnerRelay } from './runner-relay.js';
@@ -100,8 +100,9 @@ export class EngineHost {
       serviceName: 'CKA engine',
       stdio: 'inherit',
       // The host computes, receives and saves Grams of tens of MB: glibc's malloc asks for huge
-      // pages, as the CLI's commands that compute do (app/api/huge-pages.mjs) and the runners.
-      env: { ...process.env, GLIBC_TUNABLES: withHugePages(process.env.GLIBC_TUNABLES) },
+      // pages and keeps freed memory, as the CLI's commands that compute do
+      // (app/api/huge-pages.mjs) and the runners.
+      env: { ...process.env, GLIBC_TUNABLES: runnerTunables(process.env.GLIBC_TUNABLES) },
     });
     const { port1, port2 } = channel();
     let exitedResolve: () => void = () => undefined;

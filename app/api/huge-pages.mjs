@@ -7,7 +7,8 @@
 // arithmetic on its page (0.7 s of 3.3 in the e2e bench's folder compare; 7.4-8.0 s against
 // 5.3-6.2 s for a 5-model sanity at fashion-mnist:2000). glibc's malloc uses huge pages when
 // GLIBC_TUNABLES says glibc.malloc.hugetlb=1, but reads that only when a process starts — so the
-// process starts itself again with it, which costs ~0.13 s: a CLI command does not when its
+// process starts itself again with it (and the runners' other settings, which keep freed memory
+// for the workers' next onnxruntime run: engine/runner/malloc-tunables.mjs), which costs ~0.13 s: a CLI command does not when its
 // --probe says it has fewer than SMALL_PROBE examples (a 5-model sanity at 500 gained 0-0.19 s).
 // The first process only waits: the second inherits the terminal (Ctrl+C reaches both, as one
 // process group; the first ignores it), gets SIGTERM and SIGHUP forwarded, and its exit code or
@@ -18,8 +19,8 @@
 // CKA_WORKBENCH_HUGE_PAGES=0 turns this off; =1 relaunches whatever the kernel's mode (for tests).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { runnerTunables } from '../engine/runner/malloc-tunables.mjs';
 
-const SETTING = 'glibc.malloc.hugetlb=1';
 export const RELAUNCHED = 'CKA_WORKBENCH_RELAUNCHED';
 
 /** The kernel's transparent-huge-page mode ("always", "madvise", "never"), or null if unknown. */
@@ -99,7 +100,8 @@ export function hugePagesEnv(env, facts = {}) {
   // Nor does the command started again need NODE_EXTRA_CA_CERTS, which Node parses as it starts (40
   // of the 90 ms a start takes here): nothing in it uses TLS (as runners, engine/runner/launcher.ts).
   const { NODE_EXTRA_CA_CERTS: _certificates, ...inherited } = env;
-  return { ...inherited, GLIBC_TUNABLES: tunables ? `${tunables}:${SETTING}` : SETTING, [RELAUNCHED]: '1' };
+  // The runners' settings: huge pages, and freed memory kept for the workers' next onnxruntime run.
+  return { ...inherited, GLIBC_TUNABLES: runnerTunables(tunables), [RELAUNCHED]: '1' };
 }
 
 /** Runs this same command line again with `env`, and ends this process as that one ends. */

@@ -5,7 +5,7 @@
  */
 import { prelaunch, runnerEntry } from '../engine/runner/launcher.js';
 
-export { runnerTunables, withHugePages } from '../engine/runner/launcher.js';
+export { runnerTunables } from '../engine/runner/launcher.js';
 
 /** Starts `count` runner processes with the environment the workbench's own runners get. */
 export function prestartModelRunners(count: number): void {

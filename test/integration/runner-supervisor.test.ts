@@ -7,7 +7,6 @@ import {
   prelaunch,
   runnerEntry,
   runnerTunables,
-  withHugePages,
   type ProcessLauncher,
   type RunnerChannel,
 } from '../../app/engine/runner/launcher.js';
@@ -270,8 +269,6 @@ describe('model runner supervision', async () => {
       expect(runnerTunables('glibc.malloc.hugetlb=0:glibc.malloc.trim_threshold=0')).toBe(
         'glibc.malloc.hugetlb=0:glibc.malloc.trim_threshold=0:glibc.malloc.mmap_threshold=33554432',
       );
-      expect(withHugePages('glibc.malloc.arena_max=2')).toBe('glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1');
-      expect(withHugePages('glibc.malloc.hugetlb=0')).toBe('glibc.malloc.hugetlb=0');
     } finally {
       await ahead.close();
     }

@@ -17,6 +17,10 @@
 import { fork } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { resolveNodeEntry, type NodeEntry } from '../runtime/node-entry.js';
+import { runnerTunables } from './malloc-tunables.mjs';
+
+// The runners' malloc settings, shared with the shells that start the engine's own processes.
+export { runnerTunables } from './malloc-tunables.mjs';
 
 /** The model runner's entry point: ./child.ts, or its compiled .js. */
 export const runnerEntry = (): NodeEntry => resolveNodeEntry(import.meta.url, './child.js');
@@ -44,45 +48,6 @@ export interface LaunchOptions {
 
 export interface ProcessLauncher {
   spawn(entry: NodeEntry, options: LaunchOptions): RunnerChannel;
-}
-
-const HUGE_PAGES = 'glibc.malloc.hugetlb=1';
-
-/** `tunables` (a GLIBC_TUNABLES value) with each of `settings` added unless it names that key: the user's own wins. */
-function withTunables(tunables: string | undefined, settings: readonly string[]): string {
-  const parts = tunables ? [tunables] : [];
-  for (const setting of settings) {
-    const key = setting.slice(0, setting.indexOf('='));
-    if (!tunables?.includes(key)) parts.push(setting);
-  }
-  return parts.join(':');
-}
-
-/**
- * glibc's malloc asks for transparent huge pages (`glibc.malloc.hugetlb=1`, glibc ≥ 2.35; others
- * ignore it) on kernels that grant them on request: a runner touches fresh activation buffers of
- * tens of MB per batch, and at one fault per 4 KiB page that cost more than the model's arithmetic
- * (whole compare of two zoo CNNs on 500 images: 2.5 s → 1.7–2.0 s). An own setting of the user's wins.
- */
-export function withHugePages(tunables: string | undefined): string {
-  return withTunables(tunables, [HUGE_PAGES]);
-}
-
-/**
- * A runner's malloc: huge pages (above), and memory kept for reuse. onnxruntime-node copies every
- * output of every batch into a fresh ArrayBuffer; by default blocks that large are mmapped and
- * unmapped again, so each batch faults in new pages. Blocks of up to 32 MiB from the heap, which
- * keeps up to 256 MiB freed (the dynamic thresholds off), put the next batch on pages already
- * touched: plain-d4 with its 12 ReLUs as outputs, 5000 examples, onnxruntime alone took
- * 1.3–1.9 s with huge pages only and 0.92–1.1 s so (the logits alone: 0.6 s); the whole
- * `extract` of them, 3.1–3.4 s and 2.9–3.0 s.
- */
-export function runnerTunables(tunables: string | undefined): string {
-  return withTunables(tunables, [
-    HUGE_PAGES,
-    'glibc.malloc.mmap_threshold=33554432',
-    'glibc.malloc.trim_threshold=268435456',
-  ]);
 }
 
 /**
