@@ -3,12 +3,12 @@
  *
  * 1. shift the columns first, Xs = X − 1cᵀ, when the column means carry much of the rows' energy
  *    (estimated from a sample of rows): c is that sample's column means, so the float32 rounding
- *    is relative to nearly centred values, as if X were centred. Any c will do for the result:
+ *    is relative to nearly centred values, as if X were centred. Any c gives the same result:
  *    H(X − 1cᵀ) = HX, so XsXsᵀ differs from HXXᵀH only by a·1ᵀ + 1·aᵀ + c terms, which the exact
- *    float64 centrings remove anyway (cka/centring.ts, cka/centred-traces.ts), and so does X
- *    itself, which is used when the means hold little of the energy (e.g. many ReLU or normalised
- *    activations, where the shift costs more than a tenth of the Gram), at most doubling the
- *    relative rounding. The shift (and a cast to the Gram's precision) is one pass in JavaScript,
+ *    float64 centrings remove anyway (cka/centring.ts, cka/centred-traces.ts). X itself (c = 0)
+ *    is used when the means hold little of the energy (e.g. many ReLU or normalised activations,
+ *    where the shift costs more than a tenth of the Gram), at most doubling the relative
+ *    rounding. The shift (and a cast to the Gram's precision) is one pass in JavaScript,
  *    in place when the caller's array is scratch; exact means took a second pass over X, and as
  *    an onnxruntime graph it needed a second n×p buffer of fresh memory per layer;
  * 2. the upper triangle of XXᵀ by row chunks X₀…X_{k−1}: one run of a graph whose inputs are the
