@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import type { ExperimentSpec, RunProgress } from '../../app/common/contract.js';
+import type { ExperimentSpec, RunInfo, RunProgress } from '../../app/common/contract.js';
 import { createWorkbench, type Workbench } from '../../app/api/workbench.js';
 import { readNpyHeader } from '../../app/engine/io/npy.js';
 import { isTempName } from '../../app/engine/io/atomic.js';
@@ -299,23 +299,30 @@ describe('experiment cache and lifecycle', () => {
     await api.openModel({ path: zoo('plain-d4-s0') });
     const first = await api.createExperiment({ spec });
     const second = await api.createExperiment({ spec: { ...spec, name: 'queued behind it' } });
-    let cancelling: Promise<unknown> | null = null;
+    // Once the first run is in its Grams (far more work than the three calls below), the second
+    // is queued behind it and cancelled there; then the first is cancelled. (Queued after a fixed
+    // wait instead, the second could start: with the first's inputs cached by earlier tests, the
+    // first reached its Grams, and was cancelled, within that wait.)
+    let queuedAndCancelled: Promise<[RunInfo, RunInfo]> | null = null;
     const off = api.subscribe((e) => {
-      if (!cancelling && e.type === 'progress' && e.progress.stage === 'kernels') {
-        cancelling = api.cancelRun({ runId: e.progress.runId });
+      if (!queuedAndCancelled && e.type === 'progress' && e.progress.stage === 'kernels') {
+        const firstRunId = e.progress.runId;
+        queuedAndCancelled = (async () => {
+          const queued = await api.runExperiment({ experimentId: second.id });
+          const cancelled = await api.cancelRun({ runId: queued.id });
+          await api.cancelRun({ runId: firstRunId });
+          return [queued, cancelled];
+        })();
       }
     });
-    const running = runExperimentToEnd(api, first.id);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const queued = await api.runExperiment({ experimentId: second.id });
+    const details = await runExperimentToEnd(api, first.id);
+    off();
+    const [queued, cancelledQueued] = await queuedAndCancelled!;
     expect(queued.status).toBe('queued');
-    const cancelledQueued = await api.cancelRun({ runId: queued.id });
     expect(cancelledQueued).toMatchObject({
       status: 'cancelled',
       error: { code: 'CANCELLED', message: 'cancelled before it started' },
     });
-    const details = await running;
-    off();
     expect(details.run.status).toBe('cancelled');
     expect(details.run.error!.message).toBe('cancelled while computing Grams; no pair of models was finished');
     expect(details.result).toMatchObject({ partial: true, matrices: [] });
