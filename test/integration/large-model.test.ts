@@ -50,10 +50,15 @@ describe('a large model', () => {
     const cpuBefore = mainThreadCpuMs();
     const summary = await api.openModel({ path });
     const cpu = mainThreadCpuMs() - cpuBefore;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const rssAfter = process.memoryUsage().rss;
     expect(cpu, `the engine thread's CPU time opening ${bytes} bytes`).toBeLessThan(250);
-    expect((rssAfter - rssBefore) / 2 ** 20, 'MiB still held after the open').toBeLessThan(128);
+    // The reader thread that held the bytes is ended after a large file, without waiting: its
+    // memory goes back as it exits (within 200 ms on a quiet machine; a CI run with other test
+    // files on the two cores once took longer), so this waits for it, up to 20 s.
+    const heldMiB = () => (process.memoryUsage().rss - rssBefore) / 2 ** 20;
+    for (const deadline = Date.now() + 20_000; heldMiB() >= 128 && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(heldMiB(), 'MiB still held after the open').toBeLessThan(128);
     const sha256 = execFileSync('sha256sum', [path], { encoding: 'utf8' }).split(' ')[0];
     expect(summary).toMatchObject({ path, sizeBytes: bytes, sha256, parameters: weights, nodeCount: 1 });
     expect(summary.layers.map((l) => [l.tensor, l.op, l.shape])).toEqual([['y', 'Add', [1, weights]]]);
