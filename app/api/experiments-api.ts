@@ -11,7 +11,6 @@ import type { FileAccessPolicy } from './file-access.js';
 import { checkSpecPaths } from './spec-access.js';
 import type { ExperimentMethodName } from './method-groups.js';
 import { writeFileAtomic } from '../engine/io/atomic.js';
-import { fileSha256 } from '../engine/io/file-hash.js';
 import { exportResult } from '../engine/experiments/export/export-result.js';
 import { assembleResult } from '../engine/experiments/results.js';
 import type { ExperimentService } from '../engine/experiments/service.js';
@@ -28,11 +27,14 @@ export interface ExperimentsDeps {
 
 type ExperimentMethods = Pick<WorkbenchApi, ExperimentMethodName>;
 
-/** The spec as stored: models pinned to the sha256 of their file today. */
-async function pinModels(policy: FileAccessPolicy, spec: ExperimentSpec): Promise<ExperimentSpec> {
+/**
+ * The spec as stored: models pinned to the sha256 of their file today, from the digests the store
+ * remembers by file identity (the CLI's `repeatRun` has just hashed them).
+ */
+async function pinModels(policy: FileAccessPolicy, store: Store, spec: ExperimentSpec): Promise<ExperimentSpec> {
   const real = await checkSpecPaths(policy, spec);
   const models = await Promise.all(
-    spec.models.map(async (m, i) => (m.sha256 ? m : { ...m, sha256: await fileSha256(real[i]!) })),
+    spec.models.map(async (m, i) => (m.sha256 ? m : { ...m, sha256: await store.digests.sha256(real[i]!) })),
   );
   return { ...spec, models };
 }
@@ -85,15 +87,15 @@ export function experimentMethods(deps: ExperimentsDeps): ExperimentMethods {
 
   return {
     async createExperiment({ spec }) {
-      const pinned = await pinModels(policy, parseExperimentSpec(spec));
+      const parsed = parseExperimentSpec(spec);
       const store = await deps.store();
-      return info(store, store.history.createExperiment(pinned));
+      return info(store, store.history.createExperiment(await pinModels(policy, store, parsed)));
     },
 
     async updateExperiment({ experimentId, spec }) {
-      const pinned = await pinModels(policy, parseExperimentSpec(spec));
+      const parsed = parseExperimentSpec(spec);
       const store = await deps.store();
-      return info(store, store.history.updateExperiment(experimentId, pinned));
+      return info(store, store.history.updateExperiment(experimentId, await pinModels(policy, store, parsed)));
     },
 
     async listExperiments() {

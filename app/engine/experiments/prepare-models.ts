@@ -17,7 +17,6 @@ import { WorkbenchError } from '../../common/errors.js';
 import { reduceSpecKey } from '../../common/reductions.js';
 import type { ActivationEngine } from '../activations/engine.js';
 import type { Calibration, PlannedLayer } from '../activations/prepare.js';
-import { fileSha256 } from '../io/file-hash.js';
 import { openFeeds } from '../probe/open-feeds.js';
 import type { LayoutStore, ModelLayout } from '../store/layouts.js';
 import { layerSelectionOf, probeOf, reduceOf } from './spec.js';
@@ -44,8 +43,11 @@ export interface PreparedModel {
 export interface PrepareOptions {
   signal?: AbortSignal;
   onModel?: (done: number, total: number, label: string) => void;
-  /** Cached layouts: with one, a model needs no onnxruntime session (only its hash and the probe). */
-  layouts?: LayoutStore;
+  /**
+   * Cached layouts: with one, a model needs no onnxruntime session (only its hash and the probe),
+   * found by the file's sha256 (a run passes the digests its store remembers by file identity).
+   */
+  layouts?: { store: LayoutStore; sha256(path: string): Promise<string> };
   /** Where the built-in probe lives. */
   modelsDir?: string;
   /** The most examples a probe may have. */
@@ -109,8 +111,8 @@ async function prepareOne(
   options: PrepareOptions,
 ): Promise<PreparedModel> {
   // A file that cannot be read falls through to the engine, whose error names the problem.
-  const sha256 = options.layouts ? await fileSha256(job.path).catch(() => null) : null;
-  const cached = sha256 ? options.layouts!.get(sha256, job.layoutKey) : null;
+  const sha256 = options.layouts ? await options.layouts.sha256(job.path).catch(() => null) : null;
+  const cached = sha256 ? options.layouts!.store.get(sha256, job.layoutKey) : null;
   if (sha256 && cached) {
     const found = await fromLayout(job, sha256, cached, options);
     if (found) return found;
@@ -128,7 +130,7 @@ async function prepareOne(
   );
   try {
     const outputs = prepared.graphOutputs;
-    options.layouts?.put(prepared.model.sha256, job.layoutKey, {
+    options.layouts?.store.put(prepared.model.sha256, job.layoutKey, {
       layers: prepared.calibration.extracted.map((l, i) => ({
         ...prepared.layers[i]!,
         rowsPerExample: l.rowsPerExample,

@@ -145,7 +145,7 @@ class Run {
     report(0, `reading ${spec.models.length} model${spec.models.length === 1 ? '' : 's'}`);
     const models = await prepareModels(env.activations, spec, {
       signal: ctx.hooks.signal,
-      layouts: env.store.layouts,
+      layouts: { store: env.store.layouts, sha256: (path) => env.store.digests.sha256(path) },
       ...(env.modelsDir ? { modelsDir: env.modelsDir } : {}),
       ...(env.maxProbeExamples !== undefined ? { maxProbeExamples: env.maxProbeExamples } : {}),
       onModel: (done, total, label) => report(done / total, `read ${label} (${done}/${total})`),
