@@ -27,13 +27,29 @@ export async function fileSha256(path: string, request: RegularFileRequest = ANY
   return hash.digest('hex');
 }
 
+/** How long after its last change a file's digest may be remembered. */
+export const SETTLED_AFTER_MS = 2000;
+
 /**
- * Digests this process has computed, by file identity and prefix. A file whose last change is
- * too recent is not remembered: timestamps are coarser than writes (the "racy" case git guards
- * against too), and a same-size rewrite in the same tick would otherwise look unchanged.
+ * An opened file's identity, as git's index keeps it (device, inode, size, modification and change
+ * times in ns), and whether its digest may be remembered by it: only when the file last changed,
+ * by either time (some file systems keep no change time), over `settledMs` ago. Timestamps are
+ * coarser than writes (the "racy" case git guards against too), and a same-size rewrite in the same
+ * tick would otherwise look unchanged.
  */
+export async function fileIdentity(
+  file: OpenedRegularFile,
+  settledMs = SETTLED_AFTER_MS,
+): Promise<{ stamp: string; settled: boolean }> {
+  const stat = await file.handle.stat({ bigint: true });
+  return {
+    stamp: `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`,
+    settled: Date.now() - Math.max(Number(stat.mtimeMs), Number(stat.ctimeMs)) > settledMs,
+  };
+}
+
+/** Digests this process has computed, by file identity (fileIdentity) and prefix. */
 const remembered = new Map<string, string>();
-const REMEMBER_AFTER_MS = 2000;
 const REMEMBER_AT_MOST = 256;
 
 /**
@@ -41,9 +57,8 @@ const REMEMBER_AT_MOST = 256;
  * open the same probe: its bytes are read and hashed once per process, not once per model.
  */
 export async function prefixedFileDigest(prefix: string, file: OpenedRegularFile): Promise<string> {
-  const stat = await file.handle.stat({ bigint: true });
-  const settled = Date.now() - Number(stat.ctimeMs) > REMEMBER_AFTER_MS;
-  const key = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}\n${prefix}`;
+  const { stamp, settled } = await fileIdentity(file);
+  const key = `${stamp}\n${prefix}`;
   const known = settled ? remembered.get(key) : undefined;
   if (known) return known;
   const hash = createHash('sha256').update(prefix);

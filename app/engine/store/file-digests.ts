@@ -1,12 +1,11 @@
 /**
  * The sha256 of files the user names (models, probe data, tokenizers), remembered across processes
- * by the file's identity — device, inode, size, modification and change times, as git's index
- * does — so a repeated command stats a large model instead of reading it again. A file changed
- * within the last two seconds (by either time: some file systems keep no change time) is hashed
- * but not remembered: timestamps are coarser than writes, and a rewrite of the same size in the
- * same tick would otherwise look unchanged.
+ * by the file's identity (io/file-hash.ts `fileIdentity`: device, inode, size, modification and
+ * change times, as git's index keeps them), so a repeated command stats a large model instead of
+ * reading it again. A file changed within the last two seconds is hashed but not remembered.
  */
 import { createHash } from 'node:crypto';
+import { fileIdentity, SETTLED_AFTER_MS } from '../io/file-hash.js';
 import { FILE_SIZE_LIMITS, hashOpenedFile, openRegularFile } from '../io/regular-file.js';
 import { withoutWaiting, type Db } from './database.js';
 
@@ -14,15 +13,14 @@ export class FileDigests {
   constructor(
     private readonly db: Db,
     /** A file whose last change is younger than this is not remembered (tests shorten it). */
-    private readonly settledMs = 2000,
+    private readonly settledMs = SETTLED_AFTER_MS,
   ) {}
 
   /** The file's sha256 as lowercase hex (BAD_INPUT for what is not a regular file; see regular-file.ts). */
   async sha256(path: string): Promise<string> {
     const file = await openRegularFile(path, { maxBytes: FILE_SIZE_LIMITS.array });
     try {
-      const stat = await file.handle.stat({ bigint: true });
-      const stamp = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+      const { stamp, settled } = await fileIdentity(file, this.settledMs);
       const known = this.db
         .prepare('SELECT sha256 FROM file_digests WHERE path = ? AND stamp = ?')
         .get(file.realPath, stamp) as { sha256: string } | undefined;
@@ -30,8 +28,7 @@ export class FileDigests {
       const hash = createHash('sha256');
       await hashOpenedFile(hash, file);
       const digest = hash.digest('hex');
-      if (Date.now() - Math.max(Number(stat.mtimeMs), Number(stat.ctimeMs)) > this.settledMs)
-        this.remember(file.realPath, stamp, digest);
+      if (settled) this.remember(file.realPath, stamp, digest);
       return digest;
     } finally {
       await file.close();
