@@ -8,7 +8,8 @@
 // 5.3-6.2 s for a 5-model sanity at fashion-mnist:2000). glibc's malloc uses huge pages when
 // GLIBC_TUNABLES says glibc.malloc.hugetlb=1, but reads that only when a process starts — so the
 // process starts itself again with it (and the runners' other settings, which keep freed memory
-// for the workers' next onnxruntime run: engine/runner/malloc-tunables.mjs), which costs ~0.13 s: a CLI command does not when its
+// for the workers' next onnxruntime run, and without NODE_EXTRA_CA_CERTS, which it never needs:
+// engine/runner/compute-env.mjs), which costs ~0.13 s: a CLI command does not when its
 // --probe says it has fewer than SMALL_PROBE examples (a 5-model sanity at 500 gained 0-0.19 s).
 // The first process only waits: the second inherits the terminal (Ctrl+C reaches both, as one
 // process group; the first ignores it), gets SIGTERM and SIGHUP forwarded, and its exit code or
@@ -19,7 +20,7 @@
 // CKA_WORKBENCH_HUGE_PAGES=0 turns this off; =1 relaunches whatever the kernel's mode (for tests).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { runnerTunables } from '../engine/runner/malloc-tunables.mjs';
+import { computeEnv } from '../engine/runner/compute-env.mjs';
 
 export const RELAUNCHED = 'CKA_WORKBENCH_RELAUNCHED';
 
@@ -97,11 +98,7 @@ export function hugePagesEnv(env, facts = {}) {
     // the tunable exists since glibc 2.35
     if (!glibc || glibc[0] < 2 || (glibc[0] === 2 && glibc[1] < 35)) return null;
   }
-  // Nor does the command started again need NODE_EXTRA_CA_CERTS, which Node parses as it starts (40
-  // of the 90 ms a start takes here): nothing in it uses TLS (as runners, engine/runner/launcher.ts).
-  const { NODE_EXTRA_CA_CERTS: _certificates, ...inherited } = env;
-  // The runners' settings: huge pages, and freed memory kept for the workers' next onnxruntime run.
-  return { ...inherited, GLIBC_TUNABLES: runnerTunables(tunables), [RELAUNCHED]: '1' };
+  return { ...computeEnv(env), [RELAUNCHED]: '1' };
 }
 
 /** Runs this same command line again with `env`, and ends this process as that one ends. */

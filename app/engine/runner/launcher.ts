@@ -17,10 +17,10 @@
 import { fork } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { resolveNodeEntry, type NodeEntry } from '../runtime/node-entry.js';
-import { runnerTunables } from './malloc-tunables.mjs';
+import { computeEnv } from './compute-env.mjs';
 
 // The runners' malloc settings, shared with the shells that start the engine's own processes.
-export { runnerTunables } from './malloc-tunables.mjs';
+export { runnerTunables } from './compute-env.mjs';
 
 /** The model runner's entry point: ./child.ts, or its compiled .js. */
 export const runnerEntry = (): NodeEntry => resolveNodeEntry(import.meta.url, './child.js');
@@ -50,26 +50,12 @@ export interface ProcessLauncher {
   spawn(entry: NodeEntry, options: LaunchOptions): RunnerChannel;
 }
 
-/**
- * The host's environment for a child that never uses TLS: without NODE_EXTRA_CA_CERTS, a bundle
- * Node reads and parses as it starts (40 ms of a 90 ms start here, with the system's bundle).
- */
-export function withoutTlsCertificates(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const rest = { ...env };
-  delete rest.NODE_EXTRA_CA_CERTS;
-  return rest;
-}
-
 /** A forked runner process as a channel; events that come before anyone listens wait for the first listener. */
 function forkChannel(entry: NodeEntry, options: LaunchOptions): { channel: RunnerChannel; alive: () => boolean } {
   const child = fork(entry.file, [], {
     // Only what the entry needs: the host's own flags (vitest's, a debugger's) are not the child's.
     execArgv: entry.execArgv,
-    env: {
-      ...withoutTlsCertificates(process.env),
-      GLIBC_TUNABLES: runnerTunables(process.env.GLIBC_TUNABLES),
-      ...options.env,
-    },
+    env: { ...computeEnv(process.env), ...options.env },
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });

@@ -1,7 +1,8 @@
-// glibc malloc settings (GLIBC_TUNABLES) for the processes that run onnxruntime over large buffers:
-// the model runners, the CLI's commands and the local server that compute (app/api/huge-pages.mjs
-// starts them again with these), and the desktop app's engine host. Plain JavaScript, so the CLI's
-// launcher can import it before anything is built; engine/runner/launcher.ts re-exports it.
+// The environment of the processes that run onnxruntime over large buffers: glibc malloc settings
+// (GLIBC_TUNABLES) for the model runners, the CLI's commands and the local server that compute
+// (app/api/huge-pages.mjs starts them again with `computeEnv`), and the desktop app's engine host;
+// and for the processes the CLI starts, no NODE_EXTRA_CA_CERTS. Plain JavaScript, so the CLI's
+// launcher can import it before anything is built; engine/runner/launcher.ts uses it too.
 
 const HUGE_PAGES = 'glibc.malloc.hugetlb=1';
 
@@ -40,4 +41,14 @@ export function runnerTunables(tunables) {
     'glibc.malloc.mmap_threshold=33554432',
     'glibc.malloc.trim_threshold=268435456',
   ]);
+}
+
+/**
+ * `env` for a child process that computes and never uses TLS: the runners' malloc settings
+ * (above), and without NODE_EXTRA_CA_CERTS, a bundle Node reads and parses as it starts (40 of the
+ * 90 ms a start takes here, with the system's bundle).
+ */
+export function computeEnv(env) {
+  const { NODE_EXTRA_CA_CERTS: _certificates, ...inherited } = env;
+  return { ...inherited, GLIBC_TUNABLES: runnerTunables(env.GLIBC_TUNABLES) };
 }
