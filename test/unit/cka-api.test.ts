@@ -53,6 +53,31 @@ describe('CKA core API', () => {
     );
   });
 
+  it('keeps a float32 product’s Gram in float32: half the memory, the same CKA as widened to float64', async () => {
+    const single = new CkaEngine({ threads: 2, precision: 'float32' });
+    try {
+      const rows = await single.computeGrams(expected.wide.rows.map(npy));
+      const cols = await single.computeGrams(expected.wide.cols.map(npy));
+      for (const g of [...rows, ...cols]) {
+        expect(g.precision).toBe('float32');
+        expect(g.gram).toBeInstanceOf(Float32Array);
+        expect(g.gram.byteLength).toBe(packedLength(36) * 4);
+      }
+      const widened = (grams: typeof rows) => grams.map((g) => ({ ...g, gram: Float64Array.from(g.gram) }));
+      const measures = [{ name: 'linear' }, { name: 'debiased' }, { name: 'rbf', threshold: 0.5 }] as const;
+      const kept = await single.compareGrams(rows, cols, measures);
+      const wide = await single.compareGrams(widened(rows), widened(cols), measures);
+      // The stored values are the product's own: every result is the one float64 storage gives.
+      expect(kept.map((r) => r.matrix)).toEqual(wide.map((r) => r.matrix));
+      // and within float32 rounding of the float64 reference (numpy)
+      expectClose(kept[0]!.matrix, expected.wide.linear as number[][], 1e-5);
+      expectClose(kept[1]!.matrix, expected.wide.debiased as number[][], 1e-5);
+      expectClose(kept[2]!.matrix, expected.wide['rbf0.5'] as number[][], 1e-5);
+    } finally {
+      await single.close();
+    }
+  });
+
   it('computes one Gram for a source that appears on both sides', async () => {
     const [a0, a1, b0] = [npy('wide_a0'), npy('wide_a1'), npy('wide_b0')];
     let total = 0;
@@ -85,7 +110,9 @@ describe('CKA core API', () => {
     const narrowPath = join(scratch, 'cache', 'wide_a0.f32.gram.npy');
     await engine.saveGram(narrow, narrowPath);
     expect((await readNpy(narrowPath)).header.dtype).toBe('float32');
-    expect(Array.from((await engine.loadGram(narrowPath)).gram)).toEqual(Array.from(narrow.gram));
+    const narrowLoaded = await engine.loadGram(narrowPath);
+    expect(narrowLoaded.gram).toBeInstanceOf(Float32Array); // and kept so in memory
+    expect(Array.from(narrowLoaded.gram)).toEqual(Array.from(narrow.gram));
     // One value a float32 cannot hold: that Gram is stored in float64.
     narrow.gram[7] = 1 / 3;
     await engine.saveGram(narrow, narrowPath);

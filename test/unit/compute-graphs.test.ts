@@ -69,10 +69,21 @@ describe('compute graphs in onnxruntime', () => {
         [x64, 1e-12],
         [Float32Array.from(x64), 1e-5],
       ] as const) {
-        const packed = new Float64Array(packedLength(n));
         const precision = x instanceof Float64Array ? 'float64' : 'float32';
+        // kept as the engine keeps it: a float32 product in float32 (grams.ts)
+        const packed = new (precision === 'float32' ? Float32Array : Float64Array)(packedLength(n));
         const flags = await centredGramInto(x, n, p, precision, packed, workspace, 2, tuning);
         expect(flags, plan).toEqual({ constant: false, nonFinite: null });
+        if (precision === 'float32') {
+          // float32 holds the product's values exactly: float64 storage holds the same numbers
+          const wide = new Float64Array(packedLength(n));
+          await centredGramInto(x, n, p, precision, wide, workspace, 2, tuning);
+          expect(Array.from(packed)).toEqual(Array.from(wide));
+        } else {
+          await expect(
+            centredGramInto(x, n, p, precision, new Float32Array(packedLength(n)), workspace, 2, tuning),
+          ).rejects.toMatchObject({ code: 'INTERNAL' });
+        }
         // Stored: the Gram of the rows less a shift near their means (a sample's), which only the
         // exact float64 centring view turns into HXXᵀH.
         const exact = materialiseCentred(centredView(packed, n, 'biased'));

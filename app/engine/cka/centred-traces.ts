@@ -12,6 +12,7 @@
  * centred already, so the correction terms are small and nothing cancels badly in float64.
  */
 import { shiftFromRowSums, type CentringMode } from './centring.js';
+import type { PackedArray } from './packed.js';
 
 export interface KernelSummary {
   n: number;
@@ -20,7 +21,7 @@ export interface KernelSummary {
   rowSums: Float64Array;
 }
 
-export function kernelSummary(packed: Float64Array, n: number): KernelSummary {
+export function kernelSummary(packed: PackedArray, n: number): KernelSummary {
   const diag = new Float64Array(n);
   const rowSums = new Float64Array(n);
   let k = 0;

@@ -20,13 +20,13 @@
  * already centred Gram (better conditioned) with the same result as to the raw one.
  */
 import { WorkbenchError } from '../../common/errors.js';
-import { packedLength, packedRowSums } from './packed.js';
+import { packedLength, packedRowSums, type PackedArray } from './packed.js';
 
 export type CentringMode = 'biased' | 'unbiased';
 
 export interface CentredKernelView {
   /** The kernel, packed upper triangle (see packed.ts). */
-  base: Float64Array;
+  base: PackedArray;
   n: number;
   /** centred(i, j) = base(i, j) − shift[i] − shift[j]. */
   shift: Float64Array;
@@ -37,7 +37,7 @@ export interface CentredKernelView {
 /** The smallest n each centring is defined for (HSIC₁ divides by n(n−3)). */
 export const MIN_EXAMPLES: Record<CentringMode, number> = { biased: 2, unbiased: 4 };
 
-export function centringShift(base: Float64Array, n: number, mode: CentringMode): Float64Array {
+export function centringShift(base: PackedArray, n: number, mode: CentringMode): Float64Array {
   if (n < MIN_EXAMPLES[mode]) {
     throw new WorkbenchError(
       'BAD_INPUT',
@@ -68,7 +68,7 @@ export function shiftFromRowSums(rowSums: Float64Array, n: number, mode: Centrin
   return shift;
 }
 
-export function centredView(base: Float64Array, n: number, mode: CentringMode): CentredKernelView {
+export function centredView(base: PackedArray, n: number, mode: CentringMode): CentredKernelView {
   return { base, n, shift: centringShift(base, n, mode), zeroDiagonal: mode === 'unbiased' };
 }
 

@@ -1,10 +1,17 @@
 /**
  * Packed symmetric matrices: the upper triangle of an n×n matrix, diagonal included, row by row
  * (row i holds columns i..n-1). Grams and kernels are symmetric, so this stores everything in
- * n(n+1)/2 float64 values — the same bytes as a full float32 matrix, at double precision.
+ * n(n+1)/2 values — in float64 the same bytes as a full float32 matrix, at double precision.
  *
  *   index(i, j) = i·n − i(i−1)/2 + (j − i)      for i ≤ j
  */
+
+/**
+ * A packed matrix's values. A Gram whose product ran in float32 is stored in float32: every value
+ * the float32 product gives is a float32, so widening it would store the same numbers in twice
+ * the memory. Everything computed from packed values (sums, centring, kernels) is float64.
+ */
+export type PackedArray = Float32Array | Float64Array;
 
 export function packedLength(n: number): number {
   return (n * (n + 1)) / 2;
@@ -32,14 +39,14 @@ export function packedRowOf(n: number, k: number): number {
 }
 
 /** The diagonal of a packed matrix. */
-export function packedDiagonal(packed: Float64Array, n: number): Float64Array {
+export function packedDiagonal(packed: PackedArray, n: number): Float64Array {
   const diag = new Float64Array(n);
   for (let i = 0; i < n; i++) diag[i] = packed[packedRowStart(n, i)]!;
   return diag;
 }
 
 /** Row sums Σ_j K_ij of the full symmetric matrix, in float64 (each off-diagonal value counts for both its row and column). */
-export function packedRowSums(packed: Float64Array, n: number, excludeDiagonal = false): Float64Array {
+export function packedRowSums(packed: PackedArray, n: number, excludeDiagonal = false): Float64Array {
   const sums = new Float64Array(n);
   let k = 0;
   for (let i = 0; i < n; i++) {
@@ -56,7 +63,7 @@ export function packedRowSums(packed: Float64Array, n: number, excludeDiagonal =
 }
 
 /** Expands a packed matrix to a full n×n row-major array (float32 or float64). */
-export function unpackSymmetric<T extends Float32Array | Float64Array>(packed: Float64Array, n: number, out: T): T {
+export function unpackSymmetric<T extends Float32Array | Float64Array>(packed: PackedArray, n: number, out: T): T {
   let k = 0;
   for (let i = 0; i < n; i++) {
     const rowBase = i * n;

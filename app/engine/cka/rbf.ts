@@ -13,11 +13,11 @@
  */
 import { centrePackedInPlace } from './centring.js';
 import { kernelSummary, shiftFromSummary } from './centred-traces.js';
-import { packedLength, packedRowStart } from './packed.js';
+import { packedLength, packedRowStart, type PackedArray } from './packed.js';
 
 /** Squared distances, packed like the Gram (diagonal 0). */
 export function squaredDistancesFromGram(
-  gram: Float64Array,
+  gram: PackedArray,
   n: number,
   out: Float64Array = new Float64Array(packedLength(n)),
 ): Float64Array {
@@ -104,7 +104,7 @@ export function rbfKernelFromDistances(
  * and nothing is written. `distances` is scratch of n(n+1)/2 values.
  */
 export function centredRbfKernels(
-  gram: Float64Array,
+  gram: PackedArray,
   n: number,
   thresholds: readonly number[],
   kernelsOut: readonly Float64Array[],

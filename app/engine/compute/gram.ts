@@ -18,11 +18,13 @@
  *    input costs a run nothing) but copies every output into a new buffer, which is thrown away
  *    here: the blocks are fetched into the workspace. When the blocks would not fit the workspace
  *    (very many examples), column blocks X[s:]·X[s:s+w]ᵀ run one at a time instead;
- * 3. copy the blocks into the packed float64 Gram.
+ * 3. copy the blocks into the packed Gram: float32 for a float32 product (it holds every value the
+ *    product gives exactly, in half the memory of float64), else float64.
  *
  * Runs inside a worker thread (onnxruntime's run() blocks its thread).
  */
-import { packedRowStart } from '../cka/packed.js';
+import { WorkbenchError } from '../../common/errors.js';
+import { packedRowStart, type PackedArray } from '../cka/packed.js';
 import type { NonFiniteValue } from '../cka/types.js';
 import { chunkGramGraph, gemmTransBGraph } from './graphs.js';
 import { arrayTypeOf, dtypeOf, type ComputeDType } from './onnx-graph.js';
@@ -225,7 +227,7 @@ async function chunkedGramInto(
   rows: Float32Array | Float64Array,
   n: number,
   p: number,
-  packedOut: Float64Array,
+  packedOut: PackedArray,
   workspace: Workspace,
   intraOpThreads: number,
   tuning: GramTuning,
@@ -286,7 +288,7 @@ async function columnBlockGramInto(
   rows: Float32Array | Float64Array,
   n: number,
   p: number,
-  packedOut: Float64Array,
+  packedOut: PackedArray,
   workspace: Workspace,
   intraOpThreads: number,
 ): Promise<GramSums> {
@@ -334,18 +336,21 @@ export interface GramOptions extends GramTuning {
 
 /**
  * Computes the centred Gram of x [n, p] (a thread-local, non-shared array) into `packedOut`
- * (n(n+1)/2 float64, usually shared memory owned by the caller).
+ * (n(n+1)/2 values, usually shared memory owned by the caller; float32 only when `precision` is).
  */
 export async function centredGramInto(
   x: Float32Array | Float64Array,
   n: number,
   p: number,
   precision: ComputeDType,
-  packedOut: Float64Array,
+  packedOut: PackedArray,
   workspace: Workspace,
   intraOpThreads: number,
   options: GramOptions = {},
 ): Promise<GramFlags> {
+  if (packedOut instanceof Float32Array && precision !== 'float32') {
+    throw new WorkbenchError('INTERNAL', `a ${precision} Gram cannot be stored in float32 without rounding it`);
+  }
   // 1. shift (and cast, which costs the same pass) when needed, 2.–3. the blocks, packed
   const cast = dtypeOf(x) !== precision;
   const sampled = sampledMeans(x, n, p);

@@ -5,9 +5,10 @@
  * half the bytes of stacking full n×n matrices, and one product per kernel for every centring.
  *
  * The product runs in float64 (onnxruntime Gemm) over column chunks of S copied into a reused
- * buffer (onnxruntime cannot read shared memory), and the k×k partial products are summed in
+ * float64 buffer (onnxruntime cannot read shared memory; float32 Grams are widened by the copy), and the k×k partial products are summed in
  * float64. A worker computes one range of packed columns; the caller adds the ranges up.
  */
+import type { PackedArray } from '../cka/packed.js';
 import { gemmTransBGraph } from './graphs.js';
 import { computeSession, runInto, tensor } from './ort-sessions.js';
 import type { Workspace } from './workspace.js';
@@ -19,7 +20,7 @@ export function stackChunkColumns(k: number): number {
 
 /** k×k row-major Σ over packed columns [start, end) of A[c]·B[c], for all pairs of `packed`. */
 export async function stackedPackedProducts(
-  packed: readonly Float64Array[],
+  packed: readonly PackedArray[],
   start: number,
   end: number,
   workspace: Workspace,

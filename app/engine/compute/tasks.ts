@@ -10,6 +10,7 @@ import type { BaselineMeasure, LayerRef } from '../cka/types.js';
 import type { ActivationInput, RowSelection } from './activations-in.js';
 import type { BaselinePairResult } from './baseline-pairs.js';
 import type { FeatureProducts } from './feature-products.js';
+import type { PackedArray } from '../cka/packed.js';
 import type { GramFlags } from './gram.js';
 import type { BatchInput, BatchProducts } from './minibatch-batch.js';
 import type { ComputeDType } from './onnx-graph.js';
@@ -20,16 +21,16 @@ export type ComputeTask =
       input: ActivationInput;
       /** 'auto': the input's own precision. */
       precision: ComputeDType | 'auto';
-      /** Shared n(n+1)/2 float64 output. */
-      packedOut: Float64Array;
+      /** Shared n(n+1)/2 output: float32 only for a float32 product (gram.ts). */
+      packedOut: PackedArray;
       intraOpThreads: number;
     }
   /** Diagonal and row sums of a packed kernel. */
-  | { kind: 'summary'; packed: Float64Array; n: number }
+  | { kind: 'summary'; packed: PackedArray; n: number }
   /** RBF kernels of a Gram, one per threshold, written (biased-centred) into the shared outputs. */
-  | { kind: 'rbf'; gram: Float64Array; n: number; thresholds: number[]; kernelsOut: Float64Array[] }
+  | { kind: 'rbf'; gram: PackedArray; n: number; thresholds: number[]; kernelsOut: Float64Array[] }
   /** Σ over packed columns [start, end) of A·B for every pair of the packed kernels. */
-  | { kind: 'stack'; packed: Float64Array[]; start: number; end: number; intraOpThreads: number }
+  | { kind: 'stack'; packed: PackedArray[]; start: number; end: number; intraOpThreads: number }
   | {
       kind: 'bootstrapLayer';
       view: CentredKernelView;

@@ -2,14 +2,15 @@
  * Spilling Grams to a cache directory and loading them back: `NAME.npy` holds the packed centred
  * Gram (shape [n(n+1)/2], the upper triangle row by row — see cka/packed.ts; half the bytes of the
  * full matrix; `numpy` users unpack it with `np.triu_indices(n)`), and `NAME.json` its metadata.
- * The values are float32 when every one of them is a float32 — a Gram computed in float32 is the
- * float32 products copied into float64 — which halves the file and loses nothing; else float64.
+ * The values are float32 when every one of them is a float32 — always for a Gram computed in
+ * float32 — which halves the file and loses nothing; else float64. A float32 file loads as a
+ * float32 Gram.
  * Both files are written atomically; the .json is written last, so a Gram is only found once
  * complete.
  */
 import { WorkbenchError } from '../../common/errors.js';
-import { packedLength } from '../cka/packed.js';
-import { sharedFloat64 } from '../compute/shared-memory.js';
+import { packedLength, type PackedArray } from '../cka/packed.js';
+import { sharedFloat32, sharedFloat64 } from '../compute/shared-memory.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readNpyHeader, writeNpy } from '../io/npy.js';
 import { FILE_SIZE_LIMITS, openRegularFile, readRegularText } from '../io/regular-file.js';
@@ -31,8 +32,9 @@ function metadataPath(npyPath: string): string {
   return npyPath.replace(/\.npy$/, '') + '.json';
 }
 
-/** The values to store: a float32 copy when it holds them exactly, else the float64 values themselves. */
-function storedValues(values: Float64Array): Float32Array | Float64Array {
+/** The values to store: float32 when that holds them exactly (a copy of float64 ones), else the float64 values. */
+function storedValues(values: PackedArray): PackedArray {
+  if (values instanceof Float32Array) return values;
   const narrow = new Float32Array(values);
   for (let i = 0; i < values.length; i++) if (narrow[i] !== values[i]) return values;
   return narrow;
@@ -84,12 +86,11 @@ export async function loadGram(npyPath: string): Promise<LayerGram> {
       `${npyPath}: expected a float32 or float64 array of ${length} values for n = ${metadata.n}`,
     );
   }
-  const gram = sharedFloat64(length, `the Gram of layer '${metadata.layer.name}'`);
-  const stored = narrow ? new Float32Array(length) : gram;
+  const gram = (narrow ? sharedFloat32 : sharedFloat64)(length, `the Gram of layer '${metadata.layer.name}'`);
   const file = await openRegularFile(npyPath, { what: 'Gram', maxBytes: FILE_SIZE_LIMITS.array });
   const { handle } = file;
   try {
-    const bytes = new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength);
+    const bytes = new Uint8Array(gram.buffer, gram.byteOffset, gram.byteLength);
     let done = 0;
     while (done < bytes.length) {
       const { bytesRead } = await handle.read(bytes, done, bytes.length - done, header.dataOffset + done);
@@ -99,7 +100,6 @@ export async function loadGram(npyPath: string): Promise<LayerGram> {
   } finally {
     await file.close();
   }
-  if (narrow) gram.set(stored);
   return {
     layer: metadata.layer,
     n: metadata.n,

@@ -5,11 +5,11 @@
  */
 import { WorkbenchError } from '../../common/errors.js';
 import { constantReason, nonFiniteReason } from '../cka/cka-matrix.js';
-import { packedLength } from '../cka/packed.js';
+import { packedLength, type PackedArray } from '../cka/packed.js';
 import type { LayerRef, NonFiniteValue } from '../cka/types.js';
 import type { ComputeDType } from '../compute/onnx-graph.js';
 import type { ComputePool } from '../compute/pool.js';
-import { sharedFloat64, toShared } from '../compute/shared-memory.js';
+import { sharedFloat32, sharedFloat64, toShared } from '../compute/shared-memory.js';
 import type { ResolvedSource } from './sources.js';
 import type { GramPrecision, RunOptions } from './types.js';
 
@@ -23,11 +23,12 @@ export interface LayerGram {
   precision: ComputeDType;
   /**
    * The linear Gram of the column-centred activations, XcXcᵀ ≈ HXXᵀH, packed upper triangle
-   * (cka/packed.ts), float64, in shared memory: n(n+1)/2 values. Exact up to the rounding of the
-   * column means, whose a·1ᵀ + 1·aᵀ residual every centring view removes exactly. All zeros when
-   * the layer is unusable (see `constant`, `nonFinite`).
+   * (cka/packed.ts), in shared memory: n(n+1)/2 values, float32 when the product ran in float32
+   * (exactly its values), else float64. Exact up to the rounding of the column means, whose
+   * a·1ᵀ + 1·aᵀ residual every centring view removes exactly. All zeros when the layer is
+   * unusable (see `constant`, `nonFinite`).
    */
-  gram: Float64Array;
+  gram: PackedArray;
   constant: boolean;
   nonFinite: NonFiniteValue | null;
 }
@@ -64,8 +65,11 @@ export async function computeLayerGrams(
   return Promise.all(grams);
 
   async function layerGram(source: ResolvedSource): Promise<LayerGram> {
-    const gram = sharedFloat64(packedLength(source.n), `the Gram of layer '${source.layer.name}'`);
     const dtype = resolvePrecision(precision, source.dtype);
+    const gram = (dtype === 'float32' ? sharedFloat32 : sharedFloat64)(
+      packedLength(source.n),
+      `the Gram of layer '${source.layer.name}'`,
+    );
     const result = await pool.run<'gram'>(
       { kind: 'gram', input: source.input, precision: dtype, packedOut: gram, intraOpThreads },
       run.signal,

@@ -10,7 +10,7 @@
 import type { CentredKernelView, CentringMode } from '../cka/centring.js';
 import { shiftFromSummary, type KernelSummary } from '../cka/centred-traces.js';
 import type { KernelRecipe } from '../cka/measures.js';
-import { packedLength } from '../cka/packed.js';
+import { packedLength, type PackedArray } from '../cka/packed.js';
 import type { ComputePool } from '../compute/pool.js';
 import { sharedFloat64 } from '../compute/shared-memory.js';
 import { gramProblem, type LayerGram } from './grams.js';
@@ -18,16 +18,16 @@ import type { RunOptions } from './types.js';
 
 export interface KernelSet {
   /** One per layer, in the order given; null where the layer's kernel is undefined. */
-  bases: (Float64Array | null)[];
+  bases: (PackedArray | null)[];
   problems: (string | null)[];
 }
 
-const summaryCache = new WeakMap<Float64Array, Promise<KernelSummary>>();
+const summaryCache = new WeakMap<PackedArray, Promise<KernelSummary>>();
 
 /** Diagonal and row sums of a stored kernel, computed once per kernel array. */
 export function summaryOf(
   pool: ComputePool,
-  packed: Float64Array,
+  packed: PackedArray,
   n: number,
   signal?: AbortSignal,
 ): Promise<KernelSummary> {
@@ -122,7 +122,7 @@ export function recipeKernelKey(recipe: KernelRecipe): string {
  */
 export async function pairwisePackedProducts(
   pool: ComputePool,
-  kernels: readonly (Float64Array | null)[],
+  kernels: readonly (PackedArray | null)[],
   n: number,
   run: RunOptions,
 ): Promise<Float64Array> {

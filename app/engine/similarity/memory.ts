@@ -16,7 +16,7 @@ export function formatBytes(bytes: number): string {
   return bytes >= GiB ? `${(bytes / GiB).toFixed(1)} GiB` : `${Math.ceil(bytes / 2 ** 20)} MiB`;
 }
 
-/** One packed float64 Gram or kernel. */
+/** One packed float64 Gram or kernel (a float32 product's Gram takes half: gramStageBytes). */
 export function packedBytes(n: number): number {
   return packedLength(n) * 8;
 }
@@ -26,6 +26,7 @@ export interface GramPlan {
   n: number;
   maxFeatures: number;
   workers: number;
+  /** Of the products and of the Grams kept (grams.ts: a float32 product's Gram is kept in float32). */
   bytesPerValue: 4 | 8;
 }
 
@@ -33,7 +34,7 @@ export interface GramPlan {
 export function gramStageBytes(plan: GramPlan): number {
   const perWorker =
     plan.n * plan.maxFeatures * (4 + plan.bytesPerValue) + Math.ceil(plan.n / 4) * plan.n * plan.bytesPerValue;
-  return plan.layers * packedBytes(plan.n) + Math.min(plan.workers, plan.layers) * perWorker;
+  return plan.layers * packedLength(plan.n) * plan.bytesPerValue + Math.min(plan.workers, plan.layers) * perWorker;
 }
 
 export interface ComparePlan {

@@ -1,6 +1,6 @@
 /**
  * Grams in the cache: each layer's centred Gram for one (model, probe, precision), spilled with
- * the CKA core's own format (similarity/gram-cache.ts: packed float64 .npy + .json, both atomic)
+ * the CKA core's own format (similarity/gram-cache.ts: packed .npy, float32 when that holds it exactly, + .json, both atomic)
  * under a file name unique to this write, then recorded in the index. A Gram is found only through
  * its row, so one being written (or left half-written by a crash) is never read. A layer's
  * CCA-family factors (similarity/factor-cache.ts) are kept the same way, beside the Grams, with
