@@ -5,8 +5,9 @@
  * half the bytes of stacking full n×n matrices, and one product per kernel for every centring.
  *
  * The product runs in float64 (onnxruntime Gemm) over column chunks of S copied into a reused
- * float64 buffer (onnxruntime cannot read shared memory; float32 Grams are widened by the copy), and the k×k partial products are summed in
- * float64. A worker computes one range of packed columns; the caller adds the ranges up.
+ * float64 buffer (onnxruntime cannot read shared memory; float32 Grams are widened by the copy),
+ * and the k×k partial products are summed in float64. A worker computes one range of packed
+ * columns; the caller adds the ranges up.
  */
 import type { PackedArray } from '../cka/packed.js';
 import { gemmTransBGraph } from './graphs.js';
