@@ -6,8 +6,6 @@
 import type { ExtractionSummary, ImageProbeOptions, WorkbenchApi } from '../common/contract.js';
 import type { ExtractionResult } from '../engine/activations/types.js';
 import { tokenizerFile } from '../engine/probe/tokenizer-files.js';
-import { ActivationEngine } from '../engine/activations/engine.js';
-import { ExtractDirSink } from '../engine/activations/extract-dir.js';
 import { CkaEngine } from '../engine/similarity/index.js';
 import { compareSides, isModelPath } from '../engine/experiments/compare-sides.js';
 import { probePath } from '../engine/experiments/spec-paths.js';
@@ -97,6 +95,11 @@ export function oneOffMethods(deps: OneOffDeps): OneOffMethods {
         await policy.check(request.model, 'model');
         await checkProbe(request.probe, request.tokenizer);
         const out = await policy.checkOutput(request.out);
+        // Imported here: a compare of extracted folders, in this method group too, needs none of it.
+        const [{ ActivationEngine }, { ExtractDirSink }] = await Promise.all([
+          import('../engine/activations/engine.js'),
+          import('../engine/activations/extract-dir.js'),
+        ]);
         const engine = new ActivationEngine({
           runnerOptions: deps.runnerOptions,
           modelsDir: deps.modelsDir,

@@ -55,7 +55,7 @@ describe('cka-workbench inspect', () => {
     }
   });
 
-  it('loads only what the command needs: --version nothing of the engine, inspect no CKA, database or runner process (its children inherit the hook)', async () => {
+  it('loads only what the command needs: --version nothing of the engine, inspect no CKA, database or runner process (its children inherit the hook), a compare of arrays nothing of the models', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cli-imports-'));
     let calls = 0;
     const imports = async (entry: string, ...args: string[]) => {
@@ -81,6 +81,12 @@ describe('cka-workbench inspect', () => {
     const heavy =
       /\/engine\/(cka|compute|similarity|experiments|activations|store)\/|\/runner\/child|onnxruntime|better-sqlite3|zod/;
     expect(inspect.filter((url) => heavy.test(url))).toEqual([]);
+    // A compare of activations already on disk computes CKA, and loads no ONNX, probe or runner code.
+    const fixtures = join(repoRoot, 'test', 'fixtures', 'cka');
+    const arrays = await imports(perModule, 'compare', join(fixtures, 'wide_a0.npy'), join(fixtures, 'wide_b0.npy'));
+    expect(arrays.some((url) => url.includes('/engine/similarity/engine.js'))).toBe(true);
+    const models = /\/engine\/(onnx|runner)\/|\/activations\/engine\.js|\/probe\/open-feeds|@bufbuild|fflate/;
+    expect(arrays.filter((url) => models.test(url))).toEqual([]);
     // ...and the bundle the command runs (dist/cli) keeps them: its chunks load lazily, and no
     // native library or runner process starts for --version or inspect.
     const bundled = await imports(cliBin, '--version');

@@ -7,6 +7,9 @@
  * matrices a run's result has, each layer with its reduction, and the layers left out with why.
  * Models' activations and Grams in the workbench's cache are registered in its index and held while
  * the compare runs (one-off-cache.ts): counted, bounded by the limit, never evicted under it.
+ * What only models need (the activation engine, the streaming path, the cache's bookkeeping, and
+ * with them the ONNX and probe code) is imported when a side is a model: a compare of extracted
+ * folders starts its CKA workers without loading it.
  */
 import { basename, resolve } from 'node:path';
 import type {
@@ -18,17 +21,17 @@ import type {
   Reduction,
 } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
-import { ActivationEngine, type ActivationEngineOptions } from '../activations/engine.js';
+import type { ActivationEngine, ActivationEngineOptions } from '../activations/engine.js';
 import type { CkaResult, Measure } from '../cka/types.js';
 import { fileSources, readFileSide, selectLayers, type LayerFileEntry } from '../activations/layer-files.js';
 import type { CkaEngine } from '../similarity/index.js';
 import { parseMeasure } from '../cka/measures.js';
 import { similarityMatrix, withReductions } from './matrices.js';
-import { checkRows } from './prepare-models.js';
-import { extractionRequestOf, streamCompare, type StreamedModel } from './stream-compare.js';
+import { checkRows } from './layer-rows.js';
+import type { StreamedModel } from './stream-types.js';
 import type { PlannedLayer } from '../activations/prepare.js';
 import type { CacheIndex } from '../store/cache-index.js';
-import { OneOffCacheUse } from './one-off-cache.js';
+import type { OneOffCacheUse } from './one-off-cache.js';
 
 export type SideProgress = Omit<JobProgress, 'jobId'>;
 
@@ -67,6 +70,7 @@ async function modelSide(
   options: CompareSidesOptions,
   cacheUse: OneOffCacheUse | null,
 ): Promise<Side> {
+  const { extractionRequestOf } = await import('./stream-compare.js');
   const cached = await activations.cached(extractionRequestOf(path, which, request), {
     ...(options.signal ? { signal: options.signal } : {}),
     ...cacheUse?.cacheOptions(),
@@ -221,6 +225,7 @@ async function streamModels(
   // The models' cache entries are held from before the stream reads them, and what it found or
   // kept is registered however it ends (a cancel after a model's layers were written included).
   let held: readonly StreamedModel[] | null = null;
+  const { streamCompare } = await import('./stream-compare.js');
   let outcome: Awaited<ReturnType<typeof streamCompare>>;
   try {
     outcome = await streamCompare(request, measures, {
@@ -271,7 +276,9 @@ export async function compareSides(request: CompareRequest, options: CompareSide
   const notes: string[] = [];
   const cacheUse =
     needsModels && options.cacheIndex
-      ? new OneOffCacheUse(await options.cacheIndex(), (message) => notes.push(message))
+      ? new (await import('./one-off-cache.js')).OneOffCacheUse(await options.cacheIndex(), (message) =>
+          notes.push(message),
+        )
       : null;
   try {
     return await streamOrReadAndCompare(request, options, cacheUse, notes, startedAt);
@@ -344,7 +351,9 @@ async function readSides(
   cacheUse: OneOffCacheUse | null,
 ): Promise<[Side, Side]> {
   const needsModels = hasModelSide(request);
-  const activations = needsModels ? new ActivationEngine(options.activations) : null;
+  const activations = needsModels
+    ? new (await import('../activations/engine.js')).ActivationEngine(options.activations)
+    : null;
   const readSide = (path: string, which: 'a' | 'b') =>
     isModelPath(path)
       ? modelSide(activations!, path, which, request, options, cacheUse)

@@ -19,6 +19,7 @@ import type { ActivationEngine } from '../activations/engine.js';
 import type { Calibration, PlannedLayer } from '../activations/prepare.js';
 import { openFeeds } from '../probe/open-feeds.js';
 import type { LayoutStore, ModelLayout } from '../store/layouts.js';
+import { checkRows } from './layer-rows.js';
 import { layerSelectionOf, probeOf, reduceOf } from './spec.js';
 
 export interface PreparedModel {
@@ -218,28 +219,6 @@ export function checkSameExamples(models: readonly PreparedModel[]): void {
     }
   }
   checkRows(models.map((m) => ({ label: m.label, layers: m.layers })));
-}
-
-/** One row count over all layers (`tokens` against per-example rows, or two tokenizations, are refused). */
-export function checkRows(sides: readonly { label: string; layers: readonly PlannedLayer[] }[]): number {
-  const all = sides.flatMap((s) => s.layers.map((l) => ({ side: s.label, layer: l })));
-  const first = all[0]!;
-  for (const { side, layer } of all) {
-    if (layer.rows === first.layer.rows && layer.tokenization === first.layer.tokenization) continue;
-    const describe = (s: string, l: PlannedLayer) =>
-      `${s}'s ${l.name} (${l.reduction}: ${l.rows} rows${l.tokenization && l.reduction === 'tokens' ? ` of its tokens` : ''})`;
-    if (layer.rows === first.layer.rows || (layer.reduction === 'tokens' && first.layer.reduction === 'tokens')) {
-      throw new WorkbenchError(
-        'BAD_INPUT',
-        `'tokens' compares token by token, but ${describe(first.side, first.layer)} and ${describe(side, layer)} come from different tokenizations; give both models the same tokens (same ids and masks), or reduce with mean, first or last`,
-      );
-    }
-    throw new WorkbenchError(
-      'BAD_INPUT',
-      `every layer must have the same rows: ${describe(first.side, first.layer)} but ${describe(side, layer)}; 'tokens' makes a row per token, the other reductions one per example`,
-    );
-  }
-  return first.layer.rows;
 }
 
 /** Seeds: position r of every model is "the same layer": same count, same op at each position. */
