@@ -274,12 +274,11 @@ export async function compareSides(request: CompareRequest, options: CompareSide
   const startedAt = new Date();
   const needsModels = hasModelSide(request);
   const notes: string[] = [];
-  const cacheUse =
-    needsModels && options.cacheIndex
-      ? new (await import('./one-off-cache.js')).OneOffCacheUse(await options.cacheIndex(), (message) =>
-          notes.push(message),
-        )
-      : null;
+  let cacheUse: OneOffCacheUse | null = null;
+  if (needsModels && options.cacheIndex) {
+    const { OneOffCacheUse } = await import('./one-off-cache.js');
+    cacheUse = new OneOffCacheUse(await options.cacheIndex(), (message) => notes.push(message));
+  }
   try {
     return await streamOrReadAndCompare(request, options, cacheUse, notes, startedAt);
   } finally {
@@ -351,9 +350,11 @@ async function readSides(
   cacheUse: OneOffCacheUse | null,
 ): Promise<[Side, Side]> {
   const needsModels = hasModelSide(request);
-  const activations = needsModels
-    ? new (await import('../activations/engine.js')).ActivationEngine(options.activations)
-    : null;
+  let activations: ActivationEngine | null = null;
+  if (needsModels) {
+    const { ActivationEngine } = await import('../activations/engine.js');
+    activations = new ActivationEngine(options.activations);
+  }
   const readSide = (path: string, which: 'a' | 'b') =>
     isModelPath(path)
       ? modelSide(activations!, path, which, request, options, cacheUse)
