@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Mulberry32 } from '../../app/engine/cka/rng.js';
-import { packedLength, packedRowStart } from '../../app/engine/cka/packed.js';
+import { packedLength, packedRowStart, type PackedArray } from '../../app/engine/cka/packed.js';
 import { centredGramInto } from '../../app/engine/compute/gram.js';
 import { Workspace } from '../../app/engine/compute/workspace.js';
 import { GramCarry } from '../../app/engine/runner/batch-grams.js';
@@ -44,7 +44,7 @@ function run(start: number, count: number, batchRows = count): { outputs: WireTe
 }
 
 /** The full symmetric matrix of a packed upper triangle (row j holds G[j][j…n−1]). */
-function unpack(packed: Float64Array, n: number): number[][] {
+function unpack(packed: PackedArray, n: number): number[][] {
   const g = Array.from({ length: n }, () => new Array<number>(n).fill(0));
   for (let j = 0; j < n; j++) {
     for (let i = j; i < n; i++) g[i]![j] = g[j]![i] = packed[packedRowStart(n, j) + i - j]!;
@@ -73,7 +73,7 @@ describe('minibatch Grams in the runner', () => {
   it('cuts runs of any size into batches of b, each Gram equal to the workers’ and to HXXᵀH', async () => {
     const carry = new GramCarry(b, 'auto');
     const sizes = [2, 3, 7, 1, 4]; // 17 rows: batches end inside runs, at their ends, and across three runs
-    const got: Float64Array[][] = [[], []];
+    const got: PackedArray[][] = [[], []];
     let start = 0;
     for (const [r, size] of sizes.entries()) {
       const { outputs, request } = run(start, size, r === 2 ? 8 : size);
@@ -94,9 +94,11 @@ describe('minibatch Grams in the runner', () => {
     for (const [l, p] of features.entries()) {
       expect(got[l]).toHaveLength(Math.floor(total / b));
       for (const [t, packed] of got[l]!.entries()) {
-        const workers = new Float64Array(packedLength(b));
+        // float32 rows, a float32 product: kept in float32, as the workers keep theirs (grams.ts)
+        const workers = new Float32Array(packedLength(b));
         const x = rows[l]!.slice(t * b * p, (t + 1) * b * p);
         await centredGramInto(x, b, p, 'float32', workers, workspace, 1);
+        expect(packed).toBeInstanceOf(Float32Array);
         expect(packed).toEqual(workers);
         const centred = doubleCentred(unpack(packed, b));
         const reference = referenceCentred(l, t * b);

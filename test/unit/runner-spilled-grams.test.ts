@@ -26,6 +26,11 @@ function batch(length: number, seed: number): GramBatch {
   };
 }
 
+/** A float32 product's Gram, kept in float32 (batch-grams.ts). */
+function batch32(length: number, seed: number): GramBatch {
+  return { ...batch(length, seed), packed: Float32Array.from(batch(length, seed).packed) };
+}
+
 function layer(batches: GramBatch[]): LayerGrams {
   return { type: 'float32', dims: [8, 3], rows: 8, nonFinite: null, grams: batches };
 }
@@ -36,9 +41,15 @@ describe('Grams through the spill file', () => {
     // Rows of one layer, 1.2 MB, an odd number of bytes past the alignment.
     const rowData = Float32Array.from({ length: 300_001 }, (_, i) => i / 7);
     const rows = await spill([{ name: 'narrow', type: 'float32', dims: [300_001, 1], data: rowData }], file);
-    const grams = [layer([batch(90_000, 1), batch(40_000, 2)]), null, layer([batch(70_000, 3)])];
+    // A float32 Gram of an odd number of values between float64 ones: each keeps its type and alignment.
+    const grams = [layer([batch(90_000, 1), batch32(40_001, 2)]), null, layer([batch(70_000, 3)])];
     const copies = grams.map((g) => g?.grams.map((b) => Float64Array.from(b.packed)));
     const reply = await gramReply(grams, rows, file);
+    // What goes through the channel is empty, and of the Gram's own type (not a view of its buffer).
+    expect(reply.grams[0]!.grams.map((b) => [b.packed.constructor.name, b.packed.buffer.byteLength])).toEqual([
+      ['Float64Array', 0],
+      ['Float32Array', 0],
+    ]);
 
     const spilled = reply.spilledGrams!;
     expect(spilled.start! % SPILL_ALIGNMENT).toBe(0);
@@ -49,6 +60,7 @@ describe('Grams through the spill file', () => {
     const rowsBack = await readSpilled(reply.rows as typeof rows, file);
     expect(Array.from(rowsBack[0]!.data as Float32Array)).toEqual(Array.from(rowData));
     const gramsBack = await readSpilled(spilled, file);
+    expect(gramsBack.map((t) => t.type)).toEqual(['float64', 'float32', 'float64']);
     expect(gramsBack.map((t) => Array.from(t.data as Float64Array))).toEqual(
       copies.flatMap((c) => c ?? []).map((c) => Array.from(c)),
     );

@@ -6,7 +6,7 @@
  * whatever n is.
  */
 import { centredTraces, kernelSummary, type KernelSummary } from '../cka/centred-traces.js';
-import { packedLength } from '../cka/packed.js';
+import { packedLength, type PackedArray } from '../cka/packed.js';
 import type { NonFiniteValue } from '../cka/types.js';
 import { loadActivations, type ActivationInput, type RowSelection } from './activations-in.js';
 import { centredGramInto } from './gram.js';
@@ -14,10 +14,10 @@ import { stackedPackedProducts } from './hsic-stack.js';
 import { dtypeOf, type ComputeDType } from './onnx-graph.js';
 import type { Workspace } from './workspace.js';
 
-/** A batch's Gram computed elsewhere (packed, float64), with its flags. */
+/** A batch's Gram computed elsewhere (packed, as the runner keeps it), with its flags. */
 export interface BatchGram {
   kind: 'gram';
-  packed: Float64Array;
+  packed: PackedArray;
   n: number;
   constant: boolean;
   nonFinite: NonFiniteValue | null;
@@ -41,7 +41,7 @@ export async function batchProducts(
   workspace: Workspace,
   intraOpThreads: number,
 ): Promise<BatchProducts> {
-  const grams: Float64Array[] = [];
+  const grams: PackedArray[] = [];
   const summaries: KernelSummary[] = [];
   const nonFinite: (NonFiniteValue | null)[] = [];
   const constant: boolean[] = [];

@@ -7,8 +7,9 @@
  * next (runs of a session arrive in order; the host says where each run's rows start, and a gap
  * is an error). A full batch's centred Gram is computed here by compute/gram.ts — the code and
  * onnxruntime graph the CKA workers use on the same float32 rows, so the numbers are the same bit
- * for bit — and only its b(b+1)/2 float64 values go back, where the rows were b·p float32: for
- * the zoo's CNNs 1/250 of the bytes, so nothing large is copied, spilled or scanned by the host.
+ * for bit — and only its b(b+1)/2 values go back (float32 for a float32 product, as the workers
+ * keep theirs), where the rows were b·p float32: for the zoo's CNNs 1/500 of the bytes, so
+ * nothing large is copied, spilled or scanned by the host.
  * The non-finite values of every row are counted here too (cka/non-finite.ts).
  */
 import { WorkbenchError } from '../../common/errors.js';
@@ -152,8 +153,8 @@ export class GramCarry {
 
   private async gramOf(rows: Float32Array, p: number): Promise<GramBatch> {
     const b = this.batchSize;
-    const packed = new Float64Array(packedLength(b));
     const dtype = this.precision === 'auto' ? 'float32' : this.precision;
+    const packed = new (dtype === 'float32' ? Float32Array : Float64Array)(packedLength(b));
     const flags = await centredGramInto(rows, b, p, dtype, packed, this.workspace, this.threads);
     if (flags.nonFinite) packed.fill(0);
     return { packed, constant: flags.constant, nonFinite: flags.nonFinite };

@@ -12,6 +12,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { WorkbenchError } from '../../common/errors.js';
+import type { PackedArray } from '../cka/packed.js';
 import type { NodeEntry } from '../runtime/node-entry.js';
 import { nodeLauncher, runnerEntry, type ProcessLauncher } from './launcher.js';
 import type {
@@ -251,7 +252,7 @@ export class RunnerSession {
       if (values.length !== batches.length) {
         throw new WorkbenchError('INTERNAL', `runner: ${values.length} spilled Grams for ${batches.length} batches`);
       }
-      batches.forEach((b, i) => (b.packed = values[i]!.data as Float64Array));
+      batches.forEach((b, i) => (b.packed = values[i]!.data as PackedArray));
     });
     return { grams: reply.grams, rows };
   }

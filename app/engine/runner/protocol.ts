@@ -12,6 +12,7 @@
  */
 import type { Dim, WorkbenchErrorData } from '../../common/contract.js';
 import type { NonFiniteCount } from '../cka/non-finite.js';
+import type { PackedArray } from '../cka/packed.js';
 import type { NonFiniteValue } from '../cka/types.js';
 
 /** ORT graph optimisation: `fast` = level `all`; `exact` = no graph rewrites at all (see session-options.ts). */
@@ -119,8 +120,8 @@ export interface GramLayerSpec {
 
 /** One batch of b rows of a layer, as its centred Gram (compute/gram.ts). */
 export interface GramBatch {
-  /** Packed upper triangle, b(b+1)/2 float64. */
-  packed: Float64Array;
+  /** Packed upper triangle, b(b+1)/2 values: float32 for a float32 product (cka/packed.ts), else float64. */
+  packed: PackedArray;
   constant: boolean;
   /** The batch's first NaN/±Inf (example index within the batch), if any. */
   nonFinite: NonFiniteValue | null;
@@ -144,9 +145,10 @@ export interface GramRunReply {
   /** The outputs of the layers without a Gram spec, in order (spilled when large). */
   rows: RunReply | SpilledRunReply;
   /**
-   * When the Grams are large (an exact Gram of n rows is n(n+1)/2 float64: 16 MB at n = 2000,
-   * which the IPC pipe takes ~0.2 s to move), their values are in the spill file after the rows,
-   * one float64 tensor per GramBatch in order, and each `packed` above is empty.
+   * When the Grams are large (an exact Gram of n rows is n(n+1)/2 values: 8 MB in float32 at
+   * n = 2000, which the IPC pipe takes ~0.1 s to move), their values are in the spill file after
+   * the rows, one tensor of the Gram's own type per GramBatch in order, and each `packed` above is
+   * empty.
    */
   spilledGrams?: SpilledRunReply;
 }

@@ -15,6 +15,7 @@ import { RowFiles } from './row-files.js';
 import {
   SPILL_ALIGNMENT,
   type FileRunReply,
+  type GramBatch,
   type GramRunReply,
   type LayerGrams,
   SPILL_MIN_BYTES,
@@ -92,7 +93,8 @@ export async function spill(outputs: WireTensor[], file: string, start = 0): Pro
 
 /**
  * A Gram reply whose Grams are large goes through the spill file too, after the rows (see
- * GramRunReply.spilledGrams): each packed Gram becomes a float64 tensor there and an empty array here.
+ * GramRunReply.spilledGrams): each packed Gram becomes a tensor of its own type there and an empty
+ * array here.
  */
 export async function gramReply(
   grams: (LayerGrams | null)[],
@@ -105,14 +107,15 @@ export async function gramReply(
   const start = alignedOffset('file' in rows ? rows.byteLength : 0);
   const tensors = batches.map((g, i) => ({
     name: `gram ${i}`,
-    type: 'float64',
+    type: g.packed instanceof Float32Array ? 'float32' : 'float64',
     dims: [g.packed.length],
     data: g.packed,
   }));
   const spilledGrams = await spill(tensors, spillFile, start);
-  const empty = new Float64Array(0);
+  // New empty arrays, not views: a view would carry its whole buffer through the IPC channel.
+  const empty = (b: GramBatch) => (b.packed instanceof Float32Array ? new Float32Array(0) : new Float64Array(0));
   return {
-    grams: grams.map((g) => g && { ...g, grams: g.grams.map((b) => ({ ...b, packed: empty })) }),
+    grams: grams.map((g) => g && { ...g, grams: g.grams.map((b) => ({ ...b, packed: empty(b) })) }),
     rows,
     spilledGrams,
   };

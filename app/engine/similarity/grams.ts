@@ -101,7 +101,7 @@ export function layerGramOf(
   layer: LayerRef,
   features: number,
   precision: ComputeDType,
-  computed: { packed: Float64Array; n: number; constant: boolean; nonFinite: NonFiniteValue | null },
+  computed: { packed: PackedArray; n: number; constant: boolean; nonFinite: NonFiniteValue | null },
 ): LayerGram {
   if (computed.packed.length !== packedLength(computed.n)) {
     throw new WorkbenchError('INTERNAL', `the Gram of layer '${layer.name}' is not ${computed.n} × ${computed.n}`);
