@@ -3,9 +3,10 @@
  * activation cache did not have). What is kept for later runs, per layer of p features on n rows:
  * - p ≤ n: its activations go to the activation cache while it is extracted (n·p values, no more
  *   than its Gram's n(n+1)/2);
- * - p > n: only its Gram (packed, n(n+1)/2 float64), when every measure works on Grams (linear,
- *   RBF, debiased, with or without a bootstrap) and the Gram form is the one the CKA engine
- *   would use (not linear CKA in feature space); a later run loads it and extracts nothing for it.
+ * - p > n: only its Gram (packed, n(n+1)/2 values, float32 for a float32 product), when every
+ *   measure works on Grams (linear, RBF, debiased, with or without a bootstrap) and the Gram form
+ *   is the one the CKA engine would use (not linear CKA in feature space); a later run loads it
+ *   and extracts nothing for it.
  * Everything else is compared from memory and forgotten. The numbers are the file path's: the
  * same activations, the same Grams, the same products.
  *
