@@ -145,10 +145,10 @@ export interface GramRunReply {
   /** The outputs of the layers without a Gram spec, in order (spilled when large). */
   rows: RunReply | SpilledRunReply;
   /**
-   * When the Grams are large (an exact Gram of n rows is n(n+1)/2 values: 8 MB in float32 at
-   * n = 2000, which the IPC pipe takes ~0.1 s to move), their values are in the spill file after
-   * the rows, one tensor of the Gram's own type per GramBatch in order, and each `packed` above is
-   * empty.
+   * When the Grams are large (an exact Gram of n rows is n(n+1)/2 values: 16 MB in float64 at
+   * n = 2000, which the IPC pipe took ~0.2 s to move, 8 MB in float32), their values are in the
+   * spill file after the rows, one tensor of the Gram's own type per GramBatch in order, and each
+   * `packed` above is empty.
    */
   spilledGrams?: SpilledRunReply;
 }
