@@ -11,7 +11,7 @@ import type { NonFiniteValue } from '../cka/types.js';
 import { loadActivations, type ActivationInput, type RowSelection } from './activations-in.js';
 import { centredGramInto } from './gram.js';
 import { stackedPackedProducts } from './hsic-stack.js';
-import { dtypeOf, type ComputeDType } from './onnx-graph.js';
+import { arrayTypeOf, dtypeOf, type ComputeDType } from './onnx-graph.js';
 import type { Workspace } from './workspace.js';
 
 /** A batch's Gram computed elsewhere (packed, as the runner keeps it), with its flags. */
@@ -58,8 +58,8 @@ export async function batchProducts(
     }
     const { x, n, features } = await loadActivations(input, workspace, selection);
     b = n;
-    const gram = new Float64Array(packedLength(n));
     const dtype: ComputeDType = precision === 'auto' ? dtypeOf(x) : precision;
+    const gram = new (arrayTypeOf(dtype))(packedLength(n)); // float32 for a float32 product (cka/packed.ts)
     const flags = await centredGramInto(x, n, features, dtype, gram, workspace, intraOpThreads, { overwrite: true });
     nonFinite.push(flags.nonFinite); // example index within the batch; the caller maps it back
     constant.push(flags.constant);

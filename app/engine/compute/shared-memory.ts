@@ -4,6 +4,7 @@
  * crash.
  */
 import { WorkbenchError } from '../../common/errors.js';
+import { dtypeOf, type ComputeDType } from './onnx-graph.js';
 
 export function isShared(array: ArrayBufferView): boolean {
   return typeof SharedArrayBuffer !== 'undefined' && array.buffer instanceof SharedArrayBuffer;
@@ -33,10 +34,15 @@ export function sharedFloat32(length: number, what: string): Float32Array {
   return new Float32Array(allocate(length * 4, what));
 }
 
+/** `length` values of `dtype` in shared memory. */
+export function sharedArray(dtype: ComputeDType, length: number, what: string): Float32Array | Float64Array {
+  return dtype === 'float64' ? sharedFloat64(length, what) : sharedFloat32(length, what);
+}
+
 /** A shared copy of `data` (or `data` itself when it already lives in shared memory). */
 export function toShared<T extends Float32Array | Float64Array>(data: T, what: string): T {
   if (isShared(data)) return data;
-  const copy = data instanceof Float32Array ? sharedFloat32(data.length, what) : sharedFloat64(data.length, what);
+  const copy = sharedArray(dtypeOf(data), data.length, what);
   copy.set(data);
   return copy as T;
 }

@@ -16,6 +16,7 @@ import { WorkbenchError } from '../../common/errors.js';
 import { scanNonFinite } from '../cka/non-finite.js';
 import { packedLength } from '../cka/packed.js';
 import { centredGramInto } from '../compute/gram.js';
+import { arrayTypeOf } from '../compute/onnx-graph.js';
 import { Workspace } from '../compute/workspace.js';
 import type { GramBatch, LayerGrams, RunGramsRequest, WireTensor } from './protocol.js';
 import { askedRows } from './reduce.js';
@@ -154,7 +155,7 @@ export class GramCarry {
   private async gramOf(rows: Float32Array, p: number): Promise<GramBatch> {
     const b = this.batchSize;
     const dtype = this.precision === 'auto' ? 'float32' : this.precision;
-    const packed = new (dtype === 'float32' ? Float32Array : Float64Array)(packedLength(b));
+    const packed = new (arrayTypeOf(dtype))(packedLength(b));
     const flags = await centredGramInto(rows, b, p, dtype, packed, this.workspace, this.threads);
     if (flags.nonFinite) packed.fill(0);
     return { packed, constant: flags.constant, nonFinite: flags.nonFinite };

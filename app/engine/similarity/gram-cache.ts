@@ -10,7 +10,7 @@
  */
 import { WorkbenchError } from '../../common/errors.js';
 import { packedLength, type PackedArray } from '../cka/packed.js';
-import { sharedFloat32, sharedFloat64 } from '../compute/shared-memory.js';
+import { sharedArray } from '../compute/shared-memory.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readNpyHeader, writeNpy } from '../io/npy.js';
 import { FILE_SIZE_LIMITS, openRegularFile, readRegularText } from '../io/regular-file.js';
@@ -86,7 +86,7 @@ export async function loadGram(npyPath: string): Promise<LayerGram> {
       `${npyPath}: expected a float32 or float64 array of ${length} values for n = ${metadata.n}`,
     );
   }
-  const gram = (narrow ? sharedFloat32 : sharedFloat64)(length, `the Gram of layer '${metadata.layer.name}'`);
+  const gram = sharedArray(narrow ? 'float32' : 'float64', length, `the Gram of layer '${metadata.layer.name}'`);
   const file = await openRegularFile(npyPath, { what: 'Gram', maxBytes: FILE_SIZE_LIMITS.array });
   const { handle } = file;
   try {

@@ -9,7 +9,7 @@ import { packedLength, type PackedArray } from '../cka/packed.js';
 import type { LayerRef, NonFiniteValue } from '../cka/types.js';
 import type { ComputeDType } from '../compute/onnx-graph.js';
 import type { ComputePool } from '../compute/pool.js';
-import { sharedFloat32, sharedFloat64, toShared } from '../compute/shared-memory.js';
+import { sharedArray, toShared } from '../compute/shared-memory.js';
 import type { ResolvedSource } from './sources.js';
 import type { GramPrecision, RunOptions } from './types.js';
 
@@ -66,10 +66,7 @@ export async function computeLayerGrams(
 
   async function layerGram(source: ResolvedSource): Promise<LayerGram> {
     const dtype = resolvePrecision(precision, source.dtype);
-    const gram = (dtype === 'float32' ? sharedFloat32 : sharedFloat64)(
-      packedLength(source.n),
-      `the Gram of layer '${source.layer.name}'`,
-    );
+    const gram = sharedArray(dtype, packedLength(source.n), `the Gram of layer '${source.layer.name}'`);
     const result = await pool.run<'gram'>(
       { kind: 'gram', input: source.input, precision: dtype, packedOut: gram, intraOpThreads },
       run.signal,
