@@ -106,7 +106,13 @@ export interface ModelSummary {
   path: string;
   fileName: string;
   sizeBytes: number;
+  /**
+   * The model's sha256: its file's, or — when it keeps weights in side files (external data) — a
+   * sha256 over the file's and each side file's digests, so changed weights are another model.
+   */
   sha256: string;
+  /** The sha256 of the model file alone (equal to `sha256` without side files). */
+  fileSha256: string;
   irVersion: number;
   opsets: OpsetInfo[];
   /** Version of the default ("ai.onnx") opset, or null if absent. */
@@ -299,7 +305,10 @@ export interface MeasureInfo {
 
 export interface ModelRef {
   path: string;
-  /** Checked against the file when the run starts; a mismatch is an error, never silently ignored. */
+  /**
+   * The model file's sha256, or the model's (ModelSummary `sha256`, which covers side files too):
+   * checked when the run starts; a mismatch is an error, never silently ignored.
+   */
   sha256?: string;
   /** What the views call this model (defaults to the file name). */
   label?: string;

@@ -1,10 +1,12 @@
 /**
  * The cache and the run lifecycle: a second run reuses every activation and Gram (and gives the
  * same numbers, bit for bit), adding a model computes only that model, a tiny cache limit never
- * evicts what the running run uses, cancelling keeps the finished pairs, and a model file that
- * changed after the experiment was set up fails the run with a clear reason.
+ * evicts what the running run uses, cancelling keeps the finished pairs, a model file that
+ * changed after the experiment was set up fails the run with a clear reason, and weights kept in a
+ * side file (ONNX external data) are part of the model every cache keys by.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { ExperimentSpec, RunInfo, RunProgress } from '../../app/common/contract.js';
@@ -13,6 +15,7 @@ import { readNpyHeader } from '../../app/engine/io/npy.js';
 import { isTempName } from '../../app/engine/io/atomic.js';
 import { Store } from '../../app/engine/store/store.js';
 import { runExperimentToEnd, runSpec, tempDataDir, zoo, removeTempDataDirs } from '../helpers/experiments.js';
+import { fixturesDir } from '../helpers/paths.js';
 
 let api: Workbench;
 let dataDir: string;
@@ -441,5 +444,67 @@ describe('experiment cache and lifecycle', () => {
       /model\.onnx: the file's sha256 is [0-9a-f]{12}…, but the experiment expects/,
     );
     expect(details.result).toBeNull();
+  }, 60_000);
+
+  it('weights in a side file are part of the model: changing only them is another model, never a cache hit', async () => {
+    const dir = join(dataDir, 'copies', 'external');
+    mkdirSync(dir, { recursive: true });
+    const model = join(dir, 'tiny_cnn_external.onnx');
+    const weights = join(dir, 'tiny_cnn_external.weights');
+    copyFileSync(join(fixturesDir, 'models', 'tiny_cnn_external.onnx'), model);
+    copyFileSync(join(fixturesDir, 'models', 'tiny_cnn_external.weights'), weights);
+    const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+    // onnx/model-digest.ts's formula, written out from the files' bytes.
+    const expectedDigest = () =>
+      sha256(
+        Buffer.from(
+          `onnx+external-data\n${sha256(readFileSync(model))}\ntiny_cnn_external.weights\0${sha256(readFileSync(weights))}\n`,
+        ),
+      );
+    const spec: ExperimentSpec = {
+      name: 'side files',
+      kind: 'pair',
+      // The same network with its weights inline: CKA 1 on the diagonal while the side file is unchanged.
+      models: [{ path: join(fixturesDir, 'models', 'tiny_cnn.onnx') }, { path: model }],
+      probe: 'fashion-mnist:64',
+      layers: 'op:Relu',
+      measures: ['linear'],
+    };
+    const first = await runSpec(api, spec);
+    expect(first.run.error ?? null).toBeNull();
+    const before = expectedDigest();
+    expect(first.result!.models[1]!.sha256).toBe(before);
+    expect(first.result!.models[1]!.sha256).not.toBe(sha256(readFileSync(model)));
+    const diagonal = (details: typeof first) => details.result!.matrices[0]!.matrix.map((row, i) => row[i]!);
+    for (const v of diagonal(first)) expect(v).toBeCloseTo(1, 6);
+    // A run of a model with side files records no input key: the CLI's repeat never answers for it.
+    expect(await api.repeatRun({ spec: { ...spec, name: 'side files: again' } })).toBeNull();
+
+    // Other weights, same size, same .onnx file.
+    const values = new Float32Array(new Uint8Array(readFileSync(weights)).buffer);
+    for (let i = 0; i < values.length; i++) values[i] = values[i]! * (1 + 0.5 * Math.sin(i));
+    writeFileSync(weights, values);
+    const second = await runSpec(api, { ...spec, name: 'side files: changed' });
+    expect(second.run.status).toBe('done');
+    expect(second.result!.models[1]!.sha256).toBe(expectedDigest());
+    expect(second.result!.models[1]!.sha256).not.toBe(before);
+    // The changed model's two ReLUs are extracted again; only the inline model's Grams are reused.
+    expect(second.result!.provenance.work).toMatchObject({
+      activationsExtracted: 2,
+      gramsComputed: 2,
+      gramsReused: 2,
+      pairsComputed: 1,
+      pairsReused: 0,
+    });
+    expect(Math.min(...diagonal(second))).toBeLessThan(0.999);
+
+    // The numbers of a workbench that never saw the old weights.
+    const fresh = createWorkbench({ dataDir: tempDataDir() });
+    try {
+      const alone = await runSpec(fresh, { ...spec, name: 'side files: fresh' });
+      expect(second.result!.matrices.map((m) => m.matrix)).toEqual(alone.result!.matrices.map((m) => m.matrix));
+    } finally {
+      await fresh.close();
+    }
   }, 60_000);
 });

@@ -23,6 +23,7 @@ function model(index: number, layers: number): PreparedModel {
     path: `/${index}.onnx`,
     label: `m${index}`,
     sha256: String(index).repeat(64),
+    fileSha256: String(index).repeat(64),
     selection: 'all',
     layers: Array.from({ length: layers }, (_, i) => ({
       tensor: `t${i}`,

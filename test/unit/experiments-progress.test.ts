@@ -24,6 +24,7 @@ function seedModel(index: number): PreparedModel {
     path: `/s${index}.onnx`,
     label: `s${index}`,
     sha256: String(index).repeat(64),
+    fileSha256: String(index).repeat(64),
     selection: 'op:Relu',
     layers: SHAPES.map((shape, i) => ({
       tensor: `relu${i}`,

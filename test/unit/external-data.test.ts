@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create } from '@bufbuild/protobuf';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -199,6 +200,39 @@ describe('external data everywhere in the model', () => {
       },
     ],
   ];
+
+  it("a model's sha256 covers its side files, wherever they are named; the file's own is fileSha256", async () => {
+    const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
+    // A side file named in a function's Constant, and another in a Constant of the main graph.
+    let folder = '';
+    const path = modelWith((m, f) => {
+      folder = f;
+      places.at(-1)![2](m, 'weights.bin');
+      places[0]![2](m, 'more.bin');
+    });
+    writeFileSync(join(folder, 'more.bin'), new Uint8Array(64).fill(7));
+    const digest = () =>
+      sha256(
+        `onnx+external-data\n${sha256(readFileSync(path))}\n` +
+          `more.bin\0${sha256(readFileSync(join(folder, 'more.bin')))}\n` +
+          `weights.bin\0${sha256(readFileSync(join(folder, 'weights.bin')))}\n`,
+      );
+    const { facts } = await loadModel(path);
+    expect(facts.fileSha256).toBe(sha256(readFileSync(path)));
+    expect(facts.sha256).toBe(digest());
+    // Other weights, the same model file: another model.
+    writeFileSync(join(folder, 'weights.bin'), new Uint8Array(64).fill(1));
+    const changed = (await loadModel(path)).facts;
+    expect(changed.fileSha256).toBe(facts.fileSha256);
+    expect(changed.sha256).toBe(digest());
+    expect(changed.sha256).not.toBe(facts.sha256);
+    // Without a side file the model can be inspected, not run: its sha256 is the file's until then.
+    const alone = modelWith((m) => places[0]![2](m, 'missing.bin'));
+    const facts2 = (await loadModel(alone)).facts;
+    expect(facts2.sha256).toBe(facts2.fileSha256);
+    // A model without side files keeps its file's digest.
+    expect((await loadModel(tinyCnn)).facts.sha256).toBe(sha256(readFileSync(tinyCnn)));
+  });
 
   for (const [place, where, add] of places) {
     it(`checks ${place}: outside the folder, a FIFO, a link to /dev/zero, past the file's end`, async () => {

@@ -33,11 +33,14 @@ describe('the model reader thread', () => {
     it(`reads ${file.split('/').pop()}: the facts and the structure without weights`, async () => {
       const bytes = readFileSync(file);
       const { facts, structure } = await reader.read(file);
+      // The file's own digest, twice: loadModel (model-file.ts) makes `sha256` cover side files.
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
       expect(facts).toEqual({
         path: file,
         fileName: file.split('/').pop(),
         sizeBytes: bytes.length,
-        sha256: createHash('sha256').update(bytes).digest('hex'),
+        sha256,
+        fileSha256: sha256,
       });
       const full = decodeModel(bytes, file);
       const light = decodeModel(structure, file);

@@ -11,7 +11,7 @@ const fixtures = new URL('../fixtures/models/', import.meta.url).pathname;
 function context(file: string) {
   const path = join(fixtures, file);
   const model = decodeModel(readFileSync(path), path);
-  const summary = summarizeModel(model, { path: file, fileName: file, sizeBytes: 0, sha256: '' });
+  const summary = summarizeModel(model, { path: file, fileName: file, sizeBytes: 0, sha256: '', fileSha256: '' });
   return { layers: summary.layers, graph: model.graph!, source: file };
 }
 

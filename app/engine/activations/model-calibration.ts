@@ -35,7 +35,7 @@ export async function calibrateModelFile(
   const extraOutputs = outputsToAdd(model.graph!, tensors, facts.path);
   return runner
     .withSession(
-      { model: base, extraOutputs },
+      { model: { path: facts.path, sha256: facts.fileSha256 }, extraOutputs },
       async (session) => {
         const inputs = modelInputs(session);
         const made = syntheticFeeds(inputs);

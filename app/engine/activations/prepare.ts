@@ -147,6 +147,11 @@ export class PreparedExtraction {
     readonly graphOutputs: string[],
     /** What this open found: pass it to a later open of the same file, selection and probe. */
     readonly calibration: Calibration,
+    /**
+     * The model file's own sha256 and the side files (external data) it names, as written in it:
+     * `model.sha256` covers those too (onnx/model-digest.ts).
+     */
+    readonly file: { sha256: string; sideFiles: string[] },
   ) {
     this.layers = calibration.extracted.map(plannedLayer);
   }
@@ -167,14 +172,19 @@ export class PreparedExtraction {
   ): Promise<PreparedExtraction> {
     const loaded = await loadModel(request.model);
     const { facts, model } = loaded;
-    await checkExternalData(model, facts.path);
+    const sideFiles = (await checkExternalData(model, facts.path)).map((side) => side.location);
     const reuse = known !== undefined && known.sha256 === facts.sha256 ? known : null;
     const selected = reuse ? null : await selectModelLayers(runner, loaded, request, context.signal);
     const explicit = isExplicit((request.layers ?? DEFAULT_LAYER_SELECTION).trim());
     const selectedTensors = reuse ? reuse.selected : selected!.map((l) => l.tensor);
     const extraOutputs = outputsToAdd(model.graph!, selectedTensors, facts.path);
     const session = await runner.openSession(
-      { model: { path: facts.path, sha256: facts.sha256 }, extraOutputs, optimization: request.optimization ?? 'fast' },
+      // The runner checks the file it reads against the file's own digest (model.sha256 covers side files too).
+      {
+        model: { path: facts.path, sha256: facts.fileSha256 },
+        extraOutputs,
+        optimization: request.optimization ?? 'fast',
+      },
       { signal: context.signal },
     );
     try {
@@ -226,6 +236,7 @@ export class PreparedExtraction {
           session,
           graphOutputs,
           calibration,
+          { sha256: facts.fileSha256, sideFiles },
         );
       } catch (err) {
         await probe.close();

@@ -17,6 +17,8 @@ import { WorkbenchError } from '../../common/errors.js';
 import { reduceSpecKey } from '../../common/reductions.js';
 import type { ActivationEngine } from '../activations/engine.js';
 import type { Calibration, PlannedLayer } from '../activations/prepare.js';
+import { checkSideFiles } from '../onnx/external-data.js';
+import { modelDigest, sideFileDigests } from '../onnx/model-digest.js';
 import { openFeeds } from '../probe/open-feeds.js';
 import type { LayoutStore, ModelLayout } from '../store/layouts.js';
 import { checkRows } from './layer-rows.js';
@@ -27,7 +29,10 @@ export interface PreparedModel {
   index: number;
   path: string;
   label: string;
+  /** The model's sha256, over its side files too when it has some (onnx/model-digest.ts): caches key by it. */
   sha256: string;
+  /** The sha256 of the model file alone. */
+  fileSha256: string;
   selection: string;
   layers: PlannedLayer[];
   /** Selected layers that cannot be compared, and why. */
@@ -69,11 +74,16 @@ interface ModelJob {
 /** The layout cached for the job, when it is still true for the probe opened now. */
 async function fromLayout(
   job: ModelJob,
-  sha256: string,
+  fileSha256: string,
   cached: ModelLayout,
-  options: PrepareOptions,
+  options: PrepareOptions & { layouts: NonNullable<PrepareOptions['layouts']> },
 ): Promise<PreparedModel | null> {
-  if (!cached.inputs || !cached.layers.every((l) => typeof l.key === 'string')) return null; // an older layout
+  if (!cached.inputs || !cached.layers.every((l) => typeof l.key === 'string') || !cached.sideFiles) {
+    return null; // an older layout
+  }
+  // The weights in side files are part of the model: its sha256 covers their contents now.
+  const sides = await sideFileDigests(await checkSideFiles(cached.sideFiles, job.path), options.layouts.sha256);
+  const sha256 = modelDigest(fileSha256, sides);
   const feeds = await openFeeds(job.probe, cached.inputs, {
     modelPath: job.path,
     ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}),
@@ -89,6 +99,7 @@ async function fromLayout(
       path: job.path,
       label: job.label,
       sha256,
+      fileSha256,
       selection: job.selection,
       layers: cached.layers.map(({ rowsPerExample, ...l }) => ({
         ...l,
@@ -112,10 +123,11 @@ async function prepareOne(
   options: PrepareOptions,
 ): Promise<PreparedModel> {
   // A file that cannot be read falls through to the engine, whose error names the problem.
-  const sha256 = options.layouts ? await options.layouts.sha256(job.path).catch(() => null) : null;
-  const cached = sha256 ? options.layouts!.store.get(sha256, job.layoutKey) : null;
-  if (sha256 && cached) {
-    const found = await fromLayout(job, sha256, cached, options);
+  const { layouts } = options;
+  const fileSha256 = layouts ? await layouts.sha256(job.path).catch(() => null) : null;
+  const cached = layouts && fileSha256 ? layouts.store.get(fileSha256, job.layoutKey) : null;
+  if (layouts && fileSha256 && cached) {
+    const found = await fromLayout(job, fileSha256, cached, { ...options, layouts });
     if (found) return found;
   }
   const prepared = await engine.prepare(
@@ -131,7 +143,7 @@ async function prepareOne(
   );
   try {
     const outputs = prepared.graphOutputs;
-    options.layouts?.store.put(prepared.model.sha256, job.layoutKey, {
+    layouts?.store.put(prepared.file.sha256, job.layoutKey, {
       layers: prepared.calibration.extracted.map((l, i) => ({
         ...prepared.layers[i]!,
         rowsPerExample: l.rowsPerExample,
@@ -140,12 +152,14 @@ async function prepareOne(
       inputs: prepared.inputs,
       omitted: prepared.omitted,
       sequenceProbe: prepared.probe.sequence ? prepared.probe.hash : null,
+      sideFiles: prepared.file.sideFiles,
     });
     return {
       index: job.index,
       path: prepared.model.path,
       label: job.label,
       sha256: prepared.model.sha256,
+      fileSha256: prepared.file.sha256,
       selection: job.selection,
       layers: prepared.layers,
       omitted: prepared.omitted,
@@ -189,10 +203,14 @@ export async function prepareModels(
       model = await prepareOne(engine, spec, job, options);
       seen.set(key, model);
     }
-    if (ref.sha256 && ref.sha256.toLowerCase() !== model.sha256) {
+    // A pin is the file's sha256 (as the API pins models), or the model's over its side files too.
+    const pin = ref.sha256?.toLowerCase();
+    if (pin && pin !== model.fileSha256 && pin !== model.sha256) {
+      const withSides =
+        model.sha256 !== model.fileSha256 ? ` (with its weights files, ${model.sha256.slice(0, 12)}…)` : '';
       throw new WorkbenchError(
         'BAD_MODEL',
-        `${ref.path}: the file's sha256 is ${model.sha256.slice(0, 12)}…, but the experiment expects ${ref.sha256.slice(0, 12)}… (the model changed since the experiment was set up)`,
+        `${ref.path}: the file's sha256 is ${model.fileSha256.slice(0, 12)}…${withSides}, but the experiment expects ${pin.slice(0, 12)}… (the model changed since the experiment was set up)`,
       );
     }
     prepared.push({ ...model, index, label });

@@ -93,7 +93,10 @@ class Run {
       const after = before === null ? null : await this.inputKey();
       ctx.timings.total = performance.now() - started;
       this.writeEnd(false);
-      if (after !== null && after === before) this.recordInputKey(after);
+      // A model's side files (external data) are not in the key, which the CLI computes from the
+      // spec alone before it loads any model code: a run of such a model is never repeated.
+      const sideFiles = plan.models.some((m) => m.sha256 !== m.fileSha256);
+      if (after !== null && after === before && !sideFiles) this.recordInputKey(after);
       return { status: 'done' };
     } catch (err) {
       ctx.timings.total = performance.now() - started;

@@ -9,8 +9,10 @@
  *   images), tokenizers and their configs, image processor settings beside a model, the zoo's
  *   manifest and the built-in probe's images (otherInputs);
  * - the app and onnxruntime versions, where the zoo is, and the precision of the Grams.
- * Paths are absolute. Not in it: ONNX external-data files, which the activation cache (keyed by the
- * model file's sha256) does not see either.
+ * Paths are absolute. Not in it: a model's ONNX external-data files (their locations are known
+ * only once the model is decoded), so a run of a model with side files records no key
+ * (run-experiment.ts) and is never repeated; its caches key by a sha256 that covers them
+ * (onnx/model-digest.ts). KEY_FORMAT changes whenever what a key stands for does.
  * The pair cache (store/pair-results.ts) keys each pair by the model contents and the probe's hash
  * instead, which needs the probe code to compute.
  *
@@ -25,6 +27,12 @@ import { listImages, preprocessorConfigFile } from '../probe/image-files.js';
 import { tokenizerBeside, tokenizerConfigFile, tokenizerFile } from '../probe/tokenizer-files.js';
 import { readZooManifest } from '../probe/zoo-manifest.js';
 import { specPaths } from './spec-paths.js';
+
+/**
+ * 2: runs of models with side files record no key. Keys from before were recorded for them too,
+ * and a repeat would take their result after the weights changed; no key of format 1 matches now.
+ */
+const KEY_FORMAT = 2;
 
 /** The precision of Grams a run stores when the CKA core is left to choose ('auto'; run-context.ts). */
 export const AUTO_GRAM_PRECISION = 'float32';
@@ -100,7 +108,7 @@ export async function runInputKey(spec: ExperimentSpec, context: RunInputContext
     }
     const { version, onnxruntime } = context.app;
     const app = { version, onnxruntime, modelsDir: resolve(context.modelsDir) };
-    const key = { spec: numbersOf, files, app, precision: context.precision };
+    const key = { format: KEY_FORMAT, spec: numbersOf, files, app, precision: context.precision };
     return createHash('sha256').update(canonicalJson(key)).digest('hex');
   } catch {
     return null;

@@ -272,7 +272,10 @@ export interface ModelFileFacts {
   path: string;
   fileName: string;
   sizeBytes: number;
+  /** The model's sha256: its file's, or over the file and its side files (./model-digest.ts). */
   sha256: string;
+  /** The sha256 of the model file alone. */
+  fileSha256: string;
 }
 
 /**

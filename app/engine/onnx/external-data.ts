@@ -108,8 +108,13 @@ function byteCount(t: LocatedTensor, key: string, modelPath: string): number | n
   return value;
 }
 
-/** Size of the file at `location` after the checks (inside the folder, a regular file, no link out). */
-async function checkLocation(location: string, modelPath: string, folder: string, realFolder: string): Promise<number> {
+/** The file at `location` after the checks (inside the folder, a regular file, no link out). */
+async function checkLocation(
+  location: string,
+  modelPath: string,
+  folder: string,
+  realFolder: string,
+): Promise<{ realPath: string; size: number }> {
   const target = resolve(folder, location);
   const inside = relative(folder, target);
   if (isAbsolute(location) || inside.startsWith('..') || isAbsolute(inside)) {
@@ -137,7 +142,15 @@ async function checkLocation(location: string, modelPath: string, folder: string
       `${modelPath}: its weights file '${location}' is a link to a file outside the model's folder; refusing to read it`,
     );
   }
-  return file.size;
+  return file;
+}
+
+/** A side file of the model that passed the checks, and where it really is. */
+export interface CheckedSideFile {
+  /** As the model names it. */
+  location: string;
+  /** Its real path (links resolved). */
+  path: string;
 }
 
 /**
@@ -145,21 +158,15 @@ async function checkLocation(location: string, modelPath: string, folder: string
  * location outside the model's folder (also through a symbolic link), a missing file, a file that
  * is not a regular file (a FIFO, a device), or a byte range past the file's end. onnxruntime
  * refuses most of those too, but only once the runner has them, and in words about its own
- * source files.
+ * source files. Returns the side files, one per location (none for a model without).
  */
-export async function checkExternalData(root: OnnxModel | OnnxGraph, modelPath: string): Promise<void> {
-  const folder = dirname(modelPath);
-  const realFolder = await fs.realpath(folder).catch(() => resolve(folder));
+export async function checkExternalData(root: OnnxModel | OnnxGraph, modelPath: string): Promise<CheckedSideFile[]> {
   const external = allTensors(root).filter((t) => usesExternalData(t.tensor));
-  const sizes = new Map<string, number>();
+  const locations = new Set(external.flatMap((t) => locationOf(t.tensor) ?? []));
+  const files = await checkLocations([...locations], modelPath);
   for (const t of external) {
     const location = locationOf(t.tensor);
-    if (location === undefined || sizes.has(location)) continue;
-    sizes.set(location, await checkLocation(location, modelPath, folder, realFolder));
-  }
-  for (const t of external) {
-    const location = locationOf(t.tensor);
-    const size = location === undefined ? undefined : sizes.get(location);
+    const size = location === undefined ? undefined : files.get(location)?.size;
     if (size === undefined) continue;
     const offset = byteCount(t, 'offset', modelPath) ?? 0;
     const length = byteCount(t, 'length', modelPath);
@@ -171,4 +178,22 @@ export async function checkExternalData(root: OnnxModel | OnnxGraph, modelPath: 
       );
     }
   }
+  return [...files].map(([location, file]) => ({ location, path: file.realPath }));
+}
+
+/** Side files named by `locations` (as a model writes them), through the same checks as checkExternalData's. */
+export async function checkSideFiles(locations: readonly string[], modelPath: string): Promise<CheckedSideFile[]> {
+  const files = await checkLocations(locations, modelPath);
+  return [...files].map(([location, file]) => ({ location, path: file.realPath }));
+}
+
+async function checkLocations(
+  locations: readonly string[],
+  modelPath: string,
+): Promise<Map<string, { realPath: string; size: number }>> {
+  const folder = dirname(modelPath);
+  const realFolder = await fs.realpath(folder).catch(() => resolve(folder));
+  const files = new Map<string, { realPath: string; size: number }>();
+  for (const location of locations) files.set(location, await checkLocation(location, modelPath, folder, realFolder));
+  return files;
 }

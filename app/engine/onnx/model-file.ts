@@ -1,6 +1,7 @@
 /**
  * Reading a model file: its facts (path, size, sha256) and its decoded structure, with errors that
- * name the file. Files from READ_IN_THREAD_BYTES on are read, hashed and decoded in the model
+ * name the file. For a model that keeps tensors in side files (external data), `sha256` covers
+ * them (./model-digest.ts). Files from READ_IN_THREAD_BYTES on are read, hashed and decoded in the model
  * reader's thread (./model-reader.ts), and this thread decodes only the structure without weights
  * it hands back. Smaller ones are read here: a few milliseconds of work, less than starting the
  * thread would cost (about 50 ms in a build, over a second under tsx in a checkout).
@@ -8,6 +9,7 @@
 import { FILE_SIZE_LIMITS, checkRegularFile } from '../io/regular-file.js';
 import type { ModelFileFacts } from './catalogue.js';
 import { decodeModel } from './codec.js';
+import { checkExternalData, usesExternalDataAnywhere } from './external-data.js';
 import { readModelInWorker } from './model-reader.js';
 import { readModelFile } from './model-structure.js';
 import type { OnnxModel } from './types.js';
@@ -27,7 +29,26 @@ export interface LoadedModel {
 export async function loadModel(path: string): Promise<LoadedModel> {
   // A FIFO, a device, a folder or a file too large is refused here, before any thread is involved.
   const { size } = await checkRegularFile(path, { what: 'model', maxBytes: FILE_SIZE_LIMITS.model });
-  if (size < READ_IN_THREAD_BYTES) return readModelFile(path);
+  if (size < READ_IN_THREAD_BYTES) return withSideFiles(await readModelFile(path));
   const { facts, structure } = await readModelInWorker(path);
-  return { facts, model: decodeModel(structure, path) };
+  return withSideFiles({ facts, model: decodeModel(structure, path) });
+}
+
+/**
+ * The model's sha256 over its side files too, when it has some. While one is missing or refused,
+ * `sha256` stays the file's: the model can then be inspected but not run, and whatever runs it
+ * calls checkExternalData first, which names the problem.
+ */
+async function withSideFiles(loaded: LoadedModel): Promise<LoadedModel> {
+  if (!usesExternalDataAnywhere(loaded.model)) return loaded;
+  const { facts } = loaded;
+  // Imported here: most models have no side files, and `inspect` loads as little as it can.
+  const { modelDigest, sideFileDigests } = await import('./model-digest.js');
+  let sides;
+  try {
+    sides = await sideFileDigests(await checkExternalData(loaded.model, facts.path));
+  } catch {
+    return loaded;
+  }
+  return { ...loaded, facts: { ...facts, sha256: modelDigest(facts.fileSha256, sides) } };
 }

@@ -95,11 +95,14 @@ export async function readModelFile(path: string): Promise<{ facts: ModelFileFac
   } finally {
     await file.close();
   }
+  const sha256 = hash.digest('hex');
+  // The file's own digest; model-file.ts makes `sha256` cover side files when the model has some.
   const facts: ModelFileFacts = {
     path: file.path,
     fileName: basename(file.path),
     sizeBytes: bytes.length,
-    sha256: hash.digest('hex'),
+    sha256,
+    fileSha256: sha256,
   };
   const model = decodeModel(bytes, path);
   dropWeights(model);

@@ -38,7 +38,8 @@ export async function resolveModelTypes(
 ): Promise<ResolvedTypes | null> {
   const graph = loaded.model.graph!;
   const candidates = typeResolutionCandidates(graph, catalogueTensors(graph, loaded.facts.path));
-  const model = { path: loaded.facts.path, sha256: loaded.facts.sha256 };
+  // The runner checks the file it reads against the file's own digest.
+  const model = { path: loaded.facts.path, sha256: loaded.facts.fileSha256 };
   for (const extraOutputs of [candidates, []]) {
     try {
       const metas = await runner.withSession(

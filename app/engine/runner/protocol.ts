@@ -27,7 +27,10 @@ export interface SessionConfig {
 export interface ModelSource {
   /** Absolute path: the child reads the file itself (no copy of a large model through the pipe). */
   path: string;
-  /** The file's sha256 as the host read it: a mismatch means the file changed in between. */
+  /**
+   * The model file's own sha256 as the host read it (onnx/catalogue.ts `fileSha256`): a mismatch
+   * means the file changed in between.
+   */
   sha256: string;
 }
 

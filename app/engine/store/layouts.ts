@@ -1,5 +1,5 @@
 /**
- * Model layouts: for a model file (by sha256) and a layer selection with its reductions, the
+ * Model layouts: for a model file (by the file's own sha256) and a layer selection with its reductions, the
  * layers it yields (after the activation engine's calibration: how each splits into examples and
  * what its reduction makes of it), those it leaves out, its graph outputs and its inputs. They
  * follow from the file's bytes alone — except under a token probe, whose sequence lengths and
@@ -28,6 +28,12 @@ export interface ModelLayout {
   omitted: OmittedLayer[];
   /** The hash of the token probe the layout was found with; null for other probes. */
   sequenceProbe: string | null;
+  /**
+   * The side files (external data) the model names, as written in it: the model's sha256 covers
+   * their contents (onnx/model-digest.ts), so a layout found by the file's sha256 needs them.
+   * Absent in layouts stored before they were recorded, which are found again.
+   */
+  sideFiles?: string[];
 }
 
 export class LayoutStore {
