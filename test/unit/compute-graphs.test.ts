@@ -57,12 +57,16 @@ describe('compute graphs in onnxruntime', () => {
     const x64 = uniform(n * p, 1, 3); // an offset of 3: the centring matters
     const reference = centredGramReference(x64, n, p);
     const plans: [string, GramTuning][] = [
-      ['one chunk', {}],
+      ['one chunk', { maxChunkRows: n }],
+      // 240-row chunks (the default for narrow layers): two full ones and a last of 220 rows
+      ['default chunks', {}],
       // 128-row chunks: five full ones and a last of 60 rows, 21 blocks in one run
       ['row chunks', { chunkBytes: 1 }],
       ['column blocks', { maxBlockBytes: 0 }],
     ];
-    expect(gramChunks(n, p, 4, plans[1]![1])).toMatchObject({ rows: 128, count: 6 });
+    expect(gramChunks(n, p, 4, plans[0]![1])).toMatchObject({ rows: n, count: 1 });
+    expect(gramChunks(n, p, 4, plans[1]![1])).toMatchObject({ rows: 240, count: 3 });
+    expect(gramChunks(n, p, 4, plans[2]![1])).toMatchObject({ rows: 128, count: 6 });
     expect(gramBlockSize(n)).toBeLessThan(n / 3);
     for (const [plan, tuning] of plans) {
       for (const [x, tolerance] of [
@@ -104,6 +108,10 @@ describe('compute graphs in onnxruntime', () => {
       count: 9,
       blockEntries: 36 * 240 * 240 + 8 * 240 * 80 + 80 * 80,
     });
+    // Narrower layers are cut as finely (12 MiB would allow 992 rows of 3136 features), wider ones
+    // by bytes down to n / 12 rows
+    expect(gramChunks(2000, 3136, 4)).toMatchObject({ rows: 240, count: 9 });
+    expect(gramChunks(2000, 25_088, 4)).toMatchObject({ rows: 167, count: 12 });
     for (const [n, p] of [
       [1000, 50_000],
       [333, 9000],

@@ -14,7 +14,7 @@
  * 2. the upper triangle of XXᵀ by row chunks X₀…X_{k−1}: one run of a graph whose inputs are the
  *    chunks and whose outputs are the blocks XₐX_bᵀ for a ≤ b (k(k+1)/2 Gemms, (k+1)/2k of the
  *    full product): smaller chunks leave less of XXᵀ to compute, but make smaller products,
- *    which run slower (CHUNK_BYTES). onnxruntime-node reads the inputs where they are (a 400 MB
+ *    which run slower (CHUNK_BYTES, MAX_CHUNK_ROWS). onnxruntime-node reads the inputs where they are (a 400 MB
  *    input costs a run nothing) but copies every output into a new buffer, which is thrown away
  *    here: the blocks are fetched into the workspace. When the blocks would not fit the workspace
  *    (very many examples), column blocks X[s:]·X[s:s+w]ᵀ run one at a time instead;
@@ -52,6 +52,14 @@ export function gramBlockSize(n: number): number {
  * ~172 GFLOP/s here, as fast as larger ones, and of 125-row chunks at ~133).
  */
 const CHUNK_BYTES = 12 * 2 ** 20;
+/**
+ * Most rows a chunk takes. Sized by bytes alone, narrower layers made few tall chunks, which leave
+ * more of XXᵀ to compute, while Gemms of 192–336-row chunks ran about equally fast (n = 2000, one
+ * thread, best of 5): p = 1568 in one chunk (the whole product) 76 ms, in 240-row chunks 45;
+ * p = 3136 in 992-row chunks 99–114 ms, in 240-row ones 79–84; p = 6272 in 496-row chunks
+ * 163–179 ms, in 240-row ones 151–165. Wider layers reach 240 rows by bytes (12,544 features).
+ */
+const MAX_CHUNK_ROWS = 240;
 /** At most this many chunks (k(k+1)/2 Gemm nodes in one graph). */
 const MAX_CHUNKS = 12;
 /** Blocks of one run larger than this use the column-block fallback instead. */
@@ -68,6 +76,7 @@ export interface GramChunks {
 /** Sizes the tests and benches may change; the defaults are the reasoned ones above. */
 export interface GramTuning {
   chunkBytes?: number;
+  maxChunkRows?: number;
   maxBlockBytes?: number;
 }
 
@@ -75,7 +84,8 @@ export interface GramTuning {
 export function gramChunks(n: number, p: number, bytesPerValue: number, tuning: GramTuning = {}): GramChunks {
   const chunkBytes = tuning.chunkBytes ?? CHUNK_BYTES;
   const byBytes = Math.floor(chunkBytes / (bytesPerValue * Math.max(1, p)) / 16) * 16;
-  const rows = Math.max(1, Math.min(n, Math.max(128, byBytes, Math.ceil(n / MAX_CHUNKS))));
+  const wanted = Math.min(byBytes, tuning.maxChunkRows ?? MAX_CHUNK_ROWS);
+  const rows = Math.max(1, Math.min(n, Math.max(128, wanted, Math.ceil(n / MAX_CHUNKS))));
   const count = Math.ceil(n / rows);
   const last = n - (count - 1) * rows;
   // full chunks among themselves, each with the last, and the last with itself
