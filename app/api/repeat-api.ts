@@ -10,9 +10,11 @@
  * IPC and HTTP the request is parsed like any other (schemas.ts).
  */
 import type { ExperimentSpec, RunDetails, WorkbenchApi } from '../common/contract.js';
-import type { FileAccessPolicy } from './file-access.js';
+import { realPathOf, type FileAccessPolicy } from './file-access.js';
 import { checkSpecPaths } from './spec-access.js';
 import { joinResult } from '../engine/experiments/result-join.js';
+import { specPaths } from '../engine/experiments/spec-paths.js';
+import { tokenizerFile } from '../engine/probe/tokenizer-files.js';
 import { AUTO_GRAM_PRECISION, runInputKey } from '../engine/experiments/run-inputs.js';
 import { runInfo } from '../engine/store/history.js';
 import { MAX_NAME_LENGTH } from '../engine/store/run-labels.js';
@@ -40,6 +42,13 @@ async function pinned(policy: FileAccessPolicy, store: Store, spec: ExperimentSp
     models.push({ ...model, sha256 });
   }
   return { ...spec, models };
+}
+
+/** The real paths of the files a run of `spec` reads and a run's CLI would open: its models, probes' data and tokenizers. */
+async function usedFiles(spec: ExperimentSpec): Promise<string[]> {
+  const { models, probes, tokenizers } = specPaths(spec);
+  const paths = [...models, ...probes.map((p) => p.path), ...tokenizers.map(tokenizerFile)];
+  return Promise.all(paths.map((path) => realPathOf(path).catch(() => path)));
 }
 
 export function repeatMethods(deps: RepeatDeps): Pick<WorkbenchApi, 'repeatRun'> {
@@ -81,6 +90,7 @@ export function repeatMethods(deps: RepeatDeps): Pick<WorkbenchApi, 'repeatRun'>
       });
       const parts = record && store.history.resultParts(record.id);
       if (!record || !parts) return null; // the earlier run went meanwhile: the caller runs it
+      store.library.touch(await usedFiles(pins));
       return { run: runInfo(record), result: joinResult(pins, record, parts, deps.app), progress: null };
     },
   };

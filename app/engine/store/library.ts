@@ -67,6 +67,18 @@ export class LibraryStore {
       : this.db.prepare('DELETE FROM library WHERE kind = ? AND path = ?').run(kind, path).changes;
   }
 
+  /**
+   * Files used again (a repeated run: repeat-api.ts) move to the top of the recent lists, as
+   * opening them would; paths never opened stay out. One time for all: ties list by path.
+   */
+  touch(paths: readonly string[]): void {
+    const now = new Date().toISOString();
+    const update = this.db.prepare('UPDATE library SET opened_at = ? WHERE path = ?');
+    this.db.transaction(() => {
+      for (const path of paths) update.run(now, path);
+    })();
+  }
+
   has(path: string, kind?: LibraryKind): boolean {
     const row = kind
       ? this.db.prepare('SELECT 1 FROM library WHERE path = ? AND kind = ?').get(path, kind)
