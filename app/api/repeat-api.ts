@@ -16,6 +16,7 @@ import { joinResult } from '../engine/experiments/result-join.js';
 import { specPaths } from '../engine/experiments/spec-paths.js';
 import { tokenizerFile } from '../engine/probe/tokenizer-files.js';
 import { AUTO_GRAM_PRECISION, runInputKey } from '../engine/experiments/run-inputs.js';
+import { withoutWaiting } from '../engine/store/database.js';
 import { runInfo } from '../engine/store/history.js';
 import { MAX_NAME_LENGTH } from '../engine/store/run-labels.js';
 import type { Store } from '../engine/store/store.js';
@@ -90,7 +91,12 @@ export function repeatMethods(deps: RepeatDeps): Pick<WorkbenchApi, 'repeatRun'>
       });
       const parts = record && store.history.resultParts(record.id);
       if (!record || !parts) return null; // the earlier run went meanwhile: the caller runs it
-      store.library.touch(await usedFiles(pins));
+      const files = await usedFiles(pins);
+      try {
+        withoutWaiting(store.db, () => store.library.touch(files));
+      } catch {
+        // A courtesy to the recent lists: another process holding the database costs only that.
+      }
       return { run: runInfo(record), result: joinResult(pins, record, parts, deps.app), progress: null };
     },
   };

@@ -104,11 +104,11 @@ describe('experiment cache and lifecycle', () => {
     expect(first.run.status).toBe('done');
     // Another model opened since: the repeat moves the run's models back to the top of the recent list.
     const other = await api.openModel({ path: zoo('plain-d2-s0') });
-    expect((await api.listModels())[0]!.sha256).toBe(other.sha256);
+    expect((await api.listModels({}))[0]!.sha256).toBe(other.sha256);
 
     const again = await api.repeatRun({ spec: { ...spec, name: 'repeat: again' } });
     expect(again).not.toBeNull();
-    const recent = (await api.listModels()).map((m) => m.sha256);
+    const recent = (await api.listModels({})).map((m) => m.sha256);
     expect(recent.slice(0, 2).sort()).toEqual(first.result!.models.map((m) => m.sha256).sort());
     expect(recent[2]).toBe(other.sha256);
     expect(again!.run).toMatchObject({ status: 'done', name: 'repeat: again' });

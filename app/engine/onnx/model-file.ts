@@ -1,13 +1,14 @@
 /**
  * Reading a model file: its facts (path, size, sha256) and its decoded structure, with errors that
  * name the file. For a model that keeps tensors in side files (external data), `sha256` covers
- * them (./model-digest.ts). Files from READ_IN_THREAD_BYTES on are read, hashed and decoded in the model
- * reader's thread (./model-reader.ts), and this thread decodes only the structure without weights
- * it hands back. Smaller ones are read here: a few milliseconds of work, less than starting the
+ * them (./model-digest.ts). Files from READ_IN_THREAD_BYTES on are read, hashed and decoded in
+ * the model reader's thread (./model-reader.ts), and this thread decodes only the structure
+ * without weights it hands back. Smaller ones are read here: a few milliseconds of work, less than starting the
  * thread would cost (about 50 ms in a build, over a second under tsx in a checkout).
  */
 import { FILE_SIZE_LIMITS, checkRegularFile } from '../io/regular-file.js';
 import type { ModelFileFacts } from './catalogue.js';
+import type { SideFileDigest } from './model-digest.js';
 import { decodeModel } from './codec.js';
 import { checkExternalData, usesExternalDataAnywhere } from './external-data.js';
 import { readModelInWorker } from './model-reader.js';
@@ -44,7 +45,7 @@ async function withSideFiles(loaded: LoadedModel): Promise<LoadedModel> {
   const { facts } = loaded;
   // Imported here: most models have no side files, and `inspect` loads as little as it can.
   const { modelDigest, sideFileDigests } = await import('./model-digest.js');
-  let sides;
+  let sides: SideFileDigest[];
   try {
     sides = await sideFileDigests(await checkExternalData(loaded.model, facts.path));
   } catch {
