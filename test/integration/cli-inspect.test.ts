@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { inspectModelFile } from '../../app/engine/runner/inspect-model.js';
 import { cliBin, repoRoot, tinyCnn } from '../helpers/paths.js';
 
 const run = promisify(execFile);
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 async function cli(...args: string[]) {
   try {
@@ -36,6 +38,14 @@ describe('cka-workbench inspect', () => {
     const summary = await inspectModelFile(tinyCnn);
     for (const layer of summary.layers) expect(stdout).toContain(layer.tensor);
     expect(stdout).toMatch(/params\s+426/);
+    expect(stdout).toContain(`sha256 ${sha256(readFileSync(tinyCnn)).slice(0, 12)}…)`);
+    // Weights in a side file: the model's sha256 covers them, and the file's own is shown too.
+    const external = join(repoRoot, 'test', 'fixtures', 'models', 'tiny_cnn_external.onnx');
+    const withSides = await cli('inspect', external);
+    expect(withSides.code).toBe(0);
+    const file = sha256(readFileSync(external)).slice(0, 12);
+    expect(withSides.stdout).toMatch(new RegExp(`sha256 [0-9a-f]{12}… with its weights files, the file's ${file}…\\)`));
+    expect(withSides.stdout).not.toMatch(new RegExp(`sha256 ${file}… with`));
   });
 
   it('fails with one line naming the file, exit code 1 and no stack trace', async () => {

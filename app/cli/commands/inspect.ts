@@ -21,8 +21,13 @@ export function formatModelSummary(s: ModelSummary, calibration?: ModelCalibrati
   const opsets = s.opsets.map((o) => `${o.domain} ${o.version}`).join(', ');
   const tensors = (list: ModelSummary['inputs']) =>
     list.map((t) => `${t.name}  ${t.dtype}  ${formatShape(t.shape)}`).join('\n          ');
+  // With side files the model's sha256 covers them; the file's own is what `sha256sum` prints.
+  const digest =
+    s.sha256 === s.fileSha256
+      ? `sha256 ${s.sha256.slice(0, 12)}…`
+      : `sha256 ${s.sha256.slice(0, 12)}… with its weights files, the file's ${s.fileSha256.slice(0, 12)}…`;
   const head = [
-    `model     ${s.fileName}  (${formatBytes(s.sizeBytes)}, sha256 ${s.sha256.slice(0, 12)}…)`,
+    `model     ${s.fileName}  (${formatBytes(s.sizeBytes)}, ${digest})`,
     `producer  ${[s.producer.name, s.producer.version].filter(Boolean).join(' ') || '(not recorded)'}  ·  IR ${s.irVersion}  ·  opset ${opsets}`,
     `params    ${formatCount(s.parameters)}  ·  ${s.nodeCount} nodes${s.usesExternalData ? '  ·  external data' : ''}`,
     `inputs    ${tensors(s.inputs)}`,
