@@ -3,8 +3,9 @@
  * name the file. For a model that keeps tensors in side files (external data), `sha256` covers
  * them (./model-digest.ts). Files from READ_IN_THREAD_BYTES on are read, hashed and decoded in
  * the model reader's thread (./model-reader.ts), and this thread decodes only the structure
- * without weights it hands back. Smaller ones are read here: a few milliseconds of work, less than starting the
- * thread would cost (about 50 ms in a build, over a second under tsx in a checkout).
+ * without weights it hands back. Smaller ones are read here: a few milliseconds of work, less
+ * than starting the thread would cost (about 50 ms in a build, over a second under tsx in a
+ * checkout).
  */
 import { FILE_SIZE_LIMITS, checkRegularFile } from '../io/regular-file.js';
 import type { ModelFileFacts } from './catalogue.js';
