@@ -7,8 +7,7 @@
 import type { CalibratedLayer, ModelCalibration } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { summarizeModel } from '../onnx/catalogue.js';
-import { checkExternalData } from '../onnx/external-data.js';
-import { loadModel } from '../onnx/model-file.js';
+import { loadModel, usableSideFiles } from '../onnx/model-file.js';
 import { outputsToAdd } from '../onnx/surgery.js';
 import { MAX_VALUES_PER_EXAMPLE, formatValueCount } from '../probe/source.js';
 import { syntheticFeeds } from '../probe/synthetic-feeds.js';
@@ -27,7 +26,7 @@ export async function calibrateModelFile(
 ): Promise<ModelCalibration> {
   const loaded = await loadModel(path);
   const { facts, model } = loaded;
-  await checkExternalData(model.graph!, facts.path);
+  usableSideFiles(loaded);
   const resolved = await resolveModelTypes(runner, loaded, signal);
   const summary = summarizeModel(model, facts, resolved?.types);
   const base = { path: facts.path, sha256: facts.sha256 };

@@ -8,10 +8,9 @@
 import type { Dim, LayerInfo, OmittedLayer, ReduceSpec, Reduction } from '../../common/contract.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { splitsPerExample, summarizeModel, typeResolutionCandidates, catalogueTensors } from '../onnx/catalogue.js';
-import { checkExternalData } from '../onnx/external-data.js';
 import { channelAxes } from '../onnx/layouts.js';
 import { selectLayers } from '../onnx/layer-selection.js';
-import { loadModel, type LoadedModel } from '../onnx/model-file.js';
+import { loadModel, usableSideFiles, type LoadedModel } from '../onnx/model-file.js';
 import { outputsToAdd } from '../onnx/surgery.js';
 import { type ModelInput } from '../probe/model-input.js';
 import { formatShape } from '../../common/format.js';
@@ -172,7 +171,7 @@ export class PreparedExtraction {
   ): Promise<PreparedExtraction> {
     const loaded = await loadModel(request.model);
     const { facts, model } = loaded;
-    const sideFiles = (await checkExternalData(model, facts.path)).map((side) => side.location);
+    const sideFiles = usableSideFiles(loaded).map((side) => side.location);
     const reuse = known !== undefined && known.sha256 === facts.sha256 ? known : null;
     const selected = reuse ? null : await selectModelLayers(runner, loaded, request, context.signal);
     const explicit = isExplicit((request.layers ?? DEFAULT_LAYER_SELECTION).trim());

@@ -16,8 +16,9 @@
  *    full product): smaller chunks leave less of XXᵀ to compute, but make smaller products,
  *    which run slower (CHUNK_BYTES, MAX_CHUNK_ROWS). onnxruntime-node reads the inputs where
  *    they are (a 400 MB input costs a run nothing) but copies every output into a new buffer,
- *    which is thrown away here: the blocks are fetched into the workspace. When the blocks would not fit the workspace
- *    (very many examples), column blocks X[s:]·X[s:s+w]ᵀ run one at a time instead;
+ *    which is thrown away here: the blocks are fetched into the workspace. When the blocks would
+ *    not fit the workspace (very many examples), column blocks X[s:]·X[s:s+w]ᵀ run one at a time
+ *    instead;
  * 3. copy the blocks into the packed Gram: float32 for a float32 product (it holds every value the
  *    product gives exactly, in half the memory of float64), else float64.
  *

@@ -191,9 +191,10 @@ async function checkLocations(
   locations: readonly string[],
   modelPath: string,
 ): Promise<Map<string, { realPath: string; size: number }>> {
+  const files = new Map<string, { realPath: string; size: number }>();
+  if (locations.length === 0) return files; // most models: no folder to resolve
   const folder = dirname(modelPath);
   const realFolder = await fs.realpath(folder).catch(() => resolve(folder));
-  const files = new Map<string, { realPath: string; size: number }>();
   for (const location of locations) files.set(location, await checkLocation(location, modelPath, folder, realFolder));
   return files;
 }

@@ -7,11 +7,11 @@
  * than starting the thread would cost (about 50 ms in a build, over a second under tsx in a
  * checkout).
  */
+import { WorkbenchError, toWorkbenchError } from '../../common/errors.js';
 import { FILE_SIZE_LIMITS, checkRegularFile } from '../io/regular-file.js';
 import type { ModelFileFacts } from './catalogue.js';
-import type { SideFileDigest } from './model-digest.js';
 import { decodeModel } from './codec.js';
-import { checkExternalData, usesExternalDataAnywhere } from './external-data.js';
+import { checkExternalData, type CheckedSideFile } from './external-data.js';
 import { readModelInWorker } from './model-reader.js';
 import { readModelFile } from './model-structure.js';
 import type { OnnxModel } from './types.js';
@@ -26,6 +26,12 @@ export interface LoadedModel {
    * values and large byte strings are left out (./model-structure.ts): never encode it back to a file.
    */
   model: OnnxModel;
+  /**
+   * The side files (external data) the model names, checked once here (./external-data.ts): none
+   * for most models. Or what refused one (missing, outside the model's folder, unreadable…): the
+   * model can then be inspected but not run (usableSideFiles).
+   */
+  sideFiles: CheckedSideFile[] | WorkbenchError;
 }
 
 export async function loadModel(path: string): Promise<LoadedModel> {
@@ -37,20 +43,24 @@ export async function loadModel(path: string): Promise<LoadedModel> {
 }
 
 /**
- * The model's sha256 over its side files too, when it has some. While one is missing or refused,
- * `sha256` stays the file's: the model can then be inspected but not run, and whatever runs it
- * calls checkExternalData first, which names the problem.
+ * The model's side files, checked, and its sha256 over them too when it has some. While one is
+ * refused, `sha256` stays the file's: the model is not run then (usableSideFiles).
  */
-async function withSideFiles(loaded: LoadedModel): Promise<LoadedModel> {
-  if (!usesExternalDataAnywhere(loaded.model)) return loaded;
-  const { facts } = loaded;
-  // Imported here: most models have no side files, and `inspect` loads as little as it can.
-  const { modelDigest, sideFileDigests } = await import('./model-digest.js');
-  let sides: SideFileDigest[];
+async function withSideFiles({ facts, model }: Omit<LoadedModel, 'sideFiles'>): Promise<LoadedModel> {
   try {
-    sides = await sideFileDigests(await checkExternalData(loaded.model, facts.path));
-  } catch {
-    return loaded;
+    const sideFiles = await checkExternalData(model, facts.path);
+    if (sideFiles.length === 0) return { facts, model, sideFiles };
+    // Imported here: most models have no side files, and `inspect` loads as little as it can.
+    const { modelDigest, sideFileDigests } = await import('./model-digest.js');
+    const sha256 = modelDigest(facts.fileSha256, await sideFileDigests(sideFiles));
+    return { facts: { ...facts, sha256 }, model, sideFiles };
+  } catch (err) {
+    return { facts, model, sideFiles: toWorkbenchError(err) };
   }
-  return { ...loaded, facts: { ...facts, sha256: modelDigest(facts.fileSha256, sides) } };
+}
+
+/** The model's side files, or the error that refused one: what runs a model calls this first. */
+export function usableSideFiles(loaded: LoadedModel): CheckedSideFile[] {
+  if (loaded.sideFiles instanceof WorkbenchError) throw loaded.sideFiles;
+  return loaded.sideFiles;
 }

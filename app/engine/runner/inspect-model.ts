@@ -5,8 +5,8 @@
  * read in a runner process. The file alone is enough when no runner is given.
  */
 import type { ModelSummary } from '../../common/contract.js';
+import { WorkbenchError } from '../../common/errors.js';
 import { catalogueTensors, summarizeModel, typeResolutionCandidates, type TensorType } from '../onnx/catalogue.js';
-import { checkExternalData } from '../onnx/external-data.js';
 import { loadModel } from '../onnx/model-file.js';
 import { answersFor, inferShapes } from '../onnx/shape-inference.js';
 import type { OnnxModel } from '../onnx/types.js';
@@ -32,7 +32,7 @@ export async function inspectModelFile(path: string, options: InspectOptions = {
   const { facts, model } = loaded;
   const runner = options.runner === undefined ? defaultModelRunner() : options.runner;
   let resolved: Map<string, TensorType> | null = runner ? typesFromFile(model, facts.path) : null;
-  if (!resolved && runner && (await externalDataUsable(model, facts.path))) {
+  if (!resolved && runner && !(loaded.sideFiles instanceof WorkbenchError)) {
     resolved = (await resolveModelTypes(runner, loaded, options.signal))?.types ?? null;
   }
   return summarizeModel(model, { ...facts, path: facts.path }, resolved ?? undefined);
@@ -51,13 +51,4 @@ export function typesFromFile(model: OnnxModel, source: string): Map<string, Ten
   const inputs = graph.input.filter((v) => !catalogue.initializerNames.has(v.name)).map((v) => v.name);
   const asked = [...inputs, ...graph.output.map((o) => o.name), ...typeResolutionCandidates(graph, catalogue)];
   return answersFor(types, asked) ? new Map(asked.map((name) => [name, types.get(name)!])) : null;
-}
-
-async function externalDataUsable(model: OnnxModel, path: string): Promise<boolean> {
-  try {
-    await checkExternalData(model, path);
-    return true;
-  } catch {
-    return false;
-  }
 }
